@@ -1,0 +1,5 @@
+"""``python -m adcli``."""
+
+from adcli.cli import main
+
+main()

@@ -1,0 +1,113 @@
+"""What adcli computes, as plain result objects: gradients and the full sweep table of a trace.
+
+The CLI parses options, calls these functions and hands the results to a renderer; notebooks can
+call them directly (``adcli.gradient(adcli.parse("x*y"), {"x": 2, "y": 3})``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from adcli.errors import InputError
+from adcli.evaluate import convention_warnings, evaluate
+from adcli.points import Value, bind_point
+from adcli.sweeps import forward_sweep, linearize, reverse_sweep
+from adcli.trace import Trace
+
+MODES = ("reverse", "forward")
+
+
+@dataclass
+class Evaluated:
+    """A trace evaluated at one point, with its local partials."""
+
+    trace: Trace
+    at: dict[str, float]  # input name -> value, in input order
+    values: list[float]
+    d0: list[float]
+    d1: list[float]
+    warnings: list[str]
+
+    @property
+    def output_values(self) -> list[float]:
+        return [self.values[o] for o in self.trace.outputs]
+
+    def forward(self, direction: dict[str, float]) -> list[float]:
+        """Tangents of every node for the input tangents ``direction`` (one JVP)."""
+        node_of = dict(zip(self.trace.input_names, self.trace.inputs))
+        return forward_sweep(self.trace, self.d0, self.d1, {node_of[n]: t for n, t in direction.items()})
+
+    def reverse(self, output: int) -> list[float]:
+        """Adjoints of every node for the output number ``output`` (one VJP with a unit seed)."""
+        return reverse_sweep(self.trace, self.d0, self.d1, {self.trace.outputs[output]: 1.0})
+
+
+def evaluate_at(trace: Trace, assigned: dict[str, Value]) -> Evaluated:
+    """Evaluate ``trace`` with the inputs from ``assigned`` and linearize it there."""
+    point = bind_point(trace, assigned)
+    values = evaluate(trace, point)
+    d0, d1 = linearize(trace, values)
+    return Evaluated(trace, dict(zip(trace.input_names, point)), values, d0, d1,
+                     convention_warnings(trace, values))
+
+
+@dataclass
+class Gradient:
+    """Value and gradient of every output at a point, by one mode."""
+
+    evaluated: Evaluated
+    mode: str
+    wrt: list[str]
+    gradients: list[dict[str, float]]  # per output: input name -> partial derivative
+    adjoints: list[list[float]] | None = None  # reverse mode: per output, every node's adjoint
+    tangents: dict[str, list[float]] | None = None  # forward mode: per input, every node's tangent
+    sweeps: int = 0
+
+    @property
+    def trace(self) -> Trace:
+        return self.evaluated.trace
+
+
+def gradient(trace: Trace, assigned: dict[str, Value], mode: str = "reverse",
+             wrt: list[str] | None = None) -> Gradient:
+    """Value and gradient: reverse mode runs one sweep per output, forward mode one per input."""
+    if mode not in MODES:
+        raise InputError(f"--mode {mode}: choose reverse or forward")
+    evaluated = evaluate_at(trace, assigned)
+    wrt = list(trace.input_names) if wrt is None else wrt
+    node_of = dict(zip(trace.input_names, trace.inputs))
+    outputs = range(len(trace.outputs))
+    if mode == "reverse":
+        adjoints = [evaluated.reverse(k) for k in outputs]
+        gradients = [{name: adjoint[node_of[name]] for name in wrt} for adjoint in adjoints]
+        return Gradient(evaluated, mode, wrt, gradients, adjoints=adjoints, sweeps=len(adjoints))
+    tangents = {name: evaluated.forward({name: 1.0}) for name in wrt}
+    gradients = [{name: tangents[name][trace.outputs[k]] for name in wrt} for k in outputs]
+    return Gradient(evaluated, mode, wrt, gradients, tangents=tangents, sweeps=len(wrt))
+
+
+@dataclass
+class SweepTable:
+    """Everything the Wengert table shows: values, tangent columns, adjoints of one output."""
+
+    evaluated: Evaluated
+    output: int  # index of the output whose adjoints are shown
+    adjoints: list[float]
+    tangents: list[tuple[str, list[float]]] = field(default_factory=list)  # (direction label, tangents)
+
+    @property
+    def trace(self) -> Trace:
+        return self.evaluated.trace
+
+
+def sweep_table(trace: Trace, assigned: dict[str, Value], wrt: list[str] | None = None,
+                direction: dict[str, float] | None = None, output: int = 0) -> SweepTable:
+    """The values, the tangents for each ``wrt`` input or the ``direction``, and the adjoints."""
+    if not 0 <= output < len(trace.outputs):
+        raise InputError(f"--output {output + 1}: the function has {len(trace.outputs)} output(s)")
+    evaluated = evaluate_at(trace, assigned)
+    tangents = [(name, evaluated.forward({name: 1.0})) for name in wrt or []]
+    if direction:
+        label = ",".join(f"{name}={value:g}" for name, value in direction.items())
+        tangents.append((label, evaluated.forward(direction)))
+    return SweepTable(evaluated, output, evaluated.reverse(output), tangents)

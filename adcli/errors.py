@@ -1,0 +1,40 @@
+"""adcli's exception types. The library raises them; only the CLI turns them into exit codes.
+
+Exit codes follow the design contract: 2 for invalid input, 1 for a function that cannot be
+evaluated or differentiated at the requested point.
+"""
+
+from __future__ import annotations
+
+
+class AdcliError(Exception):
+    """Base class: ``str(error)`` is the complete message a user sees."""
+
+    exit_code = 2
+
+
+class InputError(AdcliError):
+    """The input is invalid: syntax, unknown name, missing or extra value, unreadable file."""
+
+    exit_code = 2
+
+
+class EvaluationError(AdcliError):
+    """The function cannot be evaluated or differentiated at the point (log(-1), 1/0, overflow)."""
+
+    exit_code = 1
+
+
+def caret_message(message: str, text: str, column: int, width: int = 72) -> str:
+    """``message`` followed by ``text`` with a caret under ``column`` (0-based).
+
+    Long texts are cut to a window around the column so the caret stays readable.
+    """
+    flat = text.replace("\n", " ").replace("\t", " ")
+    start = max(0, min(column - width // 2, len(flat) - width))
+    end = start + width
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(flat) else ""
+    shown = prefix + flat[start:end] + suffix
+    caret_at = len(prefix) + column - start
+    return f"{message}\n  {shown}\n  {' ' * caret_at}^"

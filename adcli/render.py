@@ -1,0 +1,107 @@
+"""Terminal rendering of results with rich: the gradient table and the Wengert table."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from adcli.analysis import Gradient, SweepTable
+from adcli.primitives import CONST
+from adcli.report import bar, update_statements
+
+
+def fmt(value: float, digits: int) -> str:
+    """A number with ``digits`` significant digits; ``2`` rather than ``2.0000``."""
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:.{digits}g}"
+
+
+def _header(trace, at: dict[str, float], digits: int) -> Text:
+    point = ", ".join(f"{name} = {fmt(value, digits)}" for name, value in at.items())
+    return Text.assemble(("f", "bold"), f"({', '.join(trace.input_names)}) = ", (trace.source.strip(), "bold"),
+                         "  at  " if point else "", point)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
+
+
+def _warnings(warnings: list[str]) -> list[Text]:
+    return [Text(f"warning: {w}", style="yellow") for w in warnings]
+
+
+def gradient_view(result: Gradient, digits: int) -> Group:
+    """Value and gradient: one row per input, one column per output."""
+    trace, evaluated = result.trace, result.evaluated
+    several = len(trace.outputs) > 1
+    table = Table(box=None if not several else None, show_edge=False, pad_edge=False)
+    table.add_column("", style="bold")
+    for name in trace.output_names:
+        table.add_column(name if several else "f", justify="right")
+    table.add_row("value", *(fmt(v, digits) for v in evaluated.output_values))
+    for name in result.wrt:
+        table.add_row(f"∂/∂{name}", *(fmt(g[name], digits) for g in result.gradients))
+    footer = Text(f"{result.mode} mode: {_plural(result.sweeps, 'sweep')} over "
+                  f"{_plural(trace.operation_count, 'operation')}", style="dim")
+    return Group(_header(trace, evaluated.at, digits), table, footer, *_warnings(evaluated.warnings))
+
+
+def _elide(count: int, rows: int | None) -> tuple[range, range]:
+    """The leading and trailing row ranges to show out of ``count``."""
+    if rows is None or count <= rows:
+        return range(count), range(0)
+    head = (rows + 1) // 2
+    return range(head), range(count - (rows - head), count)
+
+
+def sweep_view(table: SweepTable, digits: int, rows: int | None) -> Group:
+    """The Wengert table (one row per input and operation) and the reverse sweep's updates."""
+    trace, evaluated = table.trace, table.evaluated
+    names = trace.names()
+    input_name = trace.input_name_of()
+    nodes = [i for i, code in enumerate(trace.op) if code != CONST]
+    output_name = trace.output_names[table.output]
+    grid = Table(show_lines=False)
+    grid.add_column("node", style="bold")
+    grid.add_column("operation")
+    grid.add_column("value", justify="right")
+    for label, _ in table.tangents:
+        grid.add_column(f"tangent ({label})" if "=" in label else f"tangent ∂/∂{label}", justify="right")
+    grid.add_column(f"adjoint ∂{'f' if len(trace.outputs) == 1 else output_name}/∂·", justify="right")
+    head, tail = _elide(len(nodes), rows)
+
+    def add(k: int) -> None:
+        i = nodes[k]
+        cells = [names[i], trace.equation_text(i, names, input_name), fmt(evaluated.values[i], digits)]
+        cells += [fmt(t[i], digits) for _, t in table.tangents]
+        cells.append(fmt(table.adjoints[i], digits))
+        grid.add_row(*cells)
+
+    for k in head:
+        add(k)
+    if tail:
+        grid.add_row(f"… {len(nodes) - len(head) - len(tail):,} rows not shown (--rows all) …", end_section=False)
+        for k in tail:
+            add(k)
+
+    operations = len(nodes) - len(trace.inputs)
+    head_ops, tail_ops = _elide(operations, rows)
+    updates = update_statements(trace, head_ops)
+    lines = [Text(f"reverse sweep, in the order it runs (seed {bar(names[trace.outputs[table.output]])} = 1):",
+                  style="bold")]
+    lines += [Text("  " + u) for u in updates]
+    if tail_ops:
+        lines.append(Text(f"  … updates of {operations - len(head_ops) - len(tail_ops):,} operations not shown …",
+                          style="dim"))
+        lines += [Text("  " + u) for u in update_statements(trace, tail_ops)]
+    outputs = ", ".join(f"{name} = {names[node]}" for name, node in zip(trace.output_names, trace.outputs))
+    return Group(_header(trace, evaluated.at, digits), grid, Text(f"outputs: {outputs}", style="dim"),
+                 *lines, *_warnings(evaluated.warnings))
+
+
+def print_view(view: Group) -> None:
+    Console().print(view)

@@ -1,0 +1,127 @@
+"""Plain-data reports of results: the JSON documents and the text of the reverse sweep.
+
+Everything here is independent of rich, so scripts and notebooks get the same numbers the tables
+show. Non-finite numbers (an infinite derivative at sqrt(0)) become ``null`` to keep the JSON valid.
+"""
+
+from __future__ import annotations
+
+import math
+
+from adcli.analysis import Gradient, SweepTable
+from adcli.primitives import CONST, INPUT
+from adcli.trace import Trace
+
+BAR = "\u0304"  # combining macron
+
+
+def bar(name: str) -> str:
+    """The adjoint's name: v̄1 for v1."""
+    return name[0] + BAR + name[1:]
+
+
+def number(value: float) -> float | None:
+    """A float for JSON: non-finite values become None (null)."""
+    return value if math.isfinite(value) else None
+
+
+def one_or_list(items: list):
+    return items[0] if len(items) == 1 else items
+
+
+def update_statements(trace: Trace, limit_rows: range | None = None) -> list[str]:
+    """The reverse sweep as adjoint updates in the order they run: ``v̄1 += v̄5 · cos(v1)``.
+
+    One statement per argument that is not a constant; ``limit_rows`` restricts them to the
+    statements of some nodes (counted in run order, last node first) to keep long traces cheap.
+    """
+    names = trace.names()
+    statements = []
+    nodes = [i for i in range(len(trace) - 1, -1, -1) if trace.op[i] not in (INPUT, CONST)]
+    chosen = nodes if limit_rows is None else [nodes[k] for k in limit_rows]
+    for i in chosen:
+        primitive = trace.primitive(i)
+        args = trace.args(i)
+        fields = {"out": names[i], "x": names[args[0]], "y": names[args[-1]]}
+        for arg, template in zip(args, primitive.partial_text):
+            if trace.op[arg] != CONST:
+                statements.append(_update(names[arg], names[i], template.format(**fields)))
+    return statements
+
+
+def _update(target: str, source: str, partial: str) -> str:
+    operator = "+="
+    if partial.startswith("-"):
+        operator, partial = "-=", partial[1:]
+    if partial == "1":
+        rhs = bar(source)
+    elif partial.startswith("1 / "):
+        rhs = f"{bar(source)} / {partial[4:]}"
+    elif " + " in partial or " - " in partial:
+        rhs = f"{bar(source)} · ({partial})"
+    else:
+        rhs = f"{bar(source)} · {partial}"
+    return f"{bar(target)} {operator} {rhs}"
+
+
+def node_rows(trace: Trace, values: list[float]) -> list[dict]:
+    """One JSON row per input and operation: name, op, args, text, value."""
+    names = trace.names()
+    input_name = trace.input_name_of()
+    rows = []
+    for i, code in enumerate(trace.op):
+        if code == CONST:
+            continue
+        if code == INPUT:
+            op, args = "input", []
+        else:
+            op = trace.primitive(i).name
+            args = [names[a] if trace.op[a] != CONST else trace.literal[a] for a in trace.args(i)]
+        rows.append({"node": i, "name": names[i], "op": op, "args": args,
+                     "text": trace.equation_text(i, names, input_name), "value": number(values[i])})
+    return rows
+
+
+def gradient_json(result: Gradient) -> dict:
+    """The ``grad`` document of the design contract."""
+    evaluated, trace = result.evaluated, result.trace
+    rows = node_rows(trace, evaluated.values)
+    for row in rows:
+        node = row.pop("node")
+        if result.adjoints is not None:
+            row["adjoint"] = one_or_list([number(adjoint[node]) for adjoint in result.adjoints])
+        if result.tangents is not None:
+            row["tangents"] = {name: number(t[node]) for name, t in result.tangents.items()}
+    return {
+        "source": trace.source,
+        "mode": result.mode,
+        "at": evaluated.at,
+        "outputs": trace.output_names,
+        "value": one_or_list([number(v) for v in evaluated.output_values]),
+        "gradient": one_or_list([{k: number(v) for k, v in g.items()} for g in result.gradients]),
+        "sweeps": result.sweeps,
+        "operations": trace.operation_count,
+        "warnings": evaluated.warnings,
+        "trace": rows,
+    }
+
+
+def sweep_json(table: SweepTable) -> dict:
+    """The ``trace`` document: every node with value, tangents, adjoint, then the update statements."""
+    evaluated, trace = table.evaluated, table.trace
+    rows = node_rows(trace, evaluated.values)
+    for row in rows:
+        node = row.pop("node")
+        if table.tangents:
+            row["tangent"] = {label: number(t[node]) for label, t in table.tangents}
+        row["adjoint"] = number(table.adjoints[node])
+    return {
+        "source": trace.source,
+        "at": evaluated.at,
+        "outputs": trace.output_names,
+        "value": one_or_list([number(v) for v in evaluated.output_values]),
+        "adjoint_of": trace.output_names[table.output],
+        "warnings": evaluated.warnings,
+        "trace": rows,
+        "reverse_sweep": update_statements(trace),
+    }

@@ -1,0 +1,52 @@
+"""The float math namespace that primitive rules are evaluated with (``m`` in ``adcli.primitives``).
+
+It is :mod:`math` plus the few functions the expression language has and :mod:`math` lacks, with
+the conventions adcli documents (``sign(0) = 0``, a numerically stable sigmoid).
+"""
+
+from math import (acos, asin, atan, cos, cosh, exp, log, sin, sinh, sqrt, tan, tanh)  # noqa: F401
+import math
+
+__all__ = ["acos", "asin", "atan", "cos", "cosh", "exp", "log", "sin", "sinh", "sqrt", "tan", "tanh",
+           "sigmoid", "relu", "abs", "min", "max", "floor", "sign", "pow"]
+
+_builtin_abs, _builtin_min, _builtin_max = abs, min, max
+
+
+def sigmoid(x: float) -> float:
+    """1 / (1 + exp(-x)), without overflow for large |x|."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def relu(x: float) -> float:
+    return x if x > 0 else 0.0
+
+
+def abs(x: float) -> float:  # noqa: A001 - the namespace mirrors the expression language
+    return _builtin_abs(x)
+
+
+def min(x: float, y: float) -> float:  # noqa: A001
+    return y if y < x else x
+
+
+def max(x: float, y: float) -> float:  # noqa: A001
+    return y if y > x else x
+
+
+def floor(x: float) -> float:
+    return float(math.floor(x))
+
+
+def sign(x: float) -> float:
+    return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
+
+
+def pow(x: float, y: float) -> float:  # noqa: A001
+    """x ** y over the reals; 0 to a negative power is a division by zero."""
+    if x == 0 and y < 0:
+        raise ZeroDivisionError("0 cannot be raised to a negative power")
+    return math.pow(x, y)

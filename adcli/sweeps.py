@@ -1,0 +1,75 @@
+"""Forward and reverse sweeps over a trace.
+
+Both sweeps consume the same local partials (``linearize``), computed from each primitive's one
+``partials`` rule, so forward and reverse mode cannot disagree about a primitive. The sweeps are
+plain loops over the node arrays, forwards for tangents (``x_dot``) and backwards for adjoints
+(``x_bar``), as in JAX's autodidax.
+"""
+
+from __future__ import annotations
+
+from adcli import scalar
+from adcli.primitives import FIRST_PRIMITIVE, PRIMITIVES
+from adcli.trace import NO_ARG, Trace
+
+
+def linearize(trace: Trace, values: list[float]) -> tuple[list[float], list[float]]:
+    """The local partial of every node with respect to its first and its second argument."""
+    op, arg0, arg1 = trace.op, trace.arg0, trace.arg1
+    n = len(op)
+    d0 = [0.0] * n
+    d1 = [0.0] * n
+    primitives, m = PRIMITIVES, scalar
+    for i, code in enumerate(op):
+        if code < FIRST_PRIMITIVE:
+            continue
+        rule = primitives[code].partials
+        b = arg1[i]
+        if b == NO_ARG:
+            (d0[i],) = rule(m, values[arg0[i]], values[i])
+        else:
+            d0[i], d1[i] = rule(m, values[arg0[i]], values[b], values[i])
+    return d0, d1
+
+
+def forward_sweep(trace: Trace, d0: list[float], d1: list[float], seed: dict[int, float]) -> list[float]:
+    """Tangents of every node for the input tangents in ``seed`` (node -> tangent): one JVP."""
+    op, arg0, arg1 = trace.op, trace.arg0, trace.arg1
+    tangent = [0.0] * len(op)
+    for node, value in seed.items():
+        tangent[node] = value
+    for i, code in enumerate(op):
+        if code < FIRST_PRIMITIVE:
+            continue
+        # Zero tangents are skipped, so an infinite partial (sqrt'(0)) of a constant stays harmless.
+        t = 0.0
+        ta = tangent[arg0[i]]
+        if ta:
+            t = d0[i] * ta
+        b = arg1[i]
+        if b != NO_ARG:
+            tb = tangent[b]
+            if tb:
+                t += d1[i] * tb
+        tangent[i] = t
+    return tangent
+
+
+def reverse_sweep(trace: Trace, d0: list[float], d1: list[float], seed: dict[int, float]) -> list[float]:
+    """Adjoints of every node for the output adjoints in ``seed`` (node -> adjoint): one VJP.
+
+    Adjoints accumulate with ``+=``, so a node used several times receives every contribution.
+    """
+    op, arg0, arg1 = trace.op, trace.arg0, trace.arg1
+    adjoint = [0.0] * len(op)
+    for node, value in seed.items():
+        adjoint[node] += value
+    for i in range(len(op) - 1, -1, -1):
+        g = adjoint[i]
+        if not g or op[i] < FIRST_PRIMITIVE:
+            continue
+        adjoint[arg0[i]] += g * d0[i]
+        b = arg1[i]
+        if b != NO_ARG:
+            adjoint[b] += g * d1[i]
+    return adjoint

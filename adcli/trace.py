@@ -1,0 +1,135 @@
+"""The trace (Wengert list): plain data, like JAX's jaxpr.
+
+A trace is a numbered list of nodes. Node ``i`` is an input, a constant, or a primitive applied to
+earlier nodes; it is stored column-wise in flat parallel lists (``op``, ``arg0``, ``arg1``) so that
+evaluation, forward and reverse sweeps are short loops without recursion, and so that large traces
+cost a few machine words per node. Constants are nodes too (their value sits in ``literal``) but
+print as literals: ``v2 = 2 * v1``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from adcli.primitives import CONST, INPUT, PRIMITIVES, Primitive
+
+NO_ARG = -1
+
+
+@dataclass
+class Trace:
+    """Inputs, ordered equations and outputs of one recorded computation."""
+
+    source: str = ""
+    op: list[int] = field(default_factory=list)  # opcode per node (INPUT, CONST or a primitive)
+    arg0: list[int] = field(default_factory=list)  # first argument node, or NO_ARG
+    arg1: list[int] = field(default_factory=list)  # second argument node, or NO_ARG
+    literal: dict[int, float] = field(default_factory=dict)  # value of each constant node
+    literal_label: dict[int, str] = field(default_factory=dict)  # 'pi' for named constants
+    inputs: list[int] = field(default_factory=list)  # node of each input, in input order
+    input_names: list[str] = field(default_factory=list)
+    outputs: list[int] = field(default_factory=list)
+    output_names: list[str] = field(default_factory=list)
+    _const_cache: dict[tuple[float, float], int] = field(default_factory=dict, repr=False)
+
+    # ------------------------------------------------------------------ building
+    def add_input(self, name: str) -> int:
+        node = self._append(INPUT, NO_ARG, NO_ARG)
+        self.inputs.append(node)
+        self.input_names.append(name)
+        return node
+
+    def add_const(self, value: float, label: str | None = None) -> int:
+        """A constant node; equal constants share one node (except signed zeros, kept apart)."""
+        key = (value, math.copysign(1.0, value))  # 0.0 and -0.0 compare equal but are different
+        if label is None and key in self._const_cache:
+            return self._const_cache[key]
+        node = self._append(CONST, NO_ARG, NO_ARG)
+        self.literal[node] = value
+        if label is None:
+            self._const_cache[key] = node
+        else:
+            self.literal_label[node] = label
+        return node
+
+    def add_op(self, primitive: Primitive, a: int, b: int = NO_ARG) -> int:
+        return self._append(primitive.opcode, a, b)
+
+    def add_output(self, node: int, name: str) -> None:
+        self.outputs.append(node)
+        self.output_names.append(name)
+
+    def _append(self, opcode: int, a: int, b: int) -> int:
+        self.op.append(opcode)
+        self.arg0.append(a)
+        self.arg1.append(b)
+        return len(self.op) - 1
+
+    # ------------------------------------------------------------------ queries
+    def __len__(self) -> int:
+        return len(self.op)
+
+    @property
+    def operation_count(self) -> int:
+        """Number of elementary operations (nodes that are neither inputs nor constants)."""
+        return len(self.op) - len(self.inputs) - len(self.literal)
+
+    def args(self, node: int) -> tuple[int, ...]:
+        a, b = self.arg0[node], self.arg1[node]
+        return () if a == NO_ARG else (a,) if b == NO_ARG else (a, b)
+
+    def primitive(self, node: int) -> Primitive | None:
+        return PRIMITIVES[self.op[node]]
+
+    def active(self) -> list[bool]:
+        """Per node: does its value depend on an input? (Constants and their combinations do not.)"""
+        op, arg0, arg1 = self.op, self.arg0, self.arg1
+        flags = [False] * len(op)
+        for i, code in enumerate(op):
+            if code == INPUT:
+                flags[i] = True
+            elif code != CONST:
+                b = arg1[i]
+                flags[i] = flags[arg0[i]] or (b != NO_ARG and flags[b])
+        return flags
+
+    # ------------------------------------------------------------------ printing
+    def names(self) -> list[str]:
+        """How each node prints: ``v1``, ``v2`` … for inputs and operations, the literal for constants."""
+        names = []
+        counter = 0
+        for i, code in enumerate(self.op):
+            if code == CONST:
+                names.append(self.literal_label.get(i) or format_literal(self.literal[i]))
+            else:
+                counter += 1
+                names.append(f"v{counter}")
+        return names
+
+    def equation_text(self, node: int, names: list[str], input_name: dict[int, str]) -> str:
+        """The right-hand side of a node's equation: ``x`` for an input, ``sin(v1)`` for an operation."""
+        code = self.op[node]
+        if code == INPUT:
+            return input_name[node]
+        primitive = PRIMITIVES[code]
+        return primitive.call_text([names[a] for a in self.args(node)])
+
+    def input_name_of(self) -> dict[int, str]:
+        return dict(zip(self.inputs, self.input_names))
+
+    def text(self) -> str:
+        """The Wengert list as text, one equation per line, then the outputs."""
+        names = self.names()
+        input_name = self.input_name_of()
+        lines = [f"{names[i]} = {self.equation_text(i, names, input_name)}"
+                 for i, code in enumerate(self.op) if code != CONST]
+        lines.append("return " + ", ".join(names[o] for o in self.outputs))
+        return "\n".join(lines)
+
+
+def format_literal(value: float) -> str:
+    """A constant as it reads best: ``2`` rather than ``2.0``, ``0.5``, ``1e-08``."""
+    if math.isfinite(value) and value == int(value) and abs(value) < 1e16:
+        return "-0" if math.copysign(1.0, value) < 0 and value == 0 else str(int(value))
+    return repr(value)
