@@ -17,6 +17,22 @@ from adcli.trace import Trace
 MODES = ("reverse", "forward")
 
 
+def load(source: str, assigned: dict[str, Value], func: str | None = None) -> tuple[Trace, dict[str, Value]]:
+    """The trace of an expression or of a function file's function, and the point to use with it.
+
+    A function file is traced by running it at ``assigned``; list parameters become one input per
+    entry (``w[0]``, ``w[1]``, …) in the returned point.
+    """
+    from adcli.function_file import is_function_file, trace_function
+    from adcli.parser import parse
+
+    if is_function_file(source):
+        return trace_function(source, assigned, func)
+    if func is not None:
+        raise InputError("--func chooses a function in a .py file; the source is an expression")
+    return parse(source), assigned
+
+
 @dataclass
 class Evaluated:
     """A trace evaluated at one point, with its local partials."""
@@ -48,7 +64,7 @@ def evaluate_at(trace: Trace, assigned: dict[str, Value]) -> Evaluated:
     values = evaluate(trace, point)
     d0, d1 = linearize(trace, values)
     return Evaluated(trace, dict(zip(trace.input_names, point)), values, d0, d1,
-                     convention_warnings(trace, values))
+                     trace.notes + convention_warnings(trace, values))
 
 
 @dataclass
@@ -111,3 +127,42 @@ def sweep_table(trace: Trace, assigned: dict[str, Value], wrt: list[str] | None 
         label = ",".join(f"{name}={value:g}" for name, value in direction.items())
         tangents.append((label, evaluated.forward(direction)))
     return SweepTable(evaluated, output, evaluated.reverse(output), tangents)
+
+
+@dataclass
+class Jacobian:
+    """The m×n Jacobian by one mode, with what each mode costs for this shape."""
+
+    evaluated: Evaluated
+    mode: str
+    matrix: list[list[float]]  # one row per output, one column per input
+    sweeps: dict[str, int]  # mode -> sweeps it needs: forward n (one JVP each), reverse m (one VJP each)
+    operations: dict[str, int]  # mode -> elementary operations its sweeps visit
+
+    @property
+    def trace(self) -> Trace:
+        return self.evaluated.trace
+
+    @property
+    def cheaper(self) -> str | None:
+        """The mode with fewer operations for this shape, or None when they tie."""
+        forward, reverse = self.operations["forward"], self.operations["reverse"]
+        return None if forward == reverse else "forward" if forward < reverse else "reverse"
+
+
+def jacobian(trace: Trace, assigned: dict[str, Value], mode: str = "reverse") -> Jacobian:
+    """Forward mode builds the Jacobian column by column, reverse mode row by row."""
+    if mode not in MODES:
+        raise InputError(f"--mode {mode}: choose reverse or forward")
+    evaluated = evaluate_at(trace, assigned)
+    outputs, names = trace.outputs, trace.input_names
+    node_of = dict(zip(names, trace.inputs))
+    if mode == "forward":
+        columns = [evaluated.forward({name: 1.0}) for name in names]
+        matrix = [[column[o] for column in columns] for o in outputs]
+    else:
+        rows = [evaluated.reverse(k) for k in range(len(outputs))]
+        matrix = [[row[node_of[name]] for name in names] for row in rows]
+    sweeps = {"forward": len(names), "reverse": len(outputs)}
+    operations = {m: count * trace.operation_count for m, count in sweeps.items()}
+    return Jacobian(evaluated, mode, matrix, sweeps, operations)

@@ -23,12 +23,13 @@ app = typer.Typer(
 )
 
 Source = Annotated[str, typer.Argument(
-    help="An expression such as \"x*exp(y)-sin(x)\" (several outputs separated by commas), or - for stdin.",
+    help="An expression such as \"x*exp(y)-sin(x)\" (outputs separated by commas), a .py file, or - for stdin.",
     show_default=False)]
 At = Annotated[list[str], typer.Option(
     "--at", help="Input values: x=1.047,y=0 or x=pi/3; may be repeated.", show_default=False)]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 Digits = Annotated[int, typer.Option("--digits", min=1, max=17, help="Significant digits shown in tables.")]
+Func = Annotated[Optional[str], typer.Option("--func", help="The function to differentiate in a .py file.")]
 Wrt = Annotated[Optional[str], typer.Option("--wrt", help="Differentiate with respect to these inputs: x,y.")]
 
 
@@ -41,14 +42,16 @@ def _run(action: Callable[[], None]) -> None:
         raise typer.Exit(error.exit_code) from None
 
 
-def _load(source: str):
-    from adcli.parser import parse
+def _load(source: str, at: list[str], func: str | None):
+    """The trace and the point (list parameters flattened) for SRC and the --at options."""
+    from adcli.analysis import load
+    from adcli.points import parse_assignments
 
     if source == "-":
-        source = sys.stdin.read()
-        if not source.strip():
+        source = sys.stdin.read().strip()
+        if not source:
             raise InputError("standard input is empty: pipe an expression, e.g. echo 'x^2' | adcli grad - --at x=2")
-    return parse(source.strip())
+    return load(source, parse_assignments(at), func)
 
 
 def _emit_json(document: dict) -> None:
@@ -70,6 +73,7 @@ def grad(
     mode: Annotated[str, typer.Option("--mode", help="reverse (one sweep per output) or forward (one per input).")]
     = "reverse",
     wrt: Wrt = None,
+    func: Func = None,
     as_json: Json = False,
     digits: Digits = 8,
 ) -> None:
@@ -77,10 +81,9 @@ def grad(
 
     def action() -> None:
         from adcli.analysis import gradient
-        from adcli.points import parse_assignments, parse_names
+        from adcli.points import parse_names
 
-        trace = _load(source)
-        assigned = parse_assignments(at)
+        trace, assigned = _load(source, at, func)
         result = gradient(trace, assigned, mode=mode, wrt=parse_names(wrt, trace))
         if as_json:
             from adcli.report import gradient_json
@@ -104,6 +107,7 @@ def trace(
         "--direction", help="Add a tangent column for this input direction: x=1,y=2.")] = None,
     output: Annotated[int, typer.Option("--output", min=1, help="Which output's adjoints to show.")] = 1,
     rows: Annotated[str, typer.Option("--rows", help="Rows shown of a long trace: a number, or all.")] = "40",
+    func: Func = None,
     as_json: Json = False,
     digits: Digits = 8,
 ) -> None:
@@ -113,8 +117,7 @@ def trace(
         from adcli.analysis import sweep_table
         from adcli.points import bind_direction, parse_assignments, parse_names
 
-        trace = _load(source)
-        assigned = parse_assignments(at)
+        trace, assigned = _load(source, at, func)
         shown_rows = _rows(rows)
         seed = bind_direction(trace, parse_assignments([direction], "--direction")) if direction else None
         wrt_names = parse_names(wrt, trace) if wrt else []
@@ -127,6 +130,62 @@ def trace(
             from adcli.render import print_view, sweep_view
 
             print_view(sweep_view(table, digits, shown_rows))
+
+    _run(action)
+
+
+@app.command()
+def jacobian(
+    source: Source,
+    at: At = [],  # noqa: B006
+    mode: Annotated[str, typer.Option("--mode", help="forward (column by column) or reverse (row by row).")]
+    = "reverse",
+    func: Func = None,
+    as_json: Json = False,
+    digits: Digits = 8,
+) -> None:
+    """The Jacobian of several outputs, and the cost of forward vs reverse mode for its shape."""
+
+    def action() -> None:
+        from adcli.analysis import jacobian as compute
+
+        trace, assigned = _load(source, at, func)
+        result = compute(trace, assigned, mode=mode)
+        if as_json:
+            from adcli.report import jacobian_json
+
+            _emit_json(jacobian_json(result))
+        else:
+            from adcli.render import jacobian_view, print_view
+
+            print_view(jacobian_view(result, digits))
+
+    _run(action)
+
+
+@app.command()
+def hessian(
+    source: Source,
+    at: At = [],  # noqa: B006
+    func: Func = None,
+    as_json: Json = False,
+    digits: Digits = 8,
+) -> None:
+    """Second derivatives of a single-output function (forward-over-reverse AD)."""
+
+    def action() -> None:
+        from adcli.hessian import hessian as compute
+
+        trace, assigned = _load(source, at, func)
+        result = compute(trace, assigned)
+        if as_json:
+            from adcli.report import hessian_json
+
+            _emit_json(hessian_json(result))
+        else:
+            from adcli.render import hessian_view, print_view
+
+            print_view(hessian_view(result, digits))
 
     _run(action)
 

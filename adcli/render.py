@@ -8,7 +8,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from adcli.analysis import Gradient, SweepTable
+from adcli.analysis import Gradient, Jacobian, SweepTable
 from adcli.primitives import CONST
 from adcli.report import bar, update_statements
 
@@ -22,8 +22,12 @@ def fmt(value: float, digits: int) -> str:
 
 def _header(trace, at: dict[str, float], digits: int) -> Text:
     point = ", ".join(f"{name} = {fmt(value, digits)}" for name, value in at.items())
-    return Text.assemble(("f", "bold"), f"({', '.join(trace.input_names)}) = ", (trace.source.strip(), "bold"),
-                         "  at  " if point else "", point)
+    if trace.source.endswith(".py"):
+        function = trace.output_names[0].split("[")[0]
+        title = Text.assemble((function, "bold"), " from ", (trace.source, "bold"))
+    else:
+        title = Text.assemble(("f", "bold"), f"({', '.join(trace.input_names)}) = ", (trace.source.strip(), "bold"))
+    return Text.assemble(title, "  at  " if point else "", point)
 
 
 def _plural(count: int, word: str) -> str:
@@ -84,7 +88,7 @@ def sweep_view(table: SweepTable, digits: int, rows: int | None) -> Group:
     for k in head:
         add(k)
     if tail:
-        grid.add_row(f"… {len(nodes) - len(head) - len(tail):,} rows not shown (--rows all) …", end_section=False)
+        grid.add_row("…", f"{len(nodes) - len(head) - len(tail):,} rows not shown (--rows all)")
         for k in tail:
             add(k)
 
@@ -101,6 +105,48 @@ def sweep_view(table: SweepTable, digits: int, rows: int | None) -> Group:
     outputs = ", ".join(f"{name} = {names[node]}" for name, node in zip(trace.output_names, trace.outputs))
     return Group(_header(trace, evaluated.at, digits), grid, Text(f"outputs: {outputs}", style="dim"),
                  *lines, *_warnings(evaluated.warnings))
+
+
+def jacobian_view(result: Jacobian, digits: int) -> Group:
+    """The Jacobian matrix, then the cost of each mode for this shape."""
+    trace, evaluated = result.trace, result.evaluated
+    grid = Table()
+    grid.add_column("output", style="bold")
+    grid.add_column("value", justify="right")
+    for name in trace.input_names:
+        grid.add_column(f"∂/∂{name}", justify="right")
+    for name, value, row in zip(trace.output_names, evaluated.output_values, result.matrix):
+        grid.add_row(name, fmt(value, digits), *(fmt(v, digits) for v in row))
+    n, m = len(trace.input_names), len(trace.outputs)
+    costs = Table(title=f"cost for this shape: n = {n} inputs, m = {m} outputs", title_justify="left")
+    costs.add_column("mode")
+    costs.add_column("sweeps", justify="right")
+    costs.add_column("operations", justify="right")
+    costs.add_column("each sweep")
+    for mode, what in (("forward", "one JVP per input (a column)"), ("reverse", "one VJP per output (a row)")):
+        marker = " (used)" if mode == result.mode else ""
+        costs.add_row(f"{mode}{marker}", f"{result.sweeps[mode]:,}", f"{result.operations[mode]:,}", what)
+    cheaper = result.cheaper
+    verdict = (f"{cheaper} mode is cheaper here" if cheaper else "both modes cost the same here")
+    return Group(_header(trace, evaluated.at, digits), grid, costs, Text(verdict, style="bold"),
+                 *_warnings(evaluated.warnings))
+
+
+def hessian_view(result, digits: int) -> Group:
+    """Value, gradient and the Hessian matrix."""
+    trace, evaluated = result.trace, result.evaluated
+    names = trace.input_names
+    grid = Table(title="Hessian ∂²f/∂xᵢ∂xⱼ", title_justify="left")
+    grid.add_column("", style="bold")
+    for name in names:
+        grid.add_column(name, justify="right")
+    for name, row in zip(names, result.matrix):
+        grid.add_row(name, *(fmt(v, digits) for v in row))
+    gradient = ", ".join(f"∂/∂{name} = {fmt(g, digits)}" for name, g in zip(names, result.gradient))
+    lines = [Text(f"value {fmt(evaluated.output_values[0], digits)}"), Text(f"gradient {gradient}")]
+    return Group(_header(trace, evaluated.at, digits), *lines, grid,
+                 Text("forward-over-reverse: the reverse sweep is recorded, forward mode differentiates it",
+                      style="dim"), *_warnings(evaluated.warnings))
 
 
 def print_view(view: Group) -> None:

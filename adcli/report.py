@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from adcli.analysis import Gradient, SweepTable
+from adcli.analysis import Gradient, Jacobian, SweepTable
 from adcli.primitives import CONST, INPUT
 from adcli.trace import Trace
 
@@ -124,4 +124,36 @@ def sweep_json(table: SweepTable) -> dict:
         "warnings": evaluated.warnings,
         "trace": rows,
         "reverse_sweep": update_statements(trace),
+    }
+
+
+def jacobian_json(result: Jacobian) -> dict:
+    """The ``jacobian`` document: the matrix, and the sweeps and operations of both modes."""
+    evaluated, trace = result.evaluated, result.trace
+    return {
+        "source": trace.source,
+        "mode": result.mode,
+        "at": evaluated.at,
+        "inputs": trace.input_names,
+        "outputs": trace.output_names,
+        "value": [number(v) for v in evaluated.output_values],
+        "jacobian": [[number(v) for v in row] for row in result.matrix],
+        "sweeps": result.sweeps,
+        "operations": result.operations,
+        "cheaper_mode": result.cheaper,
+        "warnings": evaluated.warnings,
+    }
+
+
+def hessian_json(result) -> dict:
+    """The ``hessian`` document: value, gradient and the symmetric matrix of second derivatives."""
+    evaluated, trace = result.evaluated, result.trace
+    return {
+        "source": trace.source,
+        "at": evaluated.at,
+        "inputs": trace.input_names,
+        "value": number(evaluated.output_values[0]),
+        "gradient": {name: number(g) for name, g in zip(trace.input_names, result.gradient)},
+        "hessian": [[number(v) for v in row] for row in result.matrix],
+        "warnings": evaluated.warnings,
     }

@@ -31,6 +31,7 @@ class Trace:
     input_names: list[str] = field(default_factory=list)
     outputs: list[int] = field(default_factory=list)
     output_names: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the recording depended on (branches taken)
     _const_cache: dict[tuple[float, float], int] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ building

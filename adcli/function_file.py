@@ -1,0 +1,200 @@
+"""Function files: run a user's ``.py`` file as Python and trace one of its functions at a point.
+
+The file is executed like an import (its top-level code runs; only run files you trust). While it
+runs, ``import math`` and ``from math import sin`` give adcli's traced stand-in for :mod:`math`, and
+the builtins ``max`` and ``min`` record primitives, so the file needs nothing from adcli. Errors name
+the file and line of the user's code, never adcli's own.
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import os
+import traceback
+from collections.abc import Callable
+
+from adcli.errors import AdcliError, EvaluationError, InputError, caret_message
+from adcli.points import Value
+from adcli.suggest import did_you_mean
+from adcli.trace import Trace
+from adcli.tracer import EscapeError, Recorder, Var, recording, source_line, traced_math, traced_max, traced_min
+
+
+class TracedList(list):
+    """A list parameter of traced entries; arithmetic on the list itself is a mistake, not repetition."""
+
+    def _not_a_number(self, *args):
+        raise EscapeError(f"{source_line()}: a list parameter is used as a number; "
+                          "give a single number with --at name=value if the parameter is a number")
+
+    __add__ = __radd__ = __iadd__ = __mul__ = __rmul__ = __imul__ = _not_a_number
+    __sub__ = __rsub__ = __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __neg__ = _not_a_number
+
+
+def is_function_file(source: str) -> bool:
+    return source.endswith(".py")
+
+
+def trace_function(path: str, assigned: dict[str, Value], func: str | None = None) -> tuple[Trace, dict[str, float]]:
+    """Trace the chosen function of ``path`` at ``assigned``.
+
+    Returns the trace (with notes on branches that depended on a traced value) and the point with
+    list parameters flattened into their entries (``w[0]``, ``w[1]``, …), which are the inputs.
+    """
+    function = load_function(path, func)
+    parameters = _parameters(function, path)
+    trace = Trace(source=path)
+    recorder = Recorder(trace)
+    arguments, point = _bind(parameters, assigned, recorder, function.__name__)
+    with recording(recorder):
+        try:
+            result = function(**arguments)
+        except AdcliError as error:
+            prefix = f"{path}, " if str(error).startswith("line ") else _place(error, path)
+            raise type(error)(prefix + str(error)) from None
+        except RecursionError:
+            raise InputError(f"{_place(None, path)}the function recursed too deeply") from None
+        except Exception as error:  # the user's own code raised
+            raise _user_error(error, path) from None
+    _set_outputs(trace, recorder, result, function.__name__, path)
+    trace.notes.extend(recorder.branch_notes())
+    return trace, point
+
+
+def load_function(path: str, func: str | None) -> Callable:
+    """Run the file and pick the function: ``func``, the only one, or the one named ``f``."""
+    namespace = _run_file(path)
+    candidates = {name: value for name, value in namespace.items()
+                  if inspect.isfunction(value) and value.__code__.co_filename == path}
+    if func is not None:
+        if func not in candidates:
+            listing = ", ".join(candidates) or "none"
+            raise InputError(f"{path}: no function named '{func}'{did_you_mean(func, candidates)} "
+                             f"(functions defined: {listing})")
+        return candidates[func]
+    if len(candidates) == 1:
+        return next(iter(candidates.values()))
+    if "f" in candidates:
+        return candidates["f"]
+    if not candidates:
+        raise InputError(f"{path}: the file defines no function to differentiate")
+    raise InputError(f"{path}: the file defines several functions ({', '.join(candidates)}); "
+                     "choose one with --func NAME")
+
+
+def _run_file(path: str) -> dict:
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: no such file")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            source = handle.read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot read the file ({error})") from None
+    try:
+        code = compile(source, path, "exec")
+    except SyntaxError as error:
+        line = (error.text or "").rstrip("\n")
+        message = f"{path}, line {error.lineno}, column {error.offset or 1}: syntax error: {error.msg}"
+        raise InputError(caret_message(message, line, max(0, (error.offset or 1) - 1))) from None
+    namespace = {"__name__": os.path.splitext(os.path.basename(path))[0], "__file__": path,
+                 "__builtins__": _builtins()}
+    try:
+        exec(code, namespace)  # noqa: S102 - running the user's file is the documented behaviour
+    except Exception as error:
+        raise _user_error(error, path) from None
+    return namespace
+
+
+def _builtins() -> dict:
+    """The builtins a function file sees: Python's, with traced max/min and the math stand-in."""
+    real_import = builtins.__import__
+
+    def import_(name, globals=None, locals=None, fromlist=(), level=0):
+        if name == "math" and level == 0:
+            return traced_math
+        return real_import(name, globals, locals, fromlist, level)
+
+    return {**vars(builtins), "__import__": import_, "max": traced_max, "min": traced_min}
+
+
+def _parameters(function: Callable, path: str) -> list[inspect.Parameter]:
+    parameters = list(inspect.signature(function).parameters.values())
+    for parameter in parameters:
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            raise InputError(f"{path}: {function.__name__}() has *{parameter.name}; "
+                             "adcli needs named parameters, one per input")
+        if parameter.kind == parameter.POSITIONAL_ONLY:
+            raise InputError(f"{path}: {function.__name__}() has a positional-only parameter "
+                             f"'{parameter.name}'; adcli passes inputs by name")
+    return parameters
+
+
+def _bind(parameters: list[inspect.Parameter], assigned: dict[str, Value], recorder: Recorder,
+          name: str) -> tuple[dict, dict[str, float]]:
+    """Arguments for the call (Vars and lists of Vars) and the flattened point."""
+    names = [p.name for p in parameters]
+    for given in assigned:
+        if given not in names:
+            raise InputError(f"--at {given}: {name}() has no parameter '{given}'"
+                             f"{did_you_mean(given, names)} (its parameters: {', '.join(names) or 'none'})")
+    missing = [p.name for p in parameters if p.name not in assigned and p.default is p.empty]
+    if missing:
+        raise InputError(f"no value for parameter{'s' if len(missing) > 1 else ''} "
+                         f"{', '.join(missing)} of {name}(): add --at {','.join(m + '=…' for m in missing)}")
+    trace = recorder.trace
+    arguments: dict = {}
+    point: dict[str, float] = {}
+    for parameter in parameters:
+        if parameter.name not in assigned:
+            continue  # keeps its default: a constant, not an input
+        value = assigned[parameter.name]
+        entries = value if isinstance(value, list) else [value]
+        labels = [f"{parameter.name}[{k}]" for k in range(len(entries))] if isinstance(value, list) \
+            else [parameter.name]
+        traced = []
+        for label, entry in zip(labels, entries):
+            node = trace.add_input(label)
+            recorder.values.append(entry)
+            traced.append(Var(entry, node))
+            point[label] = entry
+        arguments[parameter.name] = TracedList(traced) if isinstance(value, list) else traced[0]
+    return arguments, point
+
+
+def _set_outputs(trace: Trace, recorder: Recorder, result, name: str, path: str) -> None:
+    items = list(result) if isinstance(result, (list, tuple)) else [result]
+    several = isinstance(result, (list, tuple))
+    if several and not items:
+        raise InputError(f"{path}: {name}() returned an empty {type(result).__name__}; return numbers")
+    for k, item in enumerate(items):
+        label = f"{name}[{k}]" if several else name
+        if isinstance(item, Var):
+            trace.add_output(item.node, label)
+        elif isinstance(item, (int, float)) and not isinstance(item, bool):
+            trace.add_output(recorder.constant(float(item)), label)
+        elif isinstance(item, (list, tuple)):
+            raise InputError(f"{path}: {name}() returned a nested list; nested lists are out of scope, "
+                             "return a number or a flat list of numbers")
+        else:
+            raise InputError(f"{path}: {name}() returned {type(item).__name__}; "
+                             "return a number or a flat list or tuple of numbers")
+
+
+def _user_frame_summary(error: BaseException, path: str) -> traceback.FrameSummary | None:
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename == path]
+    return frames[-1] if frames else None
+
+
+def _place(error: BaseException | None, path: str) -> str:
+    frame = _user_frame_summary(error, path) if error is not None else None
+    return f"{path}, line {frame.lineno}: " if frame else f"{path}: "
+
+
+def _user_error(error: Exception, path: str) -> AdcliError:
+    """An exception raised by the user's code, as one message with its file and line."""
+    frame = _user_frame_summary(error, path)
+    where = f"{path}, line {frame.lineno}" if frame else path
+    code = f" ({frame.line})" if frame and frame.line else ""
+    kind = EvaluationError if isinstance(error, (ArithmeticError, ValueError)) else InputError
+    return kind(f"{where}{code}: {type(error).__name__}: {error}")

@@ -1,0 +1,301 @@
+"""Tracing by running: traced numbers (operator overloading) that record a trace as Python runs.
+
+A :class:`Var` holds a value and the trace node that computed it. Arithmetic on it, the functions of
+:data:`traced_math` (a stand-in for :mod:`math`) and the builtins ``max``/``min`` record nodes through
+the same primitive registry the expression parser uses. Comparisons return plain booleans, so ``if``
+and ``while`` work; each one is noted with its source line, because the derivative is then that of
+the path that ran. Anything that would turn a traced value into a plain number (``float(x)``,
+``int(x)``, ``round(x)``, formatting) raises :class:`EscapeError` instead of silently dropping the
+derivative.
+"""
+
+from __future__ import annotations
+
+import linecache
+import math
+import sys
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from adcli import scalar
+from adcli.errors import InputError
+from adcli.evaluate import undefined_error
+from adcli.primitives import BY_NAME, Primitive
+from adcli.trace import NO_ARG, Trace
+
+
+class EscapeError(InputError):
+    """A traced value was used where Python needs a plain number."""
+
+
+class Recorder:
+    """The trace being recorded, the value of each node, and the comparisons seen."""
+
+    def __init__(self, trace: Trace, note_branches: bool = True) -> None:
+        self.trace = trace
+        self.values: list[float] = [0.0] * len(trace)
+        self.note_branches = note_branches
+        self.branches: dict[tuple[str, int], list[int]] = {}  # (file, line) -> [true count, false count]
+
+    def constant(self, value: float) -> int:
+        node = self.trace.add_const(value)
+        if node == len(self.values):
+            self.values.append(value)
+        return node
+
+    def record(self, primitive: Primitive, args: tuple) -> Var:
+        """Apply ``primitive`` to ``args`` (Vars or plain numbers) and record the node."""
+        values = self.values
+        nodes = []
+        plain = []
+        for arg in args:
+            if isinstance(arg, Var):
+                nodes.append(arg.node)
+                plain.append(arg.value)
+            else:
+                value = _plain_number(arg, primitive)
+                nodes.append(self.constant(value))
+                plain.append(value)
+        node = self.trace.add_op(primitive, nodes[0], nodes[1] if len(nodes) == 2 else NO_ARG)
+        values.append(0.0)
+        try:
+            value = primitive.evaluate(scalar, *plain)
+        except (ArithmeticError, ValueError):
+            raise undefined_error(self.trace, values, node) from None
+        if value - value != 0:
+            raise undefined_error(self.trace, values, node)
+        values[node] = value
+        return Var(value, node)
+
+    def note_branch(self, outcome: bool) -> None:
+        if self.note_branches:
+            frame = user_frame()
+            counts = self.branches.setdefault((frame.f_code.co_filename, frame.f_lineno), [0, 0])
+            counts[0 if outcome else 1] += 1
+
+    def branch_notes(self) -> list[str]:
+        """One sentence per source line whose control flow depended on a traced value."""
+        notes = []
+        for (filename, line), (true_count, false_count) in self.branches.items():
+            text = linecache.getline(filename, line).strip()
+            if true_count + false_count == 1:
+                outcome = "true" if true_count else "false"
+                what = f"took the {outcome} branch" if text.startswith(("if ", "elif ")) else f"was {outcome}"
+            else:
+                what = f"was evaluated {true_count + false_count} times ({true_count} true, {false_count} false)"
+            notes.append(f"line {line}: {text} {what}; the derivative is that of the path that ran")
+        return notes
+
+
+_active: Recorder | None = None
+
+
+@contextmanager
+def recording(recorder: Recorder) -> Iterator[Recorder]:
+    """Make ``recorder`` the one that traced operations append to."""
+    global _active
+    previous, _active = _active, recorder
+    try:
+        yield recorder
+    finally:
+        _active = previous
+
+
+def _plain_number(value, primitive: Primitive) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{primitive.name}: unsupported operand of type {type(value).__name__}")
+    return float(value)
+
+
+_PACKAGE_DIR = __file__.rsplit("/", 1)[0].rsplit("\\", 1)[0]
+
+
+def user_frame() -> types.FrameType:
+    """The innermost frame outside adcli: the user's code that is running."""
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    return frame
+
+
+def source_line() -> str:
+    """``line 7: y = float(x)``: where the user's code is."""
+    frame = user_frame()
+    return f"line {frame.f_lineno}: {linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()}"
+
+
+def _escape(what: str) -> EscapeError:
+    return EscapeError(f"{source_line()}: {what} turns a traced value into a plain number, which would lose "
+                       "its derivative; compute with the value itself")
+
+
+class Var:
+    """A traced number: its value and the trace node that computed it."""
+
+    __slots__ = ("value", "node")
+
+    def __init__(self, value: float, node: int) -> None:
+        self.value = value
+        self.node = node
+
+    # Comparisons decide control flow on the value; each is noted with its line.
+    def __lt__(self, other): return _branch(self.value < _value(other))
+    def __le__(self, other): return _branch(self.value <= _value(other))
+    def __gt__(self, other): return _branch(self.value > _value(other))
+    def __ge__(self, other): return _branch(self.value >= _value(other))
+    def __eq__(self, other): return _branch(self.value == _value(other))
+    def __ne__(self, other): return _branch(self.value != _value(other))
+    def __bool__(self): return _branch(self.value != 0)
+
+    __hash__ = None  # a traced value compares by value, so it cannot be a dict key
+
+    def __float__(self): raise _escape("float(x)")
+    def __int__(self): raise _escape("int(x)")
+    def __index__(self): raise _escape("using a traced value as an index or count")
+    def __round__(self, ndigits=None): raise _escape("round(x)")
+    def __trunc__(self): raise _escape("math.trunc(x)")
+    def __format__(self, spec): raise _escape("formatting a traced value")
+    def __str__(self): raise _escape("str(x) or print(x)")
+    def __repr__(self): return f"Var(value={self.value!r}, node={self.node})"
+
+    def __getitem__(self, key):
+        raise EscapeError(f"{source_line()}: a single number is indexed like a list; "
+                          "give a list with --at name=[…] if the parameter is a list")
+
+    def __pos__(self): return self
+    def __neg__(self): return _active.record(_NEG, (self,))
+    def __abs__(self): return _active.record(_ABS, (self,))
+
+    def __pow__(self, other, modulo=None):
+        if modulo is not None:
+            raise _escape("pow(x, y, mod)")
+        return _active.record(_POW, (self, other))
+
+
+def _value(x) -> float:
+    return x.value if isinstance(x, Var) else x
+
+
+def _branch(outcome: bool) -> bool:
+    _active.note_branch(outcome)
+    return outcome
+
+
+def _binary_methods(primitive: Primitive):
+    def method(self, other):
+        return _active.record(primitive, (self, other))
+
+    def reflected(self, other):
+        return _active.record(primitive, (other, self))
+
+    return method, reflected
+
+
+for _dunder, _name in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "div"), ("pow", "pow")):
+    _method, _reflected = _binary_methods(BY_NAME[_name])
+    if _dunder != "pow":
+        setattr(Var, f"__{_dunder}__", _method)
+    setattr(Var, f"__r{_dunder}__", _reflected)
+
+_NEG, _ABS, _POW = BY_NAME["neg"], BY_NAME["abs"], BY_NAME["pow"]
+
+
+# ---------------------------------------------------------------- the math stand-in
+def _unary_function(primitive: Primitive, fallback):
+    def function(x):
+        if isinstance(x, Var):
+            return _active.record(primitive, (x,))
+        return fallback(x)
+
+    function.__name__ = primitive.name
+    return function
+
+
+def _fold(primitive: Primitive, builtin):
+    """``max``/``min`` that record a primitive when a traced value takes part."""
+
+    def function(*args, **kwargs):
+        items = list(args[0]) if len(args) == 1 else list(args)
+        if kwargs or not any(isinstance(item, Var) for item in items):
+            return builtin(items, **kwargs)
+        result = items[0]
+        for item in items[1:]:
+            result = _active.record(primitive, (result, item))
+        return result
+
+    function.__name__ = builtin.__name__
+    return function
+
+
+def _ceil(x):
+    return -traced_math.floor(-x) if isinstance(x, Var) else math.ceil(x)
+
+
+def _log(x, base=None):
+    if base is None:
+        return traced_math_log(x)
+    return traced_math_log(x) / traced_math_log(base)
+
+
+def _pow_function(x, y):
+    return x**y if isinstance(x, Var) or isinstance(y, Var) else math.pow(x, y)
+
+
+def _unsupported(name: str, function):
+    def wrapper(*args, **kwargs):
+        if any(isinstance(a, Var) for a in (*args, *kwargs.values())):
+            raise EscapeError(f"{source_line()}: math.{name} is not differentiable by adcli; "
+                              f"supported: {', '.join(sorted(TRACED_MATH_FUNCTIONS))}")
+        return function(*args, **kwargs)
+
+    wrapper.__name__ = name
+    return wrapper
+
+
+_MATH_PRIMITIVES = ("exp", "sqrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "floor")
+
+traced_math = types.ModuleType("math", "adcli's stand-in for math: the same functions, traced.")
+for _name in dir(math):
+    if not _name.startswith("_"):
+        _attribute = getattr(math, _name)
+        setattr(traced_math, _name, _unsupported(_name, _attribute) if callable(_attribute) else _attribute)
+for _name in _MATH_PRIMITIVES:
+    setattr(traced_math, _name, _unary_function(BY_NAME[_name], getattr(math, _name)))
+traced_math_log = _unary_function(BY_NAME["log"], math.log)
+traced_math.log = _log
+traced_math.fabs = _unary_function(BY_NAME["abs"], math.fabs)
+traced_math.ceil = _ceil
+traced_math.pow = _pow_function
+TRACED_MATH_FUNCTIONS = {*_MATH_PRIMITIVES, "log", "fabs", "ceil", "pow"}
+
+traced_max = _fold(BY_NAME["max"], max)
+traced_min = _fold(BY_NAME["min"], min)
+
+
+#: The math namespace ``m`` for primitive rules applied to traced values (higher derivatives).
+traced_namespace = types.SimpleNamespace(
+    **{name: getattr(traced_math, name) for name in _MATH_PRIMITIVES},
+    log=traced_math_log, pow=_pow_function, abs=abs, max=traced_max, min=traced_min,
+    **{name: _unary_function(BY_NAME[name], getattr(scalar, name)) for name in ("sign", "sigmoid", "relu")},
+)
+
+
+def replay(trace: Trace, values: list[float], recorder: Recorder) -> list:
+    """Re-record ``trace`` on traced values into ``recorder``: returns a Var (or constant) per node."""
+    from adcli.primitives import CONST, INPUT, PRIMITIVES
+
+    new = recorder.trace
+    input_name = trace.input_name_of()
+    out: list = [None] * len(trace)
+    for i, code in enumerate(trace.op):
+        if code == INPUT:
+            node = new.add_input(input_name[i])
+            recorder.values.append(values[i])
+            out[i] = Var(values[i], node)
+        elif code == CONST:
+            out[i] = trace.literal[i]
+        else:
+            out[i] = recorder.record(PRIMITIVES[code], tuple(out[a] for a in trace.args(i)))
+    return out
+
