@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from adcli.errors import InputError
+from adcli.errors import EvaluationError, InputError
 from adcli.evaluate import convention_warnings, evaluate
 from adcli.points import Value, bind_point
 from adcli.sweeps import forward_sweep, linearize, reverse_sweep
@@ -96,10 +96,23 @@ def gradient(trace: Trace, assigned: dict[str, Value], mode: str = "reverse",
     if mode == "reverse":
         adjoints = [evaluated.reverse(k) for k in outputs]
         gradients = [{name: adjoint[node_of[name]] for name in wrt} for adjoint in adjoints]
-        return Gradient(evaluated, mode, wrt, gradients, adjoints=adjoints, sweeps=len(adjoints))
-    tangents = {name: evaluated.forward({name: 1.0}) for name in wrt}
-    gradients = [{name: tangents[name][trace.outputs[k]] for name in wrt} for k in outputs]
-    return Gradient(evaluated, mode, wrt, gradients, tangents=tangents, sweeps=len(wrt))
+        result = Gradient(evaluated, mode, wrt, gradients, adjoints=adjoints, sweeps=len(adjoints))
+    else:
+        tangents = {name: evaluated.forward({name: 1.0}) for name in wrt}
+        gradients = [{name: tangents[name][trace.outputs[k]] for name in wrt} for k in outputs]
+        result = Gradient(evaluated, mode, wrt, gradients, tangents=tangents, sweeps=len(wrt))
+    _check_finite(evaluated, trace.output_names, [list(g.items()) for g in gradients])
+    return result
+
+
+def _check_finite(evaluated: Evaluated, output_names: list[str], rows: list[list[tuple[str, float]]]) -> None:
+    """An infinite or NaN derivative is an overflow, unless a convention (sqrt'(0) = inf) produced it."""
+    if evaluated.warnings:
+        return
+    for output, row in zip(output_names, rows):
+        for name, value in row:
+            if value - value != 0:
+                raise EvaluationError(f"∂({output})/∂{name}: overflow, the derivative is too large for a float")
 
 
 @dataclass
@@ -163,6 +176,7 @@ def jacobian(trace: Trace, assigned: dict[str, Value], mode: str = "reverse") ->
     else:
         rows = [evaluated.reverse(k) for k in range(len(outputs))]
         matrix = [[row[node_of[name]] for name in names] for row in rows]
+    _check_finite(evaluated, trace.output_names, [list(zip(names, row)) for row in matrix])
     sweeps = {"forward": len(names), "reverse": len(outputs)}
     operations = {m: count * trace.operation_count for m, count in sweeps.items()}
     return Jacobian(evaluated, mode, matrix, sweeps, operations)

@@ -30,6 +30,8 @@ At = Annotated[list[str], typer.Option(
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 Digits = Annotated[int, typer.Option("--digits", min=1, max=17, help="Significant digits shown in tables.")]
 Func = Annotated[Optional[str], typer.Option("--func", help="The function to differentiate in a .py file.")]
+SympyTimeout = Annotated[float, typer.Option(
+    "--sympy-timeout", min=0.0, help="Seconds SymPy may take in all; past it, its steps are reported as timed out.")]
 Wrt = Annotated[Optional[str], typer.Option("--wrt", help="Differentiate with respect to these inputs: x,y.")]
 
 
@@ -74,6 +76,9 @@ def grad(
     = "reverse",
     wrt: Wrt = None,
     func: Func = None,
+    check: Annotated[Optional[str], typer.Option(
+        "--check", help="Cross-check against sympy, fd (central difference) or both: sympy,fd.")] = None,
+    sympy_timeout: SympyTimeout = 10.0,
     as_json: Json = False,
     digits: Digits = 8,
 ) -> None:
@@ -85,14 +90,31 @@ def grad(
 
         trace, assigned = _load(source, at, func)
         result = gradient(trace, assigned, mode=mode, wrt=parse_names(wrt, trace))
-        if as_json:
-            from adcli.report import gradient_json
+        checks = None
+        if check is not None:
+            from adcli.compare import cross_check
 
-            _emit_json(gradient_json(result))
+            checks, timeouts = cross_check(result, [c.strip() for c in check.split(",") if c.strip()], sympy_timeout)
+            result.evaluated.warnings.extend(f"SymPy: '{step}' ran out of the {sympy_timeout:g} s budget"
+                                             for step in timeouts)
+        if as_json:
+            from adcli.report import checks_json, gradient_json
+
+            document = gradient_json(result)
+            if checks is not None:
+                document["checks"] = checks_json(checks)
+            _emit_json(document)
         else:
             from adcli.render import gradient_view, print_view
 
-            print_view(gradient_view(result, digits))
+            view = gradient_view(result, digits)
+            if checks is not None:
+                from rich.console import Group
+
+                from adcli.render_compare import checks_table
+
+                view = Group(view, checks_table(checks, digits))
+            print_view(view)
 
     _run(action)
 
@@ -188,6 +210,63 @@ def hessian(
             print_view(hessian_view(result, digits))
 
     _run(action)
+
+
+@app.command()
+def compare(
+    source: Source,
+    at: At = [],  # noqa: B006
+    func: Func = None,
+    sweep: Annotated[bool, typer.Option("--sweep", help="Sweep the finite-difference step h from 1e-1 to 1e-16.")]
+    = False,
+    steps: Annotated[Optional[str], typer.Option(
+        "--steps", help="The steps of the sweep, e.g. 1e-2,1e-4,1e-8 (implies --sweep).")] = None,
+    nest: Annotated[int, typer.Option("--nest", min=1, help="Compose f with itself 1…K times to show swell.")] = 1,
+    plot: Annotated[Optional[str], typer.Option(
+        "--plot", help="Also draw the sweep / swell into this .png, .svg or .pdf file (needs matplotlib).")] = None,
+    sympy_timeout: SympyTimeout = 10.0,
+    as_json: Json = False,
+    digits: Digits = 8,
+) -> None:
+    """AD vs SymPy vs finite differences: errors, step sweep, expression swell."""
+
+    def action() -> None:
+        from adcli.compare import DEFAULT_STEPS
+        from adcli.compare import compare as compute
+
+        if plot is not None:
+            from adcli.plot import check_plot_file
+
+            check_plot_file(plot)
+        trace, assigned = _load(source, at, func)
+        sweep_steps = _parse_steps(steps) if steps is not None else DEFAULT_STEPS if sweep else None
+        result = compute(trace, assigned, sweep_steps=sweep_steps, nest=nest, sympy_timeout=sympy_timeout)
+        if plot is not None:
+            from adcli.plot import plot_comparison
+
+            plot_comparison(result, plot)
+        if as_json:
+            from adcli.report import compare_json
+
+            _emit_json(compare_json(result))
+        else:
+            from adcli.render import print_view
+            from adcli.render_compare import comparison_view
+
+            print_view(comparison_view(result, digits))
+            if plot is not None:
+                sys.stdout.write(f"wrote {plot}\n")
+
+    _run(action)
+
+
+def _parse_steps(text: str) -> list[float]:
+    from adcli.points import constant_value, split_top_level
+
+    values = [constant_value(part.strip(), f"--steps {text}") for part in split_top_level(text) if part.strip()]
+    if not values or any(v <= 0 for v in values):
+        raise InputError(f"--steps {text}: give positive step sizes, e.g. 1e-2,1e-4,1e-8")
+    return values
 
 
 def main() -> None:

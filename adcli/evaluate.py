@@ -7,12 +7,15 @@ from collections.abc import Sequence
 
 from adcli import scalar
 from adcli.errors import EvaluationError
-from adcli.primitives import FIRST_PRIMITIVE, PRIMITIVES
+from adcli.primitives import CONST, FIRST_PRIMITIVE, PRIMITIVES
 from adcli.trace import NO_ARG, Trace, format_literal
 
 
-def evaluate(trace: Trace, point: Sequence[float]) -> list[float]:
+def evaluate(trace: Trace, point: Sequence[float], m=scalar) -> list[float]:
     """The value of every node, with the inputs set to ``point`` (in input order).
+
+    ``m`` is the math namespace: :mod:`adcli.scalar` for floats, :mod:`adcli.complex_math` for the
+    complex-step method.
 
     Raises :class:`EvaluationError` naming the node (``v3 = log(v2): log is undefined at -1``)
     when an operation is undefined at its arguments or overflows.
@@ -23,7 +26,7 @@ def evaluate(trace: Trace, point: Sequence[float]) -> list[float]:
         values[node] = value
     for node, value in trace.literal.items():
         values[node] = value
-    primitives, m = PRIMITIVES, scalar
+    primitives = PRIMITIVES
     for i, code in enumerate(op):
         if code < FIRST_PRIMITIVE:
             continue
@@ -45,23 +48,33 @@ def evaluate(trace: Trace, point: Sequence[float]) -> list[float]:
 def undefined_error(trace: Trace, values: list[float], node: int) -> EvaluationError:
     """The error for an operation that failed at ``node``: its domain message, or an overflow."""
     primitive = trace.primitive(node)
-    args = [values[a] for a in trace.args(node)]
+    args = [values[a].real for a in trace.args(node)]  # .real: complex-step values report their real part
     names = trace.names()
     where = f"{names[node]} = {trace.equation_text(node, names, trace.input_name_of())}"
     if primitive.domain is not None and not primitive.domain(*args):
-        fields = {"x": format_literal(args[0]), "x_name": names[trace.arg0[node]]}
-        if len(args) == 2:
-            fields |= {"y": format_literal(args[1]), "y_name": names[trace.arg1[node]]}
+        fields = {}
+        for key, arg, value in zip("xy", trace.args(node), args):
+            fields[key] = format_literal(value)
+            # "{y_where}" reads " (v2 = 0)" for a computed argument, nothing for a literal one
+            fields[f"{key}_where"] = "" if trace.op[arg] == CONST else f" ({names[arg]} = {format_literal(value)})"
         return EvaluationError(f"{where}: {primitive.domain_message.format(**fields)}")
-    shown = ", ".join(format_literal(a) for a in args)
-    return EvaluationError(f"{where}: overflow, {primitive.name}({shown}) is too large for a float")
+    shown = primitive.call_text([format_literal(a) for a in args])
+    return EvaluationError(f"{where}: overflow, {shown} is too large for a float")
+
+
+def derivative_overflow_error(trace: Trace, values: list[float], node: int) -> EvaluationError:
+    """The error for a node whose local derivative is too large for a float (1/x at 1e-200)."""
+    names = trace.names()
+    where = f"{names[node]} = {trace.equation_text(node, names, trace.input_name_of())}"
+    at = ", ".join(f"{names[a]} = {format_literal(values[a])}" for a in trace.args(node))
+    return EvaluationError(f"{where}: overflow, its derivative at {at} is too large for a float")
 
 
 def convention_warnings(trace: Trace, values: list[float]) -> list[str]:
-    """One warning per node evaluated at a point where its derivative is a convention."""
-    names = None
-    active = None
+    """One warning per node whose derivative is a convention at this point, and per discrete node
+    (floor, sign) that an input reaches: its zero derivative stops the gradient there."""
     warnings = []
+    names = active = input_name = None
     for i, code in enumerate(trace.op):
         if code < FIRST_PRIMITIVE or not PRIMITIVES[code].kinks:
             continue
@@ -70,8 +83,11 @@ def convention_warnings(trace: Trace, values: list[float]) -> list[str]:
             active, names, input_name = trace.active(), trace.names(), trace.input_name_of()
         args_nodes = trace.args(i)
         args = [values[a] for a in args_nodes]
+        where = f"{names[i]} = {trace.equation_text(i, names, input_name)}"
         if any(kink(*args) and active[a] for kink, a in zip(primitive.kinks, args_nodes) if kink):
             shown = ", ".join(format_literal(a) for a in args)
-            warnings.append(f"{names[i]} = {trace.equation_text(i, names, input_name)}: "
-                            f"{primitive.name} is not differentiable at {shown}; used {primitive.convention}")
+            warnings.append(f"{where}: {primitive.name} is not differentiable at {shown}; used {primitive.convention}")
+        elif primitive.discrete and active[i]:
+            warnings.append(f"{where}: {primitive.name} is piecewise constant, its derivative is 0, "
+                            "so no gradient flows through this node")
     return warnings

@@ -18,22 +18,16 @@ from adcli.errors import AdcliError, EvaluationError, InputError, caret_message
 from adcli.points import Value
 from adcli.suggest import did_you_mean
 from adcli.trace import Trace
-from adcli.tracer import EscapeError, Recorder, Var, recording, source_line, traced_math, traced_max, traced_min
-
-
-class TracedList(list):
-    """A list parameter of traced entries; arithmetic on the list itself is a mistake, not repetition."""
-
-    def _not_a_number(self, *args):
-        raise EscapeError(f"{source_line()}: a list parameter is used as a number; "
-                          "give a single number with --at name=value if the parameter is a number")
-
-    __add__ = __radd__ = __iadd__ = __mul__ = __rmul__ = __imul__ = _not_a_number
-    __sub__ = __rsub__ = __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __neg__ = _not_a_number
+from adcli.tracer import EscapeError, Recorder, TracedList, Var, recording, traced_math, traced_max, traced_min
 
 
 def is_function_file(source: str) -> bool:
-    return source.endswith(".py")
+    """A source is a function file when it names a .py file, or any existing file (then an error)."""
+    if source.endswith(".py"):
+        return True
+    if "\n" not in source and os.path.isfile(source):
+        raise InputError(f"{source}: a function file must be a Python file ending in .py")
+    return False
 
 
 def trace_function(path: str, assigned: dict[str, Value], func: str | None = None) -> tuple[Trace, dict[str, float]]:
@@ -177,7 +171,8 @@ def _set_outputs(trace: Trace, recorder: Recorder, result, name: str, path: str)
             raise InputError(f"{path}: {name}() returned a nested list; nested lists are out of scope, "
                              "return a number or a flat list of numbers")
         else:
-            raise InputError(f"{path}: {name}() returned {type(item).__name__}; "
+            what = "None" if item is None else type(item).__name__
+            raise InputError(f"{path}: {name}() returned {what}; "
                              "return a number or a flat list or tuple of numbers")
 
 

@@ -46,6 +46,7 @@ class Primitive:
     domain_message: str = ""
     kinks: tuple[Callable[..., bool] | None, ...] = ()  # per argument: True where a convention is used
     convention: str = ""
+    discrete: bool = False  # piecewise constant: its derivative is 0, so no gradient flows through it
     opcode: int = -1
 
     def call_text(self, args: list[str]) -> str:
@@ -114,7 +115,7 @@ _define("mul", 2, lambda m, x, y: x * y, lambda m, x, y, out: (y, x), ("{y}", "{
         lambda sp, x, y: x * y, symbol="*", precedence=2)
 _define("div", 2, lambda m, x, y: x / y, lambda m, x, y, out: (1 / y, -out / y), ("1 / {y}", "-{out} / {y}"),
         lambda sp, x, y: x / y, symbol="/", precedence=2,
-        domain=lambda x, y: y != 0, domain_message="division by zero ({y_name} = 0)")
+        domain=lambda x, y: y != 0, domain_message="division by zero{y_where}")
 _define("neg", 1, lambda m, x: -x, lambda m, x, out: (-1.0,), ("-1",),
         lambda sp, x: -x, symbol="-", precedence=3)
 _define("pow", 2, lambda m, x, y: m.pow(x, y), _pow_partials, ("{y} * {x}^({y} - 1)", "{out} * log({x})"),
@@ -169,9 +170,10 @@ _define("max", 2, lambda m, x, y: m.max(x, y), _max_partials,
         ("[{x} > {y}] + [{x} = {y}] / 2", "[{y} > {x}] + [{x} = {y}] / 2"),
         lambda sp, x, y: sp.Max(x, y), kinks=(_tie, _tie), convention=_TIE)
 _define("floor", 1, lambda m, x: m.floor(x), lambda m, x, out: (0.0,), ("0",), lambda sp, x: sp.floor(x),
-        kinks=(lambda x: x == math.floor(x),), convention="floor' = 0, also at integers where floor jumps")
+        kinks=(lambda x: x == math.floor(x),), convention="floor' = 0, also at integers where floor jumps",
+        discrete=True)
 _define("sign", 1, lambda m, x: m.sign(x), lambda m, x, out: (0.0,), ("0",), lambda sp, x: sp.sign(x),
-        kinks=(lambda x: x == 0,), convention="sign' = 0, also at 0 where sign jumps")
+        kinks=(lambda x: x == 0,), convention="sign' = 0, also at 0 where sign jumps", discrete=True)
 
 #: Functions callable by name in the expression language (``pow(x, y)`` is ``x ^ y``).
 FUNCTIONS: dict[str, Primitive] = {

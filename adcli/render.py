@@ -20,7 +20,7 @@ def fmt(value: float, digits: int) -> str:
     return f"{value:.{digits}g}"
 
 
-def _header(trace, at: dict[str, float], digits: int) -> Text:
+def header(trace, at: dict[str, float], digits: int) -> Text:
     point = ", ".join(f"{name} = {fmt(value, digits)}" for name, value in at.items())
     if trace.source.endswith(".py"):
         function = trace.output_names[0].split("[")[0]
@@ -34,7 +34,7 @@ def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
 
 
-def _warnings(warnings: list[str]) -> list[Text]:
+def warning_lines(warnings: list[str]) -> list[Text]:
     return [Text(f"warning: {w}", style="yellow") for w in warnings]
 
 
@@ -51,7 +51,7 @@ def gradient_view(result: Gradient, digits: int) -> Group:
         table.add_row(f"∂/∂{name}", *(fmt(g[name], digits) for g in result.gradients))
     footer = Text(f"{result.mode} mode: {_plural(result.sweeps, 'sweep')} over "
                   f"{_plural(trace.operation_count, 'operation')}", style="dim")
-    return Group(_header(trace, evaluated.at, digits), table, footer, *_warnings(evaluated.warnings))
+    return Group(header(trace, evaluated.at, digits), table, footer, *warning_lines(evaluated.warnings))
 
 
 def _elide(count: int, rows: int | None) -> tuple[range, range]:
@@ -103,8 +103,8 @@ def sweep_view(table: SweepTable, digits: int, rows: int | None) -> Group:
                           style="dim"))
         lines += [Text("  " + u) for u in update_statements(trace, tail_ops)]
     outputs = ", ".join(f"{name} = {names[node]}" for name, node in zip(trace.output_names, trace.outputs))
-    return Group(_header(trace, evaluated.at, digits), grid, Text(f"outputs: {outputs}", style="dim"),
-                 *lines, *_warnings(evaluated.warnings))
+    return Group(header(trace, evaluated.at, digits), grid, Text(f"outputs: {outputs}", style="dim"),
+                 *lines, *warning_lines(evaluated.warnings))
 
 
 def jacobian_view(result: Jacobian, digits: int) -> Group:
@@ -118,7 +118,8 @@ def jacobian_view(result: Jacobian, digits: int) -> Group:
     for name, value, row in zip(trace.output_names, evaluated.output_values, result.matrix):
         grid.add_row(name, fmt(value, digits), *(fmt(v, digits) for v in row))
     n, m = len(trace.input_names), len(trace.outputs)
-    costs = Table(title=f"cost for this shape: n = {n} inputs, m = {m} outputs", title_justify="left")
+    costs = Table(title=f"cost for this shape: n = {_plural(n, 'input')}, m = {_plural(m, 'output')}",
+                  title_justify="left")
     costs.add_column("mode")
     costs.add_column("sweeps", justify="right")
     costs.add_column("operations", justify="right")
@@ -128,8 +129,8 @@ def jacobian_view(result: Jacobian, digits: int) -> Group:
         costs.add_row(f"{mode}{marker}", f"{result.sweeps[mode]:,}", f"{result.operations[mode]:,}", what)
     cheaper = result.cheaper
     verdict = (f"{cheaper} mode is cheaper here" if cheaper else "both modes cost the same here")
-    return Group(_header(trace, evaluated.at, digits), grid, costs, Text(verdict, style="bold"),
-                 *_warnings(evaluated.warnings))
+    return Group(header(trace, evaluated.at, digits), grid, costs, Text(verdict, style="bold"),
+                 *warning_lines(evaluated.warnings))
 
 
 def hessian_view(result, digits: int) -> Group:
@@ -144,9 +145,9 @@ def hessian_view(result, digits: int) -> Group:
         grid.add_row(name, *(fmt(v, digits) for v in row))
     gradient = ", ".join(f"∂/∂{name} = {fmt(g, digits)}" for name, g in zip(names, result.gradient))
     lines = [Text(f"value {fmt(evaluated.output_values[0], digits)}"), Text(f"gradient {gradient}")]
-    return Group(_header(trace, evaluated.at, digits), *lines, grid,
+    return Group(header(trace, evaluated.at, digits), *lines, grid,
                  Text("forward-over-reverse: the reverse sweep is recorded, forward mode differentiates it",
-                      style="dim"), *_warnings(evaluated.warnings))
+                      style="dim"), *warning_lines(evaluated.warnings))
 
 
 def print_view(view: Group) -> None:

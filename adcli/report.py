@@ -157,3 +157,54 @@ def hessian_json(result) -> dict:
         "hessian": [[number(v) for v in row] for row in result.matrix],
         "warnings": evaluated.warnings,
     }
+
+
+def finite(data):
+    """``data`` with every non-finite float replaced by None, recursively (JSON has no inf or NaN)."""
+    if isinstance(data, float):
+        return number(data)
+    if isinstance(data, dict):
+        return {key: finite(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [finite(value) for value in data]
+    return data
+
+
+def _omit_none(row: dict) -> dict:
+    return {key: value for key, value in row.items() if value is not None and value != ""}
+
+
+def compare_json(comparison) -> dict:
+    """The ``compare`` document: every number the tables show."""
+    from dataclasses import asdict
+
+    evaluated, trace = comparison.evaluated, comparison.trace
+    return finite({
+        "source": trace.source,
+        "at": evaluated.at,
+        "value": evaluated.output_values[0],
+        "reference": comparison.reference,
+        "reference_digits": 50,
+        "methods": [_omit_none(asdict(row)) for row in comparison.methods],
+        "sweep": None if comparison.sweep is None else [_omit_none(asdict(row)) for row in comparison.sweep],
+        "best_steps": comparison.best_steps,
+        "swell": [asdict(row) for row in comparison.swell],
+        "sympy_timeout": comparison.sympy_timeout,
+        "timeouts": comparison.timeouts,
+        "warnings": evaluated.warnings,
+    })
+
+
+def checks_json(rows) -> list[dict]:
+    """``grad --check``: AD, SymPy and central-difference values with their differences from AD."""
+    out = []
+    for row in rows:
+        entry = {"output": row.output, "input": row.input, "ad": number(row.ad)}
+        if row.sympy is not None:
+            entry |= {"sympy": row.sympy, "sympy_minus_ad": row.sympy - row.ad}
+        if row.fd is not None:
+            entry |= {"fd": row.fd, "fd_step": row.fd_step, "fd_minus_ad": row.fd - row.ad}
+        if row.note:
+            entry["note"] = row.note
+        out.append(entry)
+    return out

@@ -9,12 +9,17 @@ plain loops over the node arrays, forwards for tangents (``x_dot``) and backward
 from __future__ import annotations
 
 from adcli import scalar
+from adcli.evaluate import derivative_overflow_error
 from adcli.primitives import FIRST_PRIMITIVE, PRIMITIVES
 from adcli.trace import NO_ARG, Trace
 
 
 def linearize(trace: Trace, values: list[float]) -> tuple[list[float], list[float]]:
-    """The local partial of every node with respect to its first and its second argument."""
+    """The local partial of every node with respect to its first and its second argument.
+
+    An infinite partial is allowed only where the primitive's convention says so (sqrt'(0) = inf);
+    anywhere else it is an overflow and raises :class:`EvaluationError` naming the node.
+    """
     op, arg0, arg1 = trace.op, trace.arg0, trace.arg1
     n = len(op)
     d0 = [0.0] * n
@@ -23,12 +28,19 @@ def linearize(trace: Trace, values: list[float]) -> tuple[list[float], list[floa
     for i, code in enumerate(op):
         if code < FIRST_PRIMITIVE:
             continue
-        rule = primitives[code].partials
+        primitive = primitives[code]
         b = arg1[i]
-        if b == NO_ARG:
-            (d0[i],) = rule(m, values[arg0[i]], values[i])
-        else:
-            d0[i], d1[i] = rule(m, values[arg0[i]], values[b], values[i])
+        args = (values[arg0[i]],) if b == NO_ARG else (values[arg0[i]], values[b])
+        try:
+            partials = primitive.partials(m, *args, values[i])
+        except (ArithmeticError, ValueError):
+            raise derivative_overflow_error(trace, values, i) from None
+        for k, partial in enumerate(partials):
+            if partial - partial != 0 and not (primitive.kinks and primitive.kinks[k](*args)):
+                raise derivative_overflow_error(trace, values, i)
+        d0[i] = partials[0]
+        if b != NO_ARG:
+            d1[i] = partials[1]
     return d0, d1
 
 

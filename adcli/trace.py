@@ -134,3 +134,23 @@ def format_literal(value: float) -> str:
     if math.isfinite(value) and value == int(value) and abs(value) < 1e16:
         return "-0" if math.copysign(1.0, value) < 0 and value == 0 else str(int(value))
     return repr(value)
+
+
+def compose(trace: Trace, depth: int) -> Trace:
+    """f∘f∘…∘f (``depth`` times) of a one-input, one-output trace, built node by node so the
+    result grows linearly with the depth."""
+    nested = Trace(source=f"{trace.source} nested {depth} times")
+    current = nested.add_input(trace.input_names[0])
+    for _ in range(depth):
+        mapped = [NO_ARG] * len(trace)
+        for i, code in enumerate(trace.op):
+            if code == INPUT:
+                mapped[i] = current
+            elif code == CONST:
+                mapped[i] = nested.add_const(trace.literal[i], trace.literal_label.get(i))
+            else:
+                b = trace.arg1[i]
+                mapped[i] = nested._append(code, mapped[trace.arg0[i]], NO_ARG if b == NO_ARG else mapped[b])
+        current = mapped[trace.outputs[0]]
+    nested.add_output(current, trace.output_names[0])
+    return nested

@@ -78,7 +78,7 @@ class Recorder:
         """One sentence per source line whose control flow depended on a traced value."""
         notes = []
         for (filename, line), (true_count, false_count) in self.branches.items():
-            text = linecache.getline(filename, line).strip()
+            text = line_text(filename, line)
             if true_count + false_count == 1:
                 outcome = "true" if true_count else "false"
                 what = f"took the {outcome} branch" if text.startswith(("if ", "elif ")) else f"was {outcome}"
@@ -119,10 +119,16 @@ def user_frame() -> types.FrameType:
     return frame
 
 
+def line_text(filename: str, line: int) -> str:
+    """The current text of a source line (re-read if the file changed since it was cached)."""
+    linecache.checkcache(filename)
+    return linecache.getline(filename, line).strip()
+
+
 def source_line() -> str:
     """``line 7: y = float(x)``: where the user's code is."""
     frame = user_frame()
-    return f"line {frame.f_lineno}: {linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()}"
+    return f"line {frame.f_lineno}: {line_text(frame.f_code.co_filename, frame.f_lineno)}"
 
 
 def _escape(what: str) -> EscapeError:
@@ -160,8 +166,13 @@ class Var:
     def __repr__(self): return f"Var(value={self.value!r}, node={self.node})"
 
     def __getitem__(self, key):
-        raise EscapeError(f"{source_line()}: a single number is indexed like a list; "
-                          "give a list with --at name=[…] if the parameter is a list")
+        raise _used_as_list()
+
+    def __iter__(self):
+        raise _used_as_list()
+
+    def __len__(self):
+        raise _used_as_list()
 
     def __pos__(self): return self
     def __neg__(self): return _active.record(_NEG, (self,))
@@ -171,6 +182,24 @@ class Var:
         if modulo is not None:
             raise _escape("pow(x, y, mod)")
         return _active.record(_POW, (self, other))
+
+
+def _used_as_list() -> EscapeError:
+    return EscapeError(f"{source_line()}: a single number is used as a list; "
+                       "give a list with --at name=[…] if the parameter is a list")
+
+
+def _list_used_as_number(*args):
+    raise EscapeError(f"{source_line()}: a list parameter is used as a number; "
+                      "give a single number with --at name=value if the parameter is a number")
+
+
+class TracedList(list):
+    """A list parameter of traced entries; arithmetic on the list itself is a mistake, not repetition."""
+
+    __add__ = __radd__ = __iadd__ = __mul__ = __rmul__ = __imul__ = _list_used_as_number
+    __sub__ = __rsub__ = __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __neg__ = _list_used_as_number
+    __lt__ = __le__ = __gt__ = __ge__ = __abs__ = __float__ = _list_used_as_number
 
 
 def _value(x) -> float:
@@ -206,6 +235,8 @@ def _unary_function(primitive: Primitive, fallback):
     def function(x):
         if isinstance(x, Var):
             return _active.record(primitive, (x,))
+        if isinstance(x, TracedList):
+            _list_used_as_number()
         return fallback(x)
 
     function.__name__ = primitive.name
@@ -244,6 +275,8 @@ def _pow_function(x, y):
 
 def _unsupported(name: str, function):
     def wrapper(*args, **kwargs):
+        if any(isinstance(a, TracedList) for a in args):
+            _list_used_as_number()
         if any(isinstance(a, Var) for a in (*args, *kwargs.values())):
             raise EscapeError(f"{source_line()}: math.{name} is not differentiable by adcli; "
                               f"supported: {', '.join(sorted(TRACED_MATH_FUNCTIONS))}")

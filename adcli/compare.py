@@ -1,0 +1,537 @@
+"""``adcli compare``: AD against SymPy and finite differences, at one point.
+
+Why AD exists, measured on the user's own function: symbolic differentiation is exact but its
+expressions swell; finite differences are easy but trade truncation error (large h) against
+round-off error (small h); AD is exact to machine precision at a cost linear in the trace.
+
+Every error is measured against a reference: the SymPy derivative evaluated with 50 significant
+digits (mpmath) at the exact binary value of the point. SymPy runs under a time budget
+(``sympy_timeout``); when a step runs out of time the report says which one, and every other
+method still gets its row.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from adcli import complex_math, scalar
+from adcli.analysis import Evaluated, evaluate_at
+from adcli.errors import AdcliError, InputError
+from adcli.evaluate import evaluate
+from adcli.points import Value
+from adcli.sweeps import reverse_sweep
+from adcli.trace import Trace, compose
+
+EPS = sys.float_info.epsilon
+REFERENCE_DIGITS = 50
+DEFAULT_STEPS = [10.0**-k for k in range(1, 17)]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A finite-difference formula: its stencil, order and theoretically near-optimal step."""
+
+    name: str
+    order: str
+    optimal_exponent: float  # near-optimal h = EPS ** optimal_exponent * max(1, |x|)
+    estimate: Callable[[Callable[[float], float], float, float], float]  # (f, x, h) -> f'(x)
+
+
+FORWARD = Difference("forward difference", "O(h)", 1 / 2, lambda f, x, h: (f(x + h) - f(x)) / h)
+BACKWARD = Difference("backward difference", "O(h)", 1 / 2, lambda f, x, h: (f(x) - f(x - h)) / h)
+CENTRAL = Difference("central difference", "O(h²)", 1 / 3, lambda f, x, h: (f(x + h) - f(x - h)) / (2 * h))
+FOURTH_ORDER = Difference("fourth-order central", "O(h⁴)", 1 / 5,
+                          lambda f, x, h: (f(x - 2 * h) - 8 * f(x - h) + 8 * f(x + h) - f(x + 2 * h)) / (12 * h))
+DIFFERENCES = [FORWARD, BACKWARD, CENTRAL, FOURTH_ORDER]
+COMPLEX_STEP = "complex step"
+COMPLEX_STEP_DEFAULT = 1e-20  # any tiny step works: there is no subtraction to lose digits to
+MACHINE_PRECISION = 64 * EPS  # relative error of a derivative that is exact up to a few roundings
+
+
+@dataclass
+class MethodRow:
+    """One method's derivative with respect to one input, and its error against the reference."""
+
+    method: str
+    input: str
+    value: float | None
+    step: float | None = None
+    abs_error: float | None = None
+    rel_error: float | None = None
+    note: str = ""
+
+
+@dataclass
+class SweepRow:
+    method: str
+    input: str
+    step: float
+    value: float | None
+    abs_error: float | None
+    rel_error: float | None
+    regime: str = ""  # "truncation", "round-off", "best" or "machine precision"
+
+
+@dataclass
+class SwellRow:
+    """Sizes and times of symbolic and algorithmic differentiation at one nesting depth."""
+
+    depth: int
+    trace_operations: int
+    reverse_operations: int
+    ad_seconds: float
+    symbolic: dict[str, dict] = field(default_factory=dict)  # stage -> {"ops", "nodes", "seconds"} or {"timed_out"}
+
+
+@dataclass
+class Comparison:
+    evaluated: Evaluated
+    reference: dict[str, str | None]  # input -> 50-digit reference as text (None when SymPy timed out)
+    methods: list[MethodRow]
+    sweep: list[SweepRow] | None
+    best_steps: list[dict] | None
+    swell: list[SwellRow]
+    timeouts: list[str]
+    sympy_timeout: float
+
+    @property
+    def trace(self) -> Trace:
+        return self.evaluated.trace
+
+
+class _TimedOut(Exception):
+    pass
+
+
+class SymbolicBudget:
+    """A deadline shared by all SymPy steps; a step past it is recorded as timed out."""
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.timeouts: list[str] = []
+
+    def run(self, step: str, work: Callable):
+        """``work()``, or None when the budget runs out first (``step`` is then recorded)."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            self.timeouts.append(step)
+            return None
+        try:
+            with _alarm(remaining):
+                return work()
+        except _TimedOut:
+            self.timeouts.append(step)
+            return None
+
+
+@contextmanager
+def _alarm(seconds: float):
+    """Interrupt the block after ``seconds`` (SymPy is pure Python, so the signal lands promptly)."""
+    if not hasattr(signal, "setitimer"):  # pragma: no cover - platforms without SIGALRM: no limit
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise _TimedOut
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+# ---------------------------------------------------------------- evaluating f near the point
+def _partial_function(trace: Trace, point: list[float], k: int, m=scalar, output: int = 0) -> Callable:
+    """x ↦ f(point with input k set to x): the recorded trace evaluated at a moved point."""
+    node = trace.outputs[output]
+
+    def f(x):
+        moved = list(point)
+        moved[k] = x
+        return evaluate(trace, moved, m)[node]
+
+    return f
+
+
+def default_step(difference: Difference, x: float) -> float:
+    return EPS**difference.optimal_exponent * max(1.0, abs(x))
+
+
+def _representable(x: float, h: float) -> float:
+    """The step as the machine takes it: (x + h) - x, which removes one source of error."""
+    return (x + h) - x or h
+
+
+def complex_step(trace: Trace, point: list[float], k: int, h: float) -> float:
+    f = _partial_function(trace, point, k, complex_math)
+    return f(complex(point[k], h)).imag / h
+
+
+# ---------------------------------------------------------------- the comparison
+def compare(trace: Trace, assigned: dict[str, Value], sweep_steps: list[float] | None = None,
+            nest: int = 1, sympy_timeout: float = 10.0) -> Comparison:
+    """Every method's derivative at the point, its error against a 50-digit SymPy reference, the
+    finite-difference step sweep (when ``sweep_steps`` is given) and the swell table up to ``nest``."""
+    if len(trace.outputs) != 1:
+        raise InputError(f"compare needs a single output; the function has {len(trace.outputs)}")
+    if nest < 1:
+        raise InputError(f"--nest {nest}: give a depth of at least 1")
+    if nest > 1 and (len(trace.inputs) != 1):
+        raise InputError(f"--nest composes f with itself, which needs one input; the function has "
+                         f"{len(trace.inputs)}")
+    evaluated = evaluate_at(trace, assigned)
+    budget = SymbolicBudget(sympy_timeout)
+    names = trace.input_names
+    point = [evaluated.at[name] for name in names]
+
+    symbolic = _symbolic_derivatives(trace, budget)
+    reference = _references(symbolic, point, budget)
+    methods = _ad_rows(evaluated) + _sympy_rows(symbolic, names, point, budget) + _difference_rows(trace, point)
+    for row in methods:
+        _measure(row, reference.get(row.input))
+    sweep = best = None
+    if sweep_steps is not None:
+        sweep = _sweep(trace, point, sweep_steps, reference)
+        best = _best_steps(sweep, point, names)
+    swell = _swell(trace, nest, budget, first=symbolic)
+    as_text = {name: (None if value is None else _mp_text(value)) for name, value in reference.items()}
+    return Comparison(evaluated, as_text, methods, sweep, best, swell, budget.timeouts, sympy_timeout)
+
+
+def _ad_rows(evaluated: Evaluated) -> list[MethodRow]:
+    trace = evaluated.trace
+    adjoint = evaluated.reverse(0)
+    rows = []
+    for name, node in zip(trace.input_names, trace.inputs):
+        tangent = evaluated.forward({name: 1.0})[trace.outputs[0]]
+        rows.append(MethodRow("forward-mode AD", name, tangent))
+    rows += [MethodRow("reverse-mode AD", name, adjoint[node]) for name, node in zip(trace.input_names, trace.inputs)]
+    return rows
+
+
+def _difference_rows(trace: Trace, point: list[float]) -> list[MethodRow]:
+    rows = []
+    for difference in DIFFERENCES:
+        for k, name in enumerate(trace.input_names):
+            h = _representable(point[k], default_step(difference, point[k]))
+            rows.append(_difference_row(difference.name, name, h,
+                                        lambda h=h, k=k, d=difference: d.estimate(
+                                            _partial_function(trace, point, k), point[k], h)))
+    for k, name in enumerate(trace.input_names):
+        h = COMPLEX_STEP_DEFAULT * max(1.0, abs(point[k]))
+        rows.append(_difference_row(COMPLEX_STEP, name, h, lambda h=h, k=k: complex_step(trace, point, k, h)))
+    return rows
+
+
+def _difference_row(method: str, name: str, h: float, estimate: Callable[[], float]) -> MethodRow:
+    try:
+        return MethodRow(method, name, estimate(), step=h)
+    except (AdcliError, ArithmeticError, ValueError) as error:
+        return MethodRow(method, name, None, step=h, note=f"f is not defined near the point ({_first_line(error)})")
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+# ---------------------------------------------------------------- SymPy
+def _symbolic_derivatives(trace: Trace, budget: SymbolicBudget, step: str = "differentiate with SymPy"):
+    """(symbols, expression, unsimplified derivatives, seconds) or None when SymPy ran out of time."""
+    def work():
+        from adcli.sympy_bridge import symbols_of, to_sympy
+
+        import sympy
+
+        started = time.perf_counter()
+        symbols = symbols_of(trace)
+        expression = to_sympy(trace, symbols)[0]
+        derivatives = [sympy.diff(expression, s) for s in symbols]
+        return symbols, expression, derivatives, time.perf_counter() - started
+
+    return budget.run(step, work)
+
+
+def _references(symbolic, point: list[float], budget: SymbolicBudget) -> dict:
+    """Each partial derivative at the exact point, with 50 significant digits (an mpmath number)."""
+    if symbolic is None:
+        return {}
+    symbols, _, derivatives, _ = symbolic
+    names = [str(s) for s in symbols]
+
+    def work():
+        import sympy
+
+        at = {s: sympy.Float(v, REFERENCE_DIGITS + 10) for s, v in zip(symbols, point)}
+        return {name: _to_mpf(d.evalf(REFERENCE_DIGITS, subs=at)) for name, d in zip(names, derivatives)}
+
+    return budget.run("evaluate the SymPy reference with 50 digits", work) or {}
+
+
+def _to_mpf(value):
+    import mpmath
+
+    mpmath.mp.dps = REFERENCE_DIGITS + 10
+    if not value.is_real or not value.is_finite:
+        return None
+    return mpmath.mpf(value)
+
+
+def _mp_text(value) -> str:
+    import mpmath
+
+    return mpmath.nstr(value, REFERENCE_DIGITS)
+
+
+def _sympy_rows(symbolic, names: list[str], point: list[float], budget: SymbolicBudget) -> list[MethodRow]:
+    if symbolic is None:
+        return [MethodRow("SymPy", name, None, note="timed out") for name in names]
+    symbols, _, derivatives, _ = symbolic
+
+    def work():
+        rows = []
+        for name, derivative in zip(names, derivatives):
+            value = _float_value(symbols, derivative, point)
+            note = "" if value is not None else "SymPy's derivative has no float value here"
+            rows.append(MethodRow("SymPy", name, value, note=note))
+        return rows
+
+    rows = budget.run("evaluate SymPy's derivative in floats", work)
+    return rows if rows is not None else [MethodRow("SymPy", name, None, note="timed out") for name in names]
+
+
+def _heaviside(x, at_zero=0.5):
+    return 1.0 if x > 0 else 0.0 if x < 0 else at_zero
+
+
+_SYMPY_FLOAT_FUNCTIONS = {"Heaviside": _heaviside, "sign": lambda x: float((x > 0) - (x < 0)),
+                          "Max": max, "Min": min, "floor": math.floor}
+
+
+def _measure(row, reference) -> None:
+    """Fill in the absolute and relative error of ``row.value`` against the mpmath ``reference``."""
+    if row.value is None or reference is None:
+        return
+    import mpmath
+
+    error = abs(mpmath.mpf(row.value) - reference)
+    row.abs_error = float(error)
+    row.rel_error = float(error / abs(reference)) if reference != 0 else None
+
+
+# ---------------------------------------------------------------- the step sweep
+def _sweep(trace: Trace, point: list[float], steps: list[float], reference: dict) -> list[SweepRow]:
+    rows = []
+    for k, name in enumerate(trace.input_names):
+        f = _partial_function(trace, point, k)
+        for difference in DIFFERENCES:
+            for h in steps:
+                rows.append(_sweep_row(difference.name, name, h,
+                                       lambda h=h, d=difference: d.estimate(f, point[k], _representable(point[k], h))))
+        for h in steps:
+            rows.append(_sweep_row(COMPLEX_STEP, name, h, lambda h=h, k=k: complex_step(trace, point, k, h)))
+    for row in rows:
+        _measure(row, reference.get(row.input))
+    _label_regimes(rows)
+    return rows
+
+
+def _sweep_row(method: str, name: str, h: float, estimate: Callable[[], float]) -> SweepRow:
+    try:
+        value = estimate()
+    except (AdcliError, ArithmeticError, ValueError):
+        value = None
+    return SweepRow(method, name, h, value, None, None)
+
+
+def _label_regimes(rows: list[SweepRow]) -> None:
+    """Steps larger than the best one are truncation-dominated, smaller ones round-off-dominated.
+
+    The complex step subtracts nothing, so it has no round-off regime: once its truncation error is
+    below machine precision (a few roundings, ``MACHINE_PRECISION``) it stays there.
+    """
+    groups: dict[tuple[str, str], list[SweepRow]] = {}
+    for row in rows:
+        groups.setdefault((row.method, row.input), []).append(row)
+    for (method, _), group in groups.items():
+        measured = [row for row in group if row.abs_error is not None]
+        if not measured:
+            continue
+        best = min(measured, key=lambda row: row.abs_error)
+        for row in measured:
+            if method == COMPLEX_STEP and row.rel_error is not None and row.rel_error <= MACHINE_PRECISION:
+                row.regime = "machine precision"
+            elif row is best:
+                row.regime = "best"
+            else:
+                row.regime = "truncation" if row.step > best.step else "round-off"
+
+
+def _best_steps(rows: list[SweepRow], point: list[float], names: list[str]) -> list[dict]:
+    """Per formula and input: the measured best step next to the theoretical near-optimal one."""
+    summary = []
+    for k, name in enumerate(names):
+        for difference in DIFFERENCES:
+            measured = [r for r in rows if r.method == difference.name and r.input == name and r.abs_error is not None]
+            if not measured:
+                continue
+            best = min(measured, key=lambda r: r.abs_error)
+            summary.append({"method": difference.name, "input": name, "order": difference.order,
+                            "best_step": best.step, "best_abs_error": best.abs_error,
+                            "theoretical_step": default_step(difference, point[k])})
+    return summary
+
+
+# ---------------------------------------------------------------- expression swell
+def _swell(trace: Trace, depth: int, budget: SymbolicBudget, first) -> list[SwellRow]:
+    """One row per depth. The cheap, essential sizes (the derivative, its cse) come first for every
+    depth; simplify, the expensive stage, gets what is left of the budget. A stage that timed out is
+    not tried again at a greater depth, where it could only take longer."""
+    traces = [trace if k == 1 else compose(trace, k) for k in range(1, depth + 1)]
+    rows = [SwellRow(k, t.operation_count, reverse_operation_count(t), _time_ad(t)) for k, t in enumerate(traces, 1)]
+    derivatives: dict[int, list] = {}
+    for row, nested in zip(rows, traces):
+        symbolic = first if row.depth == 1 and first is not None else \
+            _symbolic_derivatives(nested, budget, f"differentiate with SymPy at depth {row.depth}")
+        sizes = None if symbolic is None else \
+            budget.run(f"measure the derivative at depth {row.depth}", lambda d=symbolic[2]: _sizes(d))
+        if sizes is None:
+            row.symbolic["derivative"] = {"timed_out": True}
+            break
+        derivatives[row.depth] = symbolic[2]
+        row.symbolic["derivative"] = {**sizes, "seconds": symbolic[3]}
+    for stage, transform in (("cse", _cse_sizes), ("simplify", _simplified)):
+        for row in rows:
+            if row.depth not in derivatives:
+                break
+            began = time.perf_counter()
+            sizes = budget.run(f"{stage} at depth {row.depth}", lambda t=transform, d=derivatives[row.depth]: t(d))
+            if sizes is None:
+                row.symbolic[stage] = {"timed_out": True}
+                break
+            row.symbolic[stage] = {**sizes, "seconds": time.perf_counter() - began}
+    return rows
+
+
+def _time_ad(trace: Trace) -> float:
+    """Seconds for value and full gradient by reverse mode at an interior point of the domain."""
+    from adcli.sweeps import linearize
+
+    point = [0.5] * len(trace.inputs)
+    began = time.perf_counter()
+    try:
+        values = evaluate(trace, point)
+        d0, d1 = linearize(trace, values)
+        reverse_sweep(trace, d0, d1, {trace.outputs[0]: 1.0})
+    except AdcliError:
+        return float("nan")
+    return time.perf_counter() - began
+
+
+def reverse_operation_count(trace: Trace) -> int:
+    """Elementary operations of one reverse sweep: one multiply-add per argument of each operation."""
+    from adcli.primitives import CONST, INPUT
+
+    count = 0
+    for i, code in enumerate(trace.op):
+        if code not in (INPUT, CONST):
+            count += sum(1 for a in trace.args(i) if trace.op[a] != CONST)
+    return count
+
+
+def _sizes(expressions) -> dict:
+    import sympy
+
+    return {"ops": int(sum(sympy.count_ops(e) for e in expressions)),
+            "nodes": sum(sum(1 for _ in sympy.preorder_traversal(e)) for e in expressions)}
+
+
+def _simplified(derivatives) -> dict:
+    import sympy
+
+    return _sizes([sympy.simplify(d) for d in derivatives])
+
+
+def _cse_sizes(derivatives) -> dict:
+    import sympy
+
+    replacements, reduced = sympy.cse(derivatives)
+    return _sizes([value for _, value in replacements] + list(reduced))
+
+
+
+# ---------------------------------------------------------------- grad --check
+CHECKS = ("sympy", "fd")
+
+
+@dataclass
+class CheckRow:
+    """AD's partial derivative next to SymPy's and a central difference's, for grad --check."""
+
+    output: str
+    input: str
+    ad: float
+    sympy: float | None = None
+    fd: float | None = None
+    fd_step: float | None = None
+    note: str = ""
+
+
+def cross_check(result, checks: list[str], sympy_timeout: float = 10.0) -> tuple[list[CheckRow], list[str]]:
+    """Rows for ``grad --check sympy,fd``: each partial by AD, SymPy (floats) and a central difference."""
+    unknown = [c for c in checks if c not in CHECKS]
+    if unknown or not checks:
+        raise InputError(f"--check {','.join(checks)}: choose from {', '.join(CHECKS)}")
+    trace, evaluated = result.trace, result.evaluated
+    names = trace.input_names
+    point = [evaluated.at[name] for name in names]
+    budget = SymbolicBudget(sympy_timeout)
+    symbolic = None
+    if "sympy" in checks:
+        symbolic = budget.run("differentiate with SymPy", lambda: _all_output_derivatives(trace))
+    rows = []
+    for k, (output, gradient) in enumerate(zip(trace.output_names, result.gradients)):
+        for name in result.wrt:
+            j = names.index(name)
+            row = CheckRow(output, name, gradient[name])
+            if "sympy" in checks:
+                row.sympy = None if symbolic is None else budget.run(
+                    "evaluate SymPy's derivative in floats", lambda d=symbolic[1][k][j]: _float_value(
+                        symbolic[0], d, point))
+                if row.sympy is None:
+                    row.note = "SymPy timed out" if budget.timeouts else "SymPy's derivative has no float value here"
+            if "fd" in checks:
+                row.fd_step = _representable(point[j], default_step(CENTRAL, point[j]))
+                try:
+                    row.fd = CENTRAL.estimate(_partial_function(trace, point, j, output=k), point[j], row.fd_step)
+                except (AdcliError, ArithmeticError, ValueError):
+                    row.note = "f is not defined within one step of the point"
+            rows.append(row)
+    return rows, budget.timeouts
+
+
+def _all_output_derivatives(trace: Trace):
+    from adcli.sympy_bridge import symbols_of, to_sympy
+
+    import sympy
+
+    symbols = symbols_of(trace)
+    return symbols, [[sympy.diff(e, s) for s in symbols] for e in to_sympy(trace, symbols)]
+
+
+def _float_value(symbols, derivative, point: list[float]) -> float | None:
+    import sympy
+
+    function = sympy.lambdify(symbols, derivative, modules=[_SYMPY_FLOAT_FUNCTIONS, "math"])
+    try:
+        return float(function(*point))
+    except (ArithmeticError, ValueError, TypeError):
+        return None

@@ -1,0 +1,125 @@
+"""Terminal rendering of ``adcli compare`` and of ``grad --check``."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from adcli.compare import COMPLEX_STEP, DIFFERENCES, CheckRow, Comparison
+from adcli.render import fmt, header, warning_lines
+from adcli.textchart import loglog_chart
+
+_MARKERS = {"forward difference": "f", "backward difference": "b", "central difference": "c",
+            "fourth-order central": "4", COMPLEX_STEP: "i"}
+_REGIME = {"truncation": "truncation", "round-off": "round-off", "best": "best", "machine precision": "exact"}
+
+
+def _error(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1e}"
+
+
+def comparison_view(comparison: Comparison, digits: int) -> Group:
+    trace, evaluated = comparison.trace, comparison.evaluated
+    parts = [header(trace, evaluated.at, digits)]
+    for name, text in comparison.reference.items():
+        parts.append(Text(f"reference ∂f/∂{name} = {text}  (SymPy, 50 digits)"))
+    if not comparison.reference:
+        parts.append(Text("no 50-digit reference: SymPy ran out of time, so errors are not shown", style="yellow"))
+
+    methods = Table(title="methods side by side", title_justify="left")
+    notes = any(row.note for row in comparison.methods)
+    for column in ("method", "input", "∂f/∂input", "step h", "abs error", "rel error") + (("note",) if notes else ()):
+        methods.add_column(column, justify="left" if column in ("method", "input", "note") else "right")
+    for row in comparison.methods:
+        cells = [row.method, row.input, "—" if row.value is None else fmt(row.value, digits),
+                 "" if row.step is None else f"{row.step:.2e}", _error(row.abs_error), _error(row.rel_error)]
+        methods.add_row(*cells, *((row.note,) if notes else ()))
+    parts.append(methods)
+
+    if comparison.sweep is not None:
+        parts += _sweep_parts(comparison)
+    parts.append(_swell_table(comparison))
+    for step in comparison.timeouts:
+        parts.append(Text(f"SymPy: '{step}' ran out of the {comparison.sympy_timeout:g} s budget "
+                          "(--sympy-timeout); the other results are complete", style="yellow"))
+    parts += warning_lines(evaluated.warnings)
+    return Group(*parts)
+
+
+def _sweep_parts(comparison: Comparison) -> list:
+    parts = []
+    methods = [d.name for d in DIFFERENCES] + [COMPLEX_STEP]
+    for name in comparison.trace.input_names:
+        rows = [r for r in comparison.sweep if r.input == name]
+        steps = sorted({r.step for r in rows}, reverse=True)
+        cell = {(r.method, r.step): r for r in rows}
+        table = Table(title=f"step sweep for ∂f/∂{name}: relative error and what dominates it", title_justify="left")
+        table.add_column("h", justify="right")
+        for method in methods:
+            table.add_column(method, justify="right")
+        for h in steps:
+            cells = []
+            for method in methods:
+                row = cell.get((method, h))
+                cells.append("—" if row is None or row.rel_error is None
+                             else f"{row.rel_error:.1e} {_REGIME.get(row.regime, '')}")
+            table.add_row(f"{h:.0e}", *cells)
+        parts.append(table)
+        series = {method: [(r.step, r.rel_error) for r in rows if r.method == method] for method in methods}
+        parts.append(Text("\n".join(loglog_chart(series, _MARKERS)), no_wrap=True))
+    best = Table(title="best step found vs the theoretical near-optimal step", title_justify="left")
+    for column in ("formula", "input", "order", "best h", "error there", "theory h"):
+        best.add_column(column, justify="right" if column in ("best h", "error there", "theory h") else "left")
+    for entry in comparison.best_steps or []:
+        best.add_row(entry["method"], entry["input"], entry["order"], f"{entry['best_step']:.0e}",
+                     _error(entry["best_abs_error"]), f"{entry['theoretical_step']:.1e}")
+    parts.append(best)
+    return parts
+
+
+def _swell_table(comparison: Comparison) -> Table:
+    table = Table(title="expression swell: SymPy's derivative vs adcli's trace (ops / tree nodes, time)",
+                  title_justify="left")
+    for column in ("depth", "trace ops", "reverse ops", "AD time", "SymPy derivative", "simplified", "cse"):
+        table.add_column(column, justify="right")
+    for row in comparison.swell:
+        cells = [str(row.depth), f"{row.trace_operations:,}", f"{row.reverse_operations:,}", _seconds(row.ad_seconds)]
+        for stage in ("derivative", "simplify", "cse"):
+            sizes = row.symbolic.get(stage)
+            if sizes is None:
+                cells.append("")
+            elif sizes.get("timed_out"):
+                cells.append("timed out")
+            else:
+                cells.append(f"{sizes['ops']:,} / {sizes['nodes']:,}, {_seconds(sizes['seconds'])}")
+        table.add_row(*cells)
+    return table
+
+
+def _seconds(value: float) -> str:
+    if value != value:
+        return "—"
+    return f"{value * 1e3:.3g} ms" if value < 1 else f"{value:.3g} s"
+
+
+def checks_table(rows: list[CheckRow], digits: int) -> Table:
+    """``grad --check``: AD next to SymPy and a central difference, with the differences."""
+    several = len({row.output for row in rows}) > 1
+    table = Table(title="cross-checks", title_justify="left")
+    if several:
+        table.add_column("output")
+    notes = any(row.note for row in rows)
+    for column in ("input", "AD", "SymPy", "SymPy − AD", "central difference", "FD − AD") + (("note",) if notes else ()):
+        table.add_column(column, justify="left" if column in ("input", "note") else "right")
+    has_sympy = any(row.sympy is not None or "SymPy" in row.note for row in rows)
+    has_fd = any(row.fd_step is not None for row in rows)
+    for row in rows:
+        cells = [row.output] if several else []
+        cells += [row.input, fmt(row.ad, digits)]
+        cells += [fmt(row.sympy, digits), f"{row.sympy - row.ad:.1e}"] if row.sympy is not None else \
+            (["—", ""] if has_sympy else ["", ""])
+        cells += [fmt(row.fd, digits), f"{row.fd - row.ad:.1e}"] if row.fd is not None else \
+            (["—", ""] if has_fd else ["", ""])
+        table.add_row(*cells, *((row.note,) if notes else ()))
+    return table
