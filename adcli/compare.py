@@ -288,7 +288,7 @@ def _to_mpf(value):
 def _mp_text(value) -> str:
     import mpmath
 
-    return mpmath.nstr(value, REFERENCE_DIGITS)
+    return mpmath.nstr(value, REFERENCE_DIGITS, strip_zeros=False)
 
 
 def _sympy_rows(symbolic, names: list[str], point: list[float], budget: SymbolicBudget) -> list[MethodRow]:

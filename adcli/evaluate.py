@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from adcli import scalar
 from adcli.errors import EvaluationError
-from adcli.primitives import CONST, FIRST_PRIMITIVE, PRIMITIVES
+from adcli.primitives import CONST, FIRST_PRIMITIVE, PRIMITIVES, functions_of
 from adcli.trace import NO_ARG, Trace, format_literal
 
 
@@ -26,17 +26,16 @@ def evaluate(trace: Trace, point: Sequence[float], m=scalar) -> list[float]:
         values[node] = value
     for node, value in trace.literal.items():
         values[node] = value
-    primitives = PRIMITIVES
+    functions = functions_of(m)
     for i, code in enumerate(op):
         if code < FIRST_PRIMITIVE:
             continue
-        evaluate_rule = primitives[code].evaluate
         b = arg1[i]
         try:
             if b == NO_ARG:
-                value = evaluate_rule(m, values[arg0[i]])
+                value = functions[code](values[arg0[i]])
             else:
-                value = evaluate_rule(m, values[arg0[i]], values[b])
+                value = functions[code](values[arg0[i]], values[b])
         except (ArithmeticError, ValueError):
             raise undefined_error(trace, values, i) from None
         if value - value != 0:  # inf or nan from finite arguments: an overflow
@@ -66,7 +65,7 @@ def derivative_overflow_error(trace: Trace, values: list[float], node: int) -> E
     """The error for a node whose local derivative is too large for a float (1/x at 1e-200)."""
     names = trace.names()
     where = f"{names[node]} = {trace.equation_text(node, names, trace.input_name_of())}"
-    at = ", ".join(f"{names[a]} = {format_literal(values[a])}" for a in trace.args(node))
+    at = ", ".join(f"{names[a]} = {format_literal(values[a])}" for a in trace.args(node) if trace.op[a] != CONST)
     return EvaluationError(f"{where}: overflow, its derivative at {at} is too large for a float")
 
 

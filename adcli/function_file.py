@@ -148,9 +148,7 @@ def _bind(parameters: list[inspect.Parameter], assigned: dict[str, Value], recor
             else [parameter.name]
         traced = []
         for label, entry in zip(labels, entries):
-            node = trace.add_input(label)
-            recorder.values.append(entry)
-            traced.append(Var(entry, node))
+            traced.append(recorder.input(label, entry))
             point[label] = entry
         arguments[parameter.name] = TracedList(traced) if isinstance(value, list) else traced[0]
     return arguments, point
@@ -166,7 +164,7 @@ def _set_outputs(trace: Trace, recorder: Recorder, result, name: str, path: str)
         if isinstance(item, Var):
             trace.add_output(item.node, label)
         elif isinstance(item, (int, float)) and not isinstance(item, bool):
-            trace.add_output(recorder.constant(float(item)), label)
+            trace.add_output(recorder.constant(item), label)
         elif isinstance(item, (list, tuple)):
             raise InputError(f"{path}: {name}() returned a nested list; nested lists are out of scope, "
                              "return a number or a flat list of numbers")

@@ -48,7 +48,7 @@ def gradient_trace(trace: Trace, values: list[float]) -> tuple[Trace, list[float
     new = recorder.trace
     for name, input_node in zip(trace.input_names, trace.inputs):
         g = adjoint[input_node]
-        new.add_output(g.node if isinstance(g, Var) else recorder.constant(float(g)), f"∂f/∂{name}")
+        new.add_output(g.node if isinstance(g, Var) else recorder.constant(g), f"∂f/∂{name}")
     return new, recorder.values
 
 

@@ -66,13 +66,18 @@ def constant_value(text: str, place: str) -> float:
 
     if not text:
         raise InputError(f"{place}: the value is missing")
+    not_a_number = InputError(f"{place}: '{text}' is not a number or a constant expression such as pi/3")
     try:
         trace = parse(text)
-        if trace.inputs or len(trace.outputs) != 1:
-            raise InputError("")
-        value = evaluate(trace, [])[trace.outputs[0]]
     except AdcliError:
-        raise InputError(f"{place}: '{text}' is not a number or a constant expression such as pi/3") from None
+        raise not_a_number from None
+    if trace.inputs or len(trace.outputs) != 1:
+        raise not_a_number
+    try:
+        value = evaluate(trace, [])[trace.outputs[0]]
+    except AdcliError as error:
+        reason = str(error).split(": ", 1)[-1]  # the domain message, without the node's name
+        raise InputError(f"{place}: '{text}' cannot be evaluated: {reason}") from None
     if not math.isfinite(value):
         raise InputError(f"{place}: '{text}' is not a finite number")
     return value

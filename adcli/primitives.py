@@ -5,7 +5,9 @@ operations up here, so adding a primitive means adding one ``_define`` call belo
 
 An entry holds:
 
-* ``evaluate(m, *args)`` — the value; ``m`` is a math namespace (``adcli.scalar`` for floats),
+* the value: the function of the primitive's name in a math namespace ``m`` — ``adcli.scalar`` for
+  floats, ``adcli.complex_math`` for the complex step — so ``m.sin``, ``m.add``; a test checks that
+  every namespace defines every primitive,
 * ``partials(m, *args, out)`` — the local partial derivative with respect to each argument. The
   same rule drives forward mode (tangents) and reverse mode (adjoints), so they cannot drift apart.
   The rules are written by hand, never derived from SymPy, so the SymPy cross-check stays independent.
@@ -36,7 +38,6 @@ class Primitive:
 
     name: str
     arity: int
-    evaluate: Callable[..., float]
     partials: Callable[..., tuple]
     partial_text: tuple[str, ...]
     sympy: Callable
@@ -48,6 +49,10 @@ class Primitive:
     convention: str = ""
     discrete: bool = False  # piecewise constant: its derivative is 0, so no gradient flows through it
     opcode: int = -1
+
+    def evaluate(self, m, *args):
+        """The value of the operation on ``args``, computed with the math namespace ``m``."""
+        return getattr(m, self.name)(*args)
 
     def call_text(self, args: list[str]) -> str:
         """The operation applied to already-printed arguments: ``v1 * v2``, ``-v1``, ``sin(v1)``."""
@@ -62,9 +67,9 @@ PRIMITIVES: list[Primitive | None] = [None, None]  # indexed by opcode; INPUT an
 BY_NAME: dict[str, Primitive] = {}
 
 
-def _define(name: str, arity: int, evaluate, partials, partial_text, sympy, **fields) -> None:
+def _define(name: str, arity: int, partials, partial_text, sympy, **fields) -> None:
     opcode = len(PRIMITIVES)
-    primitive = Primitive(name, arity, evaluate, partials, tuple(partial_text), sympy, opcode=opcode, **fields)
+    primitive = Primitive(name, arity, partials, tuple(partial_text), sympy, opcode=opcode, **fields)
     PRIMITIVES.append(primitive)
     BY_NAME[name] = primitive
 
@@ -107,18 +112,18 @@ def _tie(x, y):
 
 
 # ---------------------------------------------------------------- arithmetic
-_define("add", 2, lambda m, x, y: x + y, lambda m, x, y, out: (1.0, 1.0), ("1", "1"),
+_define("add", 2, lambda m, x, y, out: (1.0, 1.0), ("1", "1"),
         lambda sp, x, y: x + y, symbol="+", precedence=1)
-_define("sub", 2, lambda m, x, y: x - y, lambda m, x, y, out: (1.0, -1.0), ("1", "-1"),
+_define("sub", 2, lambda m, x, y, out: (1.0, -1.0), ("1", "-1"),
         lambda sp, x, y: x - y, symbol="-", precedence=1)
-_define("mul", 2, lambda m, x, y: x * y, lambda m, x, y, out: (y, x), ("{y}", "{x}"),
+_define("mul", 2, lambda m, x, y, out: (y, x), ("{y}", "{x}"),
         lambda sp, x, y: x * y, symbol="*", precedence=2)
-_define("div", 2, lambda m, x, y: x / y, lambda m, x, y, out: (1 / y, -out / y), ("1 / {y}", "-{out} / {y}"),
+_define("div", 2, lambda m, x, y, out: (1 / y, -out / y), ("1 / {y}", "-{out} / {y}"),
         lambda sp, x, y: x / y, symbol="/", precedence=2,
         domain=lambda x, y: y != 0, domain_message="division by zero{y_where}")
-_define("neg", 1, lambda m, x: -x, lambda m, x, out: (-1.0,), ("-1",),
+_define("neg", 1, lambda m, x, out: (-1.0,), ("-1",),
         lambda sp, x: -x, symbol="-", precedence=3)
-_define("pow", 2, lambda m, x, y: m.pow(x, y), _pow_partials, ("{y} * {x}^({y} - 1)", "{out} * log({x})"),
+_define("pow", 2, _pow_partials, ("{y} * {x}^({y} - 1)", "{out} * log({x})"),
         lambda sp, x, y: x**y, symbol="^", precedence=4,
         domain=lambda x, y: (x > 0 or (x == 0 and y >= 0) or (x < 0 and _is_integer(y))),
         domain_message="pow is undefined at base {x}, exponent {y}",
@@ -127,58 +132,63 @@ _define("pow", 2, lambda m, x, y: m.pow(x, y), _pow_partials, ("{y} * {x}^({y} -
                    "(x^y has no real values for nearby y)")
 
 # ------------------------------------------------------- exponential and log
-_define("exp", 1, lambda m, x: m.exp(x), lambda m, x, out: (out,), ("{out}",), lambda sp, x: sp.exp(x))
-_define("log", 1, lambda m, x: m.log(x), lambda m, x, out: (1 / x,), ("1 / {x}",), lambda sp, x: sp.log(x),
+_define("exp", 1, lambda m, x, out: (out,), ("{out}",), lambda sp, x: sp.exp(x))
+_define("log", 1, lambda m, x, out: (1 / x,), ("1 / {x}",), lambda sp, x: sp.log(x),
         domain=lambda x: x > 0, domain_message="log is undefined at {x}")
-_define("sqrt", 1, lambda m, x: m.sqrt(x), _sqrt_partial, ("0.5 / {out}",), lambda sp, x: sp.sqrt(x),
+_define("sqrt", 1, _sqrt_partial, ("0.5 / {out}",), lambda sp, x: sp.sqrt(x),
         domain=lambda x: x >= 0, domain_message="sqrt is undefined at {x}",
         kinks=(lambda x: x == 0,), convention="sqrt'(0) = inf (as PyTorch and JAX)")
 
 # ---------------------------------------------------------- trigonometric
-_define("sin", 1, lambda m, x: m.sin(x), lambda m, x, out: (m.cos(x),), ("cos({x})",), lambda sp, x: sp.sin(x))
-_define("cos", 1, lambda m, x: m.cos(x), lambda m, x, out: (-m.sin(x),), ("-sin({x})",), lambda sp, x: sp.cos(x))
-_define("tan", 1, lambda m, x: m.tan(x), lambda m, x, out: (1 + out * out,), ("1 + {out}^2",),
+_define("sin", 1, lambda m, x, out: (m.cos(x),), ("cos({x})",), lambda sp, x: sp.sin(x))
+_define("cos", 1, lambda m, x, out: (-m.sin(x),), ("-sin({x})",), lambda sp, x: sp.cos(x))
+_define("tan", 1, lambda m, x, out: (1 + out * out,), ("1 + {out}^2",),
         lambda sp, x: sp.tan(x))
-_define("asin", 1, lambda m, x: m.asin(x), _arcsine_partial, ("1 / sqrt(1 - {x}^2)",), lambda sp, x: sp.asin(x),
+_define("asin", 1, _arcsine_partial, ("1 / sqrt(1 - {x}^2)",), lambda sp, x: sp.asin(x),
         domain=lambda x: -1 <= x <= 1, domain_message="asin is undefined at {x} (outside [-1, 1])",
         kinks=(lambda x: abs(x) == 1,), convention="asin'(±1) = inf")
-_define("acos", 1, lambda m, x: m.acos(x), _arccosine_partial, ("-1 / sqrt(1 - {x}^2)",),
+_define("acos", 1, _arccosine_partial, ("-1 / sqrt(1 - {x}^2)",),
         lambda sp, x: sp.acos(x),
         domain=lambda x: -1 <= x <= 1, domain_message="acos is undefined at {x} (outside [-1, 1])",
         kinks=(lambda x: abs(x) == 1,), convention="acos'(±1) = -inf")
-_define("atan", 1, lambda m, x: m.atan(x), lambda m, x, out: (1 / (1 + x * x),), ("1 / (1 + {x}^2)",),
+_define("atan", 1, lambda m, x, out: (1 / (1 + x * x),), ("1 / (1 + {x}^2)",),
         lambda sp, x: sp.atan(x))
 
 # ------------------------------------------------------------- hyperbolic
-_define("sinh", 1, lambda m, x: m.sinh(x), lambda m, x, out: (m.cosh(x),), ("cosh({x})",), lambda sp, x: sp.sinh(x))
-_define("cosh", 1, lambda m, x: m.cosh(x), lambda m, x, out: (m.sinh(x),), ("sinh({x})",), lambda sp, x: sp.cosh(x))
-_define("tanh", 1, lambda m, x: m.tanh(x), lambda m, x, out: (1 - out * out,), ("1 - {out}^2",),
+_define("sinh", 1, lambda m, x, out: (m.cosh(x),), ("cosh({x})",), lambda sp, x: sp.sinh(x))
+_define("cosh", 1, lambda m, x, out: (m.sinh(x),), ("sinh({x})",), lambda sp, x: sp.cosh(x))
+_define("tanh", 1, lambda m, x, out: (1 - out * out,), ("1 - {out}^2",),
         lambda sp, x: sp.tanh(x))
-_define("sigmoid", 1, lambda m, x: m.sigmoid(x), lambda m, x, out: (out * (1 - out),), ("{out} * (1 - {out})",),
+_define("sigmoid", 1, lambda m, x, out: (out * (1 - out),), ("{out} * (1 - {out})",),
         lambda sp, x: 1 / (1 + sp.exp(-x)))
 
 # ------------------------------------------------------ piecewise and discrete
-_define("relu", 1, lambda m, x: m.relu(x), lambda m, x, out: (1.0 if x > 0 else 0.0,),
+_define("relu", 1, lambda m, x, out: (1.0 if x > 0 else 0.0,),
         ("sign({out})",), lambda sp, x: sp.Max(x, 0),
         kinks=(lambda x: x == 0,), convention="relu'(0) = 0 (as PyTorch and JAX)")
-_define("abs", 1, lambda m, x: m.abs(x), lambda m, x, out: (m.sign(x),), ("sign({x})",), lambda sp, x: sp.Abs(x),
+_define("abs", 1, lambda m, x, out: (m.sign(x),), ("sign({x})",), lambda sp, x: sp.Abs(x),
         kinks=(lambda x: x == 0,), convention="abs'(0) = 0 (as PyTorch and JAX)")
-_define("min", 2, lambda m, x, y: m.min(x, y), _min_partials,
+_define("min", 2, _min_partials,
         ("[{x} < {y}] + [{x} = {y}] / 2", "[{y} < {x}] + [{x} = {y}] / 2"),
         lambda sp, x, y: sp.Min(x, y), kinks=(_tie, _tie), convention=_TIE)
-_define("max", 2, lambda m, x, y: m.max(x, y), _max_partials,
+_define("max", 2, _max_partials,
         ("[{x} > {y}] + [{x} = {y}] / 2", "[{y} > {x}] + [{x} = {y}] / 2"),
         lambda sp, x, y: sp.Max(x, y), kinks=(_tie, _tie), convention=_TIE)
-_define("floor", 1, lambda m, x: m.floor(x), lambda m, x, out: (0.0,), ("0",), lambda sp, x: sp.floor(x),
+_define("floor", 1, lambda m, x, out: (0.0,), ("0",), lambda sp, x: sp.floor(x),
         kinks=(lambda x: x == math.floor(x),), convention="floor' = 0, also at integers where floor jumps",
         discrete=True)
-_define("sign", 1, lambda m, x: m.sign(x), lambda m, x, out: (0.0,), ("0",), lambda sp, x: sp.sign(x),
+_define("sign", 1, lambda m, x, out: (0.0,), ("0",), lambda sp, x: sp.sign(x),
         kinks=(lambda x: x == 0,), convention="sign' = 0, also at 0 where sign jumps", discrete=True)
 
 #: Functions callable by name in the expression language (``pow(x, y)`` is ``x ^ y``).
 FUNCTIONS: dict[str, Primitive] = {
     name: p for name, p in BY_NAME.items() if p.symbol is None or name == "pow"
 }
+
+def functions_of(m) -> list:
+    """The evaluation function of every opcode in namespace ``m`` (None for the two leaf kinds)."""
+    return [None if p is None else getattr(m, p.name) for p in PRIMITIVES]
+
 
 #: Named constants of the expression language.
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}

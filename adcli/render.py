@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from rich.console import Console, Group
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -148,7 +148,3 @@ def hessian_view(result, digits: int) -> Group:
     return Group(header(trace, evaluated.at, digits), *lines, grid,
                  Text("forward-over-reverse: the reverse sweep is recorded, forward mode differentiates it",
                       style="dim"), *warning_lines(evaluated.warnings))
-
-
-def print_view(view: Group) -> None:
-    Console().print(view)

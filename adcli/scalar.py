@@ -1,13 +1,17 @@
-"""The float math namespace that primitive rules are evaluated with (``m`` in ``adcli.primitives``).
+"""The float math namespace: one function per primitive, named as the primitive (``m`` in
+``adcli.primitives``).
 
-It is :mod:`math` plus the few functions the expression language has and :mod:`math` lacks, with
-the conventions adcli documents (``sign(0) = 0``, a numerically stable sigmoid).
+It is :mod:`math` and :mod:`operator` plus the few functions the expression language has and
+:mod:`math` lacks, with the conventions adcli documents (``sign(0) = 0``, a numerically stable
+sigmoid).
 """
 
 from math import (acos, asin, atan, cos, cosh, exp, log, sin, sinh, sqrt, tan, tanh)  # noqa: F401
 import math
+from operator import add, mul, neg, sub
+from operator import truediv as div
 
-__all__ = ["acos", "asin", "atan", "cos", "cosh", "exp", "log", "sin", "sinh", "sqrt", "tan", "tanh",
+__all__ = ["add", "sub", "mul", "div", "neg", "acos", "asin", "atan", "cos", "cosh", "exp", "log", "sin", "sinh", "sqrt", "tan", "tanh",
            "sigmoid", "relu", "abs", "min", "max", "floor", "sign", "pow"]
 
 _builtin_abs, _builtin_min, _builtin_max = abs, min, max

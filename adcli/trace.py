@@ -32,7 +32,7 @@ class Trace:
     outputs: list[int] = field(default_factory=list)
     output_names: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the recording depended on (branches taken)
-    _const_cache: dict[tuple[float, float], int] = field(default_factory=dict, repr=False)
+    _const_cache: dict = field(default_factory=dict, repr=False)  # constant value -> its node
 
     # ------------------------------------------------------------------ building
     def add_input(self, name: str) -> int:
@@ -43,7 +43,7 @@ class Trace:
 
     def add_const(self, value: float, label: str | None = None) -> int:
         """A constant node; equal constants share one node (except signed zeros, kept apart)."""
-        key = (value, math.copysign(1.0, value))  # 0.0 and -0.0 compare equal but are different
+        key = value if value else (value, math.copysign(1.0, value))  # 0.0 == -0.0, yet they differ
         if label is None and key in self._const_cache:
             return self._const_cache[key]
         node = self._append(CONST, NO_ARG, NO_ARG)

@@ -34,39 +34,43 @@ class Recorder:
 
     def __init__(self, trace: Trace, note_branches: bool = True) -> None:
         self.trace = trace
-        self.values: list[float] = [0.0] * len(trace)
+        self.values: list[float] = [trace.literal.get(i, 0.0) for i in range(len(trace))]
         self.note_branches = note_branches
         self.branches: dict[tuple[str, int], list[int]] = {}  # (file, line) -> [true count, false count]
 
-    def constant(self, value: float) -> int:
+    def constant(self, value) -> int | None:
+        """The node of a plain number (None for anything that is not a real number)."""
+        if not isinstance(value, (int, float)):
+            return None
+        value = float(value)
         node = self.trace.add_const(value)
         if node == len(self.values):
             self.values.append(value)
         return node
 
+    def input(self, name: str, value: float) -> Var:
+        node = self.trace.add_input(name)
+        self.values.append(value)
+        return _var(value, node)
+
     def record(self, primitive: Primitive, args: tuple) -> Var:
-        """Apply ``primitive`` to ``args`` (Vars or plain numbers) and record the node."""
-        values = self.values
-        nodes = []
-        plain = []
+        """Apply ``primitive`` to ``args`` (Vars or plain numbers) and record the node (the general path)."""
+        nodes, plain = [], []
         for arg in args:
             if isinstance(arg, Var):
                 nodes.append(arg.node)
                 plain.append(arg.value)
             else:
-                value = _plain_number(arg, primitive)
-                nodes.append(self.constant(value))
-                plain.append(value)
-        node = self.trace.add_op(primitive, nodes[0], nodes[1] if len(nodes) == 2 else NO_ARG)
-        values.append(0.0)
+                node = self.constant(arg)
+                if node is None:
+                    raise TypeError(f"{primitive.name}() of a traced value and a {type(arg).__name__}")
+                nodes.append(node)
+                plain.append(self.values[node])
         try:
             value = primitive.evaluate(scalar, *plain)
         except (ArithmeticError, ValueError):
-            raise undefined_error(self.trace, values, node) from None
-        if value - value != 0:
-            raise undefined_error(self.trace, values, node)
-        values[node] = value
-        return Var(value, node)
+            value = math.nan
+        return _push(primitive.opcode, nodes[0], nodes[1] if len(nodes) == 2 else NO_ARG, value)
 
     def note_branch(self, outcome: bool) -> None:
         if self.note_branches:
@@ -88,24 +92,60 @@ class Recorder:
         return notes
 
 
+# ---------------------------------------------------------------- the active tape
+# While a recording runs, these module globals point at its trace's columns and its constant
+# cache: the hot paths below append to them directly, the cheapest access CPython offers.
 _active: Recorder | None = None
+_values: list[float] = []
+_constants: dict = {}
+_push_op = _push_arg0 = _push_arg1 = _push_value = None
+_new = object.__new__
 
 
 @contextmanager
 def recording(recorder: Recorder) -> Iterator[Recorder]:
     """Make ``recorder`` the one that traced operations append to."""
-    global _active
-    previous, _active = _active, recorder
+    global _active, _values, _constants, _push_op, _push_arg0, _push_arg1, _push_value
+    saved = _active, _values, _constants, _push_op, _push_arg0, _push_arg1, _push_value
+    trace = recorder.trace
+    _active, _values, _constants = recorder, recorder.values, trace._const_cache
+    _push_op, _push_arg0, _push_arg1 = trace.op.append, trace.arg0.append, trace.arg1.append
+    _push_value = recorder.values.append
     try:
         yield recorder
     finally:
-        _active = previous
+        _active, _values, _constants, _push_op, _push_arg0, _push_arg1, _push_value = saved
 
 
-def _plain_number(value, primitive: Primitive) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{primitive.name}: unsupported operand of type {type(value).__name__}")
-    return float(value)
+def _var(value: float, node: int) -> Var:
+    var = _new(Var)
+    var.value = value
+    var.node = node
+    return var
+
+
+def _push(code: int, a: int, b: int, value: float) -> Var:
+    """Append one node to the active tape; an undefined or overflowing value raises, naming it."""
+    node = len(_values)
+    _push_op(code)
+    _push_arg0(a)
+    _push_arg1(b)
+    _push_value(value)
+    if value - value:  # inf or nan: the operation failed at its arguments
+        raise undefined_error(_active.trace, _values, node)
+    var = _new(Var)
+    var.value = value
+    var.node = node
+    return var
+
+
+def _constant(value) -> int | None:
+    """The node of a plain-number operand, or None when ``value`` is not a real number."""
+    try:
+        node = _constants.get(value)
+    except TypeError:  # unhashable, so certainly not a number
+        return None
+    return node if node is not None else _active.constant(value)
 
 
 _PACKAGE_DIR = __file__.rsplit("/", 1)[0].rsplit("\\", 1)[0]
@@ -141,10 +181,6 @@ class Var:
 
     __slots__ = ("value", "node")
 
-    def __init__(self, value: float, node: int) -> None:
-        self.value = value
-        self.node = node
-
     # Comparisons decide control flow on the value; each is noted with its line.
     def __lt__(self, other): return _branch(self.value < _value(other))
     def __le__(self, other): return _branch(self.value <= _value(other))
@@ -175,8 +211,8 @@ class Var:
         raise _used_as_list()
 
     def __pos__(self): return self
-    def __neg__(self): return _active.record(_NEG, (self,))
-    def __abs__(self): return _active.record(_ABS, (self,))
+    def __neg__(self): return _push(_NEG.opcode, self.node, NO_ARG, -self.value)
+    def __abs__(self): return _push(_ABS.opcode, self.node, NO_ARG, abs(self.value))
 
     def __pow__(self, other, modulo=None):
         if modulo is not None:
@@ -211,36 +247,67 @@ def _branch(outcome: bool) -> bool:
     return outcome
 
 
-def _binary_methods(primitive: Primitive):
+def _binary_methods(primitive: Primitive, function):
+    """``x op y`` and the reflected ``y op x`` for an arithmetic primitive: the hot path of tracing."""
+    code = primitive.opcode
+
     def method(self, other):
-        return _active.record(primitive, (self, other))
+        if other.__class__ is Var:
+            y, b = other.value, other.node
+        else:
+            b = _constants.get(other) if other.__class__ is float else _constant(other)
+            if b is None:
+                b = _constant(other)
+                if b is None:
+                    return NotImplemented
+            y = _values[b]
+        try:
+            value = function(self.value, y)
+        except ArithmeticError:
+            value = math.nan
+        return _push(code, self.node, b, value)
 
     def reflected(self, other):
-        return _active.record(primitive, (other, self))
+        b = _constant(other)
+        if b is None:
+            return NotImplemented
+        try:
+            value = function(_values[b], self.value)
+        except ArithmeticError:
+            value = math.nan
+        return _push(code, b, self.node, value)
 
     return method, reflected
 
 
-for _dunder, _name in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "div"), ("pow", "pow")):
-    _method, _reflected = _binary_methods(BY_NAME[_name])
-    if _dunder != "pow":
-        setattr(Var, f"__{_dunder}__", _method)
+for _dunder, _name in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "div")):
+    _method, _reflected = _binary_methods(BY_NAME[_name], getattr(scalar, _name))
+    setattr(Var, f"__{_dunder}__", _method)
     setattr(Var, f"__r{_dunder}__", _reflected)
+Var.__rpow__ = lambda self, other: _active.record(_POW, (other, self))
 
 _NEG, _ABS, _POW = BY_NAME["neg"], BY_NAME["abs"], BY_NAME["pow"]
 
 
 # ---------------------------------------------------------------- the math stand-in
 def _unary_function(primitive: Primitive, fallback):
-    def function(x):
-        if isinstance(x, Var):
-            return _active.record(primitive, (x,))
+    """A math function that records ``primitive`` on a traced value and is ``fallback`` otherwise."""
+    code = primitive.opcode
+    function = getattr(scalar, primitive.name)
+
+    def traced(x):
+        if x.__class__ is Var:
+            try:
+                value = function(x.value)
+            except (ArithmeticError, ValueError):
+                value = math.nan
+            return _push(code, x.node, NO_ARG, value)
         if isinstance(x, TracedList):
             _list_used_as_number()
         return fallback(x)
 
-    function.__name__ = primitive.name
-    return function
+    traced.__name__ = primitive.name
+    return traced
 
 
 def _fold(primitive: Primitive, builtin):
@@ -323,9 +390,7 @@ def replay(trace: Trace, values: list[float], recorder: Recorder) -> list:
     out: list = [None] * len(trace)
     for i, code in enumerate(trace.op):
         if code == INPUT:
-            node = new.add_input(input_name[i])
-            recorder.values.append(values[i])
-            out[i] = Var(values[i], node)
+            out[i] = recorder.input(input_name[i], values[i])
         elif code == CONST:
             out[i] = trace.literal[i]
         else:
