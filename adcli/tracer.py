@@ -176,6 +176,9 @@ def _escape(what: str) -> EscapeError:
                        "its derivative; compute with the value itself")
 
 
+_NEG, _ABS, _POW = BY_NAME["neg"], BY_NAME["abs"], BY_NAME["pow"]
+
+
 class Var:
     """A traced number: its value and the trace node that computed it."""
 
@@ -255,7 +258,7 @@ def _binary_methods(primitive: Primitive, function):
         if other.__class__ is Var:
             y, b = other.value, other.node
         else:
-            b = _constants.get(other) if other.__class__ is float else _constant(other)
+            b = _constants.get(other) if other.__class__ is float else None  # the common case, inlined
             if b is None:
                 b = _constant(other)
                 if b is None:
@@ -285,8 +288,6 @@ for _dunder, _name in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv
     setattr(Var, f"__{_dunder}__", _method)
     setattr(Var, f"__r{_dunder}__", _reflected)
 Var.__rpow__ = lambda self, other: _active.record(_POW, (other, self))
-
-_NEG, _ABS, _POW = BY_NAME["neg"], BY_NAME["abs"], BY_NAME["pow"]
 
 
 # ---------------------------------------------------------------- the math stand-in
