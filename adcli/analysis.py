@@ -61,7 +61,7 @@ class Evaluated:
 def evaluate_at(trace: Trace, assigned: dict[str, Value]) -> Evaluated:
     """Evaluate ``trace`` with the inputs from ``assigned`` and linearize it there."""
     point = bind_point(trace, assigned)
-    values = evaluate(trace, point)
+    values = trace.recorded_values if point == trace.recorded_at else evaluate(trace, point)
     d0, d1 = linearize(trace, values)
     return Evaluated(trace, dict(zip(trace.input_names, point)), values, d0, d1,
                      trace.notes + convention_warnings(trace, values))

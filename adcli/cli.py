@@ -51,16 +51,32 @@ def command(function: Callable) -> Callable:
     return app.command()(run)
 
 
+def _source_text(source: str) -> str:
+    """SRC itself, or the expression read from standard input for ``-``."""
+    if source == "-":
+        source = sys.stdin.read().strip()
+        if not source:
+            raise InputError("standard input is empty: pipe an expression, e.g. echo 'x^2' | adcli grad - --at x=2")
+    return source
+
+
 def _load(source: str, at: list[str] | None, func: str | None):
     """The trace and the point (list parameters flattened) for SRC and the --at options."""
     from adcli.analysis import load
     from adcli.points import parse_assignments
 
-    if source == "-":
-        source = sys.stdin.read().strip()
-        if not source:
-            raise InputError("standard input is empty: pipe an expression, e.g. echo 'x^2' | adcli grad - --at x=2")
-    return load(source, parse_assignments(at or []), func)
+    return load(_source_text(source), parse_assignments(at or []), func)
+
+
+def _format(name: str, as_json: bool, allowed: tuple[str, ...]) -> str:
+    """The --format value (``--json`` is short for ``--format json``), checked against ``allowed``."""
+    if as_json:
+        if name not in ("table", "json"):
+            raise InputError(f"--json and --format {name} disagree: choose one")
+        return "json"
+    if name not in allowed:
+        raise InputError(f"--format {name}: choose {', '.join(allowed[:-1])} or {allowed[-1]}")
+    return name
 
 
 def _emit(as_json: bool, document: Callable[[], dict], view: Callable[[], object]) -> None:
@@ -101,15 +117,33 @@ def grad(
     func: Func = None,
     check: Annotated[Optional[str], typer.Option(
         "--check", help="Cross-check against sympy, fd (central difference) or both: sympy,fd.")] = None,
+    points: Annotated[Optional[str], typer.Option(
+        "--points", help="A CSV file of points: a header row naming the inputs, then one point per row.")] = None,
+    output_format: Annotated[str, typer.Option(
+        "--format", help="table, json or csv (csv: one row per point, every digit).")] = "table",
     sympy_timeout: SympyTimeout = 10.0,
     as_json: Json = False,
     digits: Digits = 8,
 ) -> None:
-    """Value and gradient at a point."""
+    """Value and gradient at a point, or at many (--at x=0:1:1001, --points file.csv)."""
     from adcli import report
     from adcli.analysis import gradient
-    from adcli.points import parse_names
+    from adcli.batch import is_batch
+    from adcli.points import parse_assignments, parse_names
 
+    output_format = _format(output_format, as_json, ("table", "json", "csv"))
+    assigned = parse_assignments(at or [])
+    if is_batch(assigned, points):
+        if wrt is not None or check is not None or mode != "reverse":
+            raise InputError("--wrt, --check and --mode apply to one point; a batch gives the full gradient")
+        from adcli.batch import gradient_at_points
+
+        batch = gradient_at_points(_source_text(source), assigned, points, func)
+        if output_format == "csv":
+            sys.stdout.write(report.batch_csv(batch))
+        else:
+            _emit(output_format == "json", lambda: report.batch_json(batch), lambda: _render().batch_view(batch, digits))
+        return
     trace, assigned = _load(source, at, func)
     result = gradient(trace, assigned, mode=mode, wrt=parse_names(wrt, trace))
     checks = None
@@ -136,7 +170,10 @@ def grad(
 
         return Group(table, checks_table(checks, digits))
 
-    _emit(as_json, document, view)
+    if output_format == "csv":
+        sys.stdout.write(report.gradient_csv(result))
+    else:
+        _emit(output_format == "json", document, view)
 
 
 @command

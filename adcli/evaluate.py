@@ -72,14 +72,14 @@ def derivative_overflow_error(trace: Trace, values: list[float], node: int) -> E
 def convention_warnings(trace: Trace, values: list[float]) -> list[str]:
     """One warning per node whose derivative is a convention at this point, and per discrete node
     (floor, sign) that an input reaches: its zero derivative stops the gradient there."""
+    watched = {p.opcode for p in PRIMITIVES[FIRST_PRIMITIVE:] if p.kinks}
+    nodes = [i for i, code in enumerate(trace.op) if code in watched]
+    if not nodes:
+        return []
     warnings = []
-    names = active = input_name = None
-    for i, code in enumerate(trace.op):
-        if code < FIRST_PRIMITIVE or not PRIMITIVES[code].kinks:
-            continue
-        primitive = PRIMITIVES[code]
-        if active is None:
-            active, names, input_name = trace.active(), trace.names(), trace.input_name_of()
+    active, names, input_name = trace.active(), trace.names(), trace.input_name_of()
+    for i in nodes:
+        primitive = PRIMITIVES[trace.op[i]]
         args_nodes = trace.args(i)
         args = [values[a] for a in args_nodes]
         where = f"{names[i]} = {trace.equation_text(i, names, input_name)}"

@@ -51,8 +51,10 @@ def trace_function(path: str, assigned: dict[str, Value], func: str | None = Non
             raise InputError(f"{_place(None, path)}the function recursed too deeply") from None
         except Exception as error:  # the user's own code raised
             raise _user_error(error, path) from None
-    _set_outputs(trace, recorder, result, function.__name__, path)
+        _set_outputs(trace, recorder, result, function.__name__, path)
     trace.notes.extend(recorder.branch_notes())
+    trace.recorded_at = [point[name] for name in trace.input_names]
+    trace.recorded_values = recorder.values
     return trace, point
 
 

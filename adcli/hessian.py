@@ -45,11 +45,10 @@ def gradient_trace(trace: Trace, values: list[float]) -> tuple[Trace, list[float
                     continue  # constants need no adjoint; zero partials add nothing
                 contribution = partial if _is_one(g) else g if _is_one(partial) else g * partial
                 adjoint[a] = contribution if _is_zero(adjoint[a]) else adjoint[a] + contribution
-    new = recorder.trace
-    for name, input_node in zip(trace.input_names, trace.inputs):
-        g = adjoint[input_node]
-        new.add_output(g.node if isinstance(g, Var) else recorder.constant(g), f"∂f/∂{name}")
-    return new, recorder.values
+        for name, input_node in zip(trace.input_names, trace.inputs):
+            g = adjoint[input_node]
+            recorder.trace.add_output(g.node if isinstance(g, Var) else recorder.constant(g), f"∂f/∂{name}")
+    return recorder.trace, recorder.values
 
 
 def _is_zero(value) -> bool:

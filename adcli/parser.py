@@ -7,24 +7,25 @@ directly; there is no intermediate syntax tree.
 Grammar, loosest binding first: ``,`` between outputs; ``+ -`` (left); ``* /`` (left); unary ``-``
 and ``+``; ``^`` and ``**`` (right, so ``2^3^2`` is 512 and ``-x^2`` is ``-(x^2)``); then numbers,
 names, the constants ``pi`` and ``e``, calls ``f(a, b)`` and parentheses.
+
+The main loop works on token strings from one ``re.findall`` and keeps tuples on its operator
+stack; a token's column is worked out only when there is an error to point at.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from adcli.errors import InputError, caret_message
-from adcli.primitives import BY_NAME, CONSTANTS, FUNCTIONS, Primitive
+from adcli.primitives import BY_NAME, CONSTANTS, FUNCTIONS
 from adcli.suggest import did_you_mean
-from adcli.trace import Trace
+from adcli.trace import NO_ARG, Trace
 
-_TOKEN = re.compile(
-    r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
-    r"|(?P<name>[A-Za-z_][A-Za-z_0-9]*)"
-    r"|(?P<op>\*\*|[-+*/^(),]))"
-)
-_WHITESPACE = re.compile(r"\s*")
+_NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_TOKEN = re.compile(rf"{_NUMBER}|[A-Za-z_][A-Za-z_0-9]*|\*\*|[-+*/^(),]|\S")
+_NUMBER_START = frozenset("0123456789.")
+_NAME_NOT_CALLED = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z_0-9]*)(?!\s*\(|[A-Za-z_0-9])")
+_FOREIGN = re.compile(r"[^\w\s.+\-*/^(),]")  # characters that cannot occur in any token
 
 _HINTS = {
     ".": "attribute access is not part of the expression language",
@@ -38,28 +39,20 @@ _HINTS = {
     ":": "lambdas and slices are not part of the expression language",
 }
 
-
-@dataclass(slots=True)
-class _Operator:
-    """An entry of the operator stack: a pending operator, an open parenthesis or an open call."""
-
-    kind: str  # "binary", "prefix", "paren" or "call"
-    position: int
-    primitive: Primitive | None = None
-    precedence: int = 0
-    right_associative: bool = False
-    argument_count: int = 0  # for calls: arguments completed so far
-
-
-_BINARY = {  # token -> (primitive name, precedence, right-associative)
-    "+": ("add", 1, False),
-    "-": ("sub", 1, False),
-    "*": ("mul", 2, False),
-    "/": ("div", 2, False),
-    "^": ("pow", 4, True),
-    "**": ("pow", 4, True),
+# Operator-stack entries are tuples (precedence, opcode, token index). Open parentheses and calls
+# have precedence 0, so no operator reduces past them.
+_BINARY = {  # token -> (precedence, opcode, right-associative)
+    "+": (1, BY_NAME["add"].opcode, False),
+    "-": (1, BY_NAME["sub"].opcode, False),
+    "*": (2, BY_NAME["mul"].opcode, False),
+    "/": (2, BY_NAME["div"].opcode, False),
+    "^": (4, BY_NAME["pow"].opcode, True),
+    "**": (4, BY_NAME["pow"].opcode, True),
 }
-_PREFIX_PRECEDENCE = 3
+_NEGATE = (3, BY_NAME["neg"].opcode)
+_PAREN = -1  # the opcode slot of an open parenthesis
+_CALL_OPCODES = {p.opcode: p for p in FUNCTIONS.values()}
+_UNARY_OPCODES = frozenset(p.opcode for p in BY_NAME.values() if p.arity == 1)
 
 
 def parse(source: str) -> Trace:
@@ -74,172 +67,194 @@ def parse(source: str) -> Trace:
 class _Parser:
     def __init__(self, source: str) -> None:
         self.source = source
+        self.tokens: list[str] = _TOKEN.findall(source)
         self.trace = Trace(source=source)
-        self.operands: list[int] = []
-        self.operators: list[_Operator] = []
-        self.input_node: dict[str, int] = {}
+        self._columns: list[int] | None = None
 
-    def fail(self, message: str, column: int) -> InputError:
+    # ------------------------------------------------------------------ columns and errors
+    def column(self, index: int) -> int:
+        """The 0-based column of token ``index`` (the end of the text for index = len(tokens))."""
+        if index >= len(self.tokens):
+            return len(self.source.rstrip())
+        if self._columns is None:  # worked out once, only for errors and several outputs
+            self._columns = [match.start() for match in _TOKEN.finditer(self.source)]
+        return self._columns[index]
+
+    def fail(self, message: str, index: int) -> InputError:
+        return self.fail_at(message, self.column(index))
+
+    def fail_at(self, message: str, column: int) -> InputError:
         return InputError(caret_message(f"syntax error at column {column + 1}: {message}", self.source, column))
+
+    def _check_characters(self) -> None:
+        """Reject the first character that has no place anywhere in the language (quotes, brackets …)."""
+        bad = _FOREIGN.search(self.source)
+        if bad is not None:
+            char = bad.group()
+            hint = _HINTS.get(char, f"{char!r} is not part of the expression language")
+            raise self.fail_at(f"unexpected {char!r}: {hint}", bad.start())
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> Trace:
-        source = self.source
-        if not source.strip():
+        tokens, trace = self.tokens, self.trace
+        if not tokens:
             raise InputError("the expression is empty")
-        tokens = list(self._tokens())
-        self._declare_inputs(tokens)
+        self._check_characters()
+        inputs = self._declare_inputs()
+        operands: list[int] = []
+        operators: list[tuple] = []
+        call_arguments: list[int] = []  # completed arguments of each open call, innermost last
+        binary, negate, paren, unary = _BINARY, _NEGATE, _PAREN, _UNARY_OPCODES
+        ops = trace.op
+        push_op, push_arg0, push_arg1 = ops.append, trace.arg0.append, trace.arg1.append
         expect_operand = True
-        output_start = 0
-        index = 0
-        while index < len(tokens):
-            kind, text, position = tokens[index]
-            index += 1
+        output_start = 0  # token index where the current output begins
+        count = len(tokens)
+        i = 0
+        while i < count:
+            token = tokens[i]
             if expect_operand:
-                if kind == "name" and index < len(tokens) and tokens[index][1] == "(":
-                    self._open_call(text, position)
-                    index += 1  # the call's '(' is part of the call
+                node = inputs.get(token)
+                if node is not None:
+                    operands.append(node)
+                    expect_operand = False
+                elif token[0] in _NUMBER_START:
+                    operands.append(trace.add_const(float(token)))
+                    expect_operand = False
+                elif token == "(":
+                    operators.append((0, paren, i))
+                elif token == "-":
+                    operators.append((*negate, i))
+                elif token == "+":
+                    pass  # unary plus changes nothing
+                elif i + 1 < count and tokens[i + 1] == "(":
+                    operators.append((0, self._function(token, i).opcode, i))
+                    call_arguments.append(0)
+                    i += 1  # the call's '(' is part of the call
+                elif token in CONSTANTS:
+                    operands.append(trace.add_const(CONSTANTS[token], label=token))
+                    expect_operand = False
                 else:
-                    expect_operand = self._operand(kind, text, position)
-            elif kind == "op" and text in _BINARY:
-                name, precedence, right = _BINARY[text]
-                self._reduce_while(precedence, right)
-                self.operators.append(_Operator("binary", position, BY_NAME[name], precedence, right))
-                expect_operand = True
-            elif text == ")":
-                self._close(position)
-            elif text == ",":
-                if self._comma(position):  # a top-level comma ends one output
-                    self._finish_output(output_start, position)
-                    output_start = position + 1
-                expect_operand = True
+                    raise self._unexpected_operand(token, i, operators)
             else:
-                previous_kind, previous, _ = tokens[index - 2]
-                hint = f" (write {previous}*{text})" if previous_kind == "number" and kind == "name" else ""
-                raise self.fail(f"missing operator between '{previous}' and '{text}'{hint}", position)
+                entry = binary.get(token)
+                if entry is not None:
+                    precedence, code, right = entry
+                    while operators and (operators[-1][0] > precedence or
+                                         (operators[-1][0] == precedence and not right)):
+                        top = operators.pop()[1]  # apply it (the hot path of self._apply, inlined)
+                        push_op(top)
+                        if top in unary:
+                            push_arg0(operands[-1])
+                            push_arg1(NO_ARG)
+                        else:
+                            push_arg1(operands.pop())
+                            push_arg0(operands[-1])
+                        operands[-1] = len(ops) - 1
+                    operators.append((precedence, code, i))
+                    expect_operand = True
+                elif token == ")":
+                    self._close(i, operands, operators, call_arguments)
+                elif token == ",":
+                    if self._comma(i, operands, operators, call_arguments):  # it ends an output
+                        self._finish_output(output_start, i, operands, operators)
+                        output_start = i + 1
+                    expect_operand = True
+                else:
+                    raise self._missing_operator(i)
+            i += 1
         if expect_operand:
-            if tokens and tokens[-1][1] == ",":
-                raise self.fail("an output is missing after the last ','", tokens[-1][2])
-            raise self.fail("the expression ends too early", len(source.rstrip()))
-        self._finish_output(output_start, len(source))
-        return self.trace
+            if tokens[-1] == ",":
+                raise self.fail("an output is missing after the last ','", count - 1)
+            if token not in "+-*/^(" and token != "**" and not token[0].isalnum():
+                raise self._unexpected_operand(token, count - 1, operators)
+            raise self.fail("the expression ends too early", count)
+        self._finish_output(output_start, count, operands, operators)
+        return trace
 
-    def _declare_inputs(self, tokens: list[tuple[str, str, int]]) -> None:
+    def _declare_inputs(self) -> dict[str, int]:
         """Create the input nodes first, in order of first appearance, so inputs are v1 … vn."""
-        for index, (kind, text, _) in enumerate(tokens):
-            if kind == "name" and text not in self.input_node and text not in CONSTANTS and text not in FUNCTIONS:
-                is_call = index + 1 < len(tokens) and tokens[index + 1][1] == "("
-                if not is_call:
-                    self.input_node[text] = self.trace.add_input(text)
-
-    def _tokens(self):
-        source, position, end = self.source, 0, len(self.source)
-        while True:
-            match = _TOKEN.match(source, position)
-            if match is None:
-                position = _WHITESPACE.match(source, position).end()
-                if position >= end:
-                    return
-                char = source[position]
-                hint = _HINTS.get(char, f"'{char}' is not part of the expression language")
-                raise self.fail(f"unexpected {char!r}: {hint}", position)
-            kind = match.lastgroup
-            yield kind, match.group(kind), match.start(kind)
-            position = match.end()
-
-    # ------------------------------------------------------------------ operands
-    def _operand(self, kind: str, text: str, position: int) -> bool:
-        """Handle a token where an operand is expected; returns whether one is still expected."""
-        trace = self.trace
-        if kind == "number":
-            self.operands.append(trace.add_const(float(text)))
-            return False
-        if kind == "name":
-            if text in FUNCTIONS:
-                raise self.fail(f"'{text}' is a function: call it as {text}(...)", position)
-            if text in CONSTANTS:
-                self.operands.append(trace.add_const(CONSTANTS[text], label=text))
-            else:
-                self.operands.append(self.input_node[text])
-            return False
-        if text == "(":
-            self.operators.append(_Operator("paren", position))
-            return True
-        if text == "-":
-            self.operators.append(_Operator("prefix", position, BY_NAME["neg"], _PREFIX_PRECEDENCE, True))
-            return True
-        if text == "+":
-            return True  # unary plus changes nothing
-        if text == ")" and self.operators and self.operators[-1].kind == "call":
-            call = self.operators[-1]
-            if call.argument_count == 0:
-                self._check_arity(call, 0)
-            raise self.fail("an argument is missing after ','", position)
-        raise self.fail(f"expected a number, a name or '(' but found '{text}'", position)
-
-    def _open_call(self, name: str, position: int) -> None:
-        primitive = FUNCTIONS.get(name)
-        if primitive is None:
-            if name in CONSTANTS or name in self.input_node:
-                raise self.fail(f"'{name}' is not a function", position)
-            raise self.fail(f"unknown function '{name}'{did_you_mean(name, FUNCTIONS)}", position)
-        self.operators.append(_Operator("call", position, primitive))
+        names = dict.fromkeys(_NAME_NOT_CALLED.findall(self.source))  # ordered, duplicates dropped
+        return {name: self.trace.add_input(name) for name in names if name not in CONSTANTS and name not in FUNCTIONS}
 
     # ------------------------------------------------------------------ reductions
-    def _apply(self, operator: _Operator) -> None:
-        primitive = operator.primitive
-        if primitive.arity == 1:
-            self.operands.append(self.trace.add_op(primitive, self.operands.pop()))
+    def _apply(self, code: int, operands: list[int]) -> None:
+        if code in _UNARY_OPCODES:
+            operands[-1] = self.trace._append(code, operands[-1], NO_ARG)
         else:
-            b = self.operands.pop()
-            a = self.operands.pop()
-            self.operands.append(self.trace.add_op(primitive, a, b))
+            b = operands.pop()
+            operands[-1] = self.trace._append(code, operands[-1], b)
 
-    def _reduce_while(self, precedence: int, right_associative: bool) -> None:
-        operators = self.operators
-        while operators and operators[-1].kind in ("binary", "prefix"):
-            top = operators[-1]
-            if top.precedence > precedence or (top.precedence == precedence and not right_associative):
-                self._apply(operators.pop())
-            else:
-                break
-
-    def _reduce_group(self) -> _Operator | None:
+    def _reduce_group(self, operands: list[int], operators: list[tuple]) -> tuple | None:
         """Apply pending operators down to the innermost open parenthesis or call, and return it."""
-        operators = self.operators
-        while operators and operators[-1].kind in ("binary", "prefix"):
-            self._apply(operators.pop())
+        while operators and operators[-1][0] > 0:
+            self._apply(operators.pop()[1], operands)
         return operators[-1] if operators else None
 
-    def _close(self, position: int) -> None:
-        group = self._reduce_group()
+    def _close(self, i: int, operands, operators, call_arguments) -> None:
+        group = self._reduce_group(operands, operators)
         if group is None:
-            raise self.fail("')' has no matching '('", position)
-        self.operators.pop()
-        if group.kind == "call":
-            self._check_arity(group, group.argument_count + 1)
-            self._apply(group)
+            raise self.fail("')' has no matching '('", i)
+        operators.pop()
+        if group[1] != _PAREN:
+            self._check_arity(group, call_arguments.pop() + 1)
+            self._apply(group[1], operands)
 
-    def _comma(self, position: int) -> bool:
+    def _comma(self, i: int, operands, operators, call_arguments) -> bool:
         """Handle a comma; returns True when it separates two outputs."""
-        group = self._reduce_group()
+        group = self._reduce_group(operands, operators)
         if group is None:
             return True
-        if group.kind == "paren":
-            raise self.fail("',' inside parentheses: only function calls take several arguments", position)
-        group.argument_count += 1
+        if group[1] == _PAREN:
+            raise self.fail("',' inside parentheses: only function calls take several arguments", i)
+        call_arguments[-1] += 1
         return False
 
-    def _check_arity(self, call: _Operator, given: int) -> None:
-        expected = call.primitive.arity
-        if given != expected:
-            plural = "argument" if expected == 1 else "arguments"
-            raise self.fail(f"{call.primitive.name}() takes {expected} {plural}, got {given}", call.position)
-
-    def _finish_output(self, start: int, end: int) -> None:
-        group = self._reduce_group()
+    def _finish_output(self, start: int, end: int, operands, operators) -> None:
+        group = self._reduce_group(operands, operators)
         if group is not None:
-            what = "'('" if group.kind == "paren" else f"'{group.primitive.name}('"
-            raise self.fail(f"{what} is never closed", group.position)
-        node = self.operands.pop()
-        self.trace.add_output(node, self.source[start:end].strip())
+            what = "'('" if group[1] == _PAREN else f"'{_CALL_OPCODES[group[1]].name}('"
+            raise self.fail(f"{what} is never closed", group[2])
+        begin = self.column(start) if start else 0
+        stop = self.column(end) if end < len(self.tokens) else len(self.source)
+        self.trace.add_output(operands.pop(), self.source[begin:stop].strip())
+
+    # ------------------------------------------------------------------ messages
+    def _function(self, name: str, i: int):
+        primitive = FUNCTIONS.get(name)
+        if primitive is None:
+            if name in CONSTANTS:
+                raise self.fail(f"'{name}' is not a function", i)
+            if not (name[0].isalpha() or name[0] == "_"):
+                raise self._unexpected_operand(name, i, [])
+            raise self.fail(f"unknown function '{name}'{did_you_mean(name, FUNCTIONS)}", i)
+        return primitive
+
+    def _check_arity(self, call: tuple, given: int) -> None:
+        primitive = _CALL_OPCODES[call[1]]
+        if given != primitive.arity:
+            plural = "argument" if primitive.arity == 1 else "arguments"
+            raise self.fail(f"{primitive.name}() takes {primitive.arity} {plural}, got {given}", call[2])
+
+    def _unexpected_operand(self, token: str, i: int, operators: list[tuple]) -> InputError:
+        if token in FUNCTIONS:
+            return self.fail(f"'{token}' is a function: call it as {token}(...)", i)
+        if token == ")" and operators and operators[-1][1] != _PAREN and operators[-1][0] == 0:
+            if self.tokens[i - 1] == "(":
+                return self.fail(f"{_CALL_OPCODES[operators[-1][1]].name}() takes "
+                                 f"{_CALL_OPCODES[operators[-1][1]].arity} argument"
+                                 f"{'' if _CALL_OPCODES[operators[-1][1]].arity == 1 else 's'}, got 0",
+                                 operators[-1][2])
+            return self.fail("an argument is missing after ','", i)
+        if len(token) == 1 and not token.isalnum() and token not in "+-*/^(),":
+            hint = _HINTS.get(token, f"{token!r} is not part of the expression language")
+            return self.fail(f"unexpected {token!r}: {hint}", i)
+        return self.fail(f"expected a number, a name or '(' but found '{token}'", i)
+
+    def _missing_operator(self, i: int) -> InputError:
+        token, previous = self.tokens[i], self.tokens[i - 1]
+        if len(token) == 1 and not token.isalnum() and token not in "+-*/^(),_":
+            hint = _HINTS.get(token, f"{token!r} is not part of the expression language")
+            return self.fail(f"unexpected {token!r}: {hint}", i)
+        hint = f" (write {previous}*{token})" if previous[0] in _NUMBER_START and token[0].isalpha() else ""
+        return self.fail(f"missing operator between '{previous}' and '{token}'{hint}", i)

@@ -5,14 +5,26 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
 from adcli.errors import AdcliError, InputError
 from adcli.suggest import did_you_mean
 from adcli.trace import Trace
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
+_RANGE = re.compile(r"([^:]+):([^:]+):\s*(\d+)\Z")
 
-Value = float | list[float]
+
+@dataclass(frozen=True)
+class PointRange:
+    """``--at x=start:stop:count``: ``count`` evenly spaced values, both ends included."""
+
+    start: float
+    stop: float
+    count: int
+
+
+Value = float | list[float] | PointRange
 
 
 def split_top_level(text: str) -> list[str]:
@@ -49,6 +61,15 @@ def parse_assignments(specs: list[str], option: str = "--at") -> dict[str, Value
 
 
 def _parse_value(text: str, place: str) -> Value:
+    if ":" in text and not text.startswith("["):
+        match = _RANGE.match(text)
+        if match is None:
+            raise InputError(f"{place}: a range is start:stop:count, e.g. x=0:1:1001")
+        start, stop = (constant_value(part.strip(), place) for part in match.group(1, 2))
+        count = int(match.group(3))
+        if count < 1:
+            raise InputError(f"{place}: a range needs at least one point")
+        return PointRange(start, stop, count)
     if text.startswith("["):
         if not text.endswith("]"):
             raise InputError(f"{place}: a list must end with ']'")
@@ -101,6 +122,8 @@ def bind_point(trace: Trace, assigned: dict[str, Value]) -> list[float]:
         value = assigned[name]
         if isinstance(value, list):
             raise InputError(f"--at {name}: {name} is a single number, not a list")
+        if isinstance(value, PointRange):
+            raise InputError(f"--at {name}: ranges of points are for adcli grad")
         values.append(value)
     return values
 

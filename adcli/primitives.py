@@ -48,6 +48,9 @@ class Primitive:
     kinks: tuple[Callable[..., bool] | None, ...] = ()  # per argument: True where a convention is used
     convention: str = ""
     discrete: bool = False  # piecewise constant: its derivative is 0, so no gradient flows through it
+    # The same partials for NumPy arrays (m = adcli.vector_math), for the few rules whose float
+    # version branches in Python; a test checks that the two agree at every kind of point.
+    partials_on_arrays: Callable[..., tuple] | None = None
     opcode: int = -1
 
     def evaluate(self, m, *args):
@@ -104,6 +107,21 @@ def _min_partials(m, x, y, out):
     return (1.0, 0.0) if x < y else (0.0, 1.0) if y < x else (0.5, 0.5)
 
 
+# The float rules above, for arrays: NumPy divides by zero to inf, so only the ties and the
+# pow cases need an explicit choice.
+def _pow_partials_on_arrays(m, x, y, out):
+    d_base = m.where(y == 0, 0.0, m.where((x == 0) & (0 < y) & (y < 1), INF, y * m.pow(x, y - 1)))
+    return d_base, m.where(x > 0, out * m.log(x), 0.0)
+
+
+def _max_partials_on_arrays(m, x, y, out):
+    return m.where(x > y, 1.0, m.where(x == y, 0.5, 0.0)), m.where(y > x, 1.0, m.where(x == y, 0.5, 0.0))
+
+
+def _min_partials_on_arrays(m, x, y, out):
+    return m.where(x < y, 1.0, m.where(x == y, 0.5, 0.0)), m.where(y < x, 1.0, m.where(x == y, 0.5, 0.0))
+
+
 _TIE = "1/2 for each argument at a tie (the gradient is split evenly, as JAX does)"
 
 
@@ -129,7 +147,8 @@ _define("pow", 2, _pow_partials, ("{y} * {x}^({y} - 1)", "{out} * log({x})"),
         domain_message="pow is undefined at base {x}, exponent {y}",
         kinks=(lambda x, y: x == 0 and 0 < y < 1, lambda x, y: x <= 0),
         convention="d(x^y)/dx = inf at x = 0 for 0 < y < 1, and d(x^y)/dy = 0 where x <= 0 "
-                   "(x^y has no real values for nearby y)")
+                   "(x^y has no real values for nearby y)",
+        partials_on_arrays=_pow_partials_on_arrays)
 
 # ------------------------------------------------------- exponential and log
 _define("exp", 1, lambda m, x, out: (out,), ("{out}",), lambda sp, x: sp.exp(x))
@@ -137,7 +156,8 @@ _define("log", 1, lambda m, x, out: (1 / x,), ("1 / {x}",), lambda sp, x: sp.log
         domain=lambda x: x > 0, domain_message="log is undefined at {x}")
 _define("sqrt", 1, _sqrt_partial, ("0.5 / {out}",), lambda sp, x: sp.sqrt(x),
         domain=lambda x: x >= 0, domain_message="sqrt is undefined at {x}",
-        kinks=(lambda x: x == 0,), convention="sqrt'(0) = inf (as PyTorch and JAX)")
+        kinks=(lambda x: x == 0,), convention="sqrt'(0) = inf (as PyTorch and JAX)",
+        partials_on_arrays=lambda m, x, out: (0.5 / out,))
 
 # ---------------------------------------------------------- trigonometric
 _define("sin", 1, lambda m, x, out: (m.cos(x),), ("cos({x})",), lambda sp, x: sp.sin(x))
@@ -146,11 +166,13 @@ _define("tan", 1, lambda m, x, out: (1 + out * out,), ("1 + {out}^2",),
         lambda sp, x: sp.tan(x))
 _define("asin", 1, _arcsine_partial, ("1 / sqrt(1 - {x}^2)",), lambda sp, x: sp.asin(x),
         domain=lambda x: -1 <= x <= 1, domain_message="asin is undefined at {x} (outside [-1, 1])",
-        kinks=(lambda x: abs(x) == 1,), convention="asin'(±1) = inf")
+        kinks=(lambda x: abs(x) == 1,), convention="asin'(±1) = inf",
+        partials_on_arrays=lambda m, x, out: (1 / m.sqrt(1 - x * x),))
 _define("acos", 1, _arccosine_partial, ("-1 / sqrt(1 - {x}^2)",),
         lambda sp, x: sp.acos(x),
         domain=lambda x: -1 <= x <= 1, domain_message="acos is undefined at {x} (outside [-1, 1])",
-        kinks=(lambda x: abs(x) == 1,), convention="acos'(±1) = -inf")
+        kinks=(lambda x: abs(x) == 1,), convention="acos'(±1) = -inf",
+        partials_on_arrays=lambda m, x, out: (-1 / m.sqrt(1 - x * x),))
 _define("atan", 1, lambda m, x, out: (1 / (1 + x * x),), ("1 / (1 + {x}^2)",),
         lambda sp, x: sp.atan(x))
 
@@ -165,15 +187,18 @@ _define("sigmoid", 1, lambda m, x, out: (out * (1 - out),), ("{out} * (1 - {out}
 # ------------------------------------------------------ piecewise and discrete
 _define("relu", 1, lambda m, x, out: (1.0 if x > 0 else 0.0,),
         ("sign({out})",), lambda sp, x: sp.Max(x, 0),
-        kinks=(lambda x: x == 0,), convention="relu'(0) = 0 (as PyTorch and JAX)")
+        kinks=(lambda x: x == 0,), convention="relu'(0) = 0 (as PyTorch and JAX)",
+        partials_on_arrays=lambda m, x, out: (m.where(x > 0, 1.0, 0.0),))
 _define("abs", 1, lambda m, x, out: (m.sign(x),), ("sign({x})",), lambda sp, x: sp.Abs(x),
         kinks=(lambda x: x == 0,), convention="abs'(0) = 0 (as PyTorch and JAX)")
 _define("min", 2, _min_partials,
         ("[{x} < {y}] + [{x} = {y}] / 2", "[{y} < {x}] + [{x} = {y}] / 2"),
-        lambda sp, x, y: sp.Min(x, y), kinks=(_tie, _tie), convention=_TIE)
+        lambda sp, x, y: sp.Min(x, y), kinks=(_tie, _tie), convention=_TIE,
+        partials_on_arrays=_min_partials_on_arrays)
 _define("max", 2, _max_partials,
         ("[{x} > {y}] + [{x} = {y}] / 2", "[{y} > {x}] + [{x} = {y}] / 2"),
-        lambda sp, x, y: sp.Max(x, y), kinks=(_tie, _tie), convention=_TIE)
+        lambda sp, x, y: sp.Max(x, y), kinks=(_tie, _tie), convention=_TIE,
+        partials_on_arrays=_max_partials_on_arrays)
 _define("floor", 1, lambda m, x, out: (0.0,), ("0",), lambda sp, x: sp.floor(x),
         kinks=(lambda x: x == math.floor(x),), convention="floor' = 0, also at integers where floor jumps",
         discrete=True)

@@ -148,3 +148,31 @@ def hessian_view(result, digits: int) -> Group:
     return Group(header(trace, evaluated.at, digits), *lines, grid,
                  Text("forward-over-reverse: the reverse sweep is recorded, forward mode differentiates it",
                       style="dim"), *warning_lines(evaluated.warnings))
+
+
+def batch_view(batch, digits: int) -> Group:
+    """A summary of a batch: range, mean and the two end points of every output and partial."""
+    import numpy as np
+
+    trace = batch.trace
+    table = Table(title=f"{batch.count:,} points", title_justify="left")
+    for column in ("", "min", "max", "mean", "first point", "last point"):
+        table.add_column(column, justify="left" if not column else "right")
+    several = len(trace.outputs) > 1
+
+    def add(label: str, values) -> None:
+        values = np.broadcast_to(np.asarray(values, dtype=float), (batch.count,))
+        finite = values[np.isfinite(values)]
+        stats = (fmt(float(f(finite)), digits) if finite.size else "—" for f in (np.min, np.max, np.mean))
+        table.add_row(label, *stats, fmt(float(values[0]), digits), fmt(float(values[-1]), digits))
+
+    for name, values in batch.points.items():
+        add(name, values)
+    for k, name in enumerate(trace.output_names):
+        add(name if several else "value", batch.values[k])
+        for input_name, partial in batch.gradients[k].items():
+            add(f"∂{'(' + name + ')' if several else ''}/∂{input_name}", partial)
+    note = Text("the trace was recorded once and evaluated at every point with NumPy; "
+                "--format csv or --json gives every point", style="dim")
+    return Group(Text.assemble(("f", "bold"), f"({', '.join(trace.input_names)}) = ", (trace.source, "bold")),
+                 table, note, *warning_lines(batch.warnings))

@@ -106,6 +106,21 @@ def gradient_json(result: Gradient) -> dict:
     }
 
 
+def gradient_csv(result: Gradient) -> str:
+    """The gradient at one point as CSV: the inputs, the value and each partial derivative."""
+    trace, evaluated = result.trace, result.evaluated
+    several = len(trace.outputs) > 1
+    header, row = list(evaluated.at), list(evaluated.at.values())
+    for k, name in enumerate(trace.output_names):
+        label = name if several else "value"
+        header.append(label)
+        row.append(evaluated.output_values[k])
+        for input_name, partial in result.gradients[k].items():
+            header.append(f"d({label})/d{input_name}" if several else f"d/d{input_name}")
+            row.append(partial)
+    return ",".join(header) + "\n" + ",".join(map(repr, row)) + "\n"
+
+
 def sweep_json(table: SweepTable) -> dict:
     """The ``trace`` document: every node with value, tangents, adjoint, then the update statements."""
     evaluated, trace = table.evaluated, table.trace
@@ -208,3 +223,44 @@ def checks_json(rows) -> list[dict]:
             entry["note"] = row.note
         out.append(entry)
     return out
+
+
+def batch_json(batch) -> dict:
+    """Every point's inputs, outputs and gradient, as lists (NaN, where undefined, becomes null)."""
+    several = len(batch.trace.outputs) > 1
+    return finite({
+        "source": batch.trace.source,
+        "points": batch.count,
+        "inputs": {name: _as_list(values, batch.count) for name, values in batch.points.items()},
+        "outputs": batch.trace.output_names,
+        "value": [v.tolist() for v in batch.values] if several else batch.values[0].tolist(),
+        "gradient": [{k: g.tolist() for k, g in grad.items()} for grad in batch.gradients] if several
+        else {k: g.tolist() for k, g in batch.gradients[0].items()},
+        "warnings": batch.warnings,
+    })
+
+
+def _as_list(values, count: int) -> list:
+    import numpy as np
+
+    return np.broadcast_to(np.asarray(values, dtype=float), (count,)).tolist()
+
+
+def batch_csv(batch) -> str:
+    """One row per point: the inputs, then each output and its partial derivatives (full precision)."""
+    import numpy as np
+
+    trace = batch.trace
+    several = len(trace.outputs) > 1
+    header = list(batch.points)
+    columns = [np.broadcast_to(np.asarray(v, dtype=float), (batch.count,)) for v in batch.points.values()]
+    for k, name in enumerate(trace.output_names):
+        label = name if several else "value"
+        header.append(label)
+        columns.append(batch.values[k])
+        for input_name, partial in batch.gradients[k].items():
+            header.append(f"d({label})/d{input_name}" if several else f"d/d{input_name}")
+            columns.append(partial)
+    rows = np.column_stack(columns).tolist()
+    lines = [",".join(header)] + [",".join(map(repr, row)) for row in rows]
+    return "\n".join(lines) + "\n"

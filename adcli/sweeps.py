@@ -14,34 +14,48 @@ from adcli.primitives import FIRST_PRIMITIVE, PRIMITIVES
 from adcli.trace import NO_ARG, Trace
 
 
+#: Traces at least this long are linearized with NumPy, whose import then pays for itself.
+VECTORIZE_FROM = 20_000
+
+
 def linearize(trace: Trace, values: list[float]) -> tuple[list[float], list[float]]:
     """The local partial of every node with respect to its first and its second argument.
 
     An infinite partial is allowed only where the primitive's convention says so (sqrt'(0) = inf);
-    anywhere else it is an overflow and raises :class:`EvaluationError` naming the node.
+    anywhere else it is an overflow and raises :class:`EvaluationError` naming the node. Long traces
+    are linearized a primitive at a time with NumPy (:mod:`adcli.vectorized`), with the same rules.
     """
-    op, arg0, arg1 = trace.op, trace.arg0, trace.arg1
+    if len(trace) >= VECTORIZE_FROM:
+        from adcli.vectorized import linearize_arrays
+
+        d0, d1 = linearize_arrays(trace, values)
+        return d0.tolist(), d1.tolist()
+    op, arg1 = trace.op, trace.arg1
     n = len(op)
     d0 = [0.0] * n
     d1 = [0.0] * n
-    primitives, m = PRIMITIVES, scalar
     for i, code in enumerate(op):
         if code < FIRST_PRIMITIVE:
             continue
-        primitive = primitives[code]
-        b = arg1[i]
-        args = (values[arg0[i]],) if b == NO_ARG else (values[arg0[i]], values[b])
-        try:
-            partials = primitive.partials(m, *args, values[i])
-        except (ArithmeticError, ValueError):
-            raise derivative_overflow_error(trace, values, i) from None
-        for k, partial in enumerate(partials):
-            if partial - partial != 0 and not (primitive.kinks and primitive.kinks[k](*args)):
-                raise derivative_overflow_error(trace, values, i)
+        partials = local_partials(trace, values, i)
         d0[i] = partials[0]
-        if b != NO_ARG:
+        if arg1[i] != NO_ARG:
             d1[i] = partials[1]
     return d0, d1
+
+
+def local_partials(trace: Trace, values: list[float], node: int) -> tuple:
+    """The partials of one node, checked: infinite only where the primitive's convention says so."""
+    primitive = PRIMITIVES[trace.op[node]]
+    args = [values[a] for a in trace.args(node)]
+    try:
+        partials = primitive.partials(scalar, *args, values[node])
+    except (ArithmeticError, ValueError):
+        raise derivative_overflow_error(trace, values, node) from None
+    for k, partial in enumerate(partials):
+        if partial - partial != 0 and not (primitive.kinks and primitive.kinks[k](*args)):
+            raise derivative_overflow_error(trace, values, node)
+    return partials
 
 
 def forward_sweep(trace: Trace, d0: list[float], d1: list[float], seed: dict[int, float]) -> list[float]:

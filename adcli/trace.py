@@ -32,6 +32,8 @@ class Trace:
     outputs: list[int] = field(default_factory=list)
     output_names: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the recording depended on (branches taken)
+    recorded_at: list[float] | None = None  # a traced function's point, whose values are recorded_values
+    recorded_values: list[float] | None = field(default=None, repr=False)
     _const_cache: dict = field(default_factory=dict, repr=False)  # constant value -> its node
 
     # ------------------------------------------------------------------ building

@@ -22,6 +22,7 @@ from adcli import scalar
 from adcli.errors import InputError
 from adcli.evaluate import undefined_error
 from adcli.primitives import BY_NAME, Primitive
+from adcli.primitives import CONST, INPUT
 from adcli.trace import NO_ARG, Trace
 
 
@@ -30,27 +31,54 @@ class EscapeError(InputError):
 
 
 class Recorder:
-    """The trace being recorded, the value of each node, and the comparisons seen."""
+    """Records a trace as traced operations run.
+
+    Nodes go onto a flat tape, four entries each (opcode, first argument, second argument, value),
+    which is the cheapest thing CPython can append to; :meth:`flush` moves them into the trace's
+    columns. The recorder also counts the comparisons that decided control flow.
+    """
 
     def __init__(self, trace: Trace, note_branches: bool = True) -> None:
+        if len(trace):
+            raise ValueError("a recorder starts from an empty trace")
         self.trace = trace
-        self.values: list[float] = [trace.literal.get(i, 0.0) for i in range(len(trace))]
+        self.tape: list = []
+        self.flushed = 0  # tape entries already in the trace
+        self.values: list[float] = []  # the value of every flushed node
         self.note_branches = note_branches
         self.branches: dict[tuple[str, int], list[int]] = {}  # (file, line) -> [true count, false count]
+
+    def flush(self) -> None:
+        """Move the nodes recorded since the last flush into the trace's columns."""
+        tape = self.tape[self.flushed:] if self.flushed else self.tape
+        trace = self.trace
+        trace.op += tape[0::4]
+        trace.arg0 += tape[1::4]
+        trace.arg1 += tape[2::4]
+        self.values += tape[3::4]
+        self.flushed = len(self.tape)
+
+    def value(self, node: int) -> float:
+        return self.tape[4 * node + 3]
 
     def constant(self, value) -> int | None:
         """The node of a plain number (None for anything that is not a real number)."""
         if not isinstance(value, (int, float)):
             return None
         value = float(value)
-        node = self.trace.add_const(value)
-        if node == len(self.values):
-            self.values.append(value)
-        return node
+        key = value if value else (value, math.copysign(1.0, value))  # as Trace.add_const
+        cache = self.trace._const_cache
+        if key not in cache:
+            cache[key] = len(self.tape) >> 2
+            self.trace.literal[cache[key]] = value
+            self.tape += (CONST, NO_ARG, NO_ARG, value)
+        return cache[key]
 
     def input(self, name: str, value: float) -> Var:
-        node = self.trace.add_input(name)
-        self.values.append(value)
+        node = len(self.tape) >> 2
+        self.tape += (INPUT, NO_ARG, NO_ARG, value)
+        self.trace.inputs.append(node)
+        self.trace.input_names.append(name)
         return _var(value, node)
 
     def record(self, primitive: Primitive, args: tuple) -> Var:
@@ -65,12 +93,19 @@ class Recorder:
                 if node is None:
                     raise TypeError(f"{primitive.name}() of a traced value and a {type(arg).__name__}")
                 nodes.append(node)
-                plain.append(self.values[node])
+                plain.append(self.value(node))
         try:
             value = primitive.evaluate(scalar, *plain)
         except (ArithmeticError, ValueError):
             value = math.nan
-        return _push(primitive.opcode, nodes[0], nodes[1] if len(nodes) == 2 else NO_ARG, value)
+        node = len(self.tape) >> 2
+        self.tape += (primitive.opcode, nodes[0], nodes[1] if len(nodes) == 2 else NO_ARG, value)
+        return _checked(value, node)
+
+    def error_at(self, node: int) -> Exception:
+        """The error for a node whose operation is undefined at its arguments or overflows."""
+        self.flush()
+        return undefined_error(self.trace, self.values, node)
 
     def note_branch(self, outcome: bool) -> None:
         if self.note_branches:
@@ -93,28 +128,27 @@ class Recorder:
 
 
 # ---------------------------------------------------------------- the active tape
-# While a recording runs, these module globals point at its trace's columns and its constant
-# cache: the hot paths below append to them directly, the cheapest access CPython offers.
+# While a recording runs, these module globals point at its tape and its constant cache: the hot
+# paths below use them directly, the cheapest access CPython offers.
 _active: Recorder | None = None
-_values: list[float] = []
+_tape: list = []
+_extend = _tape.extend
 _constants: dict = {}
-_push_op = _push_arg0 = _push_arg1 = _push_value = None
 _new = object.__new__
+_nan = math.nan
 
 
 @contextmanager
 def recording(recorder: Recorder) -> Iterator[Recorder]:
-    """Make ``recorder`` the one that traced operations append to."""
-    global _active, _values, _constants, _push_op, _push_arg0, _push_arg1, _push_value
-    saved = _active, _values, _constants, _push_op, _push_arg0, _push_arg1, _push_value
-    trace = recorder.trace
-    _active, _values, _constants = recorder, recorder.values, trace._const_cache
-    _push_op, _push_arg0, _push_arg1 = trace.op.append, trace.arg0.append, trace.arg1.append
-    _push_value = recorder.values.append
+    """Make ``recorder`` the one that traced operations append to; flush it at the end."""
+    global _active, _tape, _extend, _constants
+    saved = _active, _tape, _extend, _constants
+    _active, _tape, _extend, _constants = recorder, recorder.tape, recorder.tape.extend, recorder.trace._const_cache
     try:
         yield recorder
     finally:
-        _active, _values, _constants, _push_op, _push_arg0, _push_arg1, _push_value = saved
+        _active, _tape, _extend, _constants = saved
+        recorder.flush()
 
 
 def _var(value: float, node: int) -> Var:
@@ -124,19 +158,17 @@ def _var(value: float, node: int) -> Var:
     return var
 
 
-def _push(code: int, a: int, b: int, value: float) -> Var:
-    """Append one node to the active tape; an undefined or overflowing value raises, naming it."""
-    node = len(_values)
-    _push_op(code)
-    _push_arg0(a)
-    _push_arg1(b)
-    _push_value(value)
+def _checked(value: float, node: int) -> Var:
+    """The Var of a node just taped, or the error naming it when its value is inf or NaN."""
     if value - value:  # inf or nan: the operation failed at its arguments
-        raise undefined_error(_active.trace, _values, node)
-    var = _new(Var)
-    var.value = value
-    var.node = node
-    return var
+        raise _active.error_at(node)
+    return _var(value, node)
+
+
+def _push(code: int, a: int, b: int, value: float) -> Var:
+    node = len(_tape) >> 2
+    _extend((code, a, b, value))
+    return _checked(value, node)
 
 
 def _constant(value) -> int | None:
@@ -250,43 +282,46 @@ def _branch(outcome: bool) -> bool:
     return outcome
 
 
-def _binary_methods(primitive: Primitive, function):
-    """``x op y`` and the reflected ``y op x`` for an arithmetic primitive: the hot path of tracing."""
-    code = primitive.opcode
-
-    def method(self, other):
-        if other.__class__ is Var:
-            y, b = other.value, other.node
-        else:
-            b = _constants.get(other) if other.__class__ is float else None  # the common case, inlined
-            if b is None:
-                b = _constant(other)
-                if b is None:
-                    return NotImplemented
-            y = _values[b]
-        try:
-            value = function(self.value, y)
-        except ArithmeticError:
-            value = math.nan
-        return _push(code, self.node, b, value)
-
-    def reflected(self, other):
-        b = _constant(other)
+# The arithmetic operators are the hot path of tracing, so each is generated from this template
+# with its operation written inline (as dataclasses generate __init__): no call per operation
+# beyond the operator method itself.
+_OPERATOR_TEMPLATE = """
+def {method}(self, other):
+    if other.__class__ is Var:
+        operand, b = other.value, other.node
+    else:
+        b = _constants.get(other) if other.__class__ is float else None
         if b is None:
-            return NotImplemented
-        try:
-            value = function(_values[b], self.value)
-        except ArithmeticError:
-            value = math.nan
-        return _push(code, b, self.node, value)
+            b = _constant(other)
+            if b is None:
+                return NotImplemented
+        operand = other
+    {x}, {y} = self.value, operand
+    try:
+        value = x {symbol} y
+    except ArithmeticError:
+        value = _nan
+    node = len(_tape) >> 2
+    _extend(({code}, {args}, value))
+    if value - value:
+        raise _active.error_at(node)
+    var = _new(Var)
+    var.value = value
+    var.node = node
+    return var
+"""
 
-    return method, reflected
+
+def _define_operator(dunder: str, primitive: Primitive, symbol: str) -> None:
+    for method, x, y, args in ((f"__{dunder}__", "x", "y", "self.node, b"), (f"__r{dunder}__", "y", "x", "b, self.node")):
+        namespace: dict = {}
+        source = _OPERATOR_TEMPLATE.format(method=method, x=x, y=y, symbol=symbol, code=primitive.opcode, args=args)
+        exec(compile(source, f"<adcli operator {method}>", "exec"), globals(), namespace)  # noqa: S102
+        setattr(Var, method, namespace[method])
 
 
-for _dunder, _name in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "div")):
-    _method, _reflected = _binary_methods(BY_NAME[_name], getattr(scalar, _name))
-    setattr(Var, f"__{_dunder}__", _method)
-    setattr(Var, f"__r{_dunder}__", _reflected)
+for _dunder, _name, _symbol in (("add", "add", "+"), ("sub", "sub", "-"), ("mul", "mul", "*"), ("truediv", "div", "/")):
+    _define_operator(_dunder, BY_NAME[_name], _symbol)
 Var.__rpow__ = lambda self, other: _active.record(_POW, (other, self))
 
 
@@ -301,8 +336,10 @@ def _unary_function(primitive: Primitive, fallback):
             try:
                 value = function(x.value)
             except (ArithmeticError, ValueError):
-                value = math.nan
-            return _push(code, x.node, NO_ARG, value)
+                value = _nan
+            node = len(_tape) >> 2
+            _extend((code, x.node, NO_ARG, value))
+            return _checked(value, node)
         if isinstance(x, TracedList):
             _list_used_as_number()
         return fallback(x)
@@ -384,7 +421,7 @@ traced_namespace = types.SimpleNamespace(
 
 def replay(trace: Trace, values: list[float], recorder: Recorder) -> list:
     """Re-record ``trace`` on traced values into ``recorder``: returns a Var (or constant) per node."""
-    from adcli.primitives import CONST, INPUT, PRIMITIVES
+    from adcli.primitives import PRIMITIVES
 
     new = recorder.trace
     input_name = trace.input_name_of()

@@ -12,6 +12,7 @@ exp, log, sqrt, sin, cos, tan = np.exp, np.log, np.sqrt, np.sin, np.cos, np.tan
 asin, acos, atan, sinh, cosh, tanh = np.arcsin, np.arccos, np.arctan, np.sinh, np.cosh, np.tanh
 abs, floor, sign = np.abs, np.floor, np.sign  # noqa: A001
 min, max = np.minimum, np.maximum  # noqa: A001 - NaN-free inputs, so these match the scalar ones
+where = np.where  # for the array versions of piecewise partials
 
 
 def sigmoid(x):

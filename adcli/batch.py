@@ -1,0 +1,198 @@
+"""Value and gradient at many points at once: the trace is recorded once and every node becomes a
+NumPy array over the points; the reverse sweep then runs once, on arrays.
+
+A recorded trace is valid at other points only when no branch depended on the input, so a function
+file whose path did (``if x > 0``) is refused with the lines that decided it. Points where the
+function is undefined (log of a negative number) get NaN, and a warning counts them.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from adcli import vector_math
+from adcli.errors import InputError
+from adcli.points import PointRange
+from adcli.primitives import CONST, INPUT, PRIMITIVES, functions_of
+from adcli.trace import NO_ARG, Trace, format_literal
+from adcli.vectorized import apply_partials
+
+def is_batch(assigned: dict, points_file: str | None) -> bool:
+    """Whether the options ask for many points: a range in --at, or --points."""
+    return points_file is not None or any(isinstance(v, PointRange) for v in assigned.values())
+
+
+def gradient_at_points(source: str, assigned: dict, points_file: str | None, func: str | None = None) -> Batch:
+    """Value and gradient of SRC at every point of the --at ranges and the --points file.
+
+    A function file is traced once, at the first point, and that trace is evaluated everywhere.
+    """
+    from adcli.analysis import load
+
+    columns: dict[str, np.ndarray | float] = read_points(points_file) if points_file else {}
+    for name, value in assigned.items():
+        if name in columns:
+            raise InputError(f"--at {name}: {name} is also a column of --points")
+        if isinstance(value, list):
+            raise InputError(f"--at {name}: list parameters cannot be combined with ranges of points")
+        columns[name] = np.linspace(value.start, value.stop, value.count) if isinstance(value, PointRange) else value
+    first = {name: float(np.ravel(v)[0]) for name, v in columns.items()}
+    trace, _ = load(source, first, func)
+    return evaluate_batch(trace, columns)
+
+
+def read_points(path: str) -> dict[str, np.ndarray]:
+    """A CSV file with a header row naming inputs, then one point per row."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"--points {path}: cannot read the file ({error})") from None
+    rows = [row for row in rows if any(cell.strip() for cell in row)]
+    if len(rows) < 2:
+        raise InputError(f"--points {path}: expected a header row naming the inputs and at least one point")
+    header = [cell.strip() for cell in rows[0]]
+    try:
+        data = np.array([[float(cell) for cell in row] for row in rows[1:]], dtype=float)
+    except ValueError:
+        bad = next(k for k, row in enumerate(rows[1:], 2) if not _all_numbers(row))
+        raise InputError(f"--points {path}, line {bad}: every cell must be a number") from None
+    if data.ndim != 2 or data.shape[1] != len(header):
+        raise InputError(f"--points {path}: every row needs {len(header)} values, one per column of the header")
+    return {name: data[:, k] for k, name in enumerate(header)}
+
+
+def _all_numbers(row: list[str]) -> bool:
+    try:
+        [float(cell) for cell in row]
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class Batch:
+    """Outputs and gradients at every point (arrays of one entry per point)."""
+
+    trace: Trace
+    points: dict[str, np.ndarray]
+    values: list[np.ndarray]  # per output
+    gradients: list[dict[str, np.ndarray]]  # per output: input -> partial derivatives
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(next(iter(self.points.values()))) if self.points else 1
+
+
+def batch_gradient(trace: Trace, columns: dict[str, np.ndarray | float]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Value and gradient of a single-output trace at every point (a convenience for scripts)."""
+    batch = evaluate_batch(trace, columns)
+    return batch.values[0], batch.gradients[0]
+
+
+def evaluate_batch(trace: Trace, columns: dict[str, np.ndarray | float]) -> Batch:
+    """Value and gradient of every output at every point; ``columns`` maps each input to its values."""
+    if trace.notes:
+        raise InputError("one trace is not valid at every point: the path it recorded depended on the input ("
+                         + "; ".join(trace.notes) + "); evaluate the points one at a time")
+    missing = [name for name in trace.input_names if name not in columns]
+    if missing:
+        raise InputError(f"no values for {', '.join(missing)}: add --at or a column in --points")
+    extra = [name for name in columns if name not in trace.input_names]
+    if extra:
+        raise InputError(f"{', '.join(extra)}: not an input of the function (its inputs: {', '.join(trace.input_names)})")
+    points = {name: np.asarray(columns[name], dtype=float) for name in trace.input_names}
+    lengths = {len(v) for v in points.values() if v.ndim}
+    if len(lengths) > 1:
+        raise InputError(f"the inputs have different numbers of points ({', '.join(map(str, sorted(lengths)))})")
+    values, undefined = _evaluate(trace, points)
+    partials = _linearize(trace, values)
+    gradients = [_reverse(trace, partials, output, points) for output in trace.outputs]
+    for output, gradient in zip(trace.outputs, gradients):  # no derivative where there is no value
+        undefined_here = ~np.isfinite(np.asarray(values[output], dtype=float))
+        for partial in gradient.values():
+            partial[np.broadcast_to(undefined_here, partial.shape)] = np.nan
+    warnings = [_undefined_warning(trace, node, mask, points) for node, mask in undefined]
+    count = max(lengths, default=1)
+    outputs = [np.broadcast_to(np.asarray(values[o], dtype=float), (count,)) for o in trace.outputs]
+    return Batch(trace, points, outputs, gradients, warnings)
+
+
+def _evaluate(trace: Trace, points: dict[str, np.ndarray]):
+    """Every node's values (arrays, or floats for constants); NaN where an operation is undefined."""
+    functions = functions_of(vector_math)
+    values: list = [None] * len(trace)
+    for name, node in zip(trace.input_names, trace.inputs):
+        values[node] = points[name]
+    undefined = []
+    with np.errstate(all="ignore"):
+        for i, code in enumerate(trace.op):
+            if code == CONST:
+                values[i] = trace.literal[i]
+            elif code != INPUT:
+                b = trace.arg1[i]
+                args = (values[trace.arg0[i]],) if b == NO_ARG else (values[trace.arg0[i]], values[b])
+                result = functions[code](*args)
+                if not np.isfinite(result).all():  # one cheap pass; the mask only when needed
+                    bad = ~np.isfinite(result) & np.all([np.isfinite(a) for a in args], axis=0)
+                    if np.any(bad):
+                        undefined.append((i, bad))
+                values[i] = result
+    return values, undefined
+
+
+def _linearize(trace: Trace, values: list) -> list[tuple]:
+    partials: list[tuple] = [()] * len(trace)
+    for i, code in enumerate(trace.op):
+        if code not in (INPUT, CONST):
+            args = [np.asarray(values[a], dtype=float) for a in trace.args(i)]
+            partials[i] = apply_partials(code, args, np.asarray(values[i], dtype=float))
+    return partials
+
+
+def _reverse(trace: Trace, partials: list[tuple], output: int, points: dict) -> dict[str, np.ndarray]:
+    """One reverse sweep on arrays: the adjoint of every node at every point.
+
+    Adjoints accumulate in place into arrays the sweep allocated itself (``owned``); an adjoint that
+    is another node's array (add passes its adjoint through unchanged) is copied before it is added to.
+    """
+    adjoint: list = [None] * len(trace)
+    owned = [False] * len(trace)
+    adjoint[output] = 1.0
+    with np.errstate(all="ignore"):
+        for i in range(len(trace) - 1, -1, -1):
+            g = adjoint[i]
+            if g is None or trace.op[i] in (INPUT, CONST):
+                continue
+            for a, partial in zip(trace.args(i), partials[i]):
+                if trace.op[a] == CONST:
+                    continue
+                fresh = True
+                if isinstance(partial, float) and partial in (1.0, -1.0):  # add, sub, neg: no product
+                    contribution, fresh = (g, False) if partial == 1.0 else (-g, True)
+                else:
+                    contribution = g * partial
+                if adjoint[a] is None:
+                    adjoint[a], owned[a] = contribution, fresh
+                elif owned[a]:
+                    adjoint[a] += contribution
+                else:
+                    adjoint[a], owned[a] = adjoint[a] + contribution, True
+    count = max((len(v) for v in points.values() if np.ndim(v)), default=1)
+    return {name: np.zeros(count) if adjoint[node] is None else np.broadcast_to(adjoint[node], (count,)).copy()
+            for name, node in zip(trace.input_names, trace.inputs)}
+
+
+def _undefined_warning(trace: Trace, node: int, mask: np.ndarray, points: dict) -> str:
+    names = trace.names()
+    where = f"{names[node]} = {trace.equation_text(node, names, trace.input_name_of())}"
+    first = int(np.flatnonzero(mask)[0]) if np.ndim(mask) else 0
+    at = ", ".join(f"{name}={format_literal(float(np.asarray(v)[first] if np.ndim(v) else v))}"
+                   for name, v in points.items())
+    count = int(np.count_nonzero(mask))
+    return (f"{where}: {PRIMITIVES[trace.op[node]].name} is undefined or overflows at {count:,} point"
+            f"{'s' if count != 1 else ''} (the first: {at}); their results are NaN")

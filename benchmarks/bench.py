@@ -1,0 +1,335 @@
+"""adcli's speed and memory, measured side by side with its peers in one run.
+
+    python benchmarks/bench.py                 # adcli, plain floats, NumPy; peers that are installed
+    python benchmarks/bench.py --n 1000000     # the chain length (default 1,000,000 operations)
+    python benchmarks/bench.py --quick         # smaller sizes, for a smoke test
+
+Peers (micrograd, PyTorch, HIPS autograd, JAX) are measured when installed:
+``pip install -e '.[bench]'``. Every figure is the median of ``--repeat`` runs; machines are
+shared and noisy, so compare the ratios printed in the same run rather than absolute times.
+
+Workloads (the issue's):
+  chain   y = sin(y)*c + y*0.5 repeated: record + reverse sweep, value and full gradient
+  expr    a long expression string: parse + evaluate + reverse sweep
+  sweep   reverse sweep alone vs re-evaluating the recorded trace (the cheap-gradient principle)
+  memory  bytes retained per recorded operation (tracemalloc)
+  startup adcli grad vs python -c "import typer, rich.table"
+  batch   value and gradient of a 20-operation f(x, y) at many points vs hand-written NumPy
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+C = 1.1
+CHAIN_FILE = '''from math import sin
+
+
+def f(x, n={n}):
+    y = x
+    for _ in range(n):
+        y = sin(y) * {c} + y * 0.5
+    return y
+'''
+
+
+def median_time(work, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        began = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def report(rows: list[tuple], header: tuple) -> None:
+    widths = [max(len(str(r[k])) for r in [header, *rows]) for k in range(len(header))]
+    for r in [header, *rows]:
+        print("  ".join(str(cell).rjust(w) if k else str(cell).ljust(w) for k, (cell, w) in enumerate(zip(r, widths))))
+    print()
+
+
+# ---------------------------------------------------------------- chain: adcli and peers
+def chain_float(steps: int) -> float:
+    y, sin = 0.3, math.sin
+    for _ in range(steps):
+        y = sin(y) * C + y * 0.5
+    return y
+
+
+def chain_adcli(path: str):
+    from adcli.analysis import gradient
+    from adcli.function_file import trace_function
+
+    def run():
+        trace, point = trace_function(path, {"x": 0.3})
+        return gradient(trace, point)
+
+    return run
+
+
+def chain_micrograd(steps: int):
+    from micrograd.engine import Value
+
+    def sin(v):  # micrograd has no sin: add it the way its README adds operations
+        out = Value(math.sin(v.data), (v,), "sin")
+
+        def _backward():
+            v.grad += math.cos(v.data) * out.grad
+        out._backward = _backward
+        return out
+
+    def run():
+        x = Value(0.3)
+        y = x
+        for _ in range(steps):
+            y = sin(y) * C + y * 0.5
+        y.backward()
+        return x.grad
+
+    return run
+
+
+def chain_torch(steps: int):
+    import torch
+
+    def run():
+        x = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+        y = x
+        for _ in range(steps):
+            y = torch.sin(y) * C + y * 0.5
+        y.backward()
+        return x.grad
+
+    return run
+
+
+def chain_autograd(steps: int):
+    import autograd
+    import autograd.numpy as anp
+
+    def f(x):
+        y = x
+        for _ in range(steps):
+            y = anp.sin(y) * C + y * 0.5
+        return y
+
+    g = autograd.grad(f)
+    return lambda: g(0.3)
+
+
+def chain_jax(steps: int):
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+
+    def f(x):
+        y = x
+        for _ in range(steps):
+            y = jnp.sin(y) * C + y * 0.5
+        return y
+
+    g = jax.grad(f)
+    return lambda: g(0.3)
+
+
+PEERS = [("micrograd", chain_micrograd), ("PyTorch (0-d float64)", chain_torch),
+         ("HIPS autograd", chain_autograd), ("JAX eager", chain_jax)]
+
+
+def bench_chain(n: int, repeat: int, peer_n: int) -> None:
+    steps = n // 4  # sin, two multiplications, one addition per step
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "chain.py")
+        Path(path).write_text(CHAIN_FILE.format(n=steps, c=C))
+        float_seconds = median_time(lambda: chain_float(steps), repeat)
+        adcli_seconds = median_time(chain_adcli(path), repeat)
+    per_float = float_seconds / n * 1e6
+    per_adcli = adcli_seconds / n * 1e6
+    rows = [("plain Python floats (no derivative)", f"{n:,}", f"{per_float:.3f}", "1.0", ""),
+            ("adcli (function file: record + reverse)", f"{n:,}", f"{per_adcli:.3f}", f"{per_adcli / per_float:.1f}", "1.0")]
+    for name, make in PEERS:
+        try:
+            run = make(peer_n // 4)
+        except ImportError:
+            rows.append((name, "", "not installed", "", ""))
+            continue
+        try:
+            seconds = median_time(run, max(1, repeat // 2))
+        except RecursionError:
+            rows.append((name, f"{peer_n:,}", "RecursionError", "", ""))
+            continue
+        per = seconds / peer_n * 1e6
+        rows.append((name, f"{peer_n:,}", f"{per:.3f}", f"{per / per_float:.1f}", f"{per / per_adcli:.1f}"))
+    print(f"chain y = sin(y)*{C} + y*0.5, value and gradient (median of {repeat})")
+    report(rows, ("", "operations", "µs/op", "× float", "× adcli"))
+
+
+# ---------------------------------------------------------------- expression string
+def bench_expression(n: int, repeat: int) -> None:
+    from adcli.analysis import gradient
+    from adcli.parser import parse
+
+    terms = n // 4  # each term sin(x)*c + x*0.5 … is four operations with the joining +
+    source = "+".join(f"sin(x)*{1 + k % 7}+x*0.5" for k in range(terms // 2)) or "x"
+    operations = parse(source).operation_count
+
+    def run():
+        return gradient(parse(source), {"x": 0.3})
+
+    seconds = median_time(run, repeat)
+    parse_seconds = median_time(lambda: parse(source), repeat)
+    print(f"long expression string ({len(source):,} characters), value and gradient (median of {repeat})")
+    report([("parse + evaluate + reverse", f"{operations:,}", f"{seconds / operations * 1e6:.3f}"),
+            ("of which parse", f"{operations:,}", f"{parse_seconds / operations * 1e6:.3f}")],
+           ("", "operations", "µs/op"))
+
+
+# ---------------------------------------------------------------- cheap gradient
+def bench_sweep(n: int, repeat: int) -> None:
+    from adcli.evaluate import evaluate
+    from adcli.function_file import trace_function
+    from adcli.sweeps import linearize, reverse_sweep
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "chain.py")
+        Path(path).write_text(CHAIN_FILE.format(n=n // 4, c=C))
+        record_seconds = median_time(lambda: trace_function(path, {"x": 0.3}), repeat)
+        trace, _ = trace_function(path, {"x": 0.3})
+    values = evaluate(trace, [0.3])
+    evaluate_seconds = median_time(lambda: evaluate(trace, [0.3]), repeat)
+    partials = linearize(trace, values)
+    linearize_seconds = median_time(lambda: linearize(trace, values), repeat)
+    seed = {trace.outputs[0]: 1.0}
+    reverse_seconds = median_time(lambda: reverse_sweep(trace, *partials, seed), repeat)
+    backward = linearize_seconds + reverse_seconds
+    print(f"the cheap-gradient principle on the recorded chain (median of {repeat})")
+    report([("record (run the function file)", f"{record_seconds / n * 1e6:.3f}", ""),
+            ("re-evaluate the recorded trace", f"{evaluate_seconds / n * 1e6:.3f}", "1.00"),
+            ("local partials (linearize)", f"{linearize_seconds / n * 1e6:.3f}", f"{linearize_seconds / evaluate_seconds:.2f}"),
+            ("reverse sweep (adjoints)", f"{reverse_seconds / n * 1e6:.3f}", f"{reverse_seconds / evaluate_seconds:.2f}"),
+            ("backward = partials + sweep", f"{backward / n * 1e6:.3f}", f"{backward / evaluate_seconds:.2f}")],
+           ("", "µs/op", "× evaluation"))
+
+
+# ---------------------------------------------------------------- memory
+def bench_memory(n: int) -> None:
+    from adcli.function_file import trace_function
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "chain.py")
+        Path(path).write_text(CHAIN_FILE.format(n=n // 4, c=C))
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        trace, _ = trace_function(path, {"x": 0.3})
+        gc.collect()
+        retained = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+    operations = trace.operation_count
+    print("memory retained by a recorded trace (tracemalloc)")
+    report([("adcli", f"{operations:,}", f"{retained / operations:.1f}")], ("", "operations", "bytes/op"))
+    del trace
+
+
+# ---------------------------------------------------------------- start-up
+def bench_startup(repeat: int) -> None:
+    adcli = [sys.executable, "-m", "adcli", "grad", "x*exp(y)-sin(x)", "--at", "x=1,y=0"]
+    baseline = [sys.executable, "-c", "import typer, rich.table"]
+
+    def wall(command):
+        return median_time(lambda: subprocess.run(command, check=True, capture_output=True), repeat)
+
+    base, ours = wall(baseline), wall(adcli)
+    print(f"start-up, wall time (median of {repeat})")
+    report([("python -c 'import typer, rich.table'", f"{base * 1e3:.0f}", "1.00"),
+            ("adcli grad 'x*exp(y)-sin(x)' --at x=1,y=0", f"{ours * 1e3:.0f}", f"{ours / base:.2f}")],
+           ("", "ms", "× baseline"))
+
+
+# ---------------------------------------------------------------- batch
+BATCH_SOURCE = "sin(x)*exp(-y*y) + log(1 + x*x)*cos(y) - tanh(x*y) + sqrt(1 + y*y)*x/(2 + sin(y))"
+
+
+def batch_numpy_by_hand(x, y):
+    """The same function and its gradient, derived by hand, in NumPy."""
+    import numpy as np
+
+    e = np.exp(-y * y)
+    sx, cx, sy, cy = np.sin(x), np.cos(x), np.sin(y), np.cos(y)
+    l1 = np.log(1 + x * x)
+    t = np.tanh(x * y)
+    dt = 1 - t * t
+    r = np.sqrt(1 + y * y)
+    q = 2 + sy
+    value = sx * e + l1 * cy - t + r * x / q
+    dx = cx * e + 2 * x / (1 + x * x) * cy - dt * y + r / q
+    dy = sx * e * (-2 * y) - l1 * sy - dt * x + x * (y / r / q - r * cy / (q * q))
+    return value, dx, dy
+
+
+def bench_batch(points: int, repeat: int) -> None:
+    import numpy as np
+
+    from adcli.batch import batch_gradient
+    from adcli.parser import parse
+
+    trace = parse(BATCH_SOURCE)
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(-2, 2, points), rng.uniform(-2, 2, points)
+    by_hand = median_time(lambda: batch_numpy_by_hand(x, y), repeat)
+    ours = median_time(lambda: batch_gradient(trace, {"x": x, "y": y}), repeat)
+    value, gradient = batch_gradient(trace, {"x": x, "y": y})
+    reference = batch_numpy_by_hand(x, y)
+    worst = max(float(np.max(np.abs(a - b))) for a, b in zip((value, gradient["x"], gradient["y"]), reference))
+    print(f"batch: value and gradient of a {trace.operation_count}-operation f(x, y) at {points:,} points "
+          f"(median of {repeat}); largest difference from the hand-derived NumPy: {worst:.1e}")
+    report([("hand-written NumPy derivative", f"{by_hand * 1e3:.1f}", "1.00"),
+            ("adcli (trace recorded once, NumPy sweeps)", f"{ours * 1e3:.1f}", f"{ours / by_hand:.2f}")],
+           ("", "ms", "× by hand"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=1_000_000, help="operations in the chain and expression")
+    parser.add_argument("--peer-n", type=int, default=100_000, help="operations for the peers (they are slow)")
+    parser.add_argument("--points", type=int, default=1_000_000, help="points of the batch workload")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test of this script")
+    parser.add_argument("--only", help="comma-separated workloads: chain,expr,sweep,memory,startup,batch")
+    args = parser.parse_args()
+    if args.quick:
+        args.n, args.peer_n, args.points, args.repeat = 20_000, 2_000, 10_000, 3
+    chosen = set(args.only.split(",")) if args.only else {"chain", "expr", "sweep", "memory", "startup", "batch"}
+    print(f"Python {sys.version.split()[0]} on {os.cpu_count()} cores\n")
+    if "chain" in chosen:
+        bench_chain(args.n, args.repeat, args.peer_n)
+    if "expr" in chosen:
+        bench_expression(args.n, args.repeat)
+    if "sweep" in chosen:
+        bench_sweep(args.n, args.repeat)
+    if "memory" in chosen:
+        bench_memory(args.n)
+    if "startup" in chosen:
+        bench_startup(max(args.repeat, 11))
+    if "batch" in chosen:
+        bench_batch(args.points, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
