@@ -20,11 +20,6 @@ from adcli.primitives import CONST, INPUT, PRIMITIVES, functions_of
 from adcli.trace import NO_ARG, Trace, format_literal
 from adcli.vectorized import apply_partials
 
-def is_batch(assigned: dict, points_file: str | None) -> bool:
-    """Whether the options ask for many points: a range in --at, or --points."""
-    return points_file is not None or any(isinstance(v, PointRange) for v in assigned.values())
-
-
 def gradient_at_points(source: str, assigned: dict, points_file: str | None, func: str | None = None) -> Batch:
     """Value and gradient of SRC at every point of the --at ranges and the --points file.
 

@@ -128,8 +128,7 @@ def grad(
     """Value and gradient at a point, or at many (--at x=0:1:1001, --points file.csv)."""
     from adcli import report
     from adcli.analysis import gradient
-    from adcli.batch import is_batch
-    from adcli.points import parse_assignments, parse_names
+    from adcli.points import is_batch, parse_assignments, parse_names
 
     output_format = _format(output_format, as_json, ("table", "json", "csv"))
     assigned = parse_assignments(at or [])

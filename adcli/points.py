@@ -27,6 +27,11 @@ class PointRange:
 Value = float | list[float] | PointRange
 
 
+def is_batch(assigned: dict[str, Value], points_file: str | None) -> bool:
+    """Whether the options ask for many points: a range in --at, or a --points file."""
+    return points_file is not None or any(isinstance(v, PointRange) for v in assigned.values())
+
+
 def split_top_level(text: str) -> list[str]:
     """Split at commas that are not inside parentheses or brackets: ``x=max(1,2),w=[1,2]``."""
     parts, depth, start = [], 0, 0
