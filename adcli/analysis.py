@@ -6,6 +6,7 @@ call them directly (``adcli.gradient(adcli.parse("x*y"), {"x": 2, "y": 3})``).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from adcli.errors import EvaluationError, InputError
@@ -23,10 +24,11 @@ def load(source: str, assigned: dict[str, Value], func: str | None = None) -> tu
     A function file is traced by running it at ``assigned``; list parameters become one input per
     entry (``w[0]``, ``w[1]``, …) in the returned point.
     """
-    from adcli.function_file import is_function_file, trace_function
     from adcli.parser import parse
 
-    if is_function_file(source):
+    if source.endswith(".py") or ("\n" not in source and os.path.isfile(source)):
+        from adcli.function_file import trace_function
+
         return trace_function(source, assigned, func)
     if func is not None:
         raise InputError("--func chooses a function in a .py file; the source is an expression")
@@ -101,11 +103,11 @@ def gradient(trace: Trace, assigned: dict[str, Value], mode: str = "reverse",
         tangents = {name: evaluated.forward({name: 1.0}) for name in wrt}
         gradients = [{name: tangents[name][trace.outputs[k]] for name in wrt} for k in outputs]
         result = Gradient(evaluated, mode, wrt, gradients, tangents=tangents, sweeps=len(wrt))
-    _check_finite(evaluated, trace.output_names, [list(g.items()) for g in gradients])
+    check_finite(evaluated, trace.output_names, [list(g.items()) for g in gradients])
     return result
 
 
-def _check_finite(evaluated: Evaluated, output_names: list[str], rows: list[list[tuple[str, float]]]) -> None:
+def check_finite(evaluated: Evaluated, output_names: list[str], rows: list[list[tuple[str, float]]]) -> None:
     """An infinite or NaN derivative is an overflow, unless a convention (sqrt'(0) = inf) produced it."""
     if evaluated.warnings:
         return
@@ -140,43 +142,3 @@ def sweep_table(trace: Trace, assigned: dict[str, Value], wrt: list[str] | None 
         label = ",".join(f"{name}={value:g}" for name, value in direction.items())
         tangents.append((label, evaluated.forward(direction)))
     return SweepTable(evaluated, output, evaluated.reverse(output), tangents)
-
-
-@dataclass
-class Jacobian:
-    """The m×n Jacobian by one mode, with what each mode costs for this shape."""
-
-    evaluated: Evaluated
-    mode: str
-    matrix: list[list[float]]  # one row per output, one column per input
-    sweeps: dict[str, int]  # mode -> sweeps it needs: forward n (one JVP each), reverse m (one VJP each)
-    operations: dict[str, int]  # mode -> elementary operations its sweeps visit
-
-    @property
-    def trace(self) -> Trace:
-        return self.evaluated.trace
-
-    @property
-    def cheaper(self) -> str | None:
-        """The mode with fewer operations for this shape, or None when they tie."""
-        forward, reverse = self.operations["forward"], self.operations["reverse"]
-        return None if forward == reverse else "forward" if forward < reverse else "reverse"
-
-
-def jacobian(trace: Trace, assigned: dict[str, Value], mode: str = "reverse") -> Jacobian:
-    """Forward mode builds the Jacobian column by column, reverse mode row by row."""
-    if mode not in MODES:
-        raise InputError(f"--mode {mode}: choose reverse or forward")
-    evaluated = evaluate_at(trace, assigned)
-    outputs, names = trace.outputs, trace.input_names
-    node_of = dict(zip(names, trace.inputs))
-    if mode == "forward":
-        columns = [evaluated.forward({name: 1.0}) for name in names]
-        matrix = [[column[o] for column in columns] for o in outputs]
-    else:
-        rows = [evaluated.reverse(k) for k in range(len(outputs))]
-        matrix = [[row[node_of[name]] for name in names] for row in rows]
-    _check_finite(evaluated, trace.output_names, [list(zip(names, row)) for row in matrix])
-    sweeps = {"forward": len(names), "reverse": len(outputs)}
-    operations = {m: count * trace.operation_count for m, count in sweeps.items()}
-    return Jacobian(evaluated, mode, matrix, sweeps, operations)

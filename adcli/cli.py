@@ -8,7 +8,6 @@ imported inside the commands that use them, to keep start-up fast.
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from collections.abc import Callable
 from typing import Annotated, Optional
@@ -82,6 +81,8 @@ def _format(name: str, as_json: bool, allowed: tuple[str, ...]) -> str:
 def _emit(as_json: bool, document: Callable[[], dict], view: Callable[[], object]) -> None:
     """Print the result as JSON or as rich tables; only the chosen one is built."""
     if as_json:
+        import json
+
         sys.stdout.write(json.dumps(document(), indent=2, allow_nan=False) + "\n")
     else:
         from rich.console import Console
@@ -213,7 +214,7 @@ def jacobian(
 ) -> None:
     """The Jacobian of several outputs, and the cost of forward vs reverse mode for its shape."""
     from adcli import report
-    from adcli.analysis import jacobian as compute
+    from adcli.jacobian import jacobian as compute
 
     trace, assigned = _load(source, at, func)
     result = compute(trace, assigned, mode=mode)

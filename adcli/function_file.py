@@ -21,21 +21,14 @@ from adcli.trace import Trace
 from adcli.tracer import EscapeError, Recorder, TracedList, Var, recording, traced_math, traced_max, traced_min
 
 
-def is_function_file(source: str) -> bool:
-    """A source is a function file when it names a .py file, or any existing file (then an error)."""
-    if source.endswith(".py"):
-        return True
-    if "\n" not in source and os.path.isfile(source):
-        raise InputError(f"{source}: a function file must be a Python file ending in .py")
-    return False
-
-
 def trace_function(path: str, assigned: dict[str, Value], func: str | None = None) -> tuple[Trace, dict[str, float]]:
     """Trace the chosen function of ``path`` at ``assigned``.
 
     Returns the trace (with notes on branches that depended on a traced value) and the point with
     list parameters flattened into their entries (``w[0]``, ``w[1]``, …), which are the inputs.
     """
+    if not path.endswith(".py"):
+        raise InputError(f"{path}: a function file must be a Python file ending in .py")
     function = load_function(path, func)
     parameters = _parameters(function, path)
     trace = Trace(source=path)

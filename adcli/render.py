@@ -8,9 +8,13 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from adcli.analysis import Gradient, Jacobian, SweepTable
+from typing import TYPE_CHECKING
 from adcli.primitives import CONST
 from adcli.report import bar, update_statements
+
+if TYPE_CHECKING:
+    from adcli.analysis import Gradient, SweepTable
+    from adcli.jacobian import Jacobian
 
 
 def fmt(value: float, digits: int) -> str:

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import math
 
-from adcli.analysis import Gradient, Jacobian, SweepTable
+from typing import TYPE_CHECKING
 from adcli.primitives import CONST, INPUT
 from adcli.trace import Trace
+
+if TYPE_CHECKING:
+    from adcli.analysis import Gradient, SweepTable
+    from adcli.jacobian import Jacobian
 
 BAR = "\u0304"  # combining macron
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import sympy
 
-from adcli.analysis import jacobian, load
+from adcli.analysis import load
+from adcli.jacobian import jacobian
 from adcli.cli import app
 from adcli.errors import InputError
 from adcli.hessian import hessian

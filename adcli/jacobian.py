@@ -1,0 +1,51 @@
+"""The Jacobian of several outputs, by forward mode (column by column) or reverse mode (row by row),
+with what each mode costs for the function's shape: the n ≪ m / n ≫ m lesson, measured."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from adcli.analysis import MODES, Evaluated, check_finite, evaluate_at
+from adcli.errors import InputError
+from adcli.points import Value
+from adcli.trace import Trace
+
+
+@dataclass
+class Jacobian:
+    """The m×n Jacobian by one mode, with what each mode costs for this shape."""
+
+    evaluated: Evaluated
+    mode: str
+    matrix: list[list[float]]  # one row per output, one column per input
+    sweeps: dict[str, int]  # mode -> sweeps it needs: forward n (one JVP each), reverse m (one VJP each)
+    operations: dict[str, int]  # mode -> elementary operations its sweeps visit
+
+    @property
+    def trace(self) -> Trace:
+        return self.evaluated.trace
+
+    @property
+    def cheaper(self) -> str | None:
+        """The mode with fewer operations for this shape, or None when they tie."""
+        forward, reverse = self.operations["forward"], self.operations["reverse"]
+        return None if forward == reverse else "forward" if forward < reverse else "reverse"
+
+
+def jacobian(trace: Trace, assigned: dict[str, Value], mode: str = "reverse") -> Jacobian:
+    """Forward mode builds the Jacobian column by column, reverse mode row by row."""
+    if mode not in MODES:
+        raise InputError(f"--mode {mode}: choose reverse or forward")
+    evaluated = evaluate_at(trace, assigned)
+    outputs, names = trace.outputs, trace.input_names
+    node_of = dict(zip(names, trace.inputs))
+    if mode == "forward":
+        columns = [evaluated.forward({name: 1.0}) for name in names]
+        matrix = [[column[o] for column in columns] for o in outputs]
+    else:
+        rows = [evaluated.reverse(k) for k in range(len(outputs))]
+        matrix = [[row[node_of[name]] for name in names] for row in rows]
+    check_finite(evaluated, trace.output_names, [list(zip(names, row)) for row in matrix])
+    sweeps = {"forward": len(names), "reverse": len(outputs)}
+    operations = {m: count * trace.operation_count for m, count in sweeps.items()}
+    return Jacobian(evaluated, mode, matrix, sweeps, operations)
