@@ -29,7 +29,11 @@ Source = Annotated[str, typer.Argument(
 At = Annotated[Optional[list[str]], typer.Option(
     "--at", help="Input values: x=1.047,y=0 or x=pi/3 or w=[1,2]; may be repeated.", show_default=False)]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-Digits = Annotated[int, typer.Option("--digits", min=1, max=17, help="Significant digits shown in tables.")]
+Digits = Annotated[Optional[int], typer.Option(
+    "--digits", min=1, max=17, help="Significant digits shown (tables: 8; markdown, latex: all).")]
+TABLE_DIGITS = 8
+FORMATS = ("table", "json", "markdown", "latex", "csv")
+OutputFormat = Annotated[str, typer.Option("--format", help="table, json, markdown, latex or csv.")]
 Func = Annotated[Optional[str], typer.Option("--func", help="The function to differentiate in a .py file.")]
 Mode = Annotated[str, typer.Option("--mode", help="reverse (one sweep per output) or forward (one per input).")]
 SympyTimeout = Annotated[float, typer.Option(
@@ -67,7 +71,7 @@ def _load(source: str, at: list[str] | None, func: str | None):
     return load(_source_text(source), parse_assignments(at or []), func)
 
 
-def _format(name: str, as_json: bool, allowed: tuple[str, ...]) -> str:
+def _format(name: str, as_json: bool, allowed: tuple[str, ...] = FORMATS) -> str:
     """The --format value (``--json`` is short for ``--format json``), checked against ``allowed``."""
     if as_json:
         if name not in ("table", "json"):
@@ -78,16 +82,21 @@ def _format(name: str, as_json: bool, allowed: tuple[str, ...]) -> str:
     return name
 
 
-def _emit(as_json: bool, document: Callable[[], dict], view: Callable[[], object]) -> None:
-    """Print the result as JSON or as rich tables; only the chosen one is built."""
-    if as_json:
+def _emit(output_format: str, document: Callable[[], dict], view: Callable[[], object],
+          tables: Callable[[], list] | None = None, digits: int | None = None) -> None:
+    """Print the result in the chosen format; only that rendering is built."""
+    if output_format == "json":
         import json
 
         sys.stdout.write(json.dumps(document(), indent=2, allow_nan=False) + "\n")
-    else:
+    elif output_format == "table":
         from rich.console import Console
 
         Console().print(view())
+    else:
+        from adcli.tables import write
+
+        sys.stdout.write(write(tables(), output_format, digits))
 
 
 def _render():
@@ -121,17 +130,17 @@ def grad(
     points: Annotated[Optional[str], typer.Option(
         "--points", help="A CSV file of points: a header row naming the inputs, then one point per row.")] = None,
     output_format: Annotated[str, typer.Option(
-        "--format", help="table, json or csv (csv: one row per point, every digit).")] = "table",
+        "--format", help="table, json, markdown, latex or csv (csv: one row per point, every digit).")] = "table",
     sympy_timeout: SympyTimeout = 10.0,
     as_json: Json = False,
-    digits: Digits = 8,
+    digits: Digits = None,
 ) -> None:
     """Value and gradient at a point, or at many (--at x=0:1:1001, --points file.csv)."""
     from adcli import report
     from adcli.analysis import gradient
     from adcli.points import is_batch, parse_assignments, parse_names
 
-    output_format = _format(output_format, as_json, ("table", "json", "csv"))
+    output_format = _format(output_format, as_json)
     assigned = parse_assignments(at or [])
     if is_batch(assigned, points):
         if wrt is not None or check is not None or mode != "reverse":
@@ -139,10 +148,13 @@ def grad(
         from adcli.batch import gradient_at_points
 
         batch = gradient_at_points(_source_text(source), assigned, points, func)
+        if output_format in ("markdown", "latex"):
+            raise InputError(f"--format {output_format}: a batch of points is written as table, json or csv")
         if output_format == "csv":
             sys.stdout.write(report.batch_csv(batch))
         else:
-            _emit(output_format == "json", lambda: report.batch_json(batch), lambda: _render().batch_view(batch, digits))
+            _emit(output_format, lambda: report.batch_json(batch),
+                  lambda: _render().batch_view(batch, digits or TABLE_DIGITS))
         return
     trace, assigned = _load(source, at, func)
     result = gradient(trace, assigned, mode=mode, wrt=parse_names(wrt, trace))
@@ -163,17 +175,19 @@ def grad(
     def view():
         from rich.console import Group
 
-        table = _render().gradient_view(result, digits)
+        table = _render().gradient_view(result, digits or TABLE_DIGITS)
         if checks is None:
             return table
         from adcli.render_compare import checks_table
 
-        return Group(table, checks_table(checks, digits))
+        return Group(table, checks_table(checks, digits or TABLE_DIGITS))
 
     if output_format == "csv":
         sys.stdout.write(report.gradient_csv(result))
     else:
-        _emit(output_format == "json", document, view)
+        from adcli import tables
+
+        _emit(output_format, document, view, lambda: tables.gradient_tables(result), digits)
 
 
 @command
@@ -187,11 +201,12 @@ def trace(
     output: Annotated[int, typer.Option("--output", min=1, help="Which output's adjoints to show.")] = 1,
     rows: Annotated[str, typer.Option("--rows", help="Rows shown of a long trace: a number, or all.")] = "40",
     func: Func = None,
+    output_format: OutputFormat = "table",
     as_json: Json = False,
-    digits: Digits = 8,
+    digits: Digits = None,
 ) -> None:
     """The Wengert table: every node's value, tangent and adjoint, and the reverse sweep."""
-    from adcli import report
+    from adcli import report, tables
     from adcli.analysis import sweep_table
     from adcli.points import bind_direction, parse_assignments, parse_names
 
@@ -200,7 +215,9 @@ def trace(
     seed = bind_direction(trace, parse_assignments([direction], "--direction")) if direction else None
     table = sweep_table(trace, assigned, wrt=parse_names(wrt, trace) if wrt else [], direction=seed,
                         output=output - 1)
-    _emit(as_json, lambda: report.sweep_json(table), lambda: _render().sweep_view(table, digits, shown_rows))
+    _emit(_format(output_format, as_json), lambda: report.sweep_json(table),
+          lambda: _render().sweep_view(table, digits or TABLE_DIGITS, shown_rows), lambda: tables.trace_tables(table),
+          digits)
 
 
 @command
@@ -209,16 +226,19 @@ def jacobian(
     at: At = None,
     mode: Mode = "reverse",
     func: Func = None,
+    output_format: OutputFormat = "table",
     as_json: Json = False,
-    digits: Digits = 8,
+    digits: Digits = None,
 ) -> None:
     """The Jacobian of several outputs, and the cost of forward vs reverse mode for its shape."""
-    from adcli import report
+    from adcli import report, tables
     from adcli.jacobian import jacobian as compute
 
     trace, assigned = _load(source, at, func)
     result = compute(trace, assigned, mode=mode)
-    _emit(as_json, lambda: report.jacobian_json(result), lambda: _render().jacobian_view(result, digits))
+    _emit(_format(output_format, as_json), lambda: report.jacobian_json(result),
+          lambda: _render().jacobian_view(result, digits or TABLE_DIGITS), lambda: tables.jacobian_tables(result),
+          digits)
 
 
 @command
@@ -226,16 +246,19 @@ def hessian(
     source: Source,
     at: At = None,
     func: Func = None,
+    output_format: OutputFormat = "table",
     as_json: Json = False,
-    digits: Digits = 8,
+    digits: Digits = None,
 ) -> None:
     """Second derivatives of a single-output function (forward-over-reverse AD)."""
-    from adcli import report
+    from adcli import report, tables
     from adcli.hessian import hessian as compute
 
     trace, assigned = _load(source, at, func)
     result = compute(trace, assigned)
-    _emit(as_json, lambda: report.hessian_json(result), lambda: _render().hessian_view(result, digits))
+    _emit(_format(output_format, as_json), lambda: report.hessian_json(result),
+          lambda: _render().hessian_view(result, digits or TABLE_DIGITS), lambda: tables.hessian_tables(result),
+          digits)
 
 
 @command
@@ -251,11 +274,12 @@ def compare(
     plot: Annotated[Optional[str], typer.Option(
         "--plot", help="Also draw the sweep / swell into this .png, .svg or .pdf file (needs matplotlib).")] = None,
     sympy_timeout: SympyTimeout = 10.0,
+    output_format: OutputFormat = "table",
     as_json: Json = False,
-    digits: Digits = 8,
+    digits: Digits = None,
 ) -> None:
     """AD vs SymPy vs finite differences: errors, step sweep, expression swell."""
-    from adcli import report
+    from adcli import report, tables
     from adcli.compare import DEFAULT_STEPS
     from adcli.compare import compare as compute
 
@@ -277,10 +301,95 @@ def compare(
 
         from adcli.render_compare import comparison_view
 
-        tables = comparison_view(result, digits)
-        return tables if plot is None else Group(tables, Text(f"wrote {plot}"))
+        shown = comparison_view(result, digits or TABLE_DIGITS)
+        return shown if plot is None else Group(shown, Text(f"wrote {plot}"))
 
-    _emit(as_json, lambda: report.compare_json(result), view)
+    _emit(_format(output_format, as_json), lambda: report.compare_json(result), view,
+          lambda: tables.compare_tables(result), digits)
+
+
+@command
+def graph(
+    source: Source,
+    at: At = None,
+    output: Annotated[Optional[str], typer.Option("-o", "--output", help="Write to this file (.dot, .mmd, .svg, .png).")]
+    = None,
+    output_format: Annotated[Optional[str], typer.Option(
+        "--format", help="dot, mermaid, svg or png (svg and png need Graphviz); default: from -o, else dot.")] = None,
+    edges: Annotated[bool, typer.Option("--edges", help="Label each edge with its local partial derivative.")]
+    = False,
+    wrt: Annotated[Optional[str], typer.Option("--wrt", help="Show the tangent seeded on this input.")] = None,
+    max_nodes: Annotated[int, typer.Option("--max-nodes", min=1, help="Refuse larger graphs.")] = 300,
+    func: Func = None,
+    digits: Annotated[int, typer.Option("--digits", min=1, max=17, help="Significant digits in labels.")] = 4,
+) -> None:
+    """The computational graph as a picture, with values and adjoints when --at is given."""
+    from adcli.graph import GraphData, check_size, format_for, render_with_graphviz, to_dot, to_mermaid
+    from adcli.parser import parse
+    from adcli.points import parse_names
+
+    chosen = format_for(output, output_format)
+    if chosen == "png" and output is None:
+        raise InputError("--format png writes an image: name the file with -o graph.png")
+    text = _source_text(source)
+    if at:
+        trace, assigned = _load(text, at, func)
+    elif text.endswith(".py"):
+        raise InputError(f"{text}: a function file is traced by running it, so give its inputs with --at")
+    else:
+        trace, assigned = parse(text), None
+    data = GraphData(trace, digits=digits)
+    check_size(data, max_nodes)
+    if assigned is not None:
+        from adcli.analysis import evaluate_at
+
+        evaluated = evaluate_at(trace, assigned)
+        data.values, data.partials = evaluated.values, (evaluated.d0, evaluated.d1)
+        data.adjoints = evaluated.reverse(0)
+        if wrt is not None:
+            (name,) = parse_names(wrt, trace)[:1]
+            data.tangents, data.tangent_label = evaluated.forward({name: 1.0}), name
+    elif wrt is not None:
+        raise InputError("--wrt shows tangents, which need a point: add --at")
+    dot_text = to_dot(data, edges)
+    content: str | bytes = to_mermaid(data, edges) if chosen == "mermaid" else dot_text
+    if chosen in ("svg", "png"):
+        content = render_with_graphviz(dot_text, chosen)
+    if output is None:
+        sys.stdout.write(content if isinstance(content, str) else content.decode())
+        return
+    try:
+        with open(output, "wb") as handle:
+            handle.write(content.encode() if isinstance(content, str) else content)
+    except OSError as error:
+        raise InputError(f"-o {output}: cannot write the file ({error.strerror or error})") from None
+    sys.stderr.write(f"wrote {output}\n")
+
+
+@command
+def codegen(
+    source: Source,
+    at: At = None,
+    mode: Mode = "reverse",
+    name: Annotated[str, typer.Option("--name", help="Prefix of the generated functions (NAME_grad).")] = "f",
+    func: Func = None,
+) -> None:
+    """Python source for the value and gradient: forward (JVP) or reverse (adjoint) statements."""
+    from adcli.codegen import generate
+    from adcli.parser import parse
+
+    if not name.isidentifier():
+        raise InputError(f"--name {name}: the name must be a Python identifier")
+    text = _source_text(source)
+    if text.endswith(".py"):
+        if not at:
+            raise InputError(f"{text}: a function file is traced by running it, so give its inputs with --at")
+        trace, _ = _load(text, at, func)
+    else:
+        if at:
+            raise InputError("--at: code for an expression holds at every point; --at is for function files")
+        trace = parse(text)
+    sys.stdout.write(generate(trace, mode, name))
 
 
 def _parse_steps(text: str) -> list[float]:

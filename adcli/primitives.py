@@ -41,6 +41,7 @@ class Primitive:
     partials: Callable[..., tuple]
     partial_text: tuple[str, ...]
     sympy: Callable
+    python: str = ""  # the value as Python source over {x}, {y} (math functions, or helpers codegen defines)
     symbol: str | None = None  # infix symbol for binary operators, prefix for negation
     precedence: int = 0  # binding strength of an infix symbol, for printing
     domain: Callable[..., bool] | None = None  # True where the operation is defined
@@ -72,6 +73,7 @@ BY_NAME: dict[str, Primitive] = {}
 
 def _define(name: str, arity: int, partials, partial_text, sympy, **fields) -> None:
     opcode = len(PRIMITIVES)
+    fields.setdefault("python", f"math.{name}({{x}})")
     primitive = Primitive(name, arity, partials, tuple(partial_text), sympy, opcode=opcode, **fields)
     PRIMITIVES.append(primitive)
     BY_NAME[name] = primitive
@@ -131,18 +133,18 @@ def _tie(x, y):
 
 # ---------------------------------------------------------------- arithmetic
 _define("add", 2, lambda m, x, y, out: (1.0, 1.0), ("1", "1"),
-        lambda sp, x, y: x + y, symbol="+", precedence=1)
+        lambda sp, x, y: x + y, python="{x} + {y}", symbol="+", precedence=1)
 _define("sub", 2, lambda m, x, y, out: (1.0, -1.0), ("1", "-1"),
-        lambda sp, x, y: x - y, symbol="-", precedence=1)
+        lambda sp, x, y: x - y, python="{x} - {y}", symbol="-", precedence=1)
 _define("mul", 2, lambda m, x, y, out: (y, x), ("{y}", "{x}"),
-        lambda sp, x, y: x * y, symbol="*", precedence=2)
+        lambda sp, x, y: x * y, python="{x} * {y}", symbol="*", precedence=2)
 _define("div", 2, lambda m, x, y, out: (1 / y, -out / y), ("1 / {y}", "-{out} / {y}"),
-        lambda sp, x, y: x / y, symbol="/", precedence=2,
+        lambda sp, x, y: x / y, python="{x} / {y}", symbol="/", precedence=2,
         domain=lambda x, y: y != 0, domain_message="division by zero{y_where}")
 _define("neg", 1, lambda m, x, out: (-1.0,), ("-1",),
-        lambda sp, x: -x, symbol="-", precedence=3)
+        lambda sp, x: -x, python="-{x}", symbol="-", precedence=3)
 _define("pow", 2, _pow_partials, ("{y} * {x}^({y} - 1)", "{out} * log({x})"),
-        lambda sp, x, y: x**y, symbol="^", precedence=4,
+        lambda sp, x, y: x**y, python="math.pow({x}, {y})", symbol="^", precedence=4,
         domain=lambda x, y: (x > 0 or (x == 0 and y >= 0) or (x < 0 and _is_integer(y))),
         domain_message="pow is undefined at base {x}, exponent {y}",
         kinks=(lambda x, y: x == 0 and 0 < y < 1, lambda x, y: x <= 0),
@@ -157,7 +159,7 @@ _define("log", 1, lambda m, x, out: (1 / x,), ("1 / {x}",), lambda sp, x: sp.log
 _define("sqrt", 1, _sqrt_partial, ("0.5 / {out}",), lambda sp, x: sp.sqrt(x),
         domain=lambda x: x >= 0, domain_message="sqrt is undefined at {x}",
         kinks=(lambda x: x == 0,), convention="sqrt'(0) = inf (as PyTorch and JAX)",
-        partials_on_arrays=lambda m, x, out: (0.5 / out,))
+        partials_on_arrays=lambda m, x, out: (0.5 / m.abs(out),))  # abs: sqrt(-0.0) is -0.0
 
 # ---------------------------------------------------------- trigonometric
 _define("sin", 1, lambda m, x, out: (m.cos(x),), ("cos({x})",), lambda sp, x: sp.sin(x))
@@ -182,27 +184,27 @@ _define("cosh", 1, lambda m, x, out: (m.sinh(x),), ("sinh({x})",), lambda sp, x:
 _define("tanh", 1, lambda m, x, out: (1 - out * out,), ("1 - {out}^2",),
         lambda sp, x: sp.tanh(x))
 _define("sigmoid", 1, lambda m, x, out: (out * (1 - out),), ("{out} * (1 - {out})",),
-        lambda sp, x: 1 / (1 + sp.exp(-x)))
+        lambda sp, x: 1 / (1 + sp.exp(-x)), python="_sigmoid({x})")
 
 # ------------------------------------------------------ piecewise and discrete
 _define("relu", 1, lambda m, x, out: (1.0 if x > 0 else 0.0,),
-        ("sign({out})",), lambda sp, x: sp.Max(x, 0),
+        ("sign({out})",), lambda sp, x: sp.Max(x, 0), python="max({x}, 0.0)",
         kinks=(lambda x: x == 0,), convention="relu'(0) = 0 (as PyTorch and JAX)",
         partials_on_arrays=lambda m, x, out: (m.where(x > 0, 1.0, 0.0),))
-_define("abs", 1, lambda m, x, out: (m.sign(x),), ("sign({x})",), lambda sp, x: sp.Abs(x),
+_define("abs", 1, lambda m, x, out: (m.sign(x),), ("sign({x})",), lambda sp, x: sp.Abs(x), python="abs({x})",
         kinks=(lambda x: x == 0,), convention="abs'(0) = 0 (as PyTorch and JAX)")
 _define("min", 2, _min_partials,
-        ("[{x} < {y}] + [{x} = {y}] / 2", "[{y} < {x}] + [{x} = {y}] / 2"),
-        lambda sp, x, y: sp.Min(x, y), kinks=(_tie, _tie), convention=_TIE,
+        ("(sign({y} - {x}) + 1) / 2", "(sign({x} - {y}) + 1) / 2"),
+        lambda sp, x, y: sp.Min(x, y), python="min({x}, {y})", kinks=(_tie, _tie), convention=_TIE,
         partials_on_arrays=_min_partials_on_arrays)
 _define("max", 2, _max_partials,
-        ("[{x} > {y}] + [{x} = {y}] / 2", "[{y} > {x}] + [{x} = {y}] / 2"),
-        lambda sp, x, y: sp.Max(x, y), kinks=(_tie, _tie), convention=_TIE,
+        ("(sign({x} - {y}) + 1) / 2", "(sign({y} - {x}) + 1) / 2"),
+        lambda sp, x, y: sp.Max(x, y), python="max({x}, {y})", kinks=(_tie, _tie), convention=_TIE,
         partials_on_arrays=_max_partials_on_arrays)
-_define("floor", 1, lambda m, x, out: (0.0,), ("0",), lambda sp, x: sp.floor(x),
+_define("floor", 1, lambda m, x, out: (0.0,), ("0",), lambda sp, x: sp.floor(x), python="float(math.floor({x}))",
         kinks=(lambda x: x == math.floor(x),), convention="floor' = 0, also at integers where floor jumps",
         discrete=True)
-_define("sign", 1, lambda m, x, out: (0.0,), ("0",), lambda sp, x: sp.sign(x),
+_define("sign", 1, lambda m, x, out: (0.0,), ("0",), lambda sp, x: sp.sign(x), python="_sign({x})",
         kinks=(lambda x: x == 0,), convention="sign' = 0, also at 0 where sign jumps", discrete=True)
 
 #: Functions callable by name in the expression language (``pow(x, y)`` is ``x ^ y``).

@@ -1,0 +1,155 @@
+"""The computational graph as a picture: DOT and Mermaid text, and SVG or PNG drawn by Graphviz.
+
+Inputs, operations and outputs are nodes; constants are folded into the label of the operation
+that uses them (``v4 = 2 * v3``). With a point, each node carries its value and adjoint (and its
+tangent for ``--wrt``); with ``edges``, each edge carries the local partial derivative.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+from adcli.errors import InputError
+from adcli.primitives import CONST, INPUT, PRIMITIVES
+from adcli.trace import Trace
+
+FORMATS = ("dot", "mermaid", "svg", "png")
+MAX_NODES = 300
+
+
+@dataclass
+class GraphData:
+    """What a picture shows: the trace and, at a point, its numbers."""
+
+    trace: Trace
+    values: list[float] | None = None
+    adjoints: list[float] | None = None
+    tangents: list[float] | None = None
+    tangent_label: str = ""
+    partials: tuple[list[float], list[float]] | None = None
+    digits: int = 4
+
+
+def _number(value: float, digits: int) -> str:
+    return f"{value:.{digits}g}"
+
+
+def _nodes(data: GraphData) -> list[int]:
+    return [i for i, code in enumerate(data.trace.op) if code != CONST]
+
+
+def check_size(data: GraphData, max_nodes: int) -> None:
+    count = len(_nodes(data)) + len(data.trace.outputs)
+    if count > max_nodes:
+        raise InputError(f"the graph has {count:,} nodes, more than a picture can show readably ({max_nodes}); "
+                         "use adcli trace for the table, or raise the limit with --max-nodes")
+
+
+def _labels(data: GraphData) -> dict[int, list[str]]:
+    trace = data.trace
+    names = trace.names()
+    input_name = trace.input_name_of()
+    labels = {}
+    for i in _nodes(data):
+        lines = [f"{names[i]} = {trace.equation_text(i, names, input_name)}"]
+        if data.values is not None:
+            lines.append(f"value {_number(data.values[i], data.digits)}")
+        if data.tangents is not None:
+            lines.append(f"tangent {_number(data.tangents[i], data.digits)}")
+        if data.adjoints is not None:
+            lines.append(f"adjoint {_number(data.adjoints[i], data.digits)}")
+        labels[i] = lines
+    return labels
+
+
+def _edges(data: GraphData) -> list[tuple[int, int, str]]:
+    """(from, to, label) for every argument that is not a constant; the label is the local partial."""
+    trace = data.trace
+    names = trace.names()
+    edges = []
+    for i in _nodes(data):
+        if trace.op[i] == INPUT:
+            continue
+        primitive = PRIMITIVES[trace.op[i]]
+        args = trace.args(i)
+        for k, a in enumerate(args):
+            if trace.op[a] == CONST:
+                continue
+            if data.partials is not None:
+                label = _number(data.partials[k][i], data.digits)
+            else:
+                label = primitive.partial_text[k].format(out=names[i], x=names[args[0]], y=names[args[-1]])
+            edges.append((a, i, label))
+    return edges
+
+
+def _escape_dot(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def to_dot(data: GraphData, edge_labels: bool) -> str:
+    """The graph in Graphviz's DOT language, left to right."""
+    trace = data.trace
+    lines = ["digraph adcli {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=11];',
+             '  edge [fontname="Helvetica", fontsize=9];']
+    for i, label in _labels(data).items():
+        shape = "box" if trace.op[i] == INPUT else "ellipse"
+        text = "\\n".join(_escape_dot(line) for line in label)
+        lines.append(f'  n{i} [label="{text}", shape={shape}];')
+    for k, (node, name) in enumerate(zip(trace.outputs, trace.output_names)):
+        lines.append(f'  out{k} [label="{_escape_dot(name)}", shape=doubleoctagon];')
+        lines.append(f"  n{node} -> out{k};")
+    for a, b, label in _edges(data):
+        attribute = f' [label="{_escape_dot(label)}"]' if edge_labels else ""
+        lines.append(f"  n{a} -> n{b}{attribute};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _escape_mermaid(text: str) -> str:
+    return text.replace('"', "#quot;")
+
+
+def to_mermaid(data: GraphData, edge_labels: bool) -> str:
+    """The graph as a Mermaid flowchart, for Markdown documents."""
+    trace = data.trace
+    lines = ["flowchart LR"]
+    for i, label in _labels(data).items():
+        text = _escape_mermaid("<br/>".join(label))
+        lines.append(f'  n{i}["{text}"]' if trace.op[i] == INPUT else f'  n{i}("{text}")')
+    for k, (node, name) in enumerate(zip(trace.outputs, trace.output_names)):
+        lines.append(f'  out{k}{{{{"{_escape_mermaid(name)}"}}}}')
+        lines.append(f"  n{node} --> out{k}")
+    for a, b, label in _edges(data):
+        lines.append(f'  n{a} -->|"{_escape_mermaid(label)}"| n{b}' if edge_labels else f"  n{a} --> n{b}")
+    return "\n".join(lines) + "\n"
+
+
+def render_with_graphviz(dot_source: str, output_format: str) -> bytes:
+    """SVG or PNG bytes from Graphviz's ``dot`` program."""
+    program = shutil.which("dot")
+    if program is None:
+        raise InputError(f"--format {output_format} needs Graphviz's dot program, which is not installed "
+                         "(Debian: apt-get install graphviz); --format dot writes the graph as text instead")
+    result = subprocess.run([program, f"-T{output_format}"], input=dot_source.encode(), capture_output=True,
+                            check=False, timeout=120)
+    if result.returncode != 0:
+        raise InputError(f"Graphviz could not draw the graph: {result.stderr.decode(errors='replace').strip()}")
+    return result.stdout
+
+
+def format_for(path: str | None, requested: str | None) -> str:
+    """The output format: as requested, else from the file's extension, else DOT."""
+    if requested is not None:
+        if requested not in FORMATS:
+            raise InputError(f"--format {requested}: choose dot, mermaid, svg or png")
+        return requested
+    if path is None:
+        return "dot"
+    extension = path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    by_extension = {"dot": "dot", "gv": "dot", "mmd": "mermaid", "md": "mermaid", "svg": "svg", "png": "png"}
+    if extension not in by_extension:
+        raise InputError(f"-o {path}: say the format with --format (dot, mermaid, svg or png)")
+    return by_extension[extension]
