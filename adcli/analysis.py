@@ -60,13 +60,37 @@ class Evaluated:
         return reverse_sweep(self.trace, self.d0, self.d1, {self.trace.outputs[output]: 1.0})
 
 
-def evaluate_at(trace: Trace, assigned: dict[str, Value]) -> Evaluated:
-    """Evaluate ``trace`` with the inputs from ``assigned`` and linearize it there."""
+def evaluate_at(trace: Trace, assigned: dict[str, Value], straight_through: bool = False) -> Evaluated:
+    """Evaluate ``trace`` with the inputs from ``assigned`` and linearize it there.
+
+    With ``straight_through``, discrete primitives (floor, sign) pass gradients through unchanged:
+    the straight-through estimator takes their derivative as 1 instead of 0.
+    """
     point = bind_point(trace, assigned)
     values = trace.recorded_values if point == trace.recorded_at else evaluate(trace, point)
     d0, d1 = linearize(trace, values)
-    return Evaluated(trace, dict(zip(trace.input_names, point)), values, d0, d1,
-                     trace.notes + convention_warnings(trace, values))
+    warnings = trace.notes + convention_warnings(trace, values, skip_discrete=straight_through)
+    if straight_through:
+        warnings += _straight_through(trace, d0)
+    return Evaluated(trace, dict(zip(trace.input_names, point)), values, d0, d1, warnings)
+
+
+def _straight_through(trace: Trace, d0: list[float]) -> list[str]:
+    """Set the partial of every active discrete node to 1 and say which nodes that touched."""
+    from adcli.primitives import PRIMITIVES
+
+    active = trace.active()
+    names, input_name = trace.names(), trace.input_name_of()
+    touched = []
+    for i, code in enumerate(trace.op):
+        primitive = PRIMITIVES[code]
+        if primitive is not None and primitive.discrete and active[i]:
+            d0[i] = 1.0
+            touched.append(f"{names[i]} = {trace.equation_text(i, names, input_name)}")
+    if not touched:
+        return ["--ste: no discrete node (floor, sign) depends on an input; the gradient is unchanged"]
+    return [f"straight-through estimator: the derivative of {node} is taken as 1 instead of 0 "
+            "(a biased estimate, not the derivative)" for node in touched]
 
 
 @dataclass
@@ -87,11 +111,11 @@ class Gradient:
 
 
 def gradient(trace: Trace, assigned: dict[str, Value], mode: str = "reverse",
-             wrt: list[str] | None = None) -> Gradient:
+             wrt: list[str] | None = None, straight_through: bool = False) -> Gradient:
     """Value and gradient: reverse mode runs one sweep per output, forward mode one per input."""
     if mode not in MODES:
         raise InputError(f"--mode {mode}: choose reverse or forward")
-    evaluated = evaluate_at(trace, assigned)
+    evaluated = evaluate_at(trace, assigned, straight_through)
     wrt = list(trace.input_names) if wrt is None else wrt
     node_of = dict(zip(trace.input_names, trace.inputs))
     outputs = range(len(trace.outputs))
@@ -132,11 +156,12 @@ class SweepTable:
 
 
 def sweep_table(trace: Trace, assigned: dict[str, Value], wrt: list[str] | None = None,
-                direction: dict[str, float] | None = None, output: int = 0) -> SweepTable:
+                direction: dict[str, float] | None = None, output: int = 0,
+                straight_through: bool = False) -> SweepTable:
     """The values, the tangents for each ``wrt`` input or the ``direction``, and the adjoints."""
     if not 0 <= output < len(trace.outputs):
         raise InputError(f"--output {output + 1}: the function has {len(trace.outputs)} output(s)")
-    evaluated = evaluate_at(trace, assigned)
+    evaluated = evaluate_at(trace, assigned, straight_through)
     tangents = [(name, evaluated.forward({name: 1.0})) for name in wrt or []]
     if direction:
         label = ",".join(f"{name}={value:g}" for name, value in direction.items())

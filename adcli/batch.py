@@ -50,6 +50,10 @@ def read_points(path: str) -> dict[str, np.ndarray]:
     if len(rows) < 2:
         raise InputError(f"--points {path}: expected a header row naming the inputs and at least one point")
     header = [cell.strip() for cell in rows[0]]
+    for number, row in enumerate(rows[1:], 2):
+        if len(row) != len(header):
+            raise InputError(f"--points {path}, line {number}: every row needs {len(header)} values, "
+                             "one per column of the header")
     try:
         data = np.array([[float(cell) for cell in row] for row in rows[1:]], dtype=float)
     except ValueError:
@@ -133,9 +137,12 @@ def _evaluate(trace: Trace, points: dict[str, np.ndarray]):
                 args = (values[trace.arg0[i]],) if b == NO_ARG else (values[trace.arg0[i]], values[b])
                 result = functions[code](*args)
                 if not np.isfinite(result).all():  # one cheap pass; the mask only when needed
-                    bad = ~np.isfinite(result) & np.all([np.isfinite(a) for a in args], axis=0)
+                    bad = ~np.isfinite(result)
+                    for a in args:
+                        bad &= np.isfinite(a)  # only where this operation failed, not its arguments
                     if np.any(bad):
                         undefined.append((i, bad))
+                        result = np.where(bad, np.nan, result)  # undefined, not a number such as -inf
                 values[i] = result
     return values, undefined
 
@@ -171,6 +178,8 @@ def _reverse(trace: Trace, partials: list[tuple], output: int, points: dict) -> 
                     contribution, fresh = (g, False) if partial == 1.0 else (-g, True)
                 else:
                     contribution = g * partial
+                    if not np.isfinite(partial).all():  # a convention's inf times a zero adjoint is 0, as per point
+                        contribution = np.where(np.asarray(g) == 0, 0.0, contribution)
                 if adjoint[a] is None:
                     adjoint[a], owned[a] = contribution, fresh
                 elif owned[a]:

@@ -36,6 +36,8 @@ FORMATS = ("table", "json", "markdown", "latex", "csv")
 OutputFormat = Annotated[str, typer.Option("--format", help="table, json, markdown, latex or csv.")]
 Func = Annotated[Optional[str], typer.Option("--func", help="The function to differentiate in a .py file.")]
 Mode = Annotated[str, typer.Option("--mode", help="reverse (one sweep per output) or forward (one per input).")]
+Ste = Annotated[bool, typer.Option(
+    "--ste", help="Straight-through estimator: floor and sign pass gradients as if their derivative were 1.")]
 SympyTimeout = Annotated[float, typer.Option(
     "--sympy-timeout", min=0.0, help="Seconds SymPy may take in all; past it, its steps are reported as timed out.")]
 
@@ -131,6 +133,9 @@ def grad(
         "--points", help="A CSV file of points: a header row naming the inputs, then one point per row.")] = None,
     output_format: Annotated[str, typer.Option(
         "--format", help="table, json, markdown, latex or csv (csv: one row per point, every digit).")] = "table",
+    checkpoint: Annotated[Optional[str], typer.Option(
+        "--checkpoint", help="Reverse with checkpoints: all, none, every=K or binomial=S.")] = None,
+    ste: Ste = False,
     sympy_timeout: SympyTimeout = 10.0,
     as_json: Json = False,
     digits: Digits = None,
@@ -143,8 +148,9 @@ def grad(
     output_format = _format(output_format, as_json)
     assigned = parse_assignments(at or [])
     if is_batch(assigned, points):
-        if wrt is not None or check is not None or mode != "reverse":
-            raise InputError("--wrt, --check and --mode apply to one point; a batch gives the full gradient")
+        if wrt is not None or check is not None or mode != "reverse" or checkpoint or ste:
+            raise InputError("--wrt, --check, --mode, --checkpoint and --ste apply to one point; "
+                             "a batch gives the full gradient")
         from adcli.batch import gradient_at_points
 
         batch = gradient_at_points(_source_text(source), assigned, points, func)
@@ -157,7 +163,13 @@ def grad(
                   lambda: _render().batch_view(batch, digits or TABLE_DIGITS))
         return
     trace, assigned = _load(source, at, func)
-    result = gradient(trace, assigned, mode=mode, wrt=parse_names(wrt, trace))
+    result = gradient(trace, assigned, mode=mode, wrt=parse_names(wrt, trace), straight_through=ste)
+    if checkpoint is not None:
+        if mode != "reverse" or ste:
+            raise InputError("--checkpoint reverses the trace: it goes with reverse mode and without --ste")
+        from adcli.checkpoint import parse_strategy, reverse_with
+
+        reverse_with(result, parse_strategy(checkpoint))
     checks = None
     if check is not None:
         from adcli.compare import cross_check
@@ -201,6 +213,7 @@ def trace(
     output: Annotated[int, typer.Option("--output", min=1, help="Which output's adjoints to show.")] = 1,
     rows: Annotated[str, typer.Option("--rows", help="Rows shown of a long trace: a number, or all.")] = "40",
     func: Func = None,
+    ste: Ste = False,
     output_format: OutputFormat = "table",
     as_json: Json = False,
     digits: Digits = None,
@@ -214,7 +227,7 @@ def trace(
     shown_rows = _rows(rows)
     seed = bind_direction(trace, parse_assignments([direction], "--direction")) if direction else None
     table = sweep_table(trace, assigned, wrt=parse_names(wrt, trace) if wrt else [], direction=seed,
-                        output=output - 1)
+                        output=output - 1, straight_through=ste)
     _emit(_format(output_format, as_json), lambda: report.sweep_json(table),
           lambda: _render().sweep_view(table, digits or TABLE_DIGITS, shown_rows), lambda: tables.trace_tables(table),
           digits)
@@ -390,6 +403,45 @@ def codegen(
             raise InputError("--at: code for an expression holds at every point; --at is for function files")
         trace = parse(text)
     sys.stdout.write(generate(trace, mode, name))
+
+
+@command
+def checkpoint(
+    source: Source,
+    at: At = None,
+    strategies: Annotated[Optional[str], typer.Option(
+        "--strategies", help="Which to run, e.g. all,every=10,binomial=5 (default: a few of each).")] = None,
+    plot: Annotated[Optional[str], typer.Option(
+        "--plot", help="Draw stored values against recomputed steps into this .png, .svg or .pdf file.")] = None,
+    func: Func = None,
+    output_format: OutputFormat = "table",
+    as_json: Json = False,
+    digits: Digits = None,
+) -> None:
+    """Checkpointing strategies side by side: memory, recomputation, time, and the same gradient."""
+    from adcli import report, tables
+    from adcli.analysis import evaluate_at
+    from adcli.checkpoint import compare_strategies, default_strategies, parse_strategy
+
+    if plot is not None:
+        from adcli.plot import check_plot_file
+
+        check_plot_file(plot)
+    trace, assigned = _load(source, at, func)
+    if len(trace.outputs) != 1:
+        raise InputError(f"checkpoint reverses one output; the function has {len(trace.outputs)}")
+    evaluated = evaluate_at(trace, assigned)
+    chosen = [parse_strategy(text) for text in _names(strategies)] if strategies else \
+        default_strategies(trace.operation_count)
+    runs = compare_strategies(trace, [evaluated.at[name] for name in trace.input_names], chosen,
+                              forced=strategies is not None)
+    if plot is not None:
+        from adcli.plot import plot_checkpoints
+
+        plot_checkpoints(runs, plot)
+    _emit(_format(output_format, as_json), lambda: report.checkpoint_json(evaluated, runs),
+          lambda: _render().checkpoint_view(evaluated, runs, digits or TABLE_DIGITS),
+          lambda: tables.checkpoint_tables(evaluated, runs), digits)
 
 
 def _parse_steps(text: str) -> list[float]:

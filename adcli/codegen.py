@@ -51,7 +51,8 @@ def generate(trace: Trace, mode: str = "reverse", name: str = "f") -> str:
 class _Emitter:
     def __init__(self, trace: Trace) -> None:
         self.trace = trace
-        self.names = [n if trace.op[i] != CONST else self._literal(i, n) for i, n in enumerate(trace.names())]
+        self.printed = trace.names()  # expression-language names: partial texts are parsed with them
+        self.names = [n if trace.op[i] != CONST else self._literal(i, n) for i, n in enumerate(self.printed)]
         self.helpers: set[str] = set()
         self.parameters, self.input_source = _parameters(trace)
 
@@ -73,8 +74,8 @@ class _Emitter:
         """The Python expression of a node's partial with respect to its argument ``k``."""
         primitive = PRIMITIVES[self.trace.op[node]]
         args = self.trace.args(node)
-        text = primitive.partial_text[k].format(out=self.names[node], x=self.names[args[0]],
-                                                 y=self.names[args[-1]])
+        printed = self.printed
+        text = primitive.partial_text[k].format(out=printed[node], x=printed[args[0]], y=printed[args[-1]])
         return self._use_helpers(python_expression(text))
 
     def _seed(self, parameter: str, input_name: str) -> str:

@@ -69,9 +69,10 @@ def derivative_overflow_error(trace: Trace, values: list[float], node: int) -> E
     return EvaluationError(f"{where}: overflow, its derivative at {at} is too large for a float")
 
 
-def convention_warnings(trace: Trace, values: list[float]) -> list[str]:
+def convention_warnings(trace: Trace, values: list[float], skip_discrete: bool = False) -> list[str]:
     """One warning per node whose derivative is a convention at this point, and per discrete node
-    (floor, sign) that an input reaches: its zero derivative stops the gradient there."""
+    (floor, sign) that an input reaches: its zero derivative stops the gradient there.
+    ``skip_discrete`` leaves discrete nodes to the straight-through estimator's own notes."""
     watched = {p.opcode for p in PRIMITIVES[FIRST_PRIMITIVE:] if p.kinks}
     nodes = [i for i, code in enumerate(trace.op) if code in watched]
     if not nodes:
@@ -80,6 +81,8 @@ def convention_warnings(trace: Trace, values: list[float]) -> list[str]:
     active, names, input_name = trace.active(), trace.names(), trace.input_name_of()
     for i in nodes:
         primitive = PRIMITIVES[trace.op[i]]
+        if skip_discrete and primitive.discrete:
+            continue
         args_nodes = trace.args(i)
         args = [values[a] for a in args_nodes]
         where = f"{names[i]} = {trace.equation_text(i, names, input_name)}"

@@ -73,3 +73,27 @@ def _draw_swell(axis, comparison) -> None:
     axis.set_title("expression swell")
     axis.grid(True, which="major", alpha=0.3)
     axis.legend(fontsize=8)
+
+
+def plot_checkpoints(runs, path: str) -> None:
+    """Stored values against recomputed steps, one point per strategy (log-log)."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(6.5, 4.8))
+    for r in runs:
+        if r.adjoints:
+            axis.scatter(max(r.recomputed, 1), max(r.peak_stored, 1), s=30)
+            axis.annotate(r.strategy.label, (max(r.recomputed, 1), max(r.peak_stored, 1)), fontsize=8,
+                          xytext=(4, 4), textcoords="offset points")
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xlabel("recomputed steps (1 where none)")
+    axis.set_ylabel("peak stored values")
+    axis.set_title("checkpointing: memory against recomputation")
+    axis.grid(True, which="major", alpha=0.3)
+    figure.tight_layout()
+    try:
+        figure.savefig(path)
+    except OSError as error:
+        raise InputError(f"--plot {path}: cannot write the file ({error.strerror or error})") from None
+    finally:
+        plt.close(figure)

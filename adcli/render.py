@@ -180,3 +180,38 @@ def batch_view(batch, digits: int) -> Group:
                 "--format csv or --json gives every point", style="dim")
     return Group(Text.assemble(("f", "bold"), f"({', '.join(trace.input_names)}) = ", (trace.source, "bold")),
                  table, note, *warning_lines(batch.warnings))
+
+
+def seconds_text(value: float) -> str:
+    if value != value:
+        return "—"
+    return f"{value * 1e3:.3g} ms" if value < 1 else f"{value:.3g} s"
+
+
+def checkpoint_view(evaluated, runs, digits: int) -> Group:
+    """Strategies side by side: memory and recomputation, measured next to the theory."""
+    trace = evaluated.trace
+    done = [r for r in runs if r.adjoints]
+    steps = runs[0].steps if runs else 0
+    differ = any(r.adjoints[n] != done[0].adjoints[n] for r in done for n in trace.inputs)
+    table = Table(title=f"reversing {steps:,} steps (one per equation of the trace)", title_justify="left")
+    for column in ("strategy", "peak stored", "theory", "recomputed", "theory", "time"):
+        table.add_column(column, justify="left" if column == "strategy" else "right", no_wrap=True)
+    if differ:
+        for name in trace.input_names:
+            table.add_column(f"∂f/∂{name}", justify="right")
+    for r in runs:
+        if not r.adjoints:
+            table.add_row(r.strategy.label, "—", r.theory_stored, "—", f"{r.theory_recomputed:,}", "skipped")
+            continue
+        gradient = [fmt(r.adjoints[node], digits) for node in trace.inputs] if differ else []
+        table.add_row(r.strategy.label, f"{r.peak_stored:,}", r.theory_stored, f"{r.recomputed:,}",
+                      f"{r.theory_recomputed:,}", seconds_text(r.seconds), *gradient)
+    if differ:
+        verdict = Text("the strategies disagree: please report this", style="bold red")
+    else:
+        shown = ", ".join(f"∂f/∂{name} = {fmt(done[0].adjoints[node], digits)}"
+                          for name, node in zip(trace.input_names, trace.inputs)) if done else ""
+        verdict = Text(f"every strategy gives the same gradient, bit for bit: {shown}", style="bold")
+    notes = [Text(f"{r.strategy.label}: {note}", style="dim") for r in runs for note in r.notes]
+    return Group(header(trace, evaluated.at, digits), table, verdict, *notes, *warning_lines(evaluated.warnings))

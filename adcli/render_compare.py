@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from adcli.compare import COMPLEX_STEP, DIFFERENCES, CheckRow, Comparison
-from adcli.render import fmt, header, warning_lines
+from adcli.render import fmt, header, seconds_text, warning_lines
 from adcli.textchart import loglog_chart
 
 _MARKERS = {"forward difference": "f", "backward difference": "b", "central difference": "c",
@@ -84,7 +84,7 @@ def _swell_table(comparison: Comparison) -> Table:
     for column in ("depth", "trace ops", "reverse ops", "AD time", "SymPy derivative", "simplified", "cse"):
         table.add_column(column, justify="right")
     for row in comparison.swell:
-        cells = [str(row.depth), f"{row.trace_operations:,}", f"{row.reverse_operations:,}", _seconds(row.ad_seconds)]
+        cells = [str(row.depth), f"{row.trace_operations:,}", f"{row.reverse_operations:,}", seconds_text(row.ad_seconds)]
         for stage in ("derivative", "simplify", "cse"):
             sizes = row.symbolic.get(stage)
             if sizes is None:
@@ -92,15 +92,11 @@ def _swell_table(comparison: Comparison) -> Table:
             elif sizes.get("timed_out"):
                 cells.append("timed out")
             else:
-                cells.append(f"{sizes['ops']:,} / {sizes['nodes']:,}, {_seconds(sizes['seconds'])}")
+                cells.append(f"{sizes['ops']:,} / {sizes['nodes']:,}, {seconds_text(sizes['seconds'])}")
         table.add_row(*cells)
     return table
 
 
-def _seconds(value: float) -> str:
-    if value != value:
-        return "—"
-    return f"{value * 1e3:.3g} ms" if value < 1 else f"{value:.3g} s"
 
 
 def checks_table(rows: list[CheckRow], digits: int) -> Table:

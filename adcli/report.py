@@ -268,3 +268,18 @@ def batch_csv(batch) -> str:
     rows = np.column_stack(columns).tolist()
     lines = [",".join(header)] + [",".join(map(repr, row)) for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def checkpoint_json(evaluated, runs) -> dict:
+    """The ``checkpoint`` document: per strategy, measured and theoretical costs and the gradient."""
+    trace = evaluated.trace
+    rows = []
+    for r in runs:
+        row = {"strategy": r.strategy.label, "steps": r.steps, "theory_recomputed": r.theory_recomputed,
+               "theory_stored": r.theory_stored, "notes": r.notes}
+        if r.adjoints:
+            row |= {"peak_stored": r.peak_stored, "recomputed": r.recomputed, "seconds": r.seconds,
+                    "gradient": {name: number(r.adjoints[node]) for name, node in zip(trace.input_names, trace.inputs)}}
+        rows.append(row)
+    return {"source": trace.source, "at": evaluated.at, "value": number(evaluated.output_values[0]),
+            "strategies": rows, "warnings": evaluated.warnings}

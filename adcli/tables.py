@@ -37,7 +37,7 @@ def _cell(value, digits: int | None) -> str:
 def to_markdown(tables: list[Tabular], digits: int | None = None) -> str:
     out = []
     for table in tables:
-        out.append(f"**{table.title}**\n")
+        out.append(f"**{_markdown_escape(table.title)}**\n")
         out.append("| " + " | ".join(_markdown_escape(c) for c in table.columns) + " |")
         out.append("|" + "|".join(" --- " for _ in table.columns) + "|")
         for row in table.rows:
@@ -163,3 +163,16 @@ def compare_tables(comparison) -> list[Tabular]:
     tables.append(Tabular("expression swell", ["depth", "trace ops", "reverse ops", "SymPy ops",
                                                "simplified ops", "cse ops"], swell))
     return tables
+
+
+def checkpoint_tables(evaluated, runs) -> list[Tabular]:
+    trace = evaluated.trace
+    columns = ["strategy", "peak stored", "stored (theory)", "recomputed", "recomputed (theory)", "seconds",
+               *(f"d/d{name}" for name in trace.input_names)]
+    rows = []
+    for r in runs:
+        gradient = [r.adjoints[node] for node in trace.inputs] if r.adjoints else [None] * len(trace.inputs)
+        measured = [r.peak_stored, r.recomputed, r.seconds] if r.adjoints else [None, None, None]
+        rows.append([r.strategy.label, measured[0], r.theory_stored, measured[1], r.theory_recomputed, measured[2],
+                     *gradient])
+    return [Tabular(f"checkpointing strategies for {trace.source.strip()}", columns, rows)]
