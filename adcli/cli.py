@@ -107,6 +107,14 @@ def _render():
     return adcli.render
 
 
+def _check_plot(path: str | None) -> None:
+    """Fail before any work on a --plot file that cannot be written (or without matplotlib)."""
+    if path is not None:
+        from adcli.plot import check_plot_file
+
+        check_plot_file(path)
+
+
 def _rows(text: str) -> int | None:
     if text == "all":
         return None
@@ -296,10 +304,7 @@ def compare(
     from adcli.compare import DEFAULT_STEPS
     from adcli.compare import compare as compute
 
-    if plot is not None:
-        from adcli.plot import check_plot_file
-
-        check_plot_file(plot)
+    _check_plot(plot)
     trace, assigned = _load(source, at, func)
     sweep_steps = _parse_steps(steps) if steps is not None else DEFAULT_STEPS if sweep else None
     result = compute(trace, assigned, sweep_steps=sweep_steps, nest=nest, sympy_timeout=sympy_timeout)
@@ -423,10 +428,7 @@ def checkpoint(
     from adcli.analysis import evaluate_at
     from adcli.checkpoint import compare_strategies, default_strategies, parse_strategy
 
-    if plot is not None:
-        from adcli.plot import check_plot_file
-
-        check_plot_file(plot)
+    _check_plot(plot)
     trace, assigned = _load(source, at, func)
     if len(trace.outputs) != 1:
         raise InputError(f"checkpoint reverses one output; the function has {len(trace.outputs)}")

@@ -35,6 +35,10 @@ def plot_comparison(comparison, path: str) -> None:
             _draw_sweep(axis, comparison)
         else:
             _draw_swell(axis, comparison)
+    _save(plt, figure, path)
+
+
+def _save(plt, figure, path: str) -> None:
     figure.tight_layout()
     try:
         figure.savefig(path)
@@ -90,10 +94,4 @@ def plot_checkpoints(runs, path: str) -> None:
     axis.set_ylabel("peak stored values")
     axis.set_title("checkpointing: memory against recomputation")
     axis.grid(True, which="major", alpha=0.3)
-    figure.tight_layout()
-    try:
-        figure.savefig(path)
-    except OSError as error:
-        raise InputError(f"--plot {path}: cannot write the file ({error.strerror or error})") from None
-    finally:
-        plt.close(figure)
+    _save(plt, figure, path)

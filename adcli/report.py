@@ -112,17 +112,25 @@ def gradient_json(result: Gradient) -> dict:
 
 def gradient_csv(result: Gradient) -> str:
     """The gradient at one point as CSV: the inputs, the value and each partial derivative."""
-    trace, evaluated = result.trace, result.evaluated
-    several = len(trace.outputs) > 1
-    header, row = list(evaluated.at), list(evaluated.at.values())
-    for k, name in enumerate(trace.output_names):
+    evaluated = result.evaluated
+    return _gradient_csv({name: [value] for name, value in evaluated.at.items()}, result.trace.output_names,
+                         [[value] for value in evaluated.output_values],
+                         [{name: [g] for name, g in gradient.items()} for gradient in result.gradients])
+
+
+def _gradient_csv(inputs: dict[str, list], output_names: list[str], values: list[list],
+                  gradients: list[dict[str, list]]) -> str:
+    """One row per point: the inputs, then each output and its partial derivatives (every digit)."""
+    several = len(output_names) > 1
+    header, columns = list(inputs), list(inputs.values())
+    for k, name in enumerate(output_names):
         label = name if several else "value"
         header.append(label)
-        row.append(evaluated.output_values[k])
-        for input_name, partial in result.gradients[k].items():
+        columns.append(values[k])
+        for input_name, partial in gradients[k].items():
             header.append(f"d({label})/d{input_name}" if several else f"d/d{input_name}")
-            row.append(partial)
-    return ",".join(header) + "\n" + ",".join(map(repr, row)) + "\n"
+            columns.append(partial)
+    return "\n".join([",".join(header), *(",".join(map(repr, row)) for row in zip(*columns))]) + "\n"
 
 
 def sweep_json(table: SweepTable) -> dict:
@@ -251,35 +259,7 @@ def _as_list(values, count: int) -> list:
 
 
 def batch_csv(batch) -> str:
-    """One row per point: the inputs, then each output and its partial derivatives (full precision)."""
-    import numpy as np
-
-    trace = batch.trace
-    several = len(trace.outputs) > 1
-    header = list(batch.points)
-    columns = [np.broadcast_to(np.asarray(v, dtype=float), (batch.count,)) for v in batch.points.values()]
-    for k, name in enumerate(trace.output_names):
-        label = name if several else "value"
-        header.append(label)
-        columns.append(batch.values[k])
-        for input_name, partial in batch.gradients[k].items():
-            header.append(f"d({label})/d{input_name}" if several else f"d/d{input_name}")
-            columns.append(partial)
-    rows = np.column_stack(columns).tolist()
-    lines = [",".join(header)] + [",".join(map(repr, row)) for row in rows]
-    return "\n".join(lines) + "\n"
-
-
-def checkpoint_json(evaluated, runs) -> dict:
-    """The ``checkpoint`` document: per strategy, measured and theoretical costs and the gradient."""
-    trace = evaluated.trace
-    rows = []
-    for r in runs:
-        row = {"strategy": r.strategy.label, "steps": r.steps, "theory_recomputed": r.theory_recomputed,
-               "theory_stored": r.theory_stored, "notes": r.notes}
-        if r.adjoints:
-            row |= {"peak_stored": r.peak_stored, "recomputed": r.recomputed, "seconds": r.seconds,
-                    "gradient": {name: number(r.adjoints[node]) for name, node in zip(trace.input_names, trace.inputs)}}
-        rows.append(row)
-    return {"source": trace.source, "at": evaluated.at, "value": number(evaluated.output_values[0]),
-            "strategies": rows, "warnings": evaluated.warnings}
+    """One row per point of a batch, as :func:`gradient_csv` writes one point."""
+    return _gradient_csv({name: _as_list(v, batch.count) for name, v in batch.points.items()},
+                         batch.trace.output_names, [v.tolist() for v in batch.values],
+                         [{name: g.tolist() for name, g in gradient.items()} for gradient in batch.gradients])
