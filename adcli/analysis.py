@@ -149,6 +149,7 @@ class SweepTable:
     output: int  # index of the output whose adjoints are shown
     adjoints: list[float]
     tangents: list[tuple[str, list[float]]] = field(default_factory=list)  # (direction label, tangents)
+    straight_through: bool = False  # --ste: discrete primitives pass adjoints through
 
     @property
     def trace(self) -> Trace:
@@ -166,4 +167,4 @@ def sweep_table(trace: Trace, assigned: dict[str, Value], wrt: list[str] | None 
     if direction:
         label = ",".join(f"{name}={value:g}" for name, value in direction.items())
         tangents.append((label, evaluated.forward(direction)))
-    return SweepTable(evaluated, output, evaluated.reverse(output), tangents)
+    return SweepTable(evaluated, output, evaluated.reverse(output), tangents, straight_through)

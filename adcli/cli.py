@@ -47,8 +47,11 @@ def command(function: Callable) -> Callable:
 
     @functools.wraps(function)
     def run(*args, **kwargs):
+        from adcli.progress import progress
+
         try:
-            return function(*args, **kwargs)
+            with progress(f"adcli {function.__name__}"):
+                return function(*args, **kwargs)
         except AdcliError as error:
             sys.stderr.write(f"error: {error}\n")
             raise typer.Exit(error.exit_code) from None

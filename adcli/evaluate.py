@@ -78,8 +78,10 @@ def convention_warnings(trace: Trace, values: list[float], skip_discrete: bool =
     if not nodes:
         return []
     warnings = []
-    active, names, input_name = trace.active(), trace.names(), trace.input_name_of()
+    active, needed, names, input_name = trace.active(), trace.needed(), trace.names(), trace.input_name_of()
     for i in nodes:
+        if not needed[i]:
+            continue  # it only decided a branch: its derivative reaches no output
         primitive = PRIMITIVES[trace.op[i]]
         if skip_discrete and primitive.discrete:
             continue

@@ -33,11 +33,12 @@ def one_or_list(items: list):
     return items[0] if len(items) == 1 else items
 
 
-def update_statements(trace: Trace, limit_rows: range | None = None) -> list[str]:
+def update_statements(trace: Trace, limit_rows: range | None = None, straight_through: bool = False) -> list[str]:
     """The reverse sweep as adjoint updates in the order they run: ``v̄1 += v̄5 · cos(v1)``.
 
     One statement per argument that is not a constant; ``limit_rows`` restricts them to the
     statements of some nodes (counted in run order, last node first) to keep long traces cheap.
+    With ``straight_through``, discrete primitives pass their adjoint on unchanged (partial 1).
     """
     names = trace.names()
     statements = []
@@ -48,6 +49,8 @@ def update_statements(trace: Trace, limit_rows: range | None = None) -> list[str
         args = trace.args(i)
         fields = {"out": names[i], "x": names[args[0]], "y": names[args[-1]]}
         for arg, template in zip(args, primitive.partial_text):
+            if straight_through and primitive.discrete:
+                template = "1"
             if trace.op[arg] != CONST:
                 statements.append(_update(names[arg], names[i], template.format(**fields)))
     return statements
@@ -150,7 +153,7 @@ def sweep_json(table: SweepTable) -> dict:
         "adjoint_of": trace.output_names[table.output],
         "warnings": evaluated.warnings,
         "trace": rows,
-        "reverse_sweep": update_statements(trace),
+        "reverse_sweep": update_statements(trace, straight_through=table.straight_through),
     }
 
 
@@ -263,3 +266,18 @@ def batch_csv(batch) -> str:
     return _gradient_csv({name: _as_list(v, batch.count) for name, v in batch.points.items()},
                          batch.trace.output_names, [v.tolist() for v in batch.values],
                          [{name: g.tolist() for name, g in gradient.items()} for gradient in batch.gradients])
+
+
+def checkpoint_json(evaluated, runs) -> dict:
+    """The ``checkpoint`` document: per strategy, measured and theoretical costs and the gradient."""
+    trace = evaluated.trace
+    rows = []
+    for r in runs:
+        row = {"strategy": r.strategy.label, "steps": r.steps, "theory_recomputed": r.theory_recomputed,
+               "theory_stored": r.theory_stored, "notes": r.notes}
+        if r.adjoints:
+            row |= {"peak_stored": r.peak_stored, "recomputed": r.recomputed, "seconds": r.seconds,
+                    "gradient": {name: number(r.adjoints[node]) for name, node in zip(trace.input_names, trace.inputs)}}
+        rows.append(row)
+    return {"source": trace.source, "at": evaluated.at, "value": number(evaluated.output_values[0]),
+            "strategies": rows, "warnings": evaluated.warnings}

@@ -116,7 +116,7 @@ def trace_tables(table) -> list[Tabular]:
             continue
         rows.append([names[i], trace.equation_text(i, names, input_name), evaluated.values[i],
                      *(t[i] for _, t in table.tangents), table.adjoints[i]])
-    notes = ["reverse sweep, in the order it runs:", *update_statements(trace)]
+    notes = ["reverse sweep, in the order it runs:", *update_statements(trace, straight_through=table.straight_through)]
     return [Tabular(f"Wengert list of {trace.source.strip()}", columns, rows, notes)]
 
 

@@ -97,6 +97,19 @@ class Trace:
                 flags[i] = flags[arg0[i]] or (b != NO_ARG and flags[b])
         return flags
 
+    def needed(self) -> list[bool]:
+        """Per node: does an output depend on it? (A value used only to decide a branch does not.)"""
+        flags = [False] * len(self.op)
+        for o in self.outputs:
+            flags[o] = True
+        arg0, arg1 = self.arg0, self.arg1
+        for i in range(len(self.op) - 1, -1, -1):
+            if flags[i] and arg0[i] != NO_ARG:
+                flags[arg0[i]] = True
+                if arg1[i] != NO_ARG:
+                    flags[arg1[i]] = True
+        return flags
+
     # ------------------------------------------------------------------ printing
     def names(self) -> list[str]:
         """How each node prints: ``v1``, ``v2`` … for inputs and operations, the literal for constants."""
