@@ -5,7 +5,6 @@ of the design contract here, and only here. Heavy modules (rich's tables, SymPy,
 imported inside the commands that use them, to keep start-up fast.
 """
 
-from __future__ import annotations
 
 import functools
 import sys
