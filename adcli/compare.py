@@ -211,7 +211,7 @@ def _ad_rows(evaluated: Evaluated) -> list[MethodRow]:
     trace = evaluated.trace
     adjoint = evaluated.reverse(0)
     rows = []
-    for name, node in zip(trace.input_names, trace.inputs):
+    for name in trace.input_names:
         tangent = evaluated.forward({name: 1.0})[trace.outputs[0]]
         rows.append(MethodRow("forward-mode AD", name, tangent))
     rows += [MethodRow("reverse-mode AD", name, adjoint[node]) for name, node in zip(trace.input_names, trace.inputs)]
@@ -334,8 +334,8 @@ def _sweep(trace: Trace, point: list[float], steps: list[float], reference: dict
         f = _partial_function(trace, point, k)
         for difference in DIFFERENCES:
             for h in steps:
-                rows.append(_sweep_row(difference.name, name, h,
-                                       lambda h=h, d=difference: d.estimate(f, point[k], _representable(point[k], h))))
+                rows.append(_sweep_row(difference.name, name, h, lambda h=h, d=difference, f=f, x=point[k]:
+                                       d.estimate(f, x, _representable(x, h))))
         for h in steps:
             rows.append(_sweep_row(COMPLEX_STEP, name, h, lambda h=h, k=k: complex_step(trace, point, k, h)))
     for row in rows:

@@ -18,7 +18,7 @@ from adcli.errors import AdcliError, EvaluationError, InputError, caret_message
 from adcli.points import Value
 from adcli.suggest import did_you_mean
 from adcli.trace import Trace
-from adcli.tracer import EscapeError, Recorder, TracedList, Var, recording, traced_math, traced_max, traced_min
+from adcli.tracer import Recorder, TracedList, Var, recording, traced_math, traced_max, traced_min
 
 
 def trace_function(path: str, assigned: dict[str, Value], func: str | None = None) -> tuple[Trace, dict[str, float]]:
@@ -131,7 +131,6 @@ def _bind(parameters: list[inspect.Parameter], assigned: dict[str, Value], recor
     if missing:
         raise InputError(f"no value for parameter{'s' if len(missing) > 1 else ''} "
                          f"{', '.join(missing)} of {name}(): add --at {','.join(m + '=…' for m in missing)}")
-    trace = recorder.trace
     arguments: dict = {}
     point: dict[str, float] = {}
     for parameter in parameters:

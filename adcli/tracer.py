@@ -423,7 +423,6 @@ def replay(trace: Trace, values: list[float], recorder: Recorder) -> list:
     """Re-record ``trace`` on traced values into ``recorder``: returns a Var (or constant) per node."""
     from adcli.primitives import PRIMITIVES
 
-    new = recorder.trace
     input_name = trace.input_name_of()
     out: list = [None] * len(trace)
     for i, code in enumerate(trace.op):
