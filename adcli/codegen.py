@@ -37,6 +37,8 @@ def generate(trace: Trace, mode: str = "reverse", name: str = "f") -> str:
         raise InputError(f"--mode {mode}: choose reverse or forward")
     if len(trace.outputs) != 1:
         raise InputError(f"codegen writes the gradient of one output; the function has {len(trace.outputs)}")
+    if not trace.inputs:
+        raise InputError("the expression has no inputs, so it has no gradient to generate code for")
     emitter = _Emitter(trace)
     body = emitter.reverse(name) if mode == "reverse" else emitter.forward(name)
     helpers = [_HELPERS[h] for h in sorted(emitter.helpers)]
@@ -98,8 +100,10 @@ class _Emitter:
         trace, names = self.trace, self.names
         output = trace.outputs[0]
         lines = self.primal()
-        lines.append(f"{names[output]}_bar = 1.0")
-        assigned = {output}
+        assigned = set()
+        if trace.op[output] != CONST:  # a constant output has a zero gradient
+            lines.append(f"{names[output]}_bar = 1.0")
+            assigned.add(output)
         for i in range(len(trace) - 1, -1, -1):
             if trace.op[i] in (INPUT, CONST) or i not in assigned:
                 continue
@@ -134,10 +138,11 @@ class _Emitter:
                      for k, a in enumerate(trace.args(i)) if trace.op[a] != CONST]
             lines.append(f"{names[i]}_dot = {_sum(terms)}")
         output = names[trace.outputs[0]]
+        output_dot = "0.0" if trace.op[trace.outputs[0]] == CONST else f"{output}_dot"
         tangents = [_dot(p) for p in self.parameters]
         jvp = _function(f"{name}_jvp", self.parameters + tangents,
                         f'"""Value and directional derivative of {_doc_source(trace)} (forward mode, one JVP)."""',
-                        lines, f"return {output}, {output}_dot")
+                        lines, f"return {output}, {output_dot}")
         grad_lines = []
         for k, input_name in enumerate(trace.input_names):
             seeds = ", ".join(self._seed(parameter, input_name) for parameter in self.parameters)

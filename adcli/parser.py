@@ -118,7 +118,7 @@ class _Parser:
                 if node is not None:
                     operands.append(node)
                     expect_operand = False
-                elif token[0] in _NUMBER_START:
+                elif token[0] in _NUMBER_START and token != ".":  # a lone '.' is not a number
                     operands.append(trace.add_const(float(token)))
                     expect_operand = False
                 elif token == "(":
