@@ -108,10 +108,12 @@ def _emit(output_format: str, document: Callable[[], dict], view: Callable[[], o
         sys.stdout.write(write(tables(), output_format, digits))
 
 
-def _render():
-    import adcli.render
+def _module(name: str):
+    """An adcli module imported only when a result is rendered with it (start-up stays fast)."""
+    import importlib
 
-    return adcli.render
+    return importlib.import_module(f"adcli.{name}")
+
 
 
 def _check_plot(path: str | None) -> None:
@@ -156,7 +158,6 @@ def grad(
     digits: Digits = None,
 ) -> None:
     """Value and gradient at a point, or at many (--at x=0:1:1001, --points file.csv)."""
-    from adcli import report
     from adcli.analysis import gradient
     from adcli.points import is_batch, parse_assignments, parse_names
 
@@ -172,10 +173,10 @@ def grad(
         if output_format in ("markdown", "latex"):
             raise InputError(f"--format {output_format}: a batch of points is written as table, json or csv")
         if output_format == "csv":
-            sys.stdout.write(report.batch_csv(batch))
+            sys.stdout.write(_module("report").batch_csv(batch))
         else:
-            _emit(output_format, lambda: report.batch_json(batch),
-                  lambda: _render().batch_view(batch, digits or TABLE_DIGITS))
+            _emit(output_format, lambda: _module("report").batch_json(batch),
+                  lambda: _module("render").batch_view(batch, digits or TABLE_DIGITS))
         return
     trace, assigned = _load(source, at, func)
     result = gradient(trace, assigned, mode=mode, wrt=parse_names(wrt, trace), straight_through=ste)
@@ -194,15 +195,15 @@ def grad(
                                          for step in timeouts)
 
     def document() -> dict:
-        doc = report.gradient_json(result)
+        doc = _module("report").gradient_json(result)
         if checks is not None:
-            doc["checks"] = report.checks_json(checks)
+            doc["checks"] = _module("report").checks_json(checks)
         return doc
 
     def view():
         from rich.console import Group
 
-        table = _render().gradient_view(result, digits or TABLE_DIGITS)
+        table = _module("render").gradient_view(result, digits or TABLE_DIGITS)
         if checks is None:
             return table
         from adcli.render_compare import checks_table
@@ -210,11 +211,9 @@ def grad(
         return Group(table, checks_table(checks, digits or TABLE_DIGITS))
 
     if output_format == "csv":
-        sys.stdout.write(report.gradient_csv(result))
+        sys.stdout.write(_module("report").gradient_csv(result))
     else:
-        from adcli import tables
-
-        _emit(output_format, document, view, lambda: tables.gradient_tables(result), digits)
+        _emit(output_format, document, view, lambda: _module("tables").gradient_tables(result), digits)
 
 
 @command
@@ -234,7 +233,6 @@ def trace(
     digits: Digits = None,
 ) -> None:
     """The Wengert table: every node's value, tangent and adjoint, and the reverse sweep."""
-    from adcli import report, tables
     from adcli.analysis import sweep_table
     from adcli.points import bind_direction, parse_assignments, parse_names
 
@@ -243,9 +241,9 @@ def trace(
     seed = bind_direction(trace, parse_assignments([direction], "--direction")) if direction else None
     table = sweep_table(trace, assigned, wrt=parse_names(wrt, trace) if wrt else [], direction=seed,
                         output=output - 1, straight_through=ste)
-    _emit(_format(output_format, as_json), lambda: report.sweep_json(table),
-          lambda: _render().sweep_view(table, digits or TABLE_DIGITS, shown_rows), lambda: tables.trace_tables(table),
-          digits)
+    _emit(_format(output_format, as_json), lambda: _module("report").sweep_json(table),
+          lambda: _module("render").sweep_view(table, digits or TABLE_DIGITS, shown_rows),
+          lambda: _module("tables").trace_tables(table), digits)
 
 
 @command
@@ -259,14 +257,13 @@ def jacobian(
     digits: Digits = None,
 ) -> None:
     """The Jacobian of several outputs, and the cost of forward vs reverse mode for its shape."""
-    from adcli import report, tables
     from adcli.jacobian import jacobian as compute
 
     trace, assigned = _load(source, at, func)
     result = compute(trace, assigned, mode=mode)
-    _emit(_format(output_format, as_json), lambda: report.jacobian_json(result),
-          lambda: _render().jacobian_view(result, digits or TABLE_DIGITS), lambda: tables.jacobian_tables(result),
-          digits)
+    _emit(_format(output_format, as_json), lambda: _module("report").jacobian_json(result),
+          lambda: _module("render").jacobian_view(result, digits or TABLE_DIGITS),
+          lambda: _module("tables").jacobian_tables(result), digits)
 
 
 @command
@@ -279,14 +276,13 @@ def hessian(
     digits: Digits = None,
 ) -> None:
     """Second derivatives of a single-output function (forward-over-reverse AD)."""
-    from adcli import report, tables
     from adcli.hessian import hessian as compute
 
     trace, assigned = _load(source, at, func)
     result = compute(trace, assigned)
-    _emit(_format(output_format, as_json), lambda: report.hessian_json(result),
-          lambda: _render().hessian_view(result, digits or TABLE_DIGITS), lambda: tables.hessian_tables(result),
-          digits)
+    _emit(_format(output_format, as_json), lambda: _module("report").hessian_json(result),
+          lambda: _module("render").hessian_view(result, digits or TABLE_DIGITS),
+          lambda: _module("tables").hessian_tables(result), digits)
 
 
 @command
@@ -307,7 +303,6 @@ def compare(
     digits: Digits = None,
 ) -> None:
     """AD vs SymPy vs finite differences: errors, step sweep, expression swell."""
-    from adcli import report, tables
     from adcli.compare import DEFAULT_STEPS
     from adcli.compare import compare as compute
 
@@ -329,8 +324,8 @@ def compare(
         shown = comparison_view(result, digits or TABLE_DIGITS)
         return shown if plot is None else Group(shown, Text(f"wrote {plot}"))
 
-    _emit(_format(output_format, as_json), lambda: report.compare_json(result), view,
-          lambda: tables.compare_tables(result), digits)
+    _emit(_format(output_format, as_json), lambda: _module("report").compare_json(result), view,
+          lambda: _module("tables").compare_tables(result), digits)
 
 
 @command
@@ -431,7 +426,6 @@ def checkpoint(
     digits: Digits = None,
 ) -> None:
     """Checkpointing strategies side by side: memory, recomputation, time, and the same gradient."""
-    from adcli import report, tables
     from adcli.analysis import evaluate_at
     from adcli.checkpoint import compare_strategies, default_strategies, parse_strategy
 
@@ -448,9 +442,9 @@ def checkpoint(
         from adcli.plot import plot_checkpoints
 
         plot_checkpoints(runs, plot)
-    _emit(_format(output_format, as_json), lambda: report.checkpoint_json(evaluated, runs),
-          lambda: _render().checkpoint_view(evaluated, runs, digits or TABLE_DIGITS),
-          lambda: tables.checkpoint_tables(evaluated, runs), digits)
+    _emit(_format(output_format, as_json), lambda: _module("report").checkpoint_json(evaluated, runs),
+          lambda: _module("render").checkpoint_view(evaluated, runs, digits or TABLE_DIGITS),
+          lambda: _module("tables").checkpoint_tables(evaluated, runs), digits)
 
 
 def _parse_steps(text: str) -> list[float]:
