@@ -108,6 +108,15 @@ def _emit(output_format: str, document: Callable[[], dict], view: Callable[[], o
         sys.stdout.write(write(tables(), output_format, digits))
 
 
+def _show(kind: str, args: tuple, output_format: str, as_json: bool, digits: int | None, **view_options) -> None:
+    """Render a result with the writers named after ``kind``: ``report.<kind>_json``,
+    ``render.<kind>_view`` and ``tables.<kind>_tables``."""
+    _emit(_format(output_format, as_json),
+          lambda: getattr(_module("report"), f"{kind}_json")(*args),
+          lambda: getattr(_module("render"), f"{kind}_view")(*args, digits or TABLE_DIGITS, **view_options),
+          lambda: getattr(_module("tables"), f"{kind}_tables")(*args), digits)
+
+
 def _module(name: str):
     """An adcli module imported only when a result is rendered with it (start-up stays fast)."""
     import importlib
@@ -241,9 +250,7 @@ def trace(
     seed = bind_direction(trace, parse_assignments([direction], "--direction")) if direction else None
     table = sweep_table(trace, assigned, wrt=parse_names(wrt, trace) if wrt else [], direction=seed,
                         output=output - 1, straight_through=ste)
-    _emit(_format(output_format, as_json), lambda: _module("report").sweep_json(table),
-          lambda: _module("render").sweep_view(table, digits or TABLE_DIGITS, shown_rows),
-          lambda: _module("tables").trace_tables(table), digits)
+    _show("sweep", (table,), output_format, as_json, digits, rows=shown_rows)
 
 
 @command
@@ -261,9 +268,7 @@ def jacobian(
 
     trace, assigned = _load(source, at, func)
     result = compute(trace, assigned, mode=mode)
-    _emit(_format(output_format, as_json), lambda: _module("report").jacobian_json(result),
-          lambda: _module("render").jacobian_view(result, digits or TABLE_DIGITS),
-          lambda: _module("tables").jacobian_tables(result), digits)
+    _show("jacobian", (result,), output_format, as_json, digits)
 
 
 @command
@@ -280,9 +285,7 @@ def hessian(
 
     trace, assigned = _load(source, at, func)
     result = compute(trace, assigned)
-    _emit(_format(output_format, as_json), lambda: _module("report").hessian_json(result),
-          lambda: _module("render").hessian_view(result, digits or TABLE_DIGITS),
-          lambda: _module("tables").hessian_tables(result), digits)
+    _show("hessian", (result,), output_format, as_json, digits)
 
 
 @command
@@ -442,9 +445,7 @@ def checkpoint(
         from adcli.plot import plot_checkpoints
 
         plot_checkpoints(runs, plot)
-    _emit(_format(output_format, as_json), lambda: _module("report").checkpoint_json(evaluated, runs),
-          lambda: _module("render").checkpoint_view(evaluated, runs, digits or TABLE_DIGITS),
-          lambda: _module("tables").checkpoint_tables(evaluated, runs), digits)
+    _show("checkpoint", (evaluated, runs), output_format, as_json, digits)
 
 
 def _parse_steps(text: str) -> list[float]:

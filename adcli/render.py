@@ -66,7 +66,7 @@ def _elide(count: int, rows: int | None) -> tuple[range, range]:
     return range(head), range(count - (rows - head), count)
 
 
-def sweep_view(table: SweepTable, digits: int, rows: int | None) -> Group:
+def sweep_view(table: SweepTable, digits: int, rows: int | None = None) -> Group:
     """The Wengert table (one row per input and operation) and the reverse sweep's updates."""
     trace, evaluated = table.trace, table.evaluated
     names = trace.names()

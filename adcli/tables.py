@@ -103,7 +103,7 @@ def write(tables: list[Tabular], output_format: str, digits: int | None) -> str:
 
 
 # ---------------------------------------------------------------- builders
-def trace_tables(table) -> list[Tabular]:
+def sweep_tables(table) -> list[Tabular]:
     """The Wengert table: one row per input and operation; the reverse sweep as notes."""
     from adcli.report import update_statements
 
