@@ -21,8 +21,10 @@ from adcli.primitives import BY_NAME, CONSTANTS, FUNCTIONS
 from adcli.suggest import did_you_mean
 from adcli.trace import NO_ARG, Trace
 
-_NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-_TOKEN = re.compile(rf"{_NUMBER}|[A-Za-z_][A-Za-z_0-9]*|\*\*|[-+*/^(),]|\S")
+# Operators first (the commonest tokens; ``**`` before ``*``), then names, numbers, and any other
+# single character, which the parser reports.
+_TOKEN = re.compile(r"\*\*|[-+*/^(),]|[A-Za-z_][A-Za-z_0-9]*|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?"
+                    r"|\.\d+(?:[eE][+-]?\d+)?|\S")
 _NUMBER_START = frozenset("0123456789.")
 _NAME_NOT_CALLED = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z_0-9]*)(?!\s*\(|[A-Za-z_0-9])")
 _FOREIGN = re.compile(r"[^\w\s.+\-*/^(),]")  # characters that cannot occur in any token
