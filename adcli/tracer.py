@@ -339,7 +339,12 @@ def _unary_function(primitive: Primitive, fallback):
                 value = _nan
             node = len(_tape) >> 2
             _extend((code, x.node, NO_ARG, value))
-            return _checked(value, node)
+            if value - value:  # inf or nan: undefined at its argument, or an overflow
+                raise _active.error_at(node)
+            var = _new(Var)
+            var.value = value
+            var.node = node
+            return var
         if isinstance(x, TracedList):
             _list_used_as_number()
         return fallback(x)
