@@ -27,18 +27,14 @@ def evaluate(trace: Trace, point: Sequence[float], m=scalar) -> list[float]:
     for node, value in trace.literal.items():
         values[node] = value
     functions = functions_of(m)
-    for i, code in enumerate(op):
+    for i, (code, a, b) in enumerate(zip(op, arg0, arg1)):
         if code < FIRST_PRIMITIVE:
             continue
-        b = arg1[i]
         try:
-            if b == NO_ARG:
-                value = functions[code](values[arg0[i]])
-            else:
-                value = functions[code](values[arg0[i]], values[b])
+            value = functions[code](values[a]) if b == NO_ARG else functions[code](values[a], values[b])
         except (ArithmeticError, ValueError):
             raise undefined_error(trace, values, i) from None
-        if value - value != 0:  # inf or nan from finite arguments: an overflow
+        if value - value:  # inf or nan from finite arguments: an overflow
             raise undefined_error(trace, values, i)
         values[i] = value
     return values
