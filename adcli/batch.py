@@ -42,7 +42,7 @@ def gradient_at_points(source: str, assigned: dict, points_file: str | None, fun
 def read_points(path: str) -> dict[str, np.ndarray]:
     """A CSV file with a header row naming inputs, then one point per row."""
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        with open(path, newline="", encoding="utf-8-sig") as handle:  # -sig: spreadsheets write a BOM
             rows = list(csv.reader(handle))
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"--points {path}: cannot read the file ({error})") from None
@@ -50,6 +50,9 @@ def read_points(path: str) -> dict[str, np.ndarray]:
     if len(rows) < 2:
         raise InputError(f"--points {path}: expected a header row naming the inputs and at least one point")
     header = [cell.strip() for cell in rows[0]]
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise InputError(f"--points {path}: the header names {', '.join(repeated)} more than once")
     for number, row in enumerate(rows[1:], 2):
         if len(row) != len(header):
             raise InputError(f"--points {path}, line {number}: every row needs {len(header)} values, "
@@ -59,6 +62,9 @@ def read_points(path: str) -> dict[str, np.ndarray]:
     except ValueError:
         bad = next(k for k, row in enumerate(rows[1:], 2) if not _all_numbers(row))
         raise InputError(f"--points {path}, line {bad}: every cell must be a number") from None
+    if not np.isfinite(data).all():
+        line = 2 + int(np.flatnonzero(~np.isfinite(data).all(axis=1))[0])
+        raise InputError(f"--points {path}, line {line}: every cell must be a finite number")
     if data.ndim != 2 or data.shape[1] != len(header):
         raise InputError(f"--points {path}: every row needs {len(header)} values, one per column of the header")
     return {name: data[:, k] for k, name in enumerate(header)}

@@ -137,13 +137,17 @@ class _Machine:
             if not g:
                 continue
             rule = PRIMITIVES[op[node]].partials
+            # as adcli.sweeps.reverse_sweep: a zero partial adds nothing (so 0·inf never arises)
             if b == NO_ARG:
                 (partial,) = rule(scalar, taped[a], taped[node])
-                adjoint[a] += g * partial
+                if partial:
+                    adjoint[a] += g * partial
             else:
                 partial_a, partial_b = rule(scalar, taped[a], taped[b], taped[node])
-                adjoint[a] += g * partial_a
-                adjoint[b] += g * partial_b
+                if partial_a:
+                    adjoint[a] += g * partial_a
+                if partial_b:
+                    adjoint[b] += g * partial_b
         self.stored -= stop - start
 
 
@@ -153,7 +157,9 @@ def run(trace: Trace, point: list[float], strategy: Strategy, output: int = 0) -
     n = len(machine.steps)
     began = time.perf_counter()
     start_state = machine.start_state()
-    if strategy.kind == "all":
+    if n == 0:
+        pass  # no operation to reverse: the output is an input or a constant
+    elif strategy.kind == "all":
         machine.reverse_segment(start_state, 0, n)
     elif strategy.kind == "none":
         for position in range(n - 1, -1, -1):
@@ -249,7 +255,7 @@ def theory(strategy: Strategy, n: int, width: int = 1) -> tuple[int, str]:
     if strategy.kind == "none":
         return n * (n - 1) // 2, "1"
     if strategy.kind == "every":
-        k = min(strategy.parameter, n)
+        k = max(1, min(strategy.parameter, n))
         return n, f"≤ {(math.ceil(n / k) - 1) * width + k:,}"
     s = strategy.parameter
     return min_recomputations(n, s - 1), f"≤ {(s - 1) * width + 1:,}"

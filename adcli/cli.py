@@ -199,9 +199,10 @@ def grad(
     if check is not None:
         from adcli.compare import cross_check
 
-        checks, timeouts = cross_check(result, _names(check), sympy_timeout)
-        result.evaluated.warnings.extend(f"SymPy: '{step}' ran out of the {sympy_timeout:g} s budget"
-                                         for step in timeouts)
+        checks, problems = cross_check(result, _names(check), sympy_timeout)
+        result.evaluated.warnings.extend(step if "SymPy could not" in step else
+                                         f"SymPy: '{step}' ran out of the {sympy_timeout:g} s budget"
+                                         for step in problems)
 
     def document() -> dict:
         doc = _module("report").gradient_json(result)

@@ -99,6 +99,7 @@ class Comparison:
     swell: list[SwellRow]
     timeouts: list[str]
     sympy_timeout: float
+    failures: list[str] = field(default_factory=list)
 
     @property
     def trace(self) -> Trace:
@@ -115,9 +116,11 @@ class SymbolicBudget:
     def __init__(self, seconds: float) -> None:
         self.deadline = time.monotonic() + seconds
         self.timeouts: list[str] = []
+        self.failures: list[str] = []  # steps SymPy could not do: "step: the reason"
 
     def run(self, step: str, work: Callable):
-        """``work()``, or None when the budget runs out first (``step`` is then recorded)."""
+        """``work()``, or None when the budget runs out first or SymPy cannot do the step (it is
+        then recorded in ``timeouts`` or ``failures``; every other method still runs)."""
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             self.timeouts.append(step)
@@ -127,7 +130,9 @@ class SymbolicBudget:
                 return work()
         except _TimedOut:
             self.timeouts.append(step)
-            return None
+        except (Exception, RecursionError) as error:  # SymPy has no derivative or value here
+            self.failures.append(f"{step}: SymPy could not ({type(error).__name__}: {_first_line(error)})")
+        return None
 
 
 @contextmanager
@@ -204,7 +209,8 @@ def compare(trace: Trace, assigned: dict[str, Value], sweep_steps: list[float] |
         best = _best_steps(sweep, point, names)
     swell = _swell(trace, nest, budget, first=symbolic)
     as_text = {name: (None if value is None else _mp_text(value)) for name, value in reference.items()}
-    return Comparison(evaluated, as_text, methods, sweep, best, swell, budget.timeouts, sympy_timeout)
+    return Comparison(evaluated, as_text, methods, sweep, best, swell, budget.timeouts, sympy_timeout,
+                      budget.failures)
 
 
 def _ad_rows(evaluated: Evaluated) -> list[MethodRow]:
@@ -280,7 +286,7 @@ def _to_mpf(value):
     import mpmath
 
     mpmath.mp.dps = REFERENCE_DIGITS + 10
-    if not value.is_real or not value.is_finite:
+    if not value.is_number or not value.is_real or not value.is_finite:
         return None
     return mpmath.mpf(value)
 
@@ -515,7 +521,7 @@ def cross_check(result, checks: list[str], sympy_timeout: float = 10.0) -> tuple
                 except (AdcliError, ArithmeticError, ValueError):
                     row.note = "f is not defined within one step of the point"
             rows.append(row)
-    return rows, budget.timeouts
+    return rows, budget.timeouts + budget.failures
 
 
 def _all_output_derivatives(trace: Trace):
@@ -530,8 +536,9 @@ def _all_output_derivatives(trace: Trace):
 def _float_value(symbols, derivative, point: list[float]) -> float | None:
     import sympy
 
-    function = sympy.lambdify(symbols, derivative, modules=[_SYMPY_FLOAT_FUNCTIONS, "math"])
     try:
-        return float(function(*point))
-    except (ArithmeticError, ValueError, TypeError):
+        function = sympy.lambdify(symbols, derivative, modules=[_SYMPY_FLOAT_FUNCTIONS, "math"])
+        value = float(function(*point))
+    except Exception:  # SymPy's derivative has no float value here (DiracDelta, an unevaluated floor')
         return None
+    return value if math.isfinite(value) else None

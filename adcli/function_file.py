@@ -9,8 +9,10 @@ the file and line of the user's code, never adcli's own.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import inspect
 import os
+import sys
 import traceback
 from collections.abc import Callable
 
@@ -29,6 +31,24 @@ def trace_function(path: str, assigned: dict[str, Value], func: str | None = Non
     """
     if not path.endswith(".py"):
         raise InputError(f"{path}: a function file must be a Python file ending in .py")
+    with _as_a_script(path):
+        return _trace(path, assigned, func)
+
+
+@contextlib.contextmanager
+def _as_a_script(path: str):
+    """Run user code with ``sys.argv == [path]`` (as ``python file.py`` would) and its prints on
+    stderr, so adcli's own output (JSON, CSV) stays clean."""
+    saved = sys.argv
+    sys.argv = [path]
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.argv = saved
+
+
+def _trace(path: str, assigned: dict[str, Value], func: str | None) -> tuple[Trace, dict[str, float]]:
     function = load_function(path, func)
     parameters = _parameters(function, path)
     trace = Trace(source=path)

@@ -99,6 +99,8 @@ def to_dot(data: GraphData, edge_labels: bool) -> str:
         text = "\\n".join(_escape_dot(line) for line in label)
         lines.append(f'  n{i} [label="{text}", shape={shape}];')
     for k, (node, name) in enumerate(zip(trace.outputs, trace.output_names)):
+        if trace.op[node] == CONST:
+            lines.append(f'  n{node} [label="{_escape_dot(trace.names()[node])}", shape=plaintext];')
         lines.append(f'  out{k} [label="{_escape_dot(name)}", shape=doubleoctagon];')
         lines.append(f"  n{node} -> out{k};")
     for a, b, label in _edges(data):
@@ -120,6 +122,8 @@ def to_mermaid(data: GraphData, edge_labels: bool) -> str:
         text = _escape_mermaid("<br/>".join(label))
         lines.append(f'  n{i}["{text}"]' if trace.op[i] == INPUT else f'  n{i}("{text}")')
     for k, (node, name) in enumerate(zip(trace.outputs, trace.output_names)):
+        if trace.op[node] == CONST:
+            lines.append(f'  n{node}["{_escape_mermaid(trace.names()[node])}"]')
         lines.append(f'  out{k}{{{{"{_escape_mermaid(name)}"}}}}')
         lines.append(f"  n{node} --> out{k}")
     for a, b, label in _edges(data):

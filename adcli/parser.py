@@ -26,6 +26,7 @@ from adcli.trace import NO_ARG, Trace
 _TOKEN = re.compile(r"\*\*|[-+*/^(),]|[A-Za-z_][A-Za-z_0-9]*|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?"
                     r"|\.\d+(?:[eE][+-]?\d+)?|\S")
 _NUMBER_START = frozenset("0123456789.")
+_INFINITY = float("inf")
 _NAME_NOT_CALLED = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z_0-9]*)(?!\s*\(|[A-Za-z_0-9])")
 _FOREIGN = re.compile(r"[^\w\s.+\-*/^(),]")  # characters that cannot occur in any token
 
@@ -121,7 +122,10 @@ class _Parser:
                     operands.append(node)
                     expect_operand = False
                 elif token[0] in _NUMBER_START and token != ".":  # a lone '.' is not a number
-                    operands.append(trace.add_const(float(token)))
+                    value = float(token)
+                    if value == _INFINITY:
+                        raise self.fail(f"the number {token} is too large for a float", i)
+                    operands.append(trace.add_const(value))
                     expect_operand = False
                 elif token == "(":
                     operators.append((0, paren, i))

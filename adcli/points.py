@@ -94,6 +94,11 @@ def constant_value(text: str, place: str) -> float:
         raise InputError(f"{place}: the value is missing")
     not_a_number = InputError(f"{place}: '{text}' is not a number or a constant expression such as pi/3")
     try:
+        if not math.isfinite(float(text)):
+            raise InputError(f"{place}: '{text}' is not a finite number")
+    except ValueError:
+        pass  # not a plain number: parse it as a constant expression
+    try:
         trace = parse(text)
     except AdcliError:
         raise not_a_number from None

@@ -25,7 +25,8 @@ def comparison_view(comparison: Comparison, digits: int) -> Group:
     for name, text in comparison.reference.items():
         parts.append(Text(f"reference ∂f/∂{name} = {text}  (SymPy, 50 digits)"))
     if not comparison.reference:
-        parts.append(Text("no 50-digit reference: SymPy ran out of time, so errors are not shown", style="yellow"))
+        why = "SymPy ran out of time" if comparison.timeouts else "SymPy could not give one here"
+        parts.append(Text(f"no 50-digit reference ({why}), so errors are not shown", style="yellow"))
 
     methods = Table(title="methods side by side", title_justify="left")
     notes = any(row.note for row in comparison.methods)
@@ -40,6 +41,8 @@ def comparison_view(comparison: Comparison, digits: int) -> Group:
     if comparison.sweep is not None:
         parts += _sweep_parts(comparison)
     parts.append(_swell_table(comparison))
+    for failure in comparison.failures:
+        parts.append(Text(failure, style="yellow"))
     for step in comparison.timeouts:
         parts.append(Text(f"SymPy: '{step}' ran out of the {comparison.sympy_timeout:g} s budget "
                           "(--sympy-timeout); the other results are complete", style="yellow"))

@@ -221,6 +221,7 @@ def compare_json(comparison) -> dict:
         "swell": [asdict(row) for row in comparison.swell],
         "sympy_timeout": comparison.sympy_timeout,
         "timeouts": comparison.timeouts,
+        "sympy_failures": comparison.failures,
         "warnings": evaluated.warnings,
     })
 

@@ -67,16 +67,17 @@ def forward_sweep(trace: Trace, d0: list[float], d1: list[float], seed: dict[int
     for i, code in enumerate(op):
         if code < FIRST_PRIMITIVE:
             continue
-        # Zero tangents are skipped, so an infinite partial (sqrt'(0)) of a constant stays harmless.
+        # A product is taken only when both factors are nonzero, here and in the reverse sweep, so
+        # an infinite partial (sqrt'(0)) times a zero gives 0 in both modes alike.
         t = 0.0
-        ta = tangent[arg0[i]]
-        if ta:
-            t = d0[i] * ta
+        ta, da = tangent[arg0[i]], d0[i]
+        if ta and da:
+            t = da * ta
         b = arg1[i]
         if b != NO_ARG:
-            tb = tangent[b]
-            if tb:
-                t += d1[i] * tb
+            tb, db = tangent[b], d1[i]
+            if tb and db:
+                t += db * tb
         tangent[i] = t
     return tangent
 
@@ -94,8 +95,12 @@ def reverse_sweep(trace: Trace, d0: list[float], d1: list[float], seed: dict[int
         g = adjoint[i]
         if not g or op[i] < FIRST_PRIMITIVE:
             continue
-        adjoint[arg0[i]] += g * d0[i]
+        da = d0[i]
+        if da:
+            adjoint[arg0[i]] += g * da
         b = arg1[i]
         if b != NO_ARG:
-            adjoint[b] += g * d1[i]
+            db = d1[i]
+            if db:
+                adjoint[b] += g * db
     return adjoint
