@@ -147,8 +147,8 @@ _define("pow", 2, _pow_partials, ("{y} * {x}^({y} - 1)", "{out} * log({x})"),
         lambda sp, x, y: x**y, python="math.pow({x}, {y})", symbol="^", precedence=4,
         domain=lambda x, y: (x > 0 or (x == 0 and y >= 0) or (x < 0 and _is_integer(y))),
         domain_message="pow is undefined at base {x}, exponent {y}",
-        kinks=(lambda x, y: x == 0 and 0 < y < 1, lambda x, y: x <= 0),
-        convention="d(x^y)/dx = inf at x = 0 for 0 < y < 1, and d(x^y)/dy = 0 where x <= 0 "
+        kinks=(lambda x, y: x == 0 and 0 < y < 1, lambda x, y: x < 0 or (x == 0 and y <= 0)),
+        convention="d(x^y)/dx = inf at x = 0 for 0 < y < 1, and d(x^y)/dy = 0 where x < 0 "
                    "(x^y has no real values for nearby y)",
         partials_on_arrays=_pow_partials_on_arrays)
 
