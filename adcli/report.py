@@ -98,7 +98,7 @@ def gradient_json(result: Gradient) -> dict:
         if result.adjoints is not None:
             row["adjoint"] = one_or_list([number(adjoint[node]) for adjoint in result.adjoints])
         if result.tangents is not None:
-            row["tangents"] = {name: number(t[node]) for name, t in result.tangents.items()}
+            row["tangent"] = {name: number(t[node]) for name, t in result.tangents.items()}
     return {
         "source": trace.source,
         "mode": result.mode,
