@@ -100,6 +100,7 @@ class Comparison:
     timeouts: list[str]
     sympy_timeout: float
     failures: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # the timeouts and failures, worded for a reader
 
     @property
     def trace(self) -> Trace:
@@ -114,6 +115,7 @@ class SymbolicBudget:
     """A deadline shared by all SymPy steps; a step past it is recorded as timed out."""
 
     def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
         self.deadline = time.monotonic() + seconds
         self.timeouts: list[str] = []
         self.failures: list[str] = []  # steps SymPy could not do: "step: the reason"
@@ -133,6 +135,11 @@ class SymbolicBudget:
         except (Exception, RecursionError) as error:  # SymPy has no derivative or value here
             self.failures.append(f"{step}: SymPy could not ({type(error).__name__}: {_first_line(error)})")
         return None
+
+    def messages(self) -> list[str]:
+        """What went wrong, one sentence per step: timeouts, then failures."""
+        return [f"SymPy: '{step}' ran out of the {self.seconds:g} s budget (--sympy-timeout); the other "
+                "results are complete" for step in self.timeouts] + self.failures
 
 
 @contextmanager
@@ -210,7 +217,7 @@ def compare(trace: Trace, assigned: dict[str, Value], sweep_steps: list[float] |
     swell = _swell(trace, nest, budget, first=symbolic)
     as_text = {name: (None if value is None else _mp_text(value)) for name, value in reference.items()}
     return Comparison(evaluated, as_text, methods, sweep, best, swell, budget.timeouts, sympy_timeout,
-                      budget.failures)
+                      budget.failures, budget.messages())
 
 
 def _ad_rows(evaluated: Evaluated) -> list[MethodRow]:
@@ -521,7 +528,7 @@ def cross_check(result, checks: list[str], sympy_timeout: float = 10.0) -> tuple
                 except (AdcliError, ArithmeticError, ValueError):
                     row.note = "f is not defined within one step of the point"
             rows.append(row)
-    return rows, budget.timeouts + budget.failures
+    return rows, budget.messages()
 
 
 def _all_output_derivatives(trace: Trace):

@@ -61,6 +61,9 @@ def _labels(data: GraphData) -> dict[int, list[str]]:
         if data.adjoints is not None:
             lines.append(f"adjoint {_number(data.adjoints[i], data.digits)}")
         labels[i] = lines
+    for node in trace.outputs:  # a constant output is drawn too, so its output edge has a source
+        if trace.op[node] == CONST:
+            labels[node] = [names[node]]
     return labels
 
 
@@ -94,13 +97,11 @@ def to_dot(data: GraphData, edge_labels: bool) -> str:
     trace = data.trace
     lines = ["digraph adcli {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=11];',
              '  edge [fontname="Helvetica", fontsize=9];']
+    shapes = {INPUT: "box", CONST: "plaintext"}
     for i, label in _labels(data).items():
-        shape = "box" if trace.op[i] == INPUT else "ellipse"
         text = "\\n".join(_escape_dot(line) for line in label)
-        lines.append(f'  n{i} [label="{text}", shape={shape}];')
+        lines.append(f'  n{i} [label="{text}", shape={shapes.get(trace.op[i], "ellipse")}];')
     for k, (node, name) in enumerate(zip(trace.outputs, trace.output_names)):
-        if trace.op[node] == CONST:
-            lines.append(f'  n{node} [label="{_escape_dot(trace.names()[node])}", shape=plaintext];')
         lines.append(f'  out{k} [label="{_escape_dot(name)}", shape=doubleoctagon];')
         lines.append(f"  n{node} -> out{k};")
     for a, b, label in _edges(data):
@@ -120,10 +121,8 @@ def to_mermaid(data: GraphData, edge_labels: bool) -> str:
     lines = ["flowchart LR"]
     for i, label in _labels(data).items():
         text = _escape_mermaid("<br/>".join(label))
-        lines.append(f'  n{i}["{text}"]' if trace.op[i] == INPUT else f'  n{i}("{text}")')
+        lines.append(f'  n{i}["{text}"]' if trace.op[i] in (INPUT, CONST) else f'  n{i}("{text}")')
     for k, (node, name) in enumerate(zip(trace.outputs, trace.output_names)):
-        if trace.op[node] == CONST:
-            lines.append(f'  n{node}["{_escape_mermaid(trace.names()[node])}"]')
         lines.append(f'  out{k}{{{{"{_escape_mermaid(name)}"}}}}')
         lines.append(f"  n{node} --> out{k}")
     for a, b, label in _edges(data):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from adcli.errors import InputError, caret_message
-from adcli.primitives import BY_NAME, CONSTANTS, FUNCTIONS
+from adcli.primitives import BY_NAME, CONSTANTS, FUNCTIONS, PRIMITIVES
 from adcli.suggest import did_you_mean
 from adcli.trace import NO_ARG, Trace
 
@@ -186,10 +186,10 @@ class _Parser:
     # ------------------------------------------------------------------ reductions
     def _apply(self, code: int, operands: list[int]) -> None:
         if code in _UNARY_OPCODES:
-            operands[-1] = self.trace._append(code, operands[-1], NO_ARG)
+            operands[-1] = self.trace.add_op(PRIMITIVES[code], operands[-1])
         else:
             b = operands.pop()
-            operands[-1] = self.trace._append(code, operands[-1], b)
+            operands[-1] = self.trace.add_op(PRIMITIVES[code], operands[-1], b)
 
     def _reduce_group(self, operands: list[int], operators: list[tuple]) -> tuple | None:
         """Apply pending operators down to the innermost open parenthesis or call, and return it."""

@@ -46,7 +46,7 @@ def gradient_view(result: Gradient, digits: int) -> Group:
     """Value and gradient: one row per input, one column per output."""
     trace, evaluated = result.trace, result.evaluated
     several = len(trace.outputs) > 1
-    table = Table(box=None if not several else None, show_edge=False, pad_edge=False)
+    table = Table(box=None, show_edge=False, pad_edge=False)
     table.add_column("", style="bold")
     for name in trace.output_names:
         table.add_column(name if several else "f", justify="right")
@@ -98,14 +98,14 @@ def sweep_view(table: SweepTable, digits: int, rows: int | None = None) -> Group
 
     operations = len(nodes) - len(trace.inputs)
     head_ops, tail_ops = _elide(operations, rows)
-    updates = update_statements(trace, head_ops, table.straight_through)
+    updates = update_statements(trace, head_ops, table.straight_through, names)
     lines = [Text(f"reverse sweep, in the order it runs (seed {bar(names[trace.outputs[table.output]])} = 1):",
                   style="bold")]
     lines += [Text("  " + u) for u in updates]
     if tail_ops:
         lines.append(Text(f"  … updates of {operations - len(head_ops) - len(tail_ops):,} operations not shown …",
                           style="dim"))
-        lines += [Text("  " + u) for u in update_statements(trace, tail_ops, table.straight_through)]
+        lines += [Text("  " + u) for u in update_statements(trace, tail_ops, table.straight_through, names)]
     outputs = ", ".join(f"{name} = {names[node]}" for name, node in zip(trace.output_names, trace.outputs))
     return Group(header(trace, evaluated.at, digits), grid, Text(f"outputs: {outputs}", style="dim"),
                  *lines, *warning_lines(evaluated.warnings))

@@ -41,11 +41,7 @@ def comparison_view(comparison: Comparison, digits: int) -> Group:
     if comparison.sweep is not None:
         parts += _sweep_parts(comparison)
     parts.append(_swell_table(comparison))
-    for failure in comparison.failures:
-        parts.append(Text(failure, style="yellow"))
-    for step in comparison.timeouts:
-        parts.append(Text(f"SymPy: '{step}' ran out of the {comparison.sympy_timeout:g} s budget "
-                          "(--sympy-timeout); the other results are complete", style="yellow"))
+    parts += [Text(message, style="yellow") for message in comparison.messages]
     parts += warning_lines(evaluated.warnings)
     return Group(*parts)
 

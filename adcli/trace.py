@@ -45,7 +45,7 @@ class Trace:
 
     def add_const(self, value: float, label: str | None = None) -> int:
         """A constant node; equal constants share one node (except signed zeros, kept apart)."""
-        key = value if value else (value, math.copysign(1.0, value))  # 0.0 == -0.0, yet they differ
+        key = constant_key(value)
         if label is None and key in self._const_cache:
             return self._const_cache[key]
         node = self._append(CONST, NO_ARG, NO_ARG)
@@ -57,6 +57,7 @@ class Trace:
         return node
 
     def add_op(self, primitive: Primitive, a: int, b: int = NO_ARG) -> int:
+        """An operation node: ``primitive`` applied to nodes ``a`` (and ``b``)."""
         return self._append(primitive.opcode, a, b)
 
     def add_output(self, node: int, name: str) -> None:
@@ -144,6 +145,11 @@ class Trace:
         return "\n".join(lines)
 
 
+def constant_key(value: float):
+    """The key under which equal constants share a node: 0.0 == -0.0, yet they differ."""
+    return value if value else (value, math.copysign(1.0, value))
+
+
 def format_literal(value: float) -> str:
     """A constant as it reads best: ``2`` rather than ``2.0``, ``0.5``, ``1e-08``."""
     if math.isfinite(value) and value == int(value) and abs(value) < 1e16:
@@ -165,7 +171,7 @@ def compose(trace: Trace, depth: int) -> Trace:
                 mapped[i] = nested.add_const(trace.literal[i], trace.literal_label.get(i))
             else:
                 b = trace.arg1[i]
-                mapped[i] = nested._append(code, mapped[trace.arg0[i]], NO_ARG if b == NO_ARG else mapped[b])
+                mapped[i] = nested.add_op(PRIMITIVES[code], mapped[trace.arg0[i]], NO_ARG if b == NO_ARG else mapped[b])
         current = mapped[trace.outputs[0]]
     nested.add_output(current, trace.output_names[0])
     return nested

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import linecache
 import math
+import os
 import sys
 import types
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from adcli.errors import InputError
 from adcli.evaluate import undefined_error
 from adcli.primitives import BY_NAME, Primitive
 from adcli.primitives import CONST, INPUT
-from adcli.trace import NO_ARG, Trace
+from adcli.trace import NO_ARG, Trace, constant_key
 
 
 class EscapeError(InputError):
@@ -66,7 +67,7 @@ class Recorder:
         if not isinstance(value, (int, float)):
             return None
         value = float(value)
-        key = value if value else (value, math.copysign(1.0, value))  # as Trace.add_const
+        key = constant_key(value)
         cache = self.trace._const_cache
         if key not in cache:
             cache[key] = len(self.tape) >> 2
@@ -180,7 +181,7 @@ def _constant(value) -> int | None:
     return node if node is not None else _active.constant(value)
 
 
-_PACKAGE_DIR = __file__.rsplit("/", 1)[0].rsplit("\\", 1)[0]
+_PACKAGE_DIR = os.path.dirname(__file__)
 
 
 def user_frame() -> types.FrameType:
