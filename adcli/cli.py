@@ -369,8 +369,10 @@ def graph(
         data.values, data.partials = evaluated.values, (evaluated.d0, evaluated.d1)
         data.adjoints = evaluated.reverse(0)
         if wrt is not None:
-            (name,) = parse_names(wrt, trace)[:1]
-            data.tangents, data.tangent_label = evaluated.forward({name: 1.0}), name
+            names = parse_names(wrt, trace)
+            if len(names) != 1:
+                raise InputError(f"--wrt {wrt}: a graph shows one tangent; name one input")
+            data.tangents = evaluated.forward({names[0]: 1.0})
     elif wrt is not None:
         raise InputError("--wrt shows tangents, which need a point: add --at")
     dot_text = to_dot(data, edges)

@@ -27,7 +27,6 @@ class GraphData:
     values: list[float] | None = None
     adjoints: list[float] | None = None
     tangents: list[float] | None = None
-    tangent_label: str = ""
     partials: tuple[list[float], list[float]] | None = None
     digits: int = 4
 
