@@ -162,7 +162,8 @@ def grad(
     checkpoint: Annotated[Optional[str], typer.Option(
         "--checkpoint", help="Reverse with checkpoints: all, none, every=K or binomial=S.")] = None,
     ste: Ste = False,
-    sympy_timeout: SympyTimeout = 10.0,
+    sympy_timeout: Annotated[Optional[float], typer.Option(
+        "--sympy-timeout", min=0.0, help="Seconds SymPy may take for --check sympy (default 10).")] = None,
     as_json: Json = False,
     digits: Digits = None,
 ) -> None:
@@ -196,10 +197,12 @@ def grad(
 
         reverse_with(result, parse_strategy(checkpoint))
     checks = None
+    if sympy_timeout is not None and check is None:
+        raise InputError("--sympy-timeout limits --check sympy; add --check sympy or leave it out")
     if check is not None:
         from adcli.compare import cross_check
 
-        checks, problems = cross_check(result, _names(check), sympy_timeout)
+        checks, problems = cross_check(result, _names(check), 10.0 if sympy_timeout is None else sympy_timeout)
         result.evaluated.warnings.extend(problems)
 
     def document() -> dict:
