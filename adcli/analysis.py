@@ -35,7 +35,7 @@ def load(source: str, assigned: dict[str, Value], func: str | None = None) -> tu
     return parse(source), assigned
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Evaluated:
     """A trace evaluated at one point, with its local partials."""
 
@@ -93,7 +93,7 @@ def _straight_through(trace: Trace, d0: list[float]) -> list[str]:
             "(a biased estimate, not the derivative)" for node in touched]
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Gradient:
     """Value and gradient of every output at a point, by one mode."""
 
@@ -141,7 +141,7 @@ def check_finite(evaluated: Evaluated, output_names: list[str], rows: list[list[
                 raise EvaluationError(f"∂({output})/∂{name}: overflow, the derivative is too large for a float")
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class SweepTable:
     """Everything the Wengert table shows: values, tangent columns, adjoints of one output."""
 

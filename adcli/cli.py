@@ -101,7 +101,7 @@ def _emit(output_format: str, document: Callable[[], dict], view: Callable[[], o
     elif output_format == "table":
         from rich.console import Console
 
-        Console().print(view())
+        Console(emoji=False).print(view())
     else:
         from adcli.tables import write
 

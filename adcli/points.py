@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from adcli.errors import AdcliError, InputError
 from adcli.suggest import did_you_mean
@@ -15,8 +15,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
 _RANGE = re.compile(r"([^:]+):([^:]+):\s*(\d+)\Z")
 
 
-@dataclass(frozen=True)
-class PointRange:
+class PointRange(NamedTuple):
     """``--at x=start:stop:count``: ``count`` evenly spaced values, both ends included."""
 
     start: float

@@ -32,7 +32,7 @@ CONST = 1
 FIRST_PRIMITIVE = 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)  # registry entries compare by identity
 class Primitive:
     """One elementary operation. See the module docstring for the meaning of each field."""
 

@@ -17,7 +17,7 @@ from adcli.primitives import CONST, INPUT, PRIMITIVES, Primitive
 NO_ARG = -1
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class Trace:
     """Inputs, ordered equations and outputs of one recorded computation."""
 
