@@ -17,8 +17,8 @@ from adcli.trace import Trace
 
 def columns(trace: Trace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The trace's opcode and argument columns as arrays (a missing second argument is -1)."""
-    return (np.asarray(trace.op, dtype=np.intp), np.asarray(trace.arg0, dtype=np.intp),
-            np.asarray(trace.arg1, dtype=np.intp))
+    n = len(trace)  # fromiter with a known count is the quickest way from a list of ints
+    return tuple(np.fromiter(column, dtype=np.intp, count=n) for column in (trace.op, trace.arg0, trace.arg1))
 
 
 def groups(op: np.ndarray):
@@ -44,7 +44,7 @@ def linearize_arrays(trace: Trace, values) -> tuple[np.ndarray, np.ndarray]:
     from adcli.sweeps import local_partials
 
     op, arg0, arg1 = columns(trace)
-    v = np.asarray(values, dtype=float)
+    v = np.fromiter(values, dtype=float, count=len(op))
     d0, d1 = np.zeros(len(op)), np.zeros(len(op))
     for code, nodes in groups(op):
         args = [v[arg0[nodes]]] if PRIMITIVES[code].arity == 1 else [v[arg0[nodes]], v[arg1[nodes]]]
