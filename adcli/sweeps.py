@@ -9,6 +9,7 @@ plain loops over the node arrays, forwards for tangents (``x_dot``) and backward
 from __future__ import annotations
 
 from adcli import scalar
+from adcli.accelerator import tape as _accelerator
 from adcli.evaluate import derivative_overflow_error
 from adcli.primitives import FIRST_PRIMITIVE, PRIMITIVES
 from adcli.trace import NO_ARG, Trace
@@ -86,8 +87,11 @@ def reverse_sweep(trace: Trace, d0: list[float], d1: list[float], seed: dict[int
     """Adjoints of every node for the output adjoints in ``seed`` (node -> adjoint): one VJP.
 
     Adjoints accumulate with ``+=``, so a node used several times receives every contribution.
+    Long traces run the same loop in C when the extension :mod:`adcli._tape` is built.
     """
     op, arg0, arg1 = trace.op, trace.arg0, trace.arg1
+    if len(op) >= VECTORIZE_FROM and _accelerator is not None:
+        return _accelerator.reverse_sweep(op, arg0, arg1, d0, d1, seed, FIRST_PRIMITIVE)
     adjoint = [0.0] * len(op)
     for node, value in seed.items():
         adjoint[node] += value

@@ -7,6 +7,10 @@ and ``while`` work; each one is noted with its source line, because the derivati
 the path that ran. Anything that would turn a traced value into a plain number (``float(x)``,
 ``int(x)``, ``round(x)``, formatting) raises :class:`EscapeError` instead of silently dropping the
 derivative.
+
+The hot path (arithmetic and the unary math functions) runs in C when the optional extension
+:mod:`adcli._tape` was built, and in the Python below otherwise (or with ``ADCLI_NO_ACCELERATOR=1``);
+both append the same nodes to the same tape, and the tests run the tracer both ways.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from adcli import scalar
+from adcli.accelerator import tape as _accelerator
 from adcli.errors import InputError
 from adcli.evaluate import undefined_error
 from adcli.primitives import BY_NAME, Primitive
@@ -52,12 +57,12 @@ class Recorder:
 
     def flush(self) -> None:
         """Move the nodes recorded since the last flush into the trace's columns."""
-        tape = self.tape[self.flushed:] if self.flushed else self.tape
-        trace = self.trace
-        trace.op += tape[0::4]
-        trace.arg0 += tape[1::4]
-        trace.arg1 += tape[2::4]
-        self.values += tape[3::4]
+        start, trace = self.flushed, self.trace
+        if start == 0:  # the usual single flush: the strided slices are the columns, no second copy
+            trace.op, trace.arg0, trace.arg1, self.values = (self.tape[k::4] for k in range(4))
+        else:
+            for column, k in ((trace.op, 0), (trace.arg0, 1), (trace.arg1, 2), (self.values, 3)):
+                column += self.tape[start + k::4]
         self.flushed = len(self.tape)
 
     def value(self, node: int) -> float:
@@ -151,6 +156,8 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
     global _active, _tape, _extend, _constants
     saved = _active, _tape, _extend, _constants
     _active, _tape, _extend, _constants = recorder, recorder.tape, recorder.tape.extend, recorder.trace._const_cache
+    if _accelerator is not None:
+        _accelerator.activate(_tape, _constants)
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -159,10 +166,14 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
         if collecting:
             gc.enable()
         _active, _tape, _extend, _constants = saved
+        if _accelerator is not None:
+            _accelerator.activate(_tape, _constants)
         recorder.flush()
 
 
 def _var(value: float, node: int) -> Var:
+    if _accelerator is not None:
+        return Var(value, node)
     var = _new(Var)
     var.value = value
     var.node = node
@@ -222,10 +233,16 @@ def _escape(what: str) -> EscapeError:
 _NEG, _ABS, _POW = BY_NAME["neg"], BY_NAME["abs"], BY_NAME["pow"]
 
 
-class Var:
-    """A traced number: its value and the trace node that computed it."""
-
+class _PythonVarBase:
     __slots__ = ("value", "node")
+
+
+class Var(_accelerator.VarBase if _accelerator is not None else _PythonVarBase):
+    """A traced number: its value and the trace node that computed it.
+
+    Its arithmetic comes from the C base class, or from the Python operators generated below."""
+
+    __slots__ = ()
 
     # Comparisons decide control flow on the value; each is noted with its line.
     def __lt__(self, other): return _branch(self.value < _value(other))
@@ -255,10 +272,6 @@ class Var:
 
     def __len__(self):
         raise _used_as_list()
-
-    def __pos__(self): return self
-    def __neg__(self): return _push(_NEG.opcode, self.node, NO_ARG, -self.value)
-    def __abs__(self): return _push(_ABS.opcode, self.node, NO_ARG, abs(self.value))
 
     def __pow__(self, other, modulo=None):
         if modulo is not None:
@@ -331,9 +344,17 @@ def _define_operator(dunder: str, primitive: Primitive, symbol: str) -> None:
         setattr(Var, method, namespace[method])
 
 
-for _dunder, _name, _symbol in (("add", "add", "+"), ("sub", "sub", "-"), ("mul", "mul", "*"), ("truediv", "div", "/")):
-    _define_operator(_dunder, BY_NAME[_name], _symbol)
+_OPERATORS = (("add", "add", "+"), ("sub", "sub", "-"), ("mul", "mul", "*"), ("truediv", "div", "/"))
 Var.__rpow__ = lambda self, other: _active.record(_POW, (other, self))
+if _accelerator is not None:
+    _accelerator.configure(Var, lambda value: _active.constant(value), lambda node: _active.error_at(node),
+                           {name: BY_NAME[name].opcode for name in ("add", "sub", "mul", "div", "neg", "abs")})
+else:
+    for _dunder, _name, _symbol in _OPERATORS:
+        _define_operator(_dunder, BY_NAME[_name], _symbol)
+    Var.__pos__ = lambda self: self
+    Var.__neg__ = lambda self: _push(_NEG.opcode, self.node, NO_ARG, -self.value)
+    Var.__abs__ = lambda self: _push(_ABS.opcode, self.node, NO_ARG, abs(self.value))
 
 
 # ---------------------------------------------------------------- the math stand-in
@@ -341,6 +362,14 @@ def _unary_function(primitive: Primitive, fallback):
     """A math function that records ``primitive`` on a traced value and is ``fallback`` otherwise."""
     code = primitive.opcode
     function = getattr(scalar, primitive.name)
+
+    def plain(x):
+        if isinstance(x, TracedList):
+            _list_used_as_number()
+        return fallback(x)
+
+    if _accelerator is not None:
+        return _accelerator.Unary(code, function, plain)
 
     def traced(x):
         if x.__class__ is Var:
@@ -356,9 +385,7 @@ def _unary_function(primitive: Primitive, fallback):
             var.value = value
             var.node = node
             return var
-        if isinstance(x, TracedList):
-            _list_used_as_number()
-        return fallback(x)
+        return plain(x)
 
     traced.__name__ = primitive.name
     return traced

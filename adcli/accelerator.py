@@ -1,0 +1,23 @@
+"""The optional C extension :mod:`adcli._tape`: the tracer's hot path and the long reverse sweep.
+
+``tape`` is the extension module, or None when it was not built (no C compiler at install time) or
+the environment sets ``ADCLI_NO_ACCELERATOR=1``. Either way the results are the same: the Python
+code it replaces stays, and the tests run both.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _load():
+    if os.environ.get("ADCLI_NO_ACCELERATOR"):
+        return None
+    try:
+        from adcli import _tape
+    except ImportError:
+        return None
+    return _tape
+
+
+tape = _load()

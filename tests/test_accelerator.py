@@ -1,0 +1,168 @@
+"""The optional C hot path (``adcli._tape``) against the pure-Python tracer it speeds up.
+
+Both must record the same trace, values, notes and errors, node for node and bit for bit; the
+C reverse sweep must give the same adjoints as the Python loop. The pure-Python side runs in a
+subprocess with ``ADCLI_NO_ACCELERATOR=1`` (the choice is made once, at import).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from adcli import accelerator
+from adcli.evaluate import evaluate
+from adcli.parser import parse
+from adcli.primitives import FIRST_PRIMITIVE
+from adcli.sweeps import linearize, reverse_sweep
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCELERATED = accelerator.tape is not None
+needs_extension = pytest.mark.skipif(not ACCELERATED, reason="adcli._tape is not built or is switched off")
+
+RECORD_ALL = """
+import json, sys
+from adcli import accelerator
+from adcli.errors import AdcliError
+from adcli.function_file import trace_function
+
+results = []
+for path in sys.argv[1:]:
+    try:
+        trace, _ = trace_function(path, {"x": 0.7, "y": -1.3})
+        results.append({"op": trace.op, "arg0": trace.arg0, "arg1": trace.arg1, "outputs": trace.outputs,
+                        "values": [repr(v) for v in trace.recorded_values], "notes": trace.notes,
+                        "literal": sorted((node, repr(v)) for node, v in trace.literal.items())})
+    except AdcliError as error:
+        results.append({"error": str(error)})
+print(json.dumps({"accelerated": accelerator.tape is not None, "results": results}))
+"""
+
+
+def record_all(paths: list[Path], accelerated: bool) -> list[dict]:
+    env = {k: v for k, v in os.environ.items() if k != "ADCLI_NO_ACCELERATOR"}
+    if not accelerated:
+        env["ADCLI_NO_ACCELERATOR"] = "1"
+    done = subprocess.run([sys.executable, "-c", RECORD_ALL, *map(str, paths)], env=env, cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    output = json.loads(done.stdout)
+    assert output["accelerated"] is accelerated
+    return output["results"]
+
+
+TRACED = ["v0", "v1"]
+PLAIN = ["0.0", "-0.0", "1", "2", "0.5", "True", "1e308", "-3", "2.5", "10**400"]
+BINARY = ["{a} + {b}", "{a} - {b}", "{a} * {b}", "{a} / {b}", "{a} ** {b}", "max({a}, {b})"]
+UNARY = ["-{a}", "+{a}", "abs({a})", "math.sin({a})", "math.log({a})", "math.sqrt({a})", "math.exp({a})",
+         "math.tanh({a})", "math.floor({a})", "math.acos({a})"]
+
+
+def random_program(rng: random.Random) -> str:
+    """A straight-line function of x and y mixing traced values, ints, floats, signed zeros and
+    operations that fail (log of a negative, division by zero, overflow)."""
+    names = list(TRACED)
+    lines = ["import math", "", "", "def f(x, y):", "    v0, v1 = x, y"]
+    for k in range(2, 2 + rng.randint(1, 10)):
+        if rng.random() < 0.4:
+            form, a, b = rng.choice(UNARY), rng.choice(names), ""
+        else:
+            form, a, b = rng.choice(BINARY), rng.choice(names + PLAIN), rng.choice(names + PLAIN)
+            if a not in names and b not in names:
+                a = rng.choice(names)
+        lines.append(f"    v{k} = {form.format(a=a, b=b)}")
+        names.append(f"v{k}")
+    lines.append(f"    return {names[-1]}, {rng.choice(names)}")
+    return "\n".join(lines) + "\n"
+
+
+HAND_WRITTEN = {
+    "chain.py": "from math import sin\n\n\ndef f(x, y):\n    for _ in range(200):\n        x = sin(x) * 1.1 + x * 0.5\n"
+                "    return x\n",
+    "reflected.py": "def f(x, y):\n    return 2 - x, 3 / y, True * x, 0.5 + y, -0.0 * x, x - -0.0\n",
+    "branches.py": "def f(x, y):\n    if x > y:\n        return x * y\n    return x + y\n",
+    "loop_branch.py": "def f(x, y):\n    while x < 5:\n        x = x * 2\n    return x\n",
+    "divide_by_zero.py": "def f(x, y):\n    return x / (y - y)\n",
+    "overflow.py": "import math\n\n\ndef f(x, y):\n    return math.exp(x * 1e3)\n",
+    "huge_int.py": "def f(x, y):\n    return x * 10**400\n",
+    "list_as_number.py": "import math\n\n\ndef f(w, x=1.0, y=2.0):\n    return math.sin(w)\n",
+    "escape.py": "def f(x, y):\n    return float(x) * y\n",
+}
+
+
+def test_the_extension_is_built_where_a_c_compiler_is() -> None:
+    if os.environ.get("ADCLI_NO_ACCELERATOR"):
+        pytest.skip("switched off by ADCLI_NO_ACCELERATOR")
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler here: adcli runs its pure-Python tracer")
+    assert ACCELERATED, "a C compiler is on PATH, yet `pip install` did not build adcli._tape"
+
+
+@needs_extension
+def test_both_tracers_record_the_same_trace_values_and_errors(tmp_path: Path) -> None:
+    rng = random.Random(20261122)
+    sources = dict(HAND_WRITTEN)
+    sources.update({f"random_{k}.py": random_program(rng) for k in range(300)})
+    paths = []
+    for name, source in sources.items():
+        path = tmp_path / name
+        path.write_text(source)
+        paths.append(path)
+    fast, slow = record_all(paths, accelerated=True), record_all(paths, accelerated=False)
+    for path, a, b in zip(paths, fast, slow):
+        assert a == b, f"{path.name} differs:\n{path.read_text()}"
+    errors = [r["error"] for r in fast if "error" in r]
+    # The set covers both outcomes, and the failures name the node, as the Python path does.
+    assert 50 < len(errors) < 250
+    assert any("log is undefined" in e for e in errors)
+    by_name = dict(zip(sources, fast))
+    assert by_name["divide_by_zero.py"]["error"].endswith("line 2: v4 = v1 / v3: division by zero (v3 = 0)")
+    assert "line 2: return float(x) * y: float(x) turns a traced value" in by_name["escape.py"]["error"]
+    reflected = by_name["reflected.py"]
+    assert [reflected["values"][o] for o in reflected["outputs"]] == [
+        repr(2 - 0.7), repr(3 / -1.3), "0.7", repr(0.5 + -1.3), "-0.0", "0.7"]
+
+
+@needs_extension
+@pytest.mark.parametrize("seed", range(40))
+def test_the_c_reverse_sweep_gives_the_python_adjoints_bit_for_bit(seed: int) -> None:
+    rng = random.Random(seed)
+    terms = []
+    for _ in range(rng.randint(1, 30)):
+        a, b = rng.choice("xyz"), rng.choice(["x", "y", "z", "0", "2.5"])
+        terms.append(rng.choice([f"sin({a})*{b}", f"sqrt({a})*{b}", f"abs({a}-{b})", f"{a}^{b}",
+                                 f"exp({a})/(1+{b})", f"max({a},{b})", f"tanh({a}*{b})"]))
+    trace = parse("+".join(terms))
+    # Defined everywhere here; zeros bring infinite partials (sqrt at 0), kinks and ties.
+    at = {"x": rng.choice([0.0, 0.3]), "y": rng.choice([0.0, 2.0]), "z": rng.choice([1.0, 0.5])}
+    values = evaluate(trace, [at[name] for name in trace.input_names])
+    d0, d1 = linearize(trace, values)
+    seed_adjoints = {trace.outputs[0]: 1.0}
+    python = reverse_sweep(trace, d0, d1, seed_adjoints)  # short trace: the Python loop
+    c = accelerator.tape.reverse_sweep(trace.op, trace.arg0, trace.arg1, d0, d1, seed_adjoints, FIRST_PRIMITIVE)
+    assert [repr(v) for v in c] == [repr(v) for v in python]
+
+
+@needs_extension
+def test_the_c_reverse_sweep_refuses_a_malformed_trace() -> None:
+    with pytest.raises(ValueError, match="refers to a later node"):
+        accelerator.tape.reverse_sweep([0, 3], [-1, 1], [-1, -1], [0.0, 1.0], [0.0, 0.0], {1: 1.0}, FIRST_PRIMITIVE)
+    with pytest.raises(ValueError, match="differ in length"):
+        accelerator.tape.reverse_sweep([0], [-1, 0], [-1], [0.0], [0.0], {}, FIRST_PRIMITIVE)
+
+
+@needs_extension
+def test_the_pure_python_tracer_passes_the_tracer_tests() -> None:
+    """The fallback is what runs without a compiler, so it keeps passing the tracer's own tests."""
+    env = dict(os.environ, ADCLI_NO_ACCELERATOR="1")
+    files = ["tests/test_function_files.py", "tests/test_jacobian_hessian.py", "tests/test_regressions.py",
+             "tests/test_checkpoint.py::test_long_loop_plain_gradient_matches_the_euler_recurrence", "tests/test_scale.py"]
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files], env=env,
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:]
