@@ -1,34 +1,179 @@
 /* adcli._tape: the hot path of tracing, in C (optional; adcli/tracer.py has the same in Python).
 
-   A traced number is a Var: a value and the int object naming its trace node. Arithmetic between
-   Vars and plain numbers, and the unary math functions, append one node to the recorder's flat
-   tape (opcode, first argument, second argument, value) and return a new Var, exactly as the
-   generated Python operator methods in tracer.py do. Everything that is not on the hot path
-   (comparisons, escapes such as float(x), pow, plain-number constants seen for the first time,
-   error messages) stays in Python: the Var class that results get is a Python subclass of this
-   base, and the recorder's constant and error hooks are Python functions.
+   A Tape holds a trace as it is recorded, column by column in C arrays (opcode, first argument,
+   second argument, value: 25 bytes a node). A traced number is a Var: a value and the index of
+   the node that computed it. Arithmetic between Vars and plain numbers, and the unary math
+   functions, append one node to the active tape and return a new Var, exactly as the generated
+   Python operator methods in tracer.py append to their list. Everything off the hot path
+   (comparisons, escapes such as float(x), pow, plain numbers seen for the first time, error
+   messages) stays in Python: the Var class that results get is a Python subclass of this base,
+   and the recorder's constant and error hooks are Python functions.
 
-   The base type holds no references that can form a cycle (a float and an int), so it takes no
-   part in garbage collection. */
+   A Var holds no references, so it takes no part in garbage collection. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
 #include <math.h>
 
+#include <stdint.h>
+
+/* ------------------------------------------------------------------ the tape */
+
+typedef struct {
+    PyObject_HEAD
+    Py_ssize_t size, capacity;
+    signed char *op;
+    int64_t *arg0, *arg1;
+    double *value;
+} TapeObject;
+
+static PyObject *array_type = NULL; /* array.array, for the columns handed to Python */
+
+static int
+tape_grow(TapeObject *t)
+{
+    Py_ssize_t capacity = t->capacity ? 2 * t->capacity : 1024;
+    signed char *op = PyMem_Realloc(t->op, capacity);
+    if (op != NULL) t->op = op;
+    int64_t *arg0 = op ? PyMem_Realloc(t->arg0, capacity * sizeof(int64_t)) : NULL;
+    if (arg0 != NULL) t->arg0 = arg0;
+    int64_t *arg1 = arg0 ? PyMem_Realloc(t->arg1, capacity * sizeof(int64_t)) : NULL;
+    if (arg1 != NULL) t->arg1 = arg1;
+    double *value = arg1 ? PyMem_Realloc(t->value, capacity * sizeof(double)) : NULL;
+    if (value == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    t->value = value;
+    t->capacity = capacity;
+    return 0;
+}
+
+/* Append a node; returns its index, or -1 with an exception set. */
+static Py_ssize_t
+tape_append(TapeObject *t, long code, Py_ssize_t a, Py_ssize_t b, double value)
+{
+    if (t->size == t->capacity && tape_grow(t) < 0) {
+        return -1;
+    }
+    Py_ssize_t node = t->size++;
+    t->op[node] = (signed char)code;
+    t->arg0[node] = a;
+    t->arg1[node] = b;
+    t->value[node] = value;
+    return node;
+}
+
+static PyObject *
+tape_push(TapeObject *self, PyObject *args)
+{
+    long code;
+    Py_ssize_t a, b;
+    double value;
+    if (!PyArg_ParseTuple(args, "lnnd", &code, &a, &b, &value)) {
+        return NULL;
+    }
+    if (code < 0 || code > 127 || a < -1 || b < -1 || a >= self->size || b >= self->size) {
+        PyErr_SetString(PyExc_ValueError, "push: an opcode outside 0..127 or an argument that is not an earlier node");
+        return NULL;
+    }
+    Py_ssize_t node = tape_append(self, code, a, b, value);
+    return node < 0 ? NULL : PyLong_FromSsize_t(node);
+}
+
+static PyObject *
+tape_value(TapeObject *self, PyObject *arg)
+{
+    Py_ssize_t node = PyLong_AsSsize_t(arg);
+    if (node == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (node < 0 || node >= self->size) {
+        PyErr_SetString(PyExc_IndexError, "no such node");
+        return NULL;
+    }
+    return PyFloat_FromDouble(self->value[node]);
+}
+
+static PyObject *
+column(const char *typecode, const void *data, Py_ssize_t bytes)
+{
+    PyObject *raw = PyBytes_FromStringAndSize(data, bytes);
+    if (raw == NULL) {
+        return NULL;
+    }
+    PyObject *result = PyObject_CallFunction(array_type, "sO", typecode, raw);
+    Py_DECREF(raw);
+    return result;
+}
+
+static PyObject *
+tape_columns(TapeObject *self, PyObject *unused)
+{
+    Py_ssize_t n = self->size;
+    PyObject *op = column("b", self->op, n), *arg0 = column("q", self->arg0, n * 8),
+             *arg1 = column("q", self->arg1, n * 8), *value = column("d", self->value, n * 8);
+    PyObject *result = (op && arg0 && arg1 && value) ? PyTuple_Pack(4, op, arg0, arg1, value) : NULL;
+    Py_XDECREF(op);
+    Py_XDECREF(arg0);
+    Py_XDECREF(arg1);
+    Py_XDECREF(value);
+    return result;
+}
+
+static Py_ssize_t
+tape_length(TapeObject *self)
+{
+    return self->size;
+}
+
+static void
+tape_dealloc(TapeObject *self)
+{
+    PyMem_Free(self->op);
+    PyMem_Free(self->arg0);
+    PyMem_Free(self->arg1);
+    PyMem_Free(self->value);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef tape_methods[] = {
+    {"push", (PyCFunction)tape_push, METH_VARARGS, "push(opcode, a, b, value) -> node: append a node."},
+    {"value", (PyCFunction)tape_value, METH_O, "value(node) -> the node's value."},
+    {"columns", (PyCFunction)tape_columns, METH_NOARGS,
+     "columns() -> (op, arg0, arg1, value): copies as array.array('b'), ('q'), ('q'), ('d')."},
+    {NULL},
+};
+
+static PySequenceMethods tape_as_sequence = {.sq_length = (lenfunc)tape_length};
+
+static PyTypeObject Tape_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "adcli._tape.Tape",
+    .tp_doc = "Tape(): a trace being recorded, in four C arrays (len() is its number of nodes).",
+    .tp_basicsize = sizeof(TapeObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor)tape_dealloc,
+    .tp_methods = tape_methods,
+    .tp_as_sequence = &tape_as_sequence,
+};
+
+/* ------------------------------------------------------------------ traced numbers */
+
 typedef struct {
     PyObject_HEAD
     double value;
-    PyObject *node; /* an int */
+    Py_ssize_t node;
 } VarObject;
 
 /* Recorder state, set by configure() once and by activate() per recording. */
 static PyTypeObject *result_type = NULL; /* the Python subclass that new Vars get */
-static PyObject *constant_hook = NULL;   /* constant(value) -> node int, or None if not a number */
+static PyObject *constant_hook = NULL;   /* constant(value) -> node, or None if not a number */
 static PyObject *error_hook = NULL;      /* error_at(node) -> the exception to raise */
-static PyObject *tape = NULL;            /* list: the active recorder's tape */
-static PyObject *constants = NULL;       /* dict: plain number -> node int */
-static PyObject *no_arg = NULL;          /* the int -1 */
+static TapeObject *tape = NULL;          /* the active recording's tape */
+static PyObject *constants = NULL;       /* dict: plain number -> node */
 static long add_code, sub_code, mul_code, div_code, neg_code, abs_code;
 
 static PyTypeObject VarBase_Type;
@@ -39,31 +184,23 @@ is_var(PyObject *x)
     return PyObject_TypeCheck(x, &VarBase_Type);
 }
 
-/* Append a node to the tape and return its Var, or raise the recorder's error when the value is
-   inf or NaN (the operation is undefined at its arguments, or overflows). */
+/* Append a node to the active tape and return its Var, or raise the recorder's error when the
+   value is inf or NaN (the operation is undefined at its arguments, or overflows). */
 static PyObject *
-push(long code, PyObject *a, PyObject *b, double value)
+push(long code, Py_ssize_t a, Py_ssize_t b, double value)
 {
     if (tape == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "a traced value was used outside its recording");
         return NULL;
     }
-    PyObject *node = PyLong_FromSsize_t(PyList_GET_SIZE(tape) >> 2);
-    PyObject *code_object = PyLong_FromLong(code);
-    PyObject *value_object = PyFloat_FromDouble(value);
-    if (node == NULL || code_object == NULL || value_object == NULL ||
-        PyList_Append(tape, code_object) < 0 || PyList_Append(tape, a) < 0 ||
-        PyList_Append(tape, b) < 0 || PyList_Append(tape, value_object) < 0) {
-        Py_XDECREF(node);
-        Py_XDECREF(code_object);
-        Py_XDECREF(value_object);
+    Py_ssize_t node = tape_append(tape, code, a, b, value);
+    if (node < 0) {
         return NULL;
     }
-    Py_DECREF(code_object);
-    Py_DECREF(value_object);
     if (!isfinite(value)) {
-        PyObject *error = PyObject_CallOneArg(error_hook, node);
-        Py_DECREF(node);
+        PyObject *node_object = PyLong_FromSsize_t(node);
+        PyObject *error = node_object ? PyObject_CallOneArg(error_hook, node_object) : NULL;
+        Py_XDECREF(node_object);
         if (error != NULL) {
             PyErr_SetObject((PyObject *)Py_TYPE(error), error);
             Py_DECREF(error);
@@ -71,26 +208,23 @@ push(long code, PyObject *a, PyObject *b, double value)
         return NULL;
     }
     VarObject *var = (VarObject *)result_type->tp_alloc(result_type, 0);
-    if (var == NULL) {
-        Py_DECREF(node);
-        return NULL;
+    if (var != NULL) {
+        var->value = value;
+        var->node = node;
     }
-    var->value = value;
-    var->node = node; /* the reference from PyLong_FromSsize_t */
     return (PyObject *)var;
 }
 
-/* The node and value of an operand: a Var, or a plain number (a constant node). Returns 0 and
-   sets *node to NULL when the operand is not a number (the operator returns NotImplemented). */
+/* The node and value of an operand: a Var, or a plain number (a constant node). Returns 1 when
+   found, 0 when the operand is not a number (the operator returns NotImplemented), -1 on error. */
 static int
-operand(PyObject *x, PyObject **node, double *value)
+operand(PyObject *x, Py_ssize_t *node, double *value)
 {
     if (is_var(x)) {
         *node = ((VarObject *)x)->node;
         *value = ((VarObject *)x)->value;
-        return 0;
+        return 1;
     }
-    *node = NULL;
     if (!PyFloat_Check(x) && !PyLong_Check(x)) {
         return 0;
     }
@@ -108,6 +242,10 @@ operand(PyObject *x, PyObject **node, double *value)
             return 0;
         }
     }
+    *node = PyLong_AsSsize_t(found);
+    if (*node == -1 && PyErr_Occurred()) {
+        return -1;
+    }
     double v = PyFloat_AsDouble(x);
     if (v == -1.0 && PyErr_Occurred()) {
         if (!PyErr_ExceptionMatches(PyExc_OverflowError)) {
@@ -116,20 +254,24 @@ operand(PyObject *x, PyObject **node, double *value)
         PyErr_Clear();
         v = NAN; /* as Python's float arithmetic with a huge int: undefined */
     }
-    *node = found;
     *value = v;
-    return 0;
+    return 1;
 }
 
 static PyObject *
 binary(long code, PyObject *left, PyObject *right)
 {
-    PyObject *a, *b;
+    Py_ssize_t a, b;
     double x, y, value;
-    if (operand(left, &a, &x) < 0 || operand(right, &b, &y) < 0) {
+    int left_found = operand(left, &a, &x);
+    if (left_found < 0) {
         return NULL;
     }
-    if (a == NULL || b == NULL) {
+    int right_found = left_found ? operand(right, &b, &y) : 0;
+    if (right_found < 0) {
+        return NULL;
+    }
+    if (!left_found || !right_found) {
         Py_RETURN_NOTIMPLEMENTED;
     }
     if (code == add_code) {
@@ -152,13 +294,13 @@ static PyObject *var_div(PyObject *a, PyObject *b) { return binary(div_code, a, 
 static PyObject *
 var_neg(PyObject *self)
 {
-    return push(neg_code, ((VarObject *)self)->node, no_arg, -((VarObject *)self)->value);
+    return push(neg_code, ((VarObject *)self)->node, -1, -((VarObject *)self)->value);
 }
 
 static PyObject *
 var_abs(PyObject *self)
 {
-    return push(abs_code, ((VarObject *)self)->node, no_arg, fabs(((VarObject *)self)->value));
+    return push(abs_code, ((VarObject *)self)->node, -1, fabs(((VarObject *)self)->value));
 }
 
 static PyObject *
@@ -171,14 +313,14 @@ static PyObject *
 var_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     double value;
-    PyObject *node;
-    if (!PyArg_ParseTuple(args, "dO!", &value, &PyLong_Type, &node)) {
+    Py_ssize_t node;
+    if (!PyArg_ParseTuple(args, "dn", &value, &node)) {
         return NULL;
     }
     VarObject *var = (VarObject *)type->tp_alloc(type, 0);
     if (var != NULL) {
         var->value = value;
-        var->node = Py_NewRef(node);
+        var->node = node;
     }
     return (PyObject *)var;
 }
@@ -186,14 +328,12 @@ var_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 static void
 var_dealloc(PyObject *self)
 {
-    PyTypeObject *type = Py_TYPE(self);
-    Py_XDECREF(((VarObject *)self)->node);
-    type->tp_free(self);
+    Py_TYPE(self)->tp_free(self);
 }
 
 static PyMemberDef var_members[] = {
     {"value", T_DOUBLE, offsetof(VarObject, value), READONLY, "the value"},
-    {"node", T_OBJECT, offsetof(VarObject, node), READONLY, "the trace node that computed it"},
+    {"node", T_PYSSIZET, offsetof(VarObject, node), READONLY, "the trace node that computed it"},
     {NULL},
 };
 
@@ -258,7 +398,7 @@ unary_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObj
             return NULL;
         }
     }
-    return push(self->code, x->node, no_arg, value);
+    return push(self->code, x->node, -1, value);
 }
 
 static PyObject *
@@ -342,100 +482,124 @@ activate(PyObject *module, PyObject *args)
         Py_CLEAR(constants);
         Py_RETURN_NONE;
     }
-    if (!PyList_CheckExact(new_tape) || !PyDict_CheckExact(new_constants)) {
-        PyErr_SetString(PyExc_TypeError, "activate(tape: list, constants: dict)");
+    if (!PyObject_TypeCheck(new_tape, &Tape_Type) || !PyDict_CheckExact(new_constants)) {
+        PyErr_SetString(PyExc_TypeError, "activate(tape: Tape, constants: dict)");
         return NULL;
     }
-    Py_XSETREF(tape, Py_NewRef(new_tape));
+    Py_XSETREF(tape, (TapeObject *)Py_NewRef(new_tape));
     Py_XSETREF(constants, Py_NewRef(new_constants));
     Py_RETURN_NONE;
 }
 
 /* ------------------------------------------------------------------ the reverse sweep */
 
-static Py_ssize_t
-index_at(PyObject *list, Py_ssize_t i)
+/* A read-only view of a one-dimensional column with items of the given size (and, for floats,
+   format 'd'): array.array and NumPy arrays both qualify. */
+static int
+column_view(PyObject *object, Py_buffer *view, Py_ssize_t itemsize, int is_double, const char *name)
 {
-    return PyLong_AsSsize_t(PyList_GET_ITEM(list, i));
+    if (PyObject_GetBuffer(object, view, PyBUF_ND | PyBUF_FORMAT) < 0) {
+        return -1;
+    }
+    const char *format = view->format ? view->format : "B";
+    if (format[0] == '<' || format[0] == '=' || format[0] == '@') {
+        format++;
+    }
+    if (view->ndim != 1 || view->itemsize != itemsize || (is_double && format[0] != 'd') ||
+        (!is_double && strchr("bBhHiIlLqQnN", format[0]) == NULL)) {
+        PyErr_Format(PyExc_TypeError, "reverse_sweep: %s must be a column of %zd-byte %s", name, itemsize,
+                     is_double ? "floats" : "integers");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
 }
 
 static PyObject *
 reverse_sweep(PyObject *module, PyObject *args)
 {
-    PyObject *op, *arg0, *arg1, *d0, *d1, *seed;
+    PyObject *objects[5], *seed;
     long first_primitive;
-    if (!PyArg_ParseTuple(args, "O!O!O!O!O!O!l", &PyList_Type, &op, &PyList_Type, &arg0, &PyList_Type, &arg1,
-                          &PyList_Type, &d0, &PyList_Type, &d1, &PyDict_Type, &seed, &first_primitive)) {
+    if (!PyArg_ParseTuple(args, "OOOOOO!l", &objects[0], &objects[1], &objects[2], &objects[3], &objects[4],
+                          &PyDict_Type, &seed, &first_primitive)) {
         return NULL;
     }
-    Py_ssize_t n = PyList_GET_SIZE(op);
-    if (PyList_GET_SIZE(arg0) != n || PyList_GET_SIZE(arg1) != n || PyList_GET_SIZE(d0) != n ||
-        PyList_GET_SIZE(d1) != n) {
-        PyErr_SetString(PyExc_ValueError, "reverse_sweep: the columns differ in length");
-        return NULL;
+    static const char *names[5] = {"op", "arg0", "arg1", "d0", "d1"};
+    static const Py_ssize_t sizes[5] = {1, 8, 8, 8, 8};
+    Py_buffer views[5];
+    int held = 0;
+    PyObject *result = NULL;
+    double *adjoint = NULL;
+    for (; held < 5; held++) {
+        if (column_view(objects[held], &views[held], sizes[held], held >= 3, names[held]) < 0) {
+            goto done;
+        }
     }
-    double *adjoint = PyMem_Calloc(n ? n : 1, sizeof(double));
+    Py_ssize_t n = views[0].len;
+    for (int k = 1; k < 5; k++) {
+        if (views[k].len / views[k].itemsize != n) {
+            PyErr_SetString(PyExc_ValueError, "reverse_sweep: the columns differ in length");
+            goto done;
+        }
+    }
+    const signed char *op = views[0].buf;
+    const int64_t *arg0 = views[1].buf, *arg1 = views[2].buf;
+    const double *d0 = views[3].buf, *d1 = views[4].buf;
+    adjoint = PyMem_Calloc(n ? n : 1, sizeof(double));
     if (adjoint == NULL) {
-        return PyErr_NoMemory();
+        PyErr_NoMemory();
+        goto done;
     }
     PyObject *key, *value;
     Py_ssize_t position = 0;
     while (PyDict_Next(seed, &position, &key, &value)) {
         Py_ssize_t node = PyLong_AsSsize_t(key);
         double v = PyFloat_AsDouble(value);
-        if (PyErr_Occurred() || node < 0 || node >= n) {
-            goto bad_index;
+        if (PyErr_Occurred()) {
+            goto done;
+        }
+        if (node < 0 || node >= n) {
+            PyErr_SetString(PyExc_ValueError, "reverse_sweep: a seed names no node");
+            goto done;
         }
         adjoint[node] += v;
     }
     /* The loop of sweeps.reverse_sweep, product for product in the same order. */
     for (Py_ssize_t i = n - 1; i >= 0; i--) {
         double g = adjoint[i];
-        if (g == 0.0 || PyLong_AsLong(PyList_GET_ITEM(op, i)) < first_primitive) {
+        if (g == 0.0 || op[i] < first_primitive) {
             continue;
         }
-        Py_ssize_t a = index_at(arg0, i), b = index_at(arg1, i);
-        double da = PyFloat_AsDouble(PyList_GET_ITEM(d0, i));
-        if (PyErr_Occurred() || a < 0 || a >= i || b >= i) {
-            goto bad_index;
+        int64_t a = arg0[i], b = arg1[i];
+        if (a < 0 || a >= i || b < -1 || b >= i) {
+            PyErr_SetString(PyExc_ValueError, "reverse_sweep: a node refers to a later node or none");
+            goto done;
         }
-        if (da != 0.0) {
-            adjoint[a] += g * da;
+        if (d0[i] != 0.0) {
+            adjoint[a] += g * d0[i];
         }
-        if (b >= 0) {
-            double db = PyFloat_AsDouble(PyList_GET_ITEM(d1, i));
-            if (db != 0.0) {
-                adjoint[b] += g * db;
-            }
+        if (b >= 0 && d1[i] != 0.0) {
+            adjoint[b] += g * d1[i];
         }
     }
-    PyObject *result = PyList_New(n);
-    for (Py_ssize_t i = 0; result != NULL && i < n; i++) {
-        PyObject *item = PyFloat_FromDouble(adjoint[i]);
-        if (item == NULL) {
-            Py_CLEAR(result);
-            break;
-        }
-        PyList_SET_ITEM(result, i, item);
-    }
+    result = column("d", adjoint, n * (Py_ssize_t)sizeof(double));
+done:
     PyMem_Free(adjoint);
+    while (held-- > 0) {
+        PyBuffer_Release(&views[held]);
+    }
     return result;
-
-bad_index:
-    PyMem_Free(adjoint);
-    if (!PyErr_Occurred()) {
-        PyErr_SetString(PyExc_ValueError, "reverse_sweep: a node refers to a later node or none");
-    }
-    return NULL;
 }
 
 static PyMethodDef module_methods[] = {
     {"reverse_sweep", reverse_sweep, METH_VARARGS,
-     "reverse_sweep(op, arg0, arg1, d0, d1, seed, first_primitive): adjoints, as sweeps.reverse_sweep."},
+     "reverse_sweep(op, arg0, arg1, d0, d1, seed, first_primitive) -> array('d'): the adjoints of\n"
+     "sweeps.reverse_sweep, over columns (array.array or NumPy) of 1-byte opcodes, 8-byte node\n"
+     "indices and float partials."},
     {"configure", configure, METH_VARARGS,
      "configure(var_type, constant_hook, error_hook, opcodes): the Python side of the recorder."},
     {"activate", activate, METH_VARARGS,
-     "activate(tape, constants): the recording that operations append to (None, None: none)."},
+     "activate(tape, constants): the Tape that operations append to (None, None: none)."},
     {NULL},
 };
 
@@ -446,15 +610,21 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC
 PyInit__tape(void)
 {
-    if (PyType_Ready(&VarBase_Type) < 0 || PyType_Ready(&Unary_Type) < 0) {
+    if (PyType_Ready(&Tape_Type) < 0 || PyType_Ready(&VarBase_Type) < 0 || PyType_Ready(&Unary_Type) < 0) {
         return NULL;
     }
-    no_arg = PyLong_FromLong(-1);
-    PyObject *module = PyModule_Create(&module_def);
-    if (module == NULL || no_arg == NULL) {
+    PyObject *array_module = PyImport_ImportModule("array");
+    if (array_module == NULL) {
         return NULL;
     }
-    if (PyModule_AddObjectRef(module, "VarBase", (PyObject *)&VarBase_Type) < 0 ||
+    array_type = PyObject_GetAttrString(array_module, "array");
+    Py_DECREF(array_module);
+    PyObject *module = array_type ? PyModule_Create(&module_def) : NULL;
+    if (module == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddObjectRef(module, "Tape", (PyObject *)&Tape_Type) < 0 ||
+        PyModule_AddObjectRef(module, "VarBase", (PyObject *)&VarBase_Type) < 0 ||
         PyModule_AddObjectRef(module, "Unary", (PyObject *)&Unary_Type) < 0) {
         Py_DECREF(module);
         return NULL;

@@ -8,6 +8,9 @@ plain loops over the node arrays, forwards for tangents (``x_dot``) and backward
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Sequence
+
 from adcli import scalar
 from adcli.accelerator import tape as _accelerator
 from adcli.evaluate import derivative_overflow_error
@@ -19,18 +22,19 @@ from adcli.trace import NO_ARG, Trace
 VECTORIZE_FROM = 20_000
 
 
-def linearize(trace: Trace, values: list[float]) -> tuple[list[float], list[float]]:
-    """The local partial of every node with respect to its first and its second argument.
+def linearize(trace: Trace, values: Sequence[float]) -> tuple[array, array]:
+    """The local partial of every node with respect to its first and its second argument, as two
+    ``array('d')`` columns.
 
     An infinite partial is allowed only where the primitive's convention says so (sqrt'(0) = inf);
     anywhere else it is an overflow and raises :class:`EvaluationError` naming the node. Long traces
     are linearized a primitive at a time with NumPy (:mod:`adcli.vectorized`), with the same rules.
     """
     if len(trace) >= VECTORIZE_FROM:
-        from adcli.vectorized import linearize_arrays
+        from adcli.vectorized import linearize_arrays, to_column
 
         d0, d1 = linearize_arrays(trace, values)
-        return d0.tolist(), d1.tolist()
+        return to_column(d0), to_column(d1)
     op, arg1 = trace.op, trace.arg1
     n = len(op)
     d0 = [0.0] * n
@@ -42,7 +46,7 @@ def linearize(trace: Trace, values: list[float]) -> tuple[list[float], list[floa
         d0[i] = partials[0]
         if arg1[i] != NO_ARG:
             d1[i] = partials[1]
-    return d0, d1
+    return array("d", d0), array("d", d1)
 
 
 def local_partials(trace: Trace, values: list[float], node: int) -> tuple:

@@ -21,6 +21,7 @@ import math
 import os
 import sys
 import types
+from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -30,43 +31,62 @@ from adcli.errors import InputError
 from adcli.evaluate import undefined_error
 from adcli.primitives import BY_NAME, Primitive
 from adcli.primitives import CONST, INPUT
-from adcli.trace import NO_ARG, Trace, constant_key
+from adcli.trace import COLUMN_TYPES, NO_ARG, Trace, constant_key
 
 
 class EscapeError(InputError):
     """A traced value was used where Python needs a plain number."""
 
 
+class ListTape:
+    """The pure-Python tape: a flat list, four entries a node (opcode, first argument, second
+    argument, value), the cheapest thing CPython can append to. The C extension's ``Tape`` has the
+    same methods and keeps the four columns in C arrays."""
+
+    __slots__ = ("entries",)
+
+    def __init__(self) -> None:
+        self.entries: list = []
+
+    def __len__(self) -> int:
+        return len(self.entries) >> 2
+
+    def push(self, code: int, a: int, b: int, value: float) -> int:
+        node = len(self.entries) >> 2
+        self.entries += (code, a, b, value)
+        return node
+
+    def value(self, node: int) -> float:
+        return self.entries[4 * node + 3]
+
+    def columns(self) -> tuple[array, array, array, array]:
+        """Copies of the opcode, argument and value columns."""
+        return tuple(array(kind, self.entries[k::4]) for k, kind in enumerate(COLUMN_TYPES))
+
+
 class Recorder:
     """Records a trace as traced operations run.
 
-    Nodes go onto a flat tape, four entries each (opcode, first argument, second argument, value),
-    which is the cheapest thing CPython can append to; :meth:`flush` moves them into the trace's
-    columns. The recorder also counts the comparisons that decided control flow.
+    Nodes go onto a tape (:class:`ListTape`, or the C extension's ``Tape``); :meth:`flush` copies
+    its columns into the trace. The recorder also counts the comparisons that decided control flow.
     """
 
     def __init__(self, trace: Trace, note_branches: bool = True) -> None:
         if len(trace):
             raise ValueError("a recorder starts from an empty trace")
         self.trace = trace
-        self.tape: list = []
-        self.flushed = 0  # tape entries already in the trace
-        self.values: list[float] = []  # the value of every flushed node
+        self.tape = _accelerator.Tape() if _accelerator is not None else ListTape()
+        self.values: array = array("d")  # the value of every node, as of the last flush
         self.note_branches = note_branches
         self.branches: dict[tuple[str, int], list[int]] = {}  # (file, line) -> [true count, false count]
 
     def flush(self) -> None:
-        """Move the nodes recorded since the last flush into the trace's columns."""
-        start, trace = self.flushed, self.trace
-        if start == 0:  # the usual single flush: the strided slices are the columns, no second copy
-            trace.op, trace.arg0, trace.arg1, self.values = (self.tape[k::4] for k in range(4))
-        else:
-            for column, k in ((trace.op, 0), (trace.arg0, 1), (trace.arg1, 2), (self.values, 3)):
-                column += self.tape[start + k::4]
-        self.flushed = len(self.tape)
+        """Copy the tape into the trace's columns (and :attr:`values`)."""
+        trace = self.trace
+        trace.op, trace.arg0, trace.arg1, self.values = self.tape.columns()
 
     def value(self, node: int) -> float:
-        return self.tape[4 * node + 3]
+        return self.tape.value(node)
 
     def constant(self, value) -> int | None:
         """The node of a plain number (None for anything that is not a real number)."""
@@ -76,14 +96,12 @@ class Recorder:
         key = constant_key(value)
         cache = self.trace._const_cache
         if key not in cache:
-            cache[key] = len(self.tape) >> 2
+            cache[key] = self.tape.push(CONST, NO_ARG, NO_ARG, value)
             self.trace.literal[cache[key]] = value
-            self.tape += (CONST, NO_ARG, NO_ARG, value)
         return cache[key]
 
     def input(self, name: str, value: float) -> Var:
-        node = len(self.tape) >> 2
-        self.tape += (INPUT, NO_ARG, NO_ARG, value)
+        node = self.tape.push(INPUT, NO_ARG, NO_ARG, value)
         self.trace.inputs.append(node)
         self.trace.input_names.append(name)
         return _var(value, node)
@@ -105,8 +123,7 @@ class Recorder:
             value = primitive.evaluate(scalar, *plain)
         except (ArithmeticError, ValueError):
             value = math.nan
-        node = len(self.tape) >> 2
-        self.tape += (primitive.opcode, nodes[0], nodes[1] if len(nodes) == 2 else NO_ARG, value)
+        node = self.tape.push(primitive.opcode, nodes[0], nodes[1] if len(nodes) == 2 else NO_ARG, value)
         return _checked(value, node)
 
     def error_at(self, node: int) -> Exception:
@@ -135,8 +152,9 @@ class Recorder:
 
 
 # ---------------------------------------------------------------- the active tape
-# While a recording runs, these module globals point at its tape and its constant cache: the hot
-# paths below use them directly, the cheapest access CPython offers.
+# While a recording runs, these module globals point at its tape's list and its constant cache:
+# the Python hot paths below use them directly, the cheapest access CPython offers. (The C hot
+# path gets the same from ``activate``.)
 _active: Recorder | None = None
 _tape: list = []
 _extend = _tape.extend
@@ -155,9 +173,12 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
     """
     global _active, _tape, _extend, _constants
     saved = _active, _tape, _extend, _constants
-    _active, _tape, _extend, _constants = recorder, recorder.tape, recorder.tape.extend, recorder.trace._const_cache
+    _active, _constants = recorder, recorder.trace._const_cache
     if _accelerator is not None:
-        _accelerator.activate(_tape, _constants)
+        _accelerator.activate(recorder.tape, _constants)
+    else:
+        _tape = recorder.tape.entries
+        _extend = _tape.extend
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -167,7 +188,7 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
             gc.enable()
         _active, _tape, _extend, _constants = saved
         if _accelerator is not None:
-            _accelerator.activate(_tape, _constants)
+            _accelerator.activate(_active.tape if _active is not None else None, _constants)
         recorder.flush()
 
 

@@ -8,6 +8,8 @@ batches.
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 
 from adcli import vector_math
@@ -16,9 +18,23 @@ from adcli.trace import Trace
 
 
 def columns(trace: Trace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The trace's opcode and argument columns as arrays (a missing second argument is -1)."""
-    n = len(trace)  # fromiter with a known count is the quickest way from a list of ints
-    return tuple(np.fromiter(column, dtype=np.intp, count=n) for column in (trace.op, trace.arg0, trace.arg1))
+    """The trace's opcode and argument columns as NumPy arrays (a missing second argument is -1)."""
+    return (np.frombuffer(trace.op, dtype=np.int8).astype(np.intp), np.frombuffer(trace.arg0, dtype=np.int64),
+            np.frombuffer(trace.arg1, dtype=np.int64))
+
+
+def as_floats(values) -> np.ndarray:
+    """A node-value column as a float array: without a copy from an ``array('d')``."""
+    if isinstance(values, array):
+        return np.frombuffer(values, dtype=float)
+    return np.fromiter(values, dtype=float, count=len(values))
+
+
+def to_column(values: np.ndarray) -> array:
+    """A float array as an ``array('d')`` column, which Python loops index as fast as a list."""
+    column = array("d")
+    column.frombytes(np.ascontiguousarray(values, dtype=float).tobytes())
+    return column
 
 
 def groups(op: np.ndarray):
@@ -44,7 +60,7 @@ def linearize_arrays(trace: Trace, values) -> tuple[np.ndarray, np.ndarray]:
     from adcli.sweeps import local_partials
 
     op, arg0, arg1 = columns(trace)
-    v = np.fromiter(values, dtype=float, count=len(op))
+    v = as_floats(values)
     d0, d1 = np.zeros(len(op)), np.zeros(len(op))
     for code, nodes in groups(op):
         args = [v[arg0[nodes]]] if PRIMITIVES[code].arity == 1 else [v[arg0[nodes]], v[arg1[nodes]]]

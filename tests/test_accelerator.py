@@ -13,6 +13,7 @@ import random
 import shutil
 import subprocess
 import sys
+from array import array
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ results = []
 for path in sys.argv[1:]:
     try:
         trace, _ = trace_function(path, {"x": 0.7, "y": -1.3})
-        results.append({"op": trace.op, "arg0": trace.arg0, "arg1": trace.arg1, "outputs": trace.outputs,
+        results.append({"op": list(trace.op), "arg0": list(trace.arg0), "arg1": list(trace.arg1), "outputs": trace.outputs,
                         "values": [repr(v) for v in trace.recorded_values], "notes": trace.notes,
                         "literal": sorted((node, repr(v)) for node, v in trace.literal.items())})
     except AdcliError as error:
@@ -51,7 +52,8 @@ def record_all(paths: list[Path], accelerated: bool) -> list[dict]:
     if not accelerated:
         env["ADCLI_NO_ACCELERATOR"] = "1"
     done = subprocess.run([sys.executable, "-c", RECORD_ALL, *map(str, paths)], env=env, cwd=ROOT,
-                          capture_output=True, text=True, check=True)
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
     output = json.loads(done.stdout)
     assert output["accelerated"] is accelerated
     return output["results"]
@@ -145,16 +147,26 @@ def test_the_c_reverse_sweep_gives_the_python_adjoints_bit_for_bit(seed: int) ->
     d0, d1 = linearize(trace, values)
     seed_adjoints = {trace.outputs[0]: 1.0}
     python = reverse_sweep(trace, d0, d1, seed_adjoints)  # short trace: the Python loop
-    c = accelerator.tape.reverse_sweep(trace.op, trace.arg0, trace.arg1, d0, d1, seed_adjoints, FIRST_PRIMITIVE)
+    c = accelerator.tape.reverse_sweep(trace.op, trace.arg0, trace.arg1, array("d", d0), array("d", d1),
+                                       seed_adjoints, FIRST_PRIMITIVE)
     assert [repr(v) for v in c] == [repr(v) for v in python]
 
 
 @needs_extension
 def test_the_c_reverse_sweep_refuses_a_malformed_trace() -> None:
+    def columns(op, arg0, arg1, d0, d1):
+        return array("b", op), array("q", arg0), array("q", arg1), array("d", d0), array("d", d1)
+
+    sweep = accelerator.tape.reverse_sweep
     with pytest.raises(ValueError, match="refers to a later node"):
-        accelerator.tape.reverse_sweep([0, 3], [-1, 1], [-1, -1], [0.0, 1.0], [0.0, 0.0], {1: 1.0}, FIRST_PRIMITIVE)
+        sweep(*columns([0, 3], [-1, 1], [-1, -1], [0.0, 1.0], [0.0, 0.0]), {1: 1.0}, FIRST_PRIMITIVE)
     with pytest.raises(ValueError, match="differ in length"):
-        accelerator.tape.reverse_sweep([0], [-1, 0], [-1], [0.0], [0.0], {}, FIRST_PRIMITIVE)
+        sweep(*columns([0], [-1, 0], [-1], [0.0], [0.0]), {}, FIRST_PRIMITIVE)
+    with pytest.raises(ValueError, match="a seed names no node"):
+        sweep(*columns([0], [-1], [-1], [0.0], [0.0]), {5: 1.0}, FIRST_PRIMITIVE)
+    with pytest.raises(TypeError, match="d0 must be a column of 8-byte floats"):
+        sweep(array("b", [0]), array("q", [-1]), array("q", [-1]), array("q", [0]), array("d", [0.0]), {},
+              FIRST_PRIMITIVE)
 
 
 @needs_extension
