@@ -174,7 +174,7 @@ static PyObject *constant_hook = NULL;   /* constant(value) -> node, or None if 
 static PyObject *error_hook = NULL;      /* error_at(node) -> the exception to raise */
 static TapeObject *tape = NULL;          /* the active recording's tape */
 static PyObject *constants = NULL;       /* dict: plain number -> node */
-static long add_code, sub_code, mul_code, div_code, neg_code, abs_code;
+static long add_code = -1, sub_code = -1, mul_code = -1, div_code = -1, neg_code = -1, abs_code = -1;
 
 static PyTypeObject VarBase_Type;
 
@@ -442,14 +442,10 @@ static PyTypeObject Unary_Type = {
 /* ------------------------------------------------------------------ module functions */
 
 static PyObject *
-configure(PyObject *module, PyObject *args)
+set_opcodes(PyObject *module, PyObject *codes)
 {
-    PyObject *type, *codes;
-    if (!PyArg_ParseTuple(args, "O!OOO!", &PyType_Type, &type, &constant_hook, &error_hook, &PyDict_Type, &codes)) {
-        return NULL;
-    }
-    if (!PyType_IsSubtype((PyTypeObject *)type, &VarBase_Type)) {
-        PyErr_SetString(PyExc_TypeError, "the result type must derive from VarBase");
+    if (!PyDict_Check(codes)) {
+        PyErr_SetString(PyExc_TypeError, "set_opcodes(dict)");
         return NULL;
     }
     struct { const char *name; long *code; } names[] = {
@@ -463,10 +459,23 @@ configure(PyObject *module, PyObject *args)
             return NULL;
         }
     }
-    Py_INCREF(type);
-    Py_INCREF(constant_hook);
-    Py_INCREF(error_hook);
-    result_type = (PyTypeObject *)type;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+configure(PyObject *module, PyObject *args)
+{
+    PyObject *type, *constant, *error;
+    if (!PyArg_ParseTuple(args, "O!OO", &PyType_Type, &type, &constant, &error)) {
+        return NULL;
+    }
+    if (!PyType_IsSubtype((PyTypeObject *)type, &VarBase_Type)) {
+        PyErr_SetString(PyExc_TypeError, "the result type must derive from VarBase");
+        return NULL;
+    }
+    Py_XSETREF(result_type, (PyTypeObject *)Py_NewRef(type));
+    Py_XSETREF(constant_hook, Py_NewRef(constant));
+    Py_XSETREF(error_hook, Py_NewRef(error));
     Py_RETURN_NONE;
 }
 
@@ -496,9 +505,9 @@ activate(PyObject *module, PyObject *args)
 /* A read-only view of a one-dimensional column with items of the given size (and, for floats,
    format 'd'): array.array and NumPy arrays both qualify. */
 static int
-column_view(PyObject *object, Py_buffer *view, Py_ssize_t itemsize, int is_double, const char *name)
+column_view(PyObject *object, Py_buffer *view, Py_ssize_t itemsize, int is_double, const char *name, int writable)
 {
-    if (PyObject_GetBuffer(object, view, PyBUF_ND | PyBUF_FORMAT) < 0) {
+    if (PyObject_GetBuffer(object, view, PyBUF_ND | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0) {
         return -1;
     }
     const char *format = view->format ? view->format : "B";
@@ -507,7 +516,7 @@ column_view(PyObject *object, Py_buffer *view, Py_ssize_t itemsize, int is_doubl
     }
     if (view->ndim != 1 || view->itemsize != itemsize || (is_double && format[0] != 'd') ||
         (!is_double && strchr("bBhHiIlLqQnN", format[0]) == NULL)) {
-        PyErr_Format(PyExc_TypeError, "reverse_sweep: %s must be a column of %zd-byte %s", name, itemsize,
+        PyErr_Format(PyExc_TypeError, "%s must be a column of %zd-byte %s", name, itemsize,
                      is_double ? "floats" : "integers");
         PyBuffer_Release(view);
         return -1;
@@ -531,7 +540,7 @@ reverse_sweep(PyObject *module, PyObject *args)
     PyObject *result = NULL;
     double *adjoint = NULL;
     for (; held < 5; held++) {
-        if (column_view(objects[held], &views[held], sizes[held], held >= 3, names[held]) < 0) {
+        if (column_view(objects[held], &views[held], sizes[held], held >= 3, names[held], 0) < 0) {
             goto done;
         }
     }
@@ -591,13 +600,109 @@ done:
     return result;
 }
 
+/* ------------------------------------------------------------------ evaluation */
+
+/* The value of one operation: arithmetic in C, anything else through its Python function.
+   Returns 0 and sets *value (NaN where Python raises ArithmeticError or ValueError: undefined),
+   or -1 with another exception set. */
+static int
+apply(long code, PyObject *function, int binary, double x, double y, double *value)
+{
+    if (code == add_code) { *value = x + y; return 0; }
+    if (code == sub_code) { *value = x - y; return 0; }
+    if (code == mul_code) { *value = x * y; return 0; }
+    if (code == div_code) { *value = y == 0.0 ? NAN : x / y; return 0; }
+    if (code == neg_code) { *value = -x; return 0; }
+    if (code == abs_code) { *value = fabs(x); return 0; }
+    PyObject *args[2] = {PyFloat_FromDouble(x), binary ? PyFloat_FromDouble(y) : NULL};
+    PyObject *result = (args[0] && (!binary || args[1])) ? PyObject_Vectorcall(function, args, binary ? 2 : 1, NULL)
+                                                          : NULL;
+    Py_XDECREF(args[0]);
+    Py_XDECREF(args[1]);
+    if (result == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_ArithmeticError) && !PyErr_ExceptionMatches(PyExc_ValueError)) {
+            return -1;
+        }
+        PyErr_Clear();
+        *value = NAN;
+        return 0;
+    }
+    *value = PyFloat_AsDouble(result);
+    Py_DECREF(result);
+    return (*value == -1.0 && PyErr_Occurred()) ? -1 : 0;
+}
+
+static PyObject *
+evaluate(PyObject *module, PyObject *args)
+{
+    PyObject *objects[4], *functions;
+    long first_primitive;
+    if (!PyArg_ParseTuple(args, "OOOOO!l", &objects[0], &objects[1], &objects[2], &objects[3], &PyList_Type,
+                          &functions, &first_primitive)) {
+        return NULL;
+    }
+    if (add_code < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "set_opcodes() has not run");
+        return NULL;
+    }
+    static const char *names[4] = {"op", "arg0", "arg1", "values"};
+    static const Py_ssize_t sizes[4] = {1, 8, 8, 8};
+    Py_buffer views[4];
+    int held = 0;
+    PyObject *result = NULL;
+    for (; held < 4; held++) {
+        if (column_view(objects[held], &views[held], sizes[held], held == 3, names[held], held == 3) < 0) {
+            goto done;
+        }
+    }
+    Py_ssize_t n = views[0].len;
+    if (views[1].len / 8 != n || views[2].len / 8 != n || views[3].len / 8 != n) {
+        PyErr_SetString(PyExc_ValueError, "evaluate: the columns differ in length");
+        goto done;
+    }
+    const signed char *op = views[0].buf;
+    const int64_t *arg0 = views[1].buf, *arg1 = views[2].buf;
+    double *values = views[3].buf;
+    Py_ssize_t failed = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        long code = op[i];
+        if (code < first_primitive) {
+            continue;
+        }
+        int64_t a = arg0[i], b = arg1[i];
+        if (a < 0 || a >= i || b < -1 || b >= i || code >= PyList_GET_SIZE(functions)) {
+            PyErr_SetString(PyExc_ValueError, "evaluate: a node refers to a later node or none");
+            goto done;
+        }
+        double value;
+        if (apply(code, PyList_GET_ITEM(functions, code), b >= 0, values[a], b >= 0 ? values[b] : 0.0, &value) < 0) {
+            goto done;
+        }
+        if (!isfinite(value)) { /* undefined at its arguments, or an overflow */
+            failed = i;
+            break;
+        }
+        values[i] = value;
+    }
+    result = PyLong_FromSsize_t(failed);
+done:
+    while (held-- > 0) {
+        PyBuffer_Release(&views[held]);
+    }
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
+    {"set_opcodes", set_opcodes, METH_O, "set_opcodes({'add': …, 'sub', 'mul', 'div', 'neg', 'abs'})."},
+    {"evaluate", evaluate, METH_VARARGS,
+     "evaluate(op, arg0, arg1, values, functions, first_primitive) -> node: fills the operation values\n"
+     "(inputs and constants are set) and returns the first node whose value is not finite, or -1."},
     {"reverse_sweep", reverse_sweep, METH_VARARGS,
      "reverse_sweep(op, arg0, arg1, d0, d1, seed, first_primitive) -> array('d'): the adjoints of\n"
      "sweeps.reverse_sweep, over columns (array.array or NumPy) of 1-byte opcodes, 8-byte node\n"
      "indices and float partials."},
     {"configure", configure, METH_VARARGS,
-     "configure(var_type, constant_hook, error_hook, opcodes): the Python side of the recorder."},
+     "configure(var_type, constant_hook, error_hook): the Python side of the recorder."},
     {"activate", activate, METH_VARARGS,
      "activate(tape, constants): the Tape that operations append to (None, None: none)."},
     {NULL},

@@ -17,6 +17,9 @@ def _load():
         from adcli import _tape
     except ImportError:
         return None
+    from adcli.primitives import BY_NAME
+
+    _tape.set_opcodes({name: BY_NAME[name].opcode for name in ("add", "sub", "mul", "div", "neg", "abs")})
     return _tape
 
 

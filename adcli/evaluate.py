@@ -3,15 +3,21 @@ points where a derivative convention is used (abs at 0, sqrt at 0, …)."""
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 
-from adcli import scalar
+from adcli import accelerator, scalar
 from adcli.errors import EvaluationError
 from adcli.primitives import CONST, FIRST_PRIMITIVE, PRIMITIVES, functions_of
 from adcli.trace import NO_ARG, Trace, format_literal
 
 
-def evaluate(trace: Trace, point: Sequence[float], m=scalar) -> list[float]:
+#: From this many nodes on, long-trace work (evaluation here, linearize and the reverse sweep in
+#: :mod:`adcli.sweeps`) runs in C or NumPy, whose set-up then pays for itself.
+LONG_TRACE = 20_000
+
+
+def evaluate(trace: Trace, point: Sequence[float], m=scalar) -> Sequence[float]:
     """The value of every node, with the inputs set to ``point`` (in input order).
 
     ``m`` is the math namespace: :mod:`adcli.scalar` for floats, :mod:`adcli.complex_math` for the
@@ -27,6 +33,12 @@ def evaluate(trace: Trace, point: Sequence[float], m=scalar) -> list[float]:
     for node, value in trace.literal.items():
         values[node] = value
     functions = functions_of(m)
+    if m is scalar and accelerator.tape is not None and len(op) >= LONG_TRACE:
+        values = array("d", values)  # the same loop in C, arithmetic inline, other primitives called
+        failed = accelerator.tape.evaluate(op, arg0, arg1, values, functions, FIRST_PRIMITIVE)
+        if failed >= 0:
+            raise undefined_error(trace, values, failed)
+        return values
     for i, (code, a, b) in enumerate(zip(op, arg0, arg1)):
         if code < FIRST_PRIMITIVE:
             continue

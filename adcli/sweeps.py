@@ -13,13 +13,11 @@ from collections.abc import Sequence
 
 from adcli import scalar
 from adcli.accelerator import tape as _accelerator
-from adcli.evaluate import derivative_overflow_error
+from adcli.evaluate import LONG_TRACE, derivative_overflow_error
 from adcli.primitives import FIRST_PRIMITIVE, PRIMITIVES
 from adcli.trace import NO_ARG, Trace
 
 
-#: Traces at least this long are linearized with NumPy, whose import then pays for itself.
-VECTORIZE_FROM = 20_000
 
 
 def linearize(trace: Trace, values: Sequence[float]) -> tuple[array, array]:
@@ -30,7 +28,7 @@ def linearize(trace: Trace, values: Sequence[float]) -> tuple[array, array]:
     anywhere else it is an overflow and raises :class:`EvaluationError` naming the node. Long traces
     are linearized a primitive at a time with NumPy (:mod:`adcli.vectorized`), with the same rules.
     """
-    if len(trace) >= VECTORIZE_FROM:
+    if len(trace) >= LONG_TRACE:
         from adcli.vectorized import linearize_arrays, to_column
 
         d0, d1 = linearize_arrays(trace, values)
@@ -94,7 +92,7 @@ def reverse_sweep(trace: Trace, d0: list[float], d1: list[float], seed: dict[int
     Long traces run the same loop in C when the extension :mod:`adcli._tape` is built.
     """
     op, arg0, arg1 = trace.op, trace.arg0, trace.arg1
-    if len(op) >= VECTORIZE_FROM and _accelerator is not None:
+    if len(op) >= LONG_TRACE and _accelerator is not None:
         return _accelerator.reverse_sweep(op, arg0, arg1, d0, d1, seed, FIRST_PRIMITIVE)
     adjoint = [0.0] * len(op)
     for node, value in seed.items():

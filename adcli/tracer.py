@@ -368,8 +368,7 @@ def _define_operator(dunder: str, primitive: Primitive, symbol: str) -> None:
 _OPERATORS = (("add", "add", "+"), ("sub", "sub", "-"), ("mul", "mul", "*"), ("truediv", "div", "/"))
 Var.__rpow__ = lambda self, other: _active.record(_POW, (other, self))
 if _accelerator is not None:
-    _accelerator.configure(Var, lambda value: _active.constant(value), lambda node: _active.error_at(node),
-                           {name: BY_NAME[name].opcode for name in ("add", "sub", "mul", "div", "neg", "abs")})
+    _accelerator.configure(Var, lambda value: _active.constant(value), lambda node: _active.error_at(node))
 else:
     for _dunder, _name, _symbol in _OPERATORS:
         _define_operator(_dunder, BY_NAME[_name], _symbol)

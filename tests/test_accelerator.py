@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
+import adcli.evaluate
 from adcli import accelerator
+from adcli.errors import EvaluationError
 from adcli.evaluate import evaluate
 from adcli.parser import parse
 from adcli.primitives import FIRST_PRIMITIVE
@@ -150,6 +152,31 @@ def test_the_c_reverse_sweep_gives_the_python_adjoints_bit_for_bit(seed: int) ->
     c = accelerator.tape.reverse_sweep(trace.op, trace.arg0, trace.arg1, array("d", d0), array("d", d1),
                                        seed_adjoints, FIRST_PRIMITIVE)
     assert [repr(v) for v in c] == [repr(v) for v in python]
+
+
+@needs_extension
+@pytest.mark.parametrize("seed", range(40))
+def test_the_c_evaluation_gives_the_python_values_bit_for_bit(seed: int, monkeypatch) -> None:
+    rng = random.Random(seed)
+    terms = []
+    for _ in range(rng.randint(1, 12)):
+        a, b = rng.choice("xyz"), rng.choice(["x", "y", "z", "0", "2.5", "-1"])
+        terms.append(rng.choice([f"sin({a})*{b}", f"log({a})-{b}", f"{a}/{b}", f"{a}^{b}", f"sigmoid({a})*{b}",
+                                 f"exp({a}*{b}*300)", f"max({a},{b})", f"floor({a}-{b})", f"sign({a})",
+                                 f"acos({a})", f"-abs({a}-{b})", f"relu({a})+tanh({b})"]))
+    trace = parse("+".join(terms))
+    point = [rng.choice([0.0, 0.3, 0.7, 2.0, -1.2]) for _ in trace.inputs]
+
+    def outcome():
+        try:
+            return [repr(v) for v in evaluate(trace, point)]
+        except EvaluationError as error:
+            return str(error)
+
+    monkeypatch.setattr(adcli.evaluate, "LONG_TRACE", 10**12)
+    python = outcome()
+    monkeypatch.setattr(adcli.evaluate, "LONG_TRACE", 0)
+    assert outcome() == python
 
 
 @needs_extension

@@ -183,7 +183,7 @@ def test_apply_partials_conventions_on_arrays():
 
 def _mixed_trace(rng: random.Random, per_primitive: int) -> tuple[Trace, list[float]]:
     """A trace of every primitive at random in-domain arguments and at its kinks (constants as
-    arguments), longer than VECTORIZE_FROM, with every node's float value."""
+    arguments), longer than LONG_TRACE, with every node's float value."""
     trace = Trace(source="mixed")
     for name in EVERY_PRIMITIVE:
         primitive = BY_NAME[name]
@@ -222,7 +222,7 @@ def _defined(primitive, args) -> bool:
 def test_linearize_long_trace_equals_pure_python(monkeypatch):
     rng = random.Random("linearize")
     trace, values = _mixed_trace(rng, 1_000)
-    assert len(trace) > adcli.sweeps.VECTORIZE_FROM
+    assert len(trace) > adcli.evaluate.LONG_TRACE
 
     calls = []
     original = adcli.vectorized.linearize_arrays
@@ -230,7 +230,7 @@ def test_linearize_long_trace_equals_pure_python(monkeypatch):
     d0_numpy, d1_numpy = adcli.sweeps.linearize(trace, values)
     assert calls == [1]  # the NumPy path ran
 
-    monkeypatch.setattr(adcli.sweeps, "VECTORIZE_FROM", 10**12)
+    _python_loops_only(monkeypatch)
     d0_python, d1_python = adcli.sweeps.linearize(trace, values)
     assert calls == [1]  # and now it did not
 
@@ -259,11 +259,11 @@ def test_long_expression_gradient_equal_on_both_paths(monkeypatch):
     """The same long expression differentiated with the NumPy linearize and the pure-Python one gives
     bit-identical value and gradient (the sweeps are the same loops; only the partials could differ)."""
     trace = adcli.parse(_long_expression(8_000))
-    assert len(trace) > adcli.sweeps.VECTORIZE_FROM
+    assert len(trace) > adcli.evaluate.LONG_TRACE
     point = {"x": 0.5, "y": 0.5}
     numpy_path = adcli.gradient(trace, point)
     numpy_forward = adcli.gradient(trace, point, mode="forward")
-    monkeypatch.setattr(adcli.sweeps, "VECTORIZE_FROM", 10**12)
+    _python_loops_only(monkeypatch)
     python_path = adcli.gradient(trace, point)
     python_forward = adcli.gradient(trace, point, mode="forward")
     assert numpy_path.evaluated.d0 == python_path.evaluated.d0
@@ -280,9 +280,9 @@ def test_long_chain_from_function_file_equal_on_both_paths(tmp_path, monkeypatch
     from adcli.analysis import load
 
     trace, point = load(str(path), {"x": 1.0, "c": 0.5})
-    assert trace.operation_count == 24_000 > adcli.sweeps.VECTORIZE_FROM
+    assert trace.operation_count == 24_000 > adcli.evaluate.LONG_TRACE
     numpy_path = adcli.gradient(trace, point)
-    monkeypatch.setattr(adcli.sweeps, "VECTORIZE_FROM", 10**12)
+    _python_loops_only(monkeypatch)
     python_path = adcli.gradient(trace, point)
     assert numpy_path.gradients == python_path.gradients
 
@@ -291,9 +291,9 @@ def test_sqrt_of_negative_zero_in_a_long_trace(monkeypatch):
     """sqrt(-x) at x = 0: -x is -0.0, sqrt(-0.0) = -0.0, and sqrt'(0) = +inf by convention, so
     d/dx = -inf on both paths (the sign of the zero must not flip the convention's infinity)."""
     trace = adcli.parse(" + ".join(["sqrt(-x)"] + ["sin(y)"] * 12_000))
-    assert len(trace) > adcli.sweeps.VECTORIZE_FROM
+    assert len(trace) > adcli.evaluate.LONG_TRACE
     numpy_path = adcli.gradient(trace, {"x": 0.0, "y": 1.0})
-    monkeypatch.setattr(adcli.sweeps, "VECTORIZE_FROM", 10**12)
+    _python_loops_only(monkeypatch)
     python_path = adcli.gradient(trace, {"x": 0.0, "y": 1.0})
     assert python_path.gradients[0]["x"] == -math.inf
     assert numpy_path.gradients[0]["x"] == -math.inf
@@ -304,12 +304,12 @@ def test_sqrt_of_negative_zero_in_a_long_trace(monkeypatch):
 def test_derivative_overflow_in_long_trace_names_the_node(monkeypatch):
     """log(x) at x = 1e-310: the value (-713.8…) is fine, the derivative 1/x is not a float."""
     trace = adcli.parse(" + ".join(["log(x)"] + ["sin(x)"] * 12_000))
-    assert len(trace) > adcli.sweeps.VECTORIZE_FROM
+    assert len(trace) > adcli.evaluate.LONG_TRACE
     with pytest.raises(adcli.EvaluationError) as numpy_error:
         adcli.gradient(trace, {"x": 1e-310})
     assert str(numpy_error.value) == "v2 = log(v1): overflow, its derivative at v1 = 1e-310 is too large for a float"
     assert numpy_error.value.exit_code == 1
-    monkeypatch.setattr(adcli.sweeps, "VECTORIZE_FROM", 10**12)
+    _python_loops_only(monkeypatch)
     with pytest.raises(adcli.EvaluationError) as python_error:
         adcli.gradient(trace, {"x": 1e-310})
     assert str(python_error.value) == str(numpy_error.value)
@@ -318,12 +318,12 @@ def test_derivative_overflow_in_long_trace_names_the_node(monkeypatch):
 def test_derivative_overflow_deep_in_long_trace_names_the_node(monkeypatch):
     """The overflowing node is the last one: the NumPy path names the same node as the float path."""
     trace = adcli.parse(" + ".join(["sin(x)"] * 12_000 + ["1/y"]))
-    assert len(trace) > adcli.sweeps.VECTORIZE_FROM
+    assert len(trace) > adcli.evaluate.LONG_TRACE
     with pytest.raises(adcli.EvaluationError) as numpy_error:
         adcli.gradient(trace, {"x": 1.0, "y": 1e-200})  # 1/y = 1e200 is fine, d/dy = -1e400 is not
     message = str(numpy_error.value)
     assert "= 1 / v" in message and "overflow, its derivative at" in message and "1e-200" in message
-    monkeypatch.setattr(adcli.sweeps, "VECTORIZE_FROM", 10**12)
+    _python_loops_only(monkeypatch)
     with pytest.raises(adcli.EvaluationError) as python_error:
         adcli.gradient(trace, {"x": 1.0, "y": 1e-200})
     assert str(python_error.value) == message
@@ -409,3 +409,9 @@ def test_vector_math_sign_and_sigmoid_special_values():
     with np.errstate(over="raise"):
         big = vector_math.sigmoid(np.array([-800.0, 800.0])).tolist()
     assert big == [0.0, 1.0]
+
+
+def _python_loops_only(monkeypatch) -> None:
+    """Evaluate, linearize and sweep long traces with the pure-Python loops, as short ones are."""
+    monkeypatch.setattr(adcli.evaluate, "LONG_TRACE", 10**12)
+    monkeypatch.setattr(adcli.sweeps, "LONG_TRACE", 10**12)
