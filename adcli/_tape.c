@@ -692,7 +692,485 @@ done:
     return result;
 }
 
+/* ------------------------------------------------------------------ the expression parser */
+
+/* The fast path of adcli.parser for well-formed expressions: the same shunting-yard loop over
+   the same tokens, building the same trace. It gives up (returns None) at anything unusual or
+   wrong, non-ASCII text included, and the Python parser then parses the text and words the
+   error; so the messages live in one place. The grammar (precedences, opcodes, function
+   arities, named constants) comes from parser.py through set_grammar(). */
+
+enum { MAX_OPCODES = 128, PAREN = -1 };
+static PyObject *functions_by_name = NULL; /* name -> opcode */
+static PyObject *constants_by_name = NULL; /* name -> float */
+static int arity_of[MAX_OPCODES];
+static struct { int precedence, code, right; } binary_op[128]; /* by token character; slot 1: "**" */
+static int negate_precedence, negate_code, input_code = -1, const_code;
+#define POWER_TOKEN 1 /* the slot of "**" in binary_op (no character of the language) */
+
+static PyObject *
+set_grammar(PyObject *module, PyObject *args)
+{
+    PyObject *binary, *negate, *functions, *arities, *constants;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!ii", &PyDict_Type, &binary, &PyTuple_Type, &negate, &PyDict_Type,
+                          &functions, &PyList_Type, &arities, &PyDict_Type, &constants, &input_code, &const_code)) {
+        return NULL;
+    }
+    memset(binary_op, 0, sizeof(binary_op));
+    PyObject *key, *value;
+    Py_ssize_t position = 0;
+    while (PyDict_Next(binary, &position, &key, &value)) {
+        const char *token = PyUnicode_AsUTF8(key);
+        int precedence, code, right;
+        if (token == NULL || !PyArg_ParseTuple(value, "iip", &precedence, &code, &right)) {
+            return NULL;
+        }
+        int slot = strcmp(token, "**") == 0 ? POWER_TOKEN : (unsigned char)token[0];
+        if (slot >= 128 || (token[1] && slot != POWER_TOKEN)) {
+            PyErr_SetString(PyExc_ValueError, "set_grammar: binary operators are one ASCII character or '**'");
+            return NULL;
+        }
+        binary_op[slot].precedence = precedence;
+        binary_op[slot].code = code;
+        binary_op[slot].right = right;
+    }
+    if (!PyArg_ParseTuple(negate, "ii", &negate_precedence, &negate_code)) {
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(arities);
+    if (n > MAX_OPCODES) {
+        PyErr_SetString(PyExc_ValueError, "set_grammar: too many opcodes");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        arity_of[i] = (int)PyLong_AsLong(PyList_GET_ITEM(arities, i));
+    }
+    Py_XSETREF(functions_by_name, Py_NewRef(functions));
+    Py_XSETREF(constants_by_name, Py_NewRef(constants));
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+enum { T_NUMBER, T_NAME, T_OPERATOR }; /* an operator token is one of + - * / ^ ( ) , or ** */
+
+typedef struct {
+    int kind;
+    int character; /* the operator's character; POWER_TOKEN for ** */
+    Py_ssize_t start, end;
+} Token;
+
+typedef struct {
+    Py_ssize_t size, capacity, item;
+    char *data;
+} Stack;
+
+static int
+stack_push(Stack *stack, const void *item)
+{
+    if (stack->size == stack->capacity) {
+        Py_ssize_t capacity = stack->capacity ? 2 * stack->capacity : 64;
+        char *data = PyMem_Realloc(stack->data, capacity * stack->item);
+        if (data == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        stack->data = data;
+        stack->capacity = capacity;
+    }
+    memcpy(stack->data + stack->size++ * stack->item, item, stack->item);
+    return 0;
+}
+
+#define STACK(type) {0, 0, sizeof(type), NULL}
+#define TOP(stack, type) (((type *)(stack).data)[(stack).size - 1])
+#define AT(stack, type, i) (((type *)(stack).data)[i])
+
+static int
+is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static int
+is_name_start(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static int
+is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* The tokens of parser._TOKEN, or 0 with nothing set when the text holds anything else. */
+static int
+tokenize(const char *text, Py_ssize_t length, Stack *tokens)
+{
+    Py_ssize_t i = 0;
+    while (i < length) {
+        char c = text[i];
+        Token token = {T_OPERATOR, c, i, i + 1};
+        if (is_space(c)) {
+            i++;
+            continue;
+        }
+        if (c == '*' && i + 1 < length && text[i + 1] == '*') {
+            token.character = POWER_TOKEN;
+            token.end = i + 2;
+        } else if (strchr("+-*/^(),", c) != NULL) {
+        } else if (is_name_start(c)) {
+            token.kind = T_NAME;
+            while (token.end < length && (is_name_start(text[token.end]) || is_digit(text[token.end]))) {
+                token.end++;
+            }
+        } else if (is_digit(c) || (c == '.' && i + 1 < length && is_digit(text[i + 1]))) {
+            token.kind = T_NUMBER;
+            Py_ssize_t j = i;
+            while (j < length && is_digit(text[j])) j++;
+            if (j < length && text[j] == '.') {
+                j++;
+                while (j < length && is_digit(text[j])) j++;
+            }
+            if (j < length && (text[j] == 'e' || text[j] == 'E')) { /* an exponent only with its digits */
+                Py_ssize_t k = j + 1;
+                if (k < length && (text[k] == '+' || text[k] == '-')) k++;
+                if (k < length && is_digit(text[k])) {
+                    while (k < length && is_digit(text[k])) k++;
+                    j = k;
+                }
+            }
+            token.end = j;
+        } else {
+            return 0; /* a character the language has no place for, or non-ASCII text */
+        }
+        if (stack_push(tokens, &token) < 0) {
+            return -1;
+        }
+        i = token.end;
+    }
+    return 1;
+}
+
+typedef struct {
+    int precedence, code;
+} Pending;
+
+typedef struct {
+    TapeObject *tape; /* the columns being built (values unused) */
+    Stack operands;   /* Py_ssize_t nodes */
+    PyObject *literal, *literal_label, *numbers;
+} Build;
+
+/* Apply an operator to the operands on the stack, as parser._Parser._apply. */
+static int
+reduce(Build *b, int code)
+{
+    Py_ssize_t *top = &TOP(b->operands, Py_ssize_t);
+    Py_ssize_t node;
+    if (arity_of[code] == 1) {
+        node = tape_append(b->tape, code, *top, -1, 0.0);
+    } else {
+        Py_ssize_t right = *top;
+        b->operands.size--;
+        top = &TOP(b->operands, Py_ssize_t);
+        node = tape_append(b->tape, code, *top, right, 0.0);
+    }
+    if (node < 0) {
+        return -1;
+    }
+    *top = node;
+    return 0;
+}
+
+/* Apply pending operators down to the innermost parenthesis or call; returns its index in the
+   operator stack, or -1 when there is none. */
+static Py_ssize_t
+reduce_group(Build *b, Stack *operators, int *failed)
+{
+    while (operators->size && TOP(*operators, Pending).precedence > 0) {
+        int code = TOP(*operators, Pending).code;
+        operators->size--;
+        if (reduce(b, code) < 0) {
+            *failed = 1;
+            return -1;
+        }
+    }
+    return operators->size - 1;
+}
+
+static Py_ssize_t
+add_constant(Build *b, double value, PyObject *label)
+{
+    PyObject *key = PyFloat_FromDouble(value);
+    if (key == NULL) {
+        return -1;
+    }
+    if (label == NULL) {
+        PyObject *found = PyDict_GetItemWithError(b->numbers, key);
+        if (found != NULL || PyErr_Occurred()) {
+            Py_DECREF(key);
+            return found ? PyLong_AsSsize_t(found) : -1;
+        }
+    }
+    Py_ssize_t node = tape_append(b->tape, const_code, -1, -1, value);
+    PyObject *node_object = node >= 0 ? PyLong_FromSsize_t(node) : NULL;
+    int ok = node_object != NULL && PyDict_SetItem(b->literal, node_object, key) == 0 &&
+             (label ? PyDict_SetItem(b->literal_label, node_object, label) : PyDict_SetItem(b->numbers, key, node_object)) == 0;
+    Py_XDECREF(node_object);
+    Py_DECREF(key);
+    return ok ? node : -1;
+}
+
+static PyObject *
+parse(PyObject *module, PyObject *source)
+{
+    if (input_code < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "set_grammar() has not run");
+        return NULL;
+    }
+    Py_ssize_t length;
+    const char *text = PyUnicode_Check(source) ? PyUnicode_AsUTF8AndSize(source, &length) : NULL;
+    if (text == NULL) {
+        return NULL;
+    }
+    Stack tokens = STACK(Token), operators = STACK(Pending), call_arguments = STACK(Py_ssize_t);
+    Stack outputs = STACK(Py_ssize_t), output_spans = STACK(Py_ssize_t);
+    Build b = {(TapeObject *)PyType_GenericNew(&Tape_Type, NULL, NULL), STACK(Py_ssize_t), PyDict_New(), PyDict_New(),
+               PyDict_New()};
+    PyObject *inputs = PyDict_New(), *input_names = PyList_New(0), *input_nodes = PyList_New(0), *result = NULL;
+    int well_formed = 0, failed = 0;
+    if (b.tape == NULL || b.literal == NULL || b.literal_label == NULL || b.numbers == NULL || inputs == NULL ||
+        input_names == NULL || input_nodes == NULL) {
+        goto done;
+    }
+    int tokenized = tokenize(text, length, &tokens);
+    if (tokenized <= 0 || tokens.size == 0) {
+        failed = tokenized < 0;
+        goto done;
+    }
+    Py_ssize_t count = tokens.size;
+    /* Inputs first, in order of first appearance of a name that is not called (parser._declare_inputs). */
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Token *t = &AT(tokens, Token, i);
+        if (t->kind != T_NAME || (i + 1 < count && AT(tokens, Token, i + 1).character == '(' &&
+                                  AT(tokens, Token, i + 1).kind == T_OPERATOR)) {
+            continue;
+        }
+        if (i > 0 && AT(tokens, Token, i - 1).end == t->start && AT(tokens, Token, i - 1).kind == T_NUMBER) {
+            goto done; /* "2x": not an input to the Python parser either; it reports the missing '*' */
+        }
+        PyObject *name = PyUnicode_FromStringAndSize(text + t->start, t->end - t->start);
+        if (name == NULL) {
+            failed = 1;
+            goto done;
+        }
+        int known = PyDict_Contains(inputs, name) || PyDict_Contains(constants_by_name, name) ||
+                    PyDict_Contains(functions_by_name, name);
+        if (!known) {
+            Py_ssize_t node = tape_append(b.tape, input_code, -1, -1, 0.0);
+            PyObject *node_object = node >= 0 ? PyLong_FromSsize_t(node) : NULL;
+            if (node_object == NULL || PyDict_SetItem(inputs, name, node_object) < 0 ||
+                PyList_Append(input_names, name) < 0 || PyList_Append(input_nodes, node_object) < 0) {
+                Py_XDECREF(node_object);
+                Py_DECREF(name);
+                failed = 1;
+                goto done;
+            }
+            Py_DECREF(node_object);
+        }
+        Py_DECREF(name);
+    }
+    int expect_operand = 1;
+    Py_ssize_t output_start = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Token *t = &AT(tokens, Token, i);
+        int c = t->character;
+        if (expect_operand) {
+            Py_ssize_t node = -1;
+            if (t->kind == T_NUMBER) {
+                char *end;
+                double value = PyOS_string_to_double(text + t->start, &end, NULL);
+                if (value == -1.0 && PyErr_Occurred()) {
+                    failed = 1;
+                    goto done;
+                }
+                if (end != text + t->end || isinf(value)) {
+                    goto done; /* too large for a float: the Python parser says so */
+                }
+                node = add_constant(&b, value, NULL);
+            } else if (t->kind == T_NAME) {
+                PyObject *name = PyUnicode_FromStringAndSize(text + t->start, t->end - t->start);
+                if (name == NULL) {
+                    failed = 1;
+                    goto done;
+                }
+                PyObject *input = PyDict_GetItemWithError(inputs, name);
+                int called = i + 1 < count && AT(tokens, Token, i + 1).kind == T_OPERATOR &&
+                             AT(tokens, Token, i + 1).character == '(';
+                PyObject *function = input || !called ? NULL : PyDict_GetItemWithError(functions_by_name, name);
+                PyObject *constant = input || called ? NULL : PyDict_GetItemWithError(constants_by_name, name);
+                if (input != NULL) {
+                    node = PyLong_AsSsize_t(input);
+                } else if (function != NULL) {
+                    Pending call = {0, (int)PyLong_AsLong(function)};
+                    Py_ssize_t none = 0;
+                    Py_DECREF(name);
+                    if (stack_push(&operators, &call) < 0 || stack_push(&call_arguments, &none) < 0) {
+                        failed = 1;
+                        goto done;
+                    }
+                    i++; /* the call's '(' is part of the call */
+                    continue;
+                } else if (constant != NULL) {
+                    node = add_constant(&b, PyFloat_AsDouble(constant), name);
+                } else {
+                    Py_DECREF(name);
+                    failed = PyErr_Occurred() != NULL;
+                    goto done; /* an unknown function, a function not called … */
+                }
+                Py_DECREF(name);
+            } else if (c == '(') {
+                Pending paren = {0, PAREN};
+                if (stack_push(&operators, &paren) < 0) {
+                    failed = 1;
+                    goto done;
+                }
+                continue;
+            } else if (c == '-') {
+                Pending negate = {negate_precedence, negate_code};
+                if (stack_push(&operators, &negate) < 0) {
+                    failed = 1;
+                    goto done;
+                }
+                continue;
+            } else if (c == '+') {
+                continue; /* unary plus changes nothing */
+            } else {
+                goto done; /* an operator where an operand belongs */
+            }
+            if (node < 0 || stack_push(&b.operands, &node) < 0) {
+                failed = 1;
+                goto done;
+            }
+            expect_operand = 0;
+        } else if (t->kind != T_OPERATOR) {
+            goto done; /* two operands in a row */
+        } else if (c != '(' && c != ')' && c != ',') {
+            int precedence = binary_op[c].precedence, right = binary_op[c].right;
+            while (operators.size && (TOP(operators, Pending).precedence > precedence ||
+                                      (TOP(operators, Pending).precedence == precedence && !right))) {
+                int code = TOP(operators, Pending).code;
+                operators.size--;
+                if (reduce(&b, code) < 0) {
+                    failed = 1;
+                    goto done;
+                }
+            }
+            Pending pending = {precedence, binary_op[c].code};
+            if (stack_push(&operators, &pending) < 0) {
+                failed = 1;
+                goto done;
+            }
+            expect_operand = 1;
+        } else if (c == ')') {
+            Py_ssize_t group = reduce_group(&b, &operators, &failed);
+            if (group < 0) {
+                goto done;
+            }
+            int code = AT(operators, Pending, group).code;
+            operators.size--;
+            if (code != PAREN) {
+                Py_ssize_t given = AT(call_arguments, Py_ssize_t, call_arguments.size - 1) + 1;
+                call_arguments.size--;
+                if (given != arity_of[code]) {
+                    goto done;
+                }
+                if (reduce(&b, code) < 0) {
+                    failed = 1;
+                    goto done;
+                }
+            }
+        } else if (c == ',') {
+            Py_ssize_t group = reduce_group(&b, &operators, &failed);
+            if (failed) {
+                goto done;
+            }
+            if (group < 0) { /* it ends an output */
+                Py_ssize_t output = TOP(b.operands, Py_ssize_t);
+                Py_ssize_t span[2] = {output_start ? AT(tokens, Token, output_start).start : 0, t->start};
+                b.operands.size--;
+                if (stack_push(&outputs, &output) < 0 || stack_push(&output_spans, &span[0]) < 0 ||
+                    stack_push(&output_spans, &span[1]) < 0) {
+                    failed = 1;
+                    goto done;
+                }
+                output_start = i + 1;
+            } else if (AT(operators, Pending, group).code == PAREN) {
+                goto done;
+            } else {
+                AT(call_arguments, Py_ssize_t, call_arguments.size - 1)++;
+            }
+            expect_operand = 1;
+        } else {
+            goto done; /* '(' after an operand */
+        }
+    }
+    if (expect_operand || reduce_group(&b, &operators, &failed) >= 0 || failed) {
+        goto done; /* the expression ends too early, or a group is never closed */
+    }
+    Py_ssize_t last = TOP(b.operands, Py_ssize_t);
+    Py_ssize_t span[2] = {output_start ? AT(tokens, Token, output_start).start : 0, length};
+    if (stack_push(&outputs, &last) < 0 || stack_push(&output_spans, &span[0]) < 0 ||
+        stack_push(&output_spans, &span[1]) < 0) {
+        failed = 1;
+        goto done;
+    }
+    well_formed = 1;
+    PyObject *output_nodes = PyList_New(outputs.size), *output_texts = PyList_New(outputs.size);
+    for (Py_ssize_t k = 0; output_nodes && output_texts && k < outputs.size; k++) {
+        Py_ssize_t begin = AT(output_spans, Py_ssize_t, 2 * k), end = AT(output_spans, Py_ssize_t, 2 * k + 1);
+        while (begin < end && is_space(text[begin])) begin++;
+        while (end > begin && is_space(text[end - 1])) end--;
+        PyList_SET_ITEM(output_nodes, k, PyLong_FromSsize_t(AT(outputs, Py_ssize_t, k)));
+        PyList_SET_ITEM(output_texts, k, PyUnicode_FromStringAndSize(text + begin, end - begin));
+    }
+    PyObject *columns = output_nodes && output_texts ? tape_columns(b.tape, NULL) : NULL;
+    if (columns != NULL) {
+        result = Py_BuildValue("(NOOOOOO)", columns, b.literal, b.literal_label, input_nodes, input_names,
+                               output_nodes, output_texts);
+    }
+    Py_XDECREF(output_nodes);
+    Py_XDECREF(output_texts);
+    failed = result == NULL;
+done:
+    PyMem_Free(tokens.data);
+    PyMem_Free(operators.data);
+    PyMem_Free(call_arguments.data);
+    PyMem_Free(outputs.data);
+    PyMem_Free(output_spans.data);
+    PyMem_Free(b.operands.data);
+    Py_XDECREF(b.tape);
+    Py_XDECREF(b.literal);
+    Py_XDECREF(b.literal_label);
+    Py_XDECREF(b.numbers);
+    Py_XDECREF(inputs);
+    Py_XDECREF(input_names);
+    Py_XDECREF(input_nodes);
+    if (failed || well_formed) {
+        return result; /* NULL with the exception set, or the trace */
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
+    {"set_grammar", set_grammar, METH_VARARGS,
+     "set_grammar(binary, negate, functions, arities, constants, input_code, const_code): parser.py's tables."},
+    {"parse", parse, METH_O,
+     "parse(text) -> (columns, literal, literal_label, inputs, input_names, outputs, output_names), or None\n"
+     "when the text is not a well-formed expression (the Python parser then reports why)."},
     {"set_opcodes", set_opcodes, METH_O, "set_opcodes({'add': …, 'sub', 'mul', 'div', 'neg', 'abs'})."},
     {"evaluate", evaluate, METH_VARARGS,
      "evaluate(op, arg0, arg1, values, functions, first_primitive) -> node: fills the operation values\n"

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import re
 
+from adcli import accelerator
 from adcli.errors import InputError, caret_message
-from adcli.primitives import BY_NAME, CONSTANTS, FUNCTIONS, PRIMITIVES
+from adcli.primitives import BY_NAME, CONST, CONSTANTS, FUNCTIONS, INPUT, PRIMITIVES
 from adcli.suggest import did_you_mean
-from adcli.trace import NO_ARG, Trace
+from adcli.trace import NO_ARG, Trace, constant_key
 
 # Operators first (the commonest tokens; ``**`` before ``*``), then names, numbers, and any other
 # single character, which the parser reports.
@@ -57,14 +58,31 @@ _PAREN = -1  # the opcode slot of an open parenthesis
 _CALL_OPCODES = {p.opcode: p for p in FUNCTIONS.values()}
 _UNARY_OPCODES = frozenset(p.opcode for p in BY_NAME.values() if p.arity == 1)
 
+if accelerator.tape is not None:  # the C fast path parses with these same tables
+    accelerator.tape.set_grammar(_BINARY, _NEGATE, {name: p.opcode for name, p in FUNCTIONS.items()},
+                                 [0 if p is None else p.arity for p in PRIMITIVES], CONSTANTS, INPUT, CONST)
+
 
 def parse(source: str) -> Trace:
     """Parse an expression (several outputs separated by top-level commas) into a trace.
 
     Inputs are numbered in order of first appearance. Raises :class:`InputError` with the
     expression and a caret under the offending column.
+
+    With the C extension, a well-formed expression is parsed by the same loop in C; anything else
+    comes here, and the Python parser below finds and words the mistake.
     """
-    return _Parser(source).run()
+    fast = accelerator.tape.parse(source) if accelerator.tape is not None else None
+    return _Parser(source).run() if fast is None else _trace_from(source, *fast)
+
+
+def _trace_from(source: str, columns, literal, literal_label, inputs, input_names, outputs, output_names) -> Trace:
+    """The trace the C parser built, in the Python parser's form."""
+    trace = Trace(source=source, literal=literal, literal_label=literal_label, inputs=inputs,
+                  input_names=input_names, outputs=outputs, output_names=output_names)
+    trace.op, trace.arg0, trace.arg1, _ = columns
+    trace._const_cache = {constant_key(v): node for node, v in literal.items() if node not in literal_label}
+    return trace
 
 
 class _Parser:

@@ -22,7 +22,8 @@ import adcli.evaluate
 from adcli import accelerator
 from adcli.errors import EvaluationError
 from adcli.evaluate import evaluate
-from adcli.parser import parse
+from adcli.errors import InputError
+from adcli.parser import _Parser, parse
 from adcli.primitives import FIRST_PRIMITIVE
 from adcli.sweeps import linearize, reverse_sweep
 
@@ -205,3 +206,76 @@ def test_the_pure_python_tracer_passes_the_tracer_tests() -> None:
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files], env=env,
                           cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+# ---------------------------------------------------------------- the C expression parser
+def fields(trace) -> tuple:
+    return (list(trace.op), list(trace.arg0), list(trace.arg1), trace.literal, trace.literal_label, trace.inputs,
+            trace.input_names, trace.outputs, trace.output_names, trace._const_cache)
+
+
+def random_expression(rng: random.Random, depth: int = 0) -> str:
+    """A well-formed expression with every construct of the language, spaced at random."""
+    space = rng.choice(["", "", " ", "\t"])
+    if depth > 4 or rng.random() < 0.3:
+        return rng.choice(["x", "y", "z_1", "pi", "e", "2", "0", "0.5", "3.", ".25", "1e3", "2.5E-2", "7"])
+    kind = rng.randrange(5)
+    if kind == 0:
+        op = rng.choice(["+", "-", "*", "/", "^", "**"])
+        return f"{random_expression(rng, depth + 1)}{space}{op}{space}{random_expression(rng, depth + 1)}"
+    if kind == 1:
+        return f"{rng.choice(['-', '+', '--'])}{random_expression(rng, depth + 1)}"
+    if kind == 2:
+        return f"({space}{random_expression(rng, depth + 1)}{space})"
+    if kind == 3:
+        name = rng.choice(["sin", "exp", "log", "sqrt", "tanh", "abs", "sigmoid", "floor"])
+        return f"{name}{space}({random_expression(rng, depth + 1)})"
+    name = rng.choice(["max", "min", "pow"])
+    return f"{name}({random_expression(rng, depth + 1)},{space}{random_expression(rng, depth + 1)})"
+
+
+@needs_extension
+def test_the_c_parser_builds_the_python_parsers_trace() -> None:
+    rng = random.Random(11)
+    for _ in range(3000):
+        text = ", ".join(random_expression(rng) for _ in range(rng.choice([1, 1, 2, 3])))
+        fast = accelerator.tape.parse(text)
+        assert fast is not None, text
+        assert fields(parse(text)) == fields(_Parser(text).run()), text
+
+
+SOUP = ["x", "y", "sin", "max", "pi", "e", "(", ")", ",", "+", "-", "*", "/", "^", "**", "2", "0", "1.5e3", ".5",
+        "3.", "1e400", " ", "2x", ".", "é", "[", "sin (", "1e", "1e+", "٣", "0x1p3", "_", "log(-1)"]
+
+
+@needs_extension
+def test_the_c_parser_leaves_every_mistake_to_the_python_parser() -> None:
+    """On random token soup the C parser either builds the Python parser's trace or declines
+    (returns None), and it declines exactly where the Python parser reports an error."""
+    rng = random.Random(12)
+    built = declined = 0
+    for _ in range(20000):
+        text = "".join(rng.choice(SOUP) for _ in range(rng.randint(1, 10)))
+        fast = accelerator.tape.parse(text)
+        try:
+            reference = _Parser(text).run()
+        except InputError:
+            assert fast is None, text
+            declined += 1
+            continue
+        if text.isascii():
+            assert fast is not None, text
+        if fast is not None:
+            assert fields(parse(text)) == fields(reference), text
+            built += 1
+    assert built > 1000 and declined > 10000
+
+
+@needs_extension
+def test_the_c_parser_declines_and_the_python_parser_words_the_error() -> None:
+    assert accelerator.tape.parse("x*\u0663") is None  # non-ASCII: always the Python parser's
+    with pytest.raises(InputError, match="column 3: expected a number, a name or '\\(' but found '\u0663'"):
+        parse("x*\u0663")
+    assert accelerator.tape.parse("x*1e400") is None
+    with pytest.raises(InputError, match="the number 1e400 is too large for a float"):
+        parse("x*1e400")
