@@ -155,17 +155,33 @@ PEERS = [("micrograd", chain_micrograd, 1_000), ("PyTorch (0-d float64)", chain_
          ("HIPS autograd", chain_autograd, None), ("JAX eager", chain_jax, 10_000)]
 
 
-def bench_chain(n: int, repeat: int, peer_n: int) -> None:
-    steps = n // 4  # sin, two multiplications, one addition per step
+def measure_chain(n: int, repeat: int) -> float:
+    """µs per operation of adcli on the chain: record the function file, then value and gradient."""
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "chain.py")
-        Path(path).write_text(CHAIN_FILE.format(n=steps, c=C))
-        float_seconds = median_time(lambda: chain_float(steps), repeat)
-        adcli_seconds = median_time(chain_adcli(path), repeat)
-    per_float = float_seconds / n * 1e6
-    per_adcli = adcli_seconds / n * 1e6
+        Path(path).write_text(CHAIN_FILE.format(n=n // 4, c=C))  # sin, two multiplications, one addition
+        return median_time(chain_adcli(path), repeat) / n * 1e6
+
+
+def without_extension(workload: str, n: int, repeat: int) -> list[float]:
+    """The figures of ``measure_<workload>`` in a fresh interpreter with ADCLI_NO_ACCELERATOR=1."""
+    done = subprocess.run([sys.executable, __file__, "--measure", workload, "--n", str(n), "--repeat", str(repeat)],
+                          env=dict(os.environ, ADCLI_NO_ACCELERATOR="1"), capture_output=True, text=True, check=True)
+    return [float(x) for x in done.stdout.split()]
+
+
+def bench_chain(n: int, repeat: int, peer_n: int) -> None:
+    from adcli import accelerator
+
+    per_float = median_time(lambda: chain_float(n // 4), repeat) / n * 1e6
+    per_adcli = measure_chain(n, repeat)
+    name = "adcli (function file: record + reverse)" + ("" if accelerator.tape else ", C extension NOT built")
     rows = [("plain Python floats (no derivative)", f"{n:,}", f"{per_float:.3f}", "1.0", ""),
-            ("adcli (function file: record + reverse)", f"{n:,}", f"{per_adcli:.3f}", f"{per_adcli / per_float:.1f}", "1.0")]
+            (name, f"{n:,}", f"{per_adcli:.3f}", f"{per_adcli / per_float:.1f}", "1.0")]
+    if accelerator.tape is not None:
+        [per_python] = without_extension("chain", n, repeat)
+        rows.append(("adcli without its C extension", f"{n:,}", f"{per_python:.3f}", f"{per_python / per_float:.1f}",
+                     f"{per_python / per_adcli:.1f}"))
     for name, make, size in PEERS:
         size = min(size or peer_n, peer_n)
         try:
@@ -185,23 +201,31 @@ def bench_chain(n: int, repeat: int, peer_n: int) -> None:
 
 
 # ---------------------------------------------------------------- expression string
-def bench_expression(n: int, repeat: int) -> None:
+def measure_expression(n: int, repeat: int) -> list[float]:
+    """Operations, µs/op for parse + evaluate + reverse, and µs/op for the parse alone."""
     from adcli.analysis import gradient
     from adcli.parser import parse
 
-    terms = n // 4  # each term sin(x)*c + x*0.5 … is four operations with the joining +
-    source = "+".join(f"sin(x)*{1 + k % 7}+x*0.5" for k in range(terms // 2)) or "x"
+    # Each term sin(x)*c + x*0.5 is four operations, and five with the + that joins it.
+    source = "+".join(f"sin(x)*{1 + k % 7}+x*0.5" for k in range(max(n // 5, 1)))
     operations = parse(source).operation_count
-
-    def run():
-        return gradient(parse(source), {"x": 0.3})
-
-    seconds = median_time(run, repeat)
+    seconds = median_time(lambda: gradient(parse(source), {"x": 0.3}), repeat)
     parse_seconds = median_time(lambda: parse(source), repeat)
-    print(f"long expression string ({len(source):,} characters), value and gradient (median of {repeat})")
-    report([("parse + evaluate + reverse", f"{operations:,}", f"{seconds / operations * 1e6:.3f}"),
-            ("of which parse", f"{operations:,}", f"{parse_seconds / operations * 1e6:.3f}")],
-           ("", "operations", "µs/op"))
+    return [operations, seconds / operations * 1e6, parse_seconds / operations * 1e6]
+
+
+def bench_expression(n: int, repeat: int) -> None:
+    from adcli import accelerator
+
+    operations, total, parsing = measure_expression(n, repeat)
+    rows = [("parse + evaluate + reverse", f"{operations:,.0f}", f"{total:.3f}"),
+            ("of which parse", f"{operations:,.0f}", f"{parsing:.3f}")]
+    if accelerator.tape is not None:
+        _, total, parsing = without_extension("expression", n, repeat)
+        rows += [("without the C extension: all", f"{operations:,.0f}", f"{total:.3f}"),
+                 ("without the C extension: parse", f"{operations:,.0f}", f"{parsing:.3f}")]
+    print(f"long expression string 'sin(x)*1+x*0.5+sin(x)*2+…', value and gradient (median of {repeat})")
+    report(rows, ("", "operations", "µs/op"))
 
 
 # ---------------------------------------------------------------- cheap gradient
@@ -327,7 +351,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test of this script")
     parser.add_argument("--only", help="comma-separated workloads: chain,expr,sweep,memory,startup,batch")
+    parser.add_argument("--measure", choices=["chain", "expression"], help=argparse.SUPPRESS)  # see without_extension
     args = parser.parse_args()
+    if args.measure:
+        figures = measure_chain(args.n, args.repeat) if args.measure == "chain" else measure_expression(args.n, args.repeat)
+        print(*(figures if isinstance(figures, list) else [figures]))
+        return
     if args.quick:
         args.n, args.peer_n, args.points, args.repeat = 20_000, 2_000, 10_000, 3
     chosen = set(args.only.split(",")) if args.only else {"chain", "expr", "sweep", "memory", "startup", "batch"}
