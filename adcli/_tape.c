@@ -1,15 +1,17 @@
-/* adcli._tape: the hot path of tracing, in C (optional; adcli/tracer.py has the same in Python).
+/* adcli._tape: adcli's hot loops in C. Optional: each has a Python twin that gives the same
+   results (the tests compare them), used when this extension was not built.
 
-   A Tape holds a trace as it is recorded, column by column in C arrays (opcode, first argument,
-   second argument, value: 25 bytes a node). A traced number is a Var: a value and the index of
-   the node that computed it. Arithmetic between Vars and plain numbers, and the unary math
-   functions, append one node to the active tape and return a new Var, exactly as the generated
-   Python operator methods in tracer.py append to their list. Everything off the hot path
-   (comparisons, escapes such as float(x), pow, plain numbers seen for the first time, error
-   messages) stays in Python: the Var class that results get is a Python subclass of this base,
-   and the recorder's constant and error hooks are Python functions.
-
-   A Var holds no references, so it takes no part in garbage collection. */
+   - Tracing (twin: tracer.py's generated operators). A Tape holds a trace as it is recorded,
+     column by column in C arrays (opcode, first argument, second argument, value: 25 bytes a
+     node). A Var is a value and the index of the node that computed it. Arithmetic between Vars
+     and plain numbers, and the unary math functions, append one node to the active tape and return
+     a new Var. Everything off the hot path (comparisons, escapes such as float(x), pow, plain
+     numbers seen for the first time, error messages) stays in Python: the Var class that results
+     get is a Python subclass of this base, and the recorder's constant and error hooks are Python
+     functions. A Var holds no references, so it takes no part in garbage collection.
+   - Evaluation of a long trace (twin: evaluate.evaluate).
+   - The reverse sweep of a long trace (twin: sweeps.reverse_sweep).
+   - Parsing a well-formed expression (twin: parser._Parser); anything else is left to Python. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

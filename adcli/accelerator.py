@@ -1,4 +1,5 @@
-"""The optional C extension :mod:`adcli._tape`: the tracer's hot path and the long reverse sweep.
+"""The optional C extension :mod:`adcli._tape`: adcli's hot loops (tracing, and the evaluation,
+reverse sweep and parsing of long traces and expressions) in C.
 
 ``tape`` is the extension module, or None when it was not built (no C compiler at install time) or
 the environment sets ``ADCLI_NO_ACCELERATOR=1``. Either way the results are the same: the Python

@@ -13,6 +13,11 @@ from typing import Annotated, Optional
 
 import typer
 
+try:  # typer 0.28 carries its own copy of click
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - typer < 0.28 uses click itself
+    from click.exceptions import ClickException
+
 from adcli.errors import AdcliError, InputError
 
 APP_SETTINGS = dict(
@@ -40,6 +45,20 @@ Ste = Annotated[bool, typer.Option(
     "--ste", help="Straight-through estimator: floor and sign pass gradients as if their derivative were 1.")]
 SympyTimeout = Annotated[float, typer.Option(
     "--sympy-timeout", min=0.0, help="Seconds SymPy may take in all; past it, its steps are reported as timed out.")]
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from adcli import __version__
+
+        sys.stdout.write(f"adcli {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True, help="Print adcli's version and exit.")] = False) -> None:
+    """Options before the command."""
 
 
 def command(function: Callable) -> Callable:
@@ -463,7 +482,7 @@ def _parse_steps(text: str) -> list[float]:
 
 
 def main() -> None:
-    """The console entry point.
+    """The console entry point: run one command; a usage mistake is one line on stderr, exit 2.
 
     Typer turns every registered command into a click command on each run, about a millisecond
     apiece; when the first argument names a command, only that one is built (its usage line and
@@ -471,10 +490,33 @@ def main() -> None:
     """
     wanted = sys.argv[1] if len(sys.argv) > 1 else None
     chosen = [info for info in app.registered_commands if info.callback.__name__ == wanted]
-    if not chosen:
-        app()
-        return
-    one = typer.Typer(**APP_SETTINGS)
-    one.registered_commands = chosen
-    one.callback()(lambda: None)  # a group of one, so the command's name stays the first argument
-    one()
+    target = app
+    if chosen:
+        target = typer.Typer(**APP_SETTINGS)
+        target.registered_commands = chosen
+        target.callback()(lambda: None)  # a group of one, so the command's name stays the first argument
+    try:
+        code = target(standalone_mode=False)
+    except ClickException as error:  # click's own checks: a missing argument, an unknown option …
+        message = usage_message(error, f"adcli {wanted}" if chosen else "adcli")
+        if message:  # (no arguments at all: the help is the answer, and it has been printed)
+            sys.stderr.write(f"error: {message}\n")
+        raise SystemExit(error.exit_code) from None
+    except typer.Abort:
+        sys.stderr.write("error: interrupted\n")
+        raise SystemExit(1) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def usage_message(error: ClickException, command: str) -> str:
+    """Click's message in one line, with where to look (and the fix for an expression that starts with -)."""
+    context = getattr(error, "ctx", None)
+    command = context.command_path if context is not None else command
+    message = " ".join(error.format_message().split()).removesuffix(".")
+    if not message:
+        return ""
+    option = getattr(error, "option_name", "") or ""
+    if option.startswith("-") and not option.startswith("--") and command != "adcli":
+        return (f"{message}; an expression that starts with '-' goes after the options and '--': "
+                f"{command} --at x=1 -- \"-x^2\"")
+    return f"{message} (see '{command} --help')"
