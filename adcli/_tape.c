@@ -265,6 +265,10 @@ binary(long code, PyObject *left, PyObject *right)
 {
     Py_ssize_t a, b;
     double x, y, value;
+    if (tape == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "a traced value was used outside its recording");
+        return NULL;
+    }
     int left_found = operand(left, &a, &x);
     if (left_found < 0) {
         return NULL;
@@ -368,6 +372,7 @@ typedef struct {
     long code;
     PyObject *function; /* float -> float, e.g. math.sin */
     PyObject *fallback; /* called with anything that is not a Var */
+    PyObject *name;     /* its __name__, as math.sin has one */
     vectorcallfunc vectorcall;
 } UnaryObject;
 
@@ -407,8 +412,8 @@ static PyObject *
 unary_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     long code;
-    PyObject *function, *fallback;
-    if (!PyArg_ParseTuple(args, "lOO", &code, &function, &fallback)) {
+    PyObject *function, *fallback, *name;
+    if (!PyArg_ParseTuple(args, "lOOU", &code, &function, &fallback, &name)) {
         return NULL;
     }
     UnaryObject *self = (UnaryObject *)type->tp_alloc(type, 0);
@@ -416,6 +421,7 @@ unary_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         self->code = code;
         self->function = Py_NewRef(function);
         self->fallback = Py_NewRef(fallback);
+        self->name = Py_NewRef(name);
         self->vectorcall = unary_vectorcall;
     }
     return (PyObject *)self;
@@ -426,13 +432,20 @@ unary_dealloc(PyObject *self)
 {
     Py_XDECREF(((UnaryObject *)self)->function);
     Py_XDECREF(((UnaryObject *)self)->fallback);
+    Py_XDECREF(((UnaryObject *)self)->name);
     Py_TYPE(self)->tp_free(self);
 }
+
+static PyMemberDef unary_members[] = {
+    {"__name__", T_OBJECT, offsetof(UnaryObject, name), READONLY, "the function's name"},
+    {NULL},
+};
 
 static PyTypeObject Unary_Type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "adcli._tape.Unary",
-    .tp_doc = "Unary(opcode, function, fallback): records the primitive on a Var, calls fallback otherwise.",
+    .tp_doc = "Unary(opcode, function, fallback, name): records the primitive on a Var, calls fallback otherwise.",
+    .tp_members = unary_members,
     .tp_basicsize = sizeof(UnaryObject),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
     .tp_vectorcall_offset = offsetof(UnaryObject, vectorcall),
@@ -517,7 +530,7 @@ column_view(PyObject *object, Py_buffer *view, Py_ssize_t itemsize, int is_doubl
         format++;
     }
     if (view->ndim != 1 || view->itemsize != itemsize || (is_double && format[0] != 'd') ||
-        (!is_double && strchr("bBhHiIlLqQnN", format[0]) == NULL)) {
+        (!is_double && (format[0] == '\0' || strchr("bBhHiIlLqQnN", format[0]) == NULL))) {
         PyErr_Format(PyExc_TypeError, "%s must be a column of %zd-byte %s", name, itemsize,
                      is_double ? "floats" : "integers");
         PyBuffer_Release(view);
@@ -822,7 +835,7 @@ tokenize(const char *text, Py_ssize_t length, Stack *tokens)
         if (c == '*' && i + 1 < length && text[i + 1] == '*') {
             token.character = POWER_TOKEN;
             token.end = i + 2;
-        } else if (strchr("+-*/^(),", c) != NULL) {
+        } else if (c != '\0' && strchr("+-*/^(),", c) != NULL) {
         } else if (is_name_start(c)) {
             token.kind = T_NAME;
             while (token.end < length && (is_name_start(text[token.end]) || is_digit(text[token.end]))) {
@@ -933,8 +946,15 @@ parse(PyObject *module, PyObject *source)
         PyErr_SetString(PyExc_RuntimeError, "set_grammar() has not run");
         return NULL;
     }
+    if (!PyUnicode_Check(source)) {
+        PyErr_SetString(PyExc_TypeError, "parse(text: str)");
+        return NULL;
+    }
+    if (!PyUnicode_IS_ASCII(source)) {
+        Py_RETURN_NONE; /* the Python parser reads (and rejects) everything else */
+    }
     Py_ssize_t length;
-    const char *text = PyUnicode_Check(source) ? PyUnicode_AsUTF8AndSize(source, &length) : NULL;
+    const char *text = PyUnicode_AsUTF8AndSize(source, &length);
     if (text == NULL) {
         return NULL;
     }

@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable
 
 from adcli.errors import AdcliError, EvaluationError, InputError, caret_message
-from adcli.points import Value
+from adcli.points import PointRange, Value
 from adcli.suggest import did_you_mean
 from adcli.trace import Trace
 from adcli.tracer import Recorder, TracedList, Var, recording, traced_math, traced_max, traced_min
@@ -157,6 +157,8 @@ def _bind(parameters: list[inspect.Parameter], assigned: dict[str, Value], recor
         if parameter.name not in assigned:
             continue  # keeps its default: a constant, not an input
         value = assigned[parameter.name]
+        if isinstance(value, PointRange):
+            raise InputError(f"--at {parameter.name}: ranges of points are for adcli grad")
         entries = value if isinstance(value, list) else [value]
         labels = [f"{parameter.name}[{k}]" for k in range(len(entries))] if isinstance(value, list) \
             else [parameter.name]

@@ -19,17 +19,18 @@ import re
 from adcli import accelerator
 from adcli.errors import InputError, caret_message
 from adcli.primitives import BY_NAME, CONST, CONSTANTS, FUNCTIONS, INPUT, PRIMITIVES
-from adcli.suggest import did_you_mean
 from adcli.trace import NO_ARG, Trace, constant_key
 
 # Operators first (the commonest tokens; ``**`` before ``*``), then names, numbers, and any other
 # single character, which the parser reports.
-_TOKEN = re.compile(r"\*\*|[-+*/^(),]|[A-Za-z_][A-Za-z_0-9]*|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?"
-                    r"|\.\d+(?:[eE][+-]?\d+)?|\S")
+_TOKEN = (r"\*\*|[-+*/^(),]|[A-Za-z_][A-Za-z_0-9]*|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?"
+          r"|\.\d+(?:[eE][+-]?\d+)?|\S")
 _NUMBER_START = frozenset("0123456789.")
 _INFINITY = float("inf")
-_NAME_NOT_CALLED = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z_0-9]*)(?!\s*\(|[A-Za-z_0-9])")
-_FOREIGN = re.compile(r"[^\w\s.+\-*/^(),]")  # characters that cannot occur in any token
+_NAME_NOT_CALLED = r"(?<![\w.])([A-Za-z_][A-Za-z_0-9]*)(?!\s*\(|[A-Za-z_0-9])"
+_FOREIGN = r"[^\w\s.+\-*/^(),]"  # characters that cannot occur in any token
+# (Patterns go through re's own cache: the C parser handles well-formed text without them, so a
+# run that never needs them never compiles them.)
 
 _HINTS = {
     ".": "attribute access is not part of the expression language",
@@ -88,7 +89,7 @@ def _trace_from(source: str, columns, literal, literal_label, inputs, input_name
 class _Parser:
     def __init__(self, source: str) -> None:
         self.source = source
-        self.tokens: list[str] = _TOKEN.findall(source)
+        self.tokens: list[str] = re.findall(_TOKEN, source)
         self.trace = Trace(source=source)
         self._columns: list[int] | None = None
 
@@ -98,7 +99,7 @@ class _Parser:
         if index >= len(self.tokens):
             return len(self.source.rstrip())
         if self._columns is None:  # worked out once, only for errors and several outputs
-            self._columns = [match.start() for match in _TOKEN.finditer(self.source)]
+            self._columns = [match.start() for match in re.finditer(_TOKEN, self.source)]
         return self._columns[index]
 
     def fail(self, message: str, index: int) -> InputError:
@@ -109,7 +110,7 @@ class _Parser:
 
     def _check_characters(self) -> None:
         """Reject the first character that has no place anywhere in the language (quotes, brackets …)."""
-        bad = _FOREIGN.search(self.source)
+        bad = re.search(_FOREIGN, self.source)
         if bad is not None:
             char = bad.group()
             hint = _HINTS.get(char, f"{char!r} is not part of the expression language")
@@ -198,7 +199,7 @@ class _Parser:
 
     def _declare_inputs(self) -> dict[str, int]:
         """Create the input nodes first, in order of first appearance, so inputs are v1 … vn."""
-        names = dict.fromkeys(_NAME_NOT_CALLED.findall(self.source))  # ordered, duplicates dropped
+        names = dict.fromkeys(re.findall(_NAME_NOT_CALLED, self.source))  # ordered, duplicates dropped
         return {name: self.trace.add_input(name) for name in names if name not in CONSTANTS and name not in FUNCTIONS}
 
     # ------------------------------------------------------------------ reductions
@@ -251,6 +252,8 @@ class _Parser:
                 raise self.fail(f"'{name}' is not a function", i)
             if not (name[0].isalpha() or name[0] == "_"):
                 raise self._unexpected_operand(name, i, [])
+            from adcli.suggest import did_you_mean
+
             raise self.fail(f"unknown function '{name}'{did_you_mean(name, FUNCTIONS)}", i)
         return primitive
 

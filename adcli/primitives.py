@@ -32,7 +32,7 @@ CONST = 1
 FIRST_PRIMITIVE = 2
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # registry entries compare by identity
+@dataclass(eq=False, repr=False)  # registry entries compare by identity, and nothing changes them
 class Primitive:
     """One elementary operation. See the module docstring for the meaning of each field."""
 

@@ -18,8 +18,6 @@ from adcli.primitives import FIRST_PRIMITIVE, PRIMITIVES
 from adcli.trace import NO_ARG, Trace
 
 
-
-
 def linearize(trace: Trace, values: Sequence[float]) -> tuple[array, array]:
     """The local partial of every node with respect to its first and its second argument, as two
     ``array('d')`` columns.

@@ -101,6 +101,7 @@ class Recorder:
         return cache[key]
 
     def input(self, name: str, value: float) -> Var:
+        value = float(value)
         node = self.tape.push(INPUT, NO_ARG, NO_ARG, value)
         self.trace.inputs.append(node)
         self.trace.input_names.append(name)
@@ -215,11 +216,12 @@ def _push(code: int, a: int, b: int, value: float) -> Var:
 
 
 def _constant(value) -> int | None:
-    """The node of a plain-number operand, or None when ``value`` is not a real number."""
-    try:
-        node = _constants.get(value)
-    except TypeError:  # unhashable, so certainly not a number
+    """The node of a plain-number operand (an int or a float), or None for anything else."""
+    if not isinstance(value, (int, float)):
         return None
+    if _active is None:
+        raise RuntimeError("a traced value was used outside its recording")
+    node = _constants.get(value)
     return node if node is not None else _active.constant(value)
 
 
@@ -275,6 +277,9 @@ class Var(_accelerator.VarBase if _accelerator is not None else _PythonVarBase):
     def __bool__(self): return _branch(self.value != 0)
 
     __hash__ = None  # a traced value compares by value, so it cannot be a dict key
+
+    def __reduce__(self):  # copy.copy and deepcopy: the same node
+        return _var, (self.value, self.node)
 
     def __float__(self): raise _escape("float(x)")
     def __int__(self): raise _escape("int(x)")
@@ -340,7 +345,7 @@ def {method}(self, other):
             b = _constant(other)
             if b is None:
                 return NotImplemented
-        operand = other
+        operand = other if other.__class__ is float else float(other)
     {x}, {y} = self.value, operand
     try:
         value = x {symbol} y
@@ -389,7 +394,7 @@ def _unary_function(primitive: Primitive, fallback):
         return fallback(x)
 
     if _accelerator is not None:
-        return _accelerator.Unary(code, function, plain)
+        return _accelerator.Unary(code, function, plain, primitive.name)
 
     def traced(x):
         if x.__class__ is Var:

@@ -98,6 +98,9 @@ HAND_WRITTEN = {
     "huge_int.py": "def f(x, y):\n    return x * 10**400\n",
     "list_as_number.py": "import math\n\n\ndef f(w, x=1.0, y=2.0):\n    return math.sin(w)\n",
     "escape.py": "def f(x, y):\n    return float(x) * y\n",
+    "copies.py": "import copy\nimport math\n\n\ndef f(x, y):\n    names = [g.__name__ for g in (math.sin, math.exp)]\n"
+                 "    assert names == ['sin', 'exp']\n    return copy.copy(x) * 2 + copy.deepcopy([y])[0]\n",
+    "numpy_scalars.py": "import numpy as np\n\n\ndef f(x, y):\n    return x * 0.5 + x * np.float32(0.5) + y * np.float64(0.25)\n",
 }
 
 
@@ -279,3 +282,32 @@ def test_the_c_parser_declines_and_the_python_parser_words_the_error() -> None:
     assert accelerator.tape.parse("x*1e400") is None
     with pytest.raises(InputError, match="the number 1e400 is too large for a float"):
         parse("x*1e400")
+
+
+# ---------------------------------------------------------------- found in review
+def test_a_nul_byte_or_a_lone_surrogate_is_a_syntax_error_not_a_crash() -> None:
+    with pytest.raises(InputError, match="column 3: unexpected '\\\\x00'"):
+        parse("(x\x00 1)")
+    with pytest.raises(InputError, match="column 3: unexpected '\\\\udcff'"):
+        parse("x+\udcff")
+
+
+def test_a_traced_value_used_after_its_recording_is_an_error_not_a_crash() -> None:
+    """A function file can keep a traced value (an atexit hook, a global) and use it later."""
+    from adcli.tracer import _var
+
+    stale = _var(1.0, 0)
+    with pytest.raises(RuntimeError, match="used outside its recording"):
+        stale + 1
+    with pytest.raises(RuntimeError, match="used outside its recording"):
+        2.5 * stale
+
+
+def test_integer_inputs_are_traced_as_floats(tmp_path: Path) -> None:
+    from adcli.function_file import trace_function
+
+    path = tmp_path / "power.py"
+    path.write_text("def f(x):\n    return x * x * x * x\n")
+    trace, _ = trace_function(str(path), {"x": 12345679})
+    x = 12345679.0
+    assert trace.recorded_values[trace.outputs[0]] == x * x * x * x

@@ -83,3 +83,10 @@ def test_a_literal_too_large_for_a_float_is_invalid_input(runner):
     result = run(runner, "grad", "1e999*x", "--at", "x=1")
     assert result.exit_code == 2
     assert result.stderr.startswith("error: syntax error at column 1: the number 1e999 is too large for a float")
+
+
+@pytest.mark.parametrize("command", ["trace", "hessian", "jacobian"])
+def test_a_range_for_a_function_file_outside_grad_is_refused(runner, command):
+    result = run(runner, command, "samples/sigmoid_neuron.py", "--at", "w=0:1:5", "--at", "x=[1,2]")
+    assert result.exit_code == 2
+    assert result.stderr == "error: --at w: ranges of points are for adcli grad\n"
