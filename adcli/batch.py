@@ -18,7 +18,7 @@ from adcli.errors import InputError
 from adcli.points import PointRange
 from adcli.primitives import CONST, INPUT, PRIMITIVES, functions_of
 from adcli.trace import NO_ARG, Trace, format_literal
-from adcli.vectorized import apply_partials
+from adcli.vectorized import Reuse, apply_partials
 
 def gradient_at_points(source: str, assigned: dict, points_file: str | None, func: str | None = None) -> Batch:
     """Value and gradient of SRC at every point of the --at ranges and the --points file.
@@ -116,11 +116,15 @@ def evaluate_batch(trace: Trace, columns: dict[str, np.ndarray | float]) -> Batc
         raise InputError(f"the inputs have different numbers of points ({', '.join(map(str, sorted(lengths)))})")
     values, undefined = _evaluate(trace, points)
     partials = _linearize(trace, values)
-    gradients = [_reverse(trace, partials, output, points) for output in trace.outputs]
-    for output, gradient in zip(trace.outputs, gradients):  # no derivative where there is no value
+    gradients = []
+    for output in trace.outputs:
         undefined_here = ~np.isfinite(np.asarray(values[output], dtype=float))
-        for partial in gradient.values():
+        gradient = _reverse(trace, partials, output, points, zero_times_inf=False)
+        if any(np.isnan(partial[~np.broadcast_to(undefined_here, partial.shape)]).any() for partial in gradient.values()):
+            gradient = _reverse(trace, partials, output, points, zero_times_inf=True)
+        for partial in gradient.values():  # no derivative where there is no value
             partial[np.broadcast_to(undefined_here, partial.shape)] = np.nan
+        gradients.append(gradient)
     warnings = [_undefined_warning(trace, node, mask, points) for node, mask in undefined]
     count = max(lengths, default=1)
     outputs = [np.broadcast_to(np.asarray(values[o], dtype=float), (count,)) for o in trace.outputs]
@@ -155,18 +159,26 @@ def _evaluate(trace: Trace, points: dict[str, np.ndarray]):
 
 def _linearize(trace: Trace, values: list) -> list[tuple]:
     partials: list[tuple] = [()] * len(trace)
+    m = Reuse(trace, values)
     for i, code in enumerate(trace.op):
         if code not in (INPUT, CONST):
             args = [np.asarray(values[a], dtype=float) for a in trace.args(i)]
-            partials[i] = apply_partials(code, args, np.asarray(values[i], dtype=float))
+            partials[i] = apply_partials(code, args, np.asarray(values[i], dtype=float), m)
     return partials
 
 
-def _reverse(trace: Trace, partials: list[tuple], output: int, points: dict) -> dict[str, np.ndarray]:
+def _reverse(trace: Trace, partials: list[tuple], output: int, points: dict,
+             zero_times_inf: bool) -> dict[str, np.ndarray]:
     """One reverse sweep on arrays: the adjoint of every node at every point.
 
     Adjoints accumulate in place into arrays the sweep allocated itself (``owned``); an adjoint that
     is another node's array (add passes its adjoint through unchanged) is copied before it is added to.
+
+    With ``zero_times_inf``, an infinite partial (a convention such as sqrt'(0), or an overflow)
+    times a zero adjoint gives 0, as the float sweeps do, instead of NaN. Checking every partial for
+    that costs a pass over each, so :func:`evaluate_batch` sweeps without it first and again with
+    it only if a gradient has a NaN where the output has a value: NaN survives every later product
+    and sum, so a NaN that reaches no input did not matter.
     """
     adjoint: list = [None] * len(trace)
     owned = [False] * len(trace)
@@ -184,7 +196,7 @@ def _reverse(trace: Trace, partials: list[tuple], output: int, points: dict) -> 
                     contribution, fresh = (g, False) if partial == 1.0 else (-g, True)
                 else:
                     contribution = g * partial
-                    if not np.isfinite(partial).all():  # a convention's inf times a zero adjoint is 0, as per point
+                    if zero_times_inf and not np.isfinite(partial).all():
                         contribution = np.where(np.asarray(g) == 0, 0.0, contribution)
                 if adjoint[a] is None:
                     adjoint[a], owned[a] = contribution, fresh

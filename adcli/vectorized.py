@@ -45,14 +45,42 @@ def groups(op: np.ndarray):
             yield int(code), np.flatnonzero(op == code)
 
 
-def apply_partials(code: int, args: list, out) -> tuple:
+def apply_partials(code: int, args: list, out, m=vector_math) -> tuple:
     """The partials of primitive ``code`` at arrays of arguments (one entry per node, or per point).
 
-    A partial that does not depend on the arguments stays a plain number (add's 1.0)."""
+    A partial that does not depend on the arguments stays a plain number (add's 1.0). ``m`` is the
+    math namespace the rule uses: :mod:`adcli.vector_math`, or a :class:`Reuse` of it."""
     primitive = PRIMITIVES[code]
     rule = primitive.partials_on_arrays or primitive.partials
     with np.errstate(all="ignore"):
-        return rule(vector_math, *args, out)
+        return rule(m, *args, out)
+
+
+class Reuse:
+    """:mod:`adcli.vector_math` for partial rules, with the one-argument functions that the trace
+    itself applied looked up instead of computed again: the partial of sin(x) is cos(x), and when
+    the trace also computes cos(x), as sin(x)*cos(x) or a rotation does, that array is at hand.
+    Trigonometric functions are the dearest NumPy calls, so a batch saves most of its partials'
+    time this way. Only arguments that are node values are looked up, by identity, and those stay
+    alive while the values do."""
+
+    def __init__(self, trace: Trace, values: list) -> None:
+        self._computed = {(code, id(values[trace.arg0[i]])): values[i]
+                          for i, code in enumerate(trace.op) if code >= FIRST_PRIMITIVE and PRIMITIVES[code].arity == 1}
+
+    def __getattr__(self, name: str):
+        function = getattr(vector_math, name)
+        primitive = next((p for p in PRIMITIVES[FIRST_PRIMITIVE:] if p.name == name and p.arity == 1), None)
+        if primitive is None:
+            return function
+        computed, code = self._computed, primitive.opcode
+
+        def reuse(x):
+            value = computed.get((code, id(x)))
+            return function(x) if value is None else value
+
+        setattr(self, name, reuse)  # later lookups skip __getattr__
+        return reuse
 
 
 def linearize_arrays(trace: Trace, values) -> tuple[np.ndarray, np.ndarray]:

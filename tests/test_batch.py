@@ -589,3 +589,15 @@ def test_batch_stdout_has_no_error(runner):
     assert result.stderr == ""
     assert len(result.stdout.splitlines()) == 12
     assert re.fullmatch(r"x,value,d/dx", result.stdout.splitlines()[0])
+
+
+@pytest.mark.parametrize("source", ["0*sqrt(x)", "sqrt(x)*sqrt(x)", "x*sqrt(x) + 0*asin(x-1)", "sqrt(x)*x*0 + sin(x)*cos(x)"])
+def test_an_infinite_partial_times_a_zero_adjoint_is_zero_in_a_batch_as_per_point(source):
+    """The batch sweeps fast first and again with the zero-times-inf rule only when a NaN reaches
+    an input where the output is defined; either way it must give the per-point float result."""
+    xs = np.array([0.0, 0.25, 1.0, 2.0])
+    batch = evaluate_batch(adcli.parse(source), {"x": xs})
+    for k, x in enumerate(xs):
+        result = adcli.gradient(adcli.parse(source), {"x": float(x)})
+        assert _same(batch.values[0][k], result.evaluated.output_values[0]), x
+        assert _same(batch.gradients[0]["x"][k], result.gradients[0]["x"]), x
