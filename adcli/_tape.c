@@ -873,6 +873,65 @@ typedef struct {
     int precedence, code;
 } Pending;
 
+/* The last few distinct names and numbers of the text, so a name repeated a million times is one
+   str object (whose hash is kept) and a repeated number is converted once. */
+enum { RECENT = 32 };
+typedef struct {
+    const char *text;
+    Py_ssize_t length;
+    PyObject *name;  /* a name's str */
+    Py_ssize_t node; /* a number's constant node */
+} Seen;
+
+typedef struct {
+    Seen entries[RECENT];
+    int count;
+} Recent;
+
+static Seen *
+recent_find(Recent *recent, const char *text, Py_ssize_t length)
+{
+    for (int k = 0; k < recent->count; k++) {
+        Seen *seen = &recent->entries[k];
+        if (seen->length == length && memcmp(seen->text, text, length) == 0) {
+            return seen;
+        }
+    }
+    return NULL;
+}
+
+static void
+recent_add(Recent *recent, const char *text, Py_ssize_t length, PyObject *name, Py_ssize_t node)
+{
+    if (recent->count < RECENT) {
+        recent->entries[recent->count++] = (Seen){text, length, Py_XNewRef(name), node};
+    }
+}
+
+static void
+recent_clear(Recent *recent)
+{
+    for (int k = 0; k < recent->count; k++) {
+        Py_XDECREF(recent->entries[k].name);
+    }
+    recent->count = 0;
+}
+
+/* A new reference to the str of the name at text[0:length]. */
+static PyObject *
+name_object(Recent *names, const char *text, Py_ssize_t length)
+{
+    Seen *seen = recent_find(names, text, length);
+    if (seen != NULL) {
+        return Py_NewRef(seen->name);
+    }
+    PyObject *name = PyUnicode_FromStringAndSize(text, length);
+    if (name != NULL) {
+        recent_add(names, text, length, name, -1);
+    }
+    return name;
+}
+
 typedef struct {
     TapeObject *tape; /* the columns being built (values unused) */
     Stack operands;   /* Py_ssize_t nodes */
@@ -964,6 +1023,7 @@ parse(PyObject *module, PyObject *source)
                PyDict_New()};
     PyObject *inputs = PyDict_New(), *input_names = PyList_New(0), *input_nodes = PyList_New(0), *result = NULL;
     int well_formed = 0, failed = 0;
+    Recent names = {.count = 0}, numbers = {.count = 0};
     if (b.tape == NULL || b.literal == NULL || b.literal_label == NULL || b.numbers == NULL || inputs == NULL ||
         input_names == NULL || input_nodes == NULL) {
         goto done;
@@ -984,7 +1044,7 @@ parse(PyObject *module, PyObject *source)
         if (i > 0 && AT(tokens, Token, i - 1).end == t->start && AT(tokens, Token, i - 1).kind == T_NUMBER) {
             goto done; /* "2x": not an input to the Python parser either; it reports the missing '*' */
         }
-        PyObject *name = PyUnicode_FromStringAndSize(text + t->start, t->end - t->start);
+        PyObject *name = name_object(&names, text + t->start, t->end - t->start);
         if (name == NULL) {
             failed = 1;
             goto done;
@@ -1013,18 +1073,24 @@ parse(PyObject *module, PyObject *source)
         if (expect_operand) {
             Py_ssize_t node = -1;
             if (t->kind == T_NUMBER) {
-                char *end;
-                double value = PyOS_string_to_double(text + t->start, &end, NULL);
-                if (value == -1.0 && PyErr_Occurred()) {
-                    failed = 1;
-                    goto done;
+                Seen *seen = recent_find(&numbers, text + t->start, t->end - t->start);
+                if (seen != NULL) {
+                    node = seen->node;
+                } else {
+                    char *end;
+                    double value = PyOS_string_to_double(text + t->start, &end, NULL);
+                    if (value == -1.0 && PyErr_Occurred()) {
+                        failed = 1;
+                        goto done;
+                    }
+                    if (end != text + t->end || isinf(value)) {
+                        goto done; /* too large for a float: the Python parser says so */
+                    }
+                    node = add_constant(&b, value, NULL);
+                    recent_add(&numbers, text + t->start, t->end - t->start, NULL, node);
                 }
-                if (end != text + t->end || isinf(value)) {
-                    goto done; /* too large for a float: the Python parser says so */
-                }
-                node = add_constant(&b, value, NULL);
             } else if (t->kind == T_NAME) {
-                PyObject *name = PyUnicode_FromStringAndSize(text + t->start, t->end - t->start);
+                PyObject *name = name_object(&names, text + t->start, t->end - t->start);
                 if (name == NULL) {
                     failed = 1;
                     goto done;
@@ -1168,6 +1234,8 @@ parse(PyObject *module, PyObject *source)
     Py_XDECREF(output_texts);
     failed = result == NULL;
 done:
+    recent_clear(&names);
+    recent_clear(&numbers);
     PyMem_Free(tokens.data);
     PyMem_Free(operators.data);
     PyMem_Free(call_arguments.data);

@@ -27,14 +27,14 @@ def evaluate(trace: Trace, point: Sequence[float], m=scalar) -> Sequence[float]:
     when an operation is undefined at its arguments or overflows.
     """
     op, arg0, arg1 = trace.op, trace.arg0, trace.arg1
-    values = [0.0] * len(op)
+    in_c = m is scalar and accelerator.tape is not None and len(op) >= LONG_TRACE
+    values = array("d", bytes(8 * len(op))) if in_c else [0.0] * len(op)
     for node, value in zip(trace.inputs, point, strict=True):
         values[node] = value
     for node, value in trace.literal.items():
         values[node] = value
     functions = functions_of(m)
-    if m is scalar and accelerator.tape is not None and len(op) >= LONG_TRACE:
-        values = array("d", values)  # the same loop in C, arithmetic inline, other primitives called
+    if in_c:  # the same loop in C: arithmetic inline, the other primitives called
         failed = accelerator.tape.evaluate(op, arg0, arg1, values, functions, FIRST_PRIMITIVE)
         if failed >= 0:
             raise undefined_error(trace, values, failed)
@@ -82,7 +82,8 @@ def convention_warnings(trace: Trace, values: list[float], skip_discrete: bool =
     (floor, sign) that an input reaches: its zero derivative stops the gradient there.
     ``skip_discrete`` leaves discrete nodes to the straight-through estimator's own notes."""
     watched = {p.opcode for p in PRIMITIVES[FIRST_PRIMITIVE:] if p.kinks}
-    if watched.isdisjoint(trace.op):  # the common case, answered at C speed on long traces
+    opcodes = bytes(trace.op)
+    if not any(bytes((code,)) in opcodes for code in watched):  # the common case, a byte search each
         return []
     nodes = [i for i, code in enumerate(trace.op) if code in watched]
     warnings = []

@@ -94,6 +94,6 @@ def linearize_arrays(trace: Trace, values) -> tuple[np.ndarray, np.ndarray]:
         args = [v[arg0[nodes]]] if PRIMITIVES[code].arity == 1 else [v[arg0[nodes]], v[arg1[nodes]]]
         for target, partial in zip((d0, d1), apply_partials(code, args, v[nodes])):
             target[nodes] = partial
-            for node in nodes[~np.isfinite(target[nodes])]:  # a convention (allowed) or an overflow (raises)
-                local_partials(trace, values, int(node))
+    for node in np.flatnonzero(~(np.isfinite(d0) & np.isfinite(d1))):  # a convention (allowed) or an overflow (raises)
+        local_partials(trace, values, int(node))
     return d0, d1
