@@ -257,6 +257,8 @@ _NEG, _ABS, _POW = BY_NAME["neg"], BY_NAME["abs"], BY_NAME["pow"]
 
 
 class _PythonVarBase:
+    """What the C base class holds, for the pure-Python tracer."""
+
     __slots__ = ("value", "node")
 
 
