@@ -32,9 +32,8 @@ def linearize(trace: Trace, values: Sequence[float]) -> tuple[array, array]:
         d0, d1 = linearize_arrays(trace, values)
         return to_column(d0), to_column(d1)
     op, arg1 = trace.op, trace.arg1
-    n = len(op)
-    d0 = [0.0] * n
-    d1 = [0.0] * n
+    zeros = bytes(8 * len(op))
+    d0, d1 = array("d", zeros), array("d", zeros)
     for i, code in enumerate(op):
         if code < FIRST_PRIMITIVE:
             continue
@@ -42,7 +41,7 @@ def linearize(trace: Trace, values: Sequence[float]) -> tuple[array, array]:
         d0[i] = partials[0]
         if arg1[i] != NO_ARG:
             d1[i] = partials[1]
-    return array("d", d0), array("d", d1)
+    return d0, d1
 
 
 def local_partials(trace: Trace, values: list[float], node: int) -> tuple:

@@ -27,9 +27,9 @@ class Trace:
     """Inputs, ordered equations and outputs of one recorded computation."""
 
     source: str = ""
-    op: array = field(default_factory=lambda: array("b"))  # opcode per node (INPUT, CONST or a primitive)
-    arg0: array = field(default_factory=lambda: array("q"))  # first argument node, or NO_ARG
-    arg1: array = field(default_factory=lambda: array("q"))  # second argument node, or NO_ARG
+    op: array = field(default_factory=lambda: array(COLUMN_TYPES[0]))  # opcode per node (INPUT, CONST or a primitive)
+    arg0: array = field(default_factory=lambda: array(COLUMN_TYPES[1]))  # first argument node, or NO_ARG
+    arg1: array = field(default_factory=lambda: array(COLUMN_TYPES[2]))  # second argument node, or NO_ARG
     literal: dict[int, float] = field(default_factory=dict)  # value of each constant node
     literal_label: dict[int, str] = field(default_factory=dict)  # 'pi' for named constants
     inputs: list[int] = field(default_factory=list)  # node of each input, in input order

@@ -13,7 +13,7 @@ from array import array
 import numpy as np
 
 from adcli import vector_math
-from adcli.primitives import FIRST_PRIMITIVE, PRIMITIVES
+from adcli.primitives import BY_NAME, FIRST_PRIMITIVE, PRIMITIVES
 from adcli.trace import Trace
 
 
@@ -70,8 +70,8 @@ class Reuse:
 
     def __getattr__(self, name: str):
         function = getattr(vector_math, name)
-        primitive = next((p for p in PRIMITIVES[FIRST_PRIMITIVE:] if p.name == name and p.arity == 1), None)
-        if primitive is None:
+        primitive = BY_NAME.get(name)
+        if primitive is None or primitive.arity != 1:
             return function
         computed, code = self._computed, primitive.opcode
 

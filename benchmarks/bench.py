@@ -29,6 +29,8 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +46,16 @@ def f(x, n={n}):
         y = sin(y) * {c} + y * 0.5
     return y
 '''
+
+
+@contextmanager
+def chain_file(operations: int) -> Iterator[str]:
+    """The path of a function file that runs the chain for about ``operations`` operations (four a
+    step: sin, two multiplications, one addition), in a folder removed afterwards."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "chain.py")
+        Path(path).write_text(CHAIN_FILE.format(n=operations // 4, c=C))
+        yield path
 
 
 def median_time(work, repeat: int) -> float:
@@ -163,9 +175,7 @@ PEERS = [("micrograd (recursion limit raised)", chain_micrograd, None), ("PyTorc
 
 def measure_chain(n: int, repeat: int) -> float:
     """µs per operation of adcli on the chain: record the function file, then value and gradient."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "chain.py")
-        Path(path).write_text(CHAIN_FILE.format(n=n // 4, c=C))  # sin, two multiplications, one addition
+    with chain_file(n) as path:
         return median_time(chain_adcli(path), repeat) / n * 1e6
 
 
@@ -240,9 +250,7 @@ def bench_sweep(n: int, repeat: int) -> None:
     from adcli.function_file import trace_function
     from adcli.sweeps import linearize, reverse_sweep
 
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "chain.py")
-        Path(path).write_text(CHAIN_FILE.format(n=n // 4, c=C))
+    with chain_file(n) as path:
         record_seconds = median_time(lambda: trace_function(path, {"x": 0.3}), repeat)
         trace, _ = trace_function(path, {"x": 0.3})
     values = evaluate(trace, [0.3])
@@ -265,9 +273,7 @@ def bench_sweep(n: int, repeat: int) -> None:
 def bench_memory(n: int) -> None:
     from adcli.function_file import trace_function
 
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "chain.py")
-        Path(path).write_text(CHAIN_FILE.format(n=n // 4, c=C))
+    with chain_file(n) as path:
         gc.collect()
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
