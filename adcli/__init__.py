@@ -8,13 +8,41 @@ and reverse mode propagates adjoints back. The library works without the CLI::
     >>> result = adcli.gradient(trace, {"x": 1.0, "y": 0.0})
     >>> round(result.gradients[0]["y"], 12)
     1.0
+
+The names below are imported when first used, so ``import adcli`` (and the start of the command
+line, which can then catch Ctrl-C from its first moment) costs almost nothing.
 """
 
-from adcli.analysis import Evaluated, Gradient, SweepTable, evaluate_at, gradient, sweep_table
-from adcli.errors import AdcliError, EvaluationError, InputError
-from adcli.parser import parse
-from adcli.trace import Trace
+from __future__ import annotations
 
-__all__ = ["AdcliError", "EvaluationError", "Evaluated", "Gradient", "InputError", "SweepTable", "Trace",
-           "evaluate_at", "gradient", "parse", "sweep_table"]
+import importlib
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
+
+_HOMES = {
+    "Evaluated": "adcli.analysis", "Gradient": "adcli.analysis", "SweepTable": "adcli.analysis",
+    "evaluate_at": "adcli.analysis", "gradient": "adcli.analysis", "sweep_table": "adcli.analysis",
+    "AdcliError": "adcli.errors", "EvaluationError": "adcli.errors", "InputError": "adcli.errors",
+    "parse": "adcli.parser", "Trace": "adcli.trace",
+}
+__all__ = sorted(_HOMES)
+
+if TYPE_CHECKING:
+    from adcli.analysis import Evaluated, Gradient, SweepTable, evaluate_at, gradient, sweep_table
+    from adcli.errors import AdcliError, EvaluationError, InputError
+    from adcli.parser import parse
+    from adcli.trace import Trace
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'adcli' has no attribute '{name}'")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})

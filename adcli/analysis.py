@@ -6,33 +6,36 @@ call them directly (``adcli.gradient(adcli.parse("x*y"), {"x": 2, "y": 3})``).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from adcli.errors import EvaluationError, InputError
 from adcli.evaluate import convention_warnings, evaluate
 from adcli.points import Value, bind_point
+from adcli.source import Source, resolve
 from adcli.sweeps import forward_sweep, linearize, reverse_sweep
 from adcli.trace import Trace
 
 MODES = ("reverse", "forward")
 
 
-def load(source: str, assigned: dict[str, Value], func: str | None = None) -> tuple[Trace, dict[str, Value]]:
+def load(source: Source | str, assigned: dict[str, Value], func: str | None = None) -> tuple[Trace, dict[str, Value]]:
     """The trace of an expression or of a function file's function, and the point to use with it.
 
-    A function file is traced by running it at ``assigned``; list parameters become one input per
-    entry (``w[0]``, ``w[1]``, …) in the returned point.
+    ``source`` is resolved as SRC is (:func:`adcli.source.resolve`) unless it already is a
+    :class:`~adcli.source.Source`. A function file is traced by running it at ``assigned``; list
+    parameters become one input per entry (``w[0]``, ``w[1]``, …) in the returned point.
     """
     from adcli.parser import parse
 
-    if source.endswith(".py") or ("\n" not in source and os.path.isfile(source)):
+    if isinstance(source, str):
+        source = resolve(source)
+    if source.is_file:
         from adcli.function_file import trace_function
 
-        return trace_function(source, assigned, func)
+        return trace_function(source.text, assigned, func)
     if func is not None:
         raise InputError("--func chooses a function in a .py file; the source is an expression")
-    return parse(source), assigned
+    return parse(source.text), assigned
 
 
 @dataclass(eq=False, repr=False)
@@ -161,7 +164,7 @@ def sweep_table(trace: Trace, assigned: dict[str, Value], wrt: list[str] | None 
                 straight_through: bool = False) -> SweepTable:
     """The values, the tangents for each ``wrt`` input or the ``direction``, and the adjoints."""
     if not 0 <= output < len(trace.outputs):
-        raise InputError(f"--output {output + 1}: the function has {len(trace.outputs)} output(s)")
+        raise InputError(f"--of {output + 1}: the function has {len(trace.outputs)} output(s)")
     evaluated = evaluate_at(trace, assigned, straight_through)
     tangents = [(name, evaluated.forward({name: 1.0})) for name in wrt or []]
     if direction:

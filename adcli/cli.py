@@ -7,9 +7,11 @@ imported inside the commands that use them, to keep start-up fast.
 
 
 import functools
+import os
+import re
 import sys
 from collections.abc import Callable
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 
@@ -18,97 +20,201 @@ try:  # typer 0.28 carries its own copy of click
 except ImportError:  # pragma: no cover - typer < 0.28 uses click itself
     from click.exceptions import ClickException
 
-from adcli.errors import AdcliError, InputError
+from adcli.errors import AdcliError, InputError, OutputError
+from adcli.source import Source
 
 APP_SETTINGS = dict(
-    add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Automatic differentiation you can read: Wengert lists, forward and reverse mode.",
 )
 app = typer.Typer(**APP_SETTINGS)
 
-Source = Annotated[str, typer.Argument(
-    help="An expression such as \"x*exp(y)-sin(x)\" (outputs separated by commas), a .py file, or - for stdin.",
-    show_default=False)]
+Src = Annotated[str, typer.Argument(
+    metavar="SRC", show_default=False,
+    help="An expression such as \"x*exp(y)-sin(x)\" (outputs separated by commas); - to read one from standard "
+         "input; or a .py file, which is run as Python to trace its function (run only files you trust).")]
 At = Annotated[Optional[list[str]], typer.Option(
-    "--at", help="Input values: x=1.047,y=0 or x=pi/3 or w=[1,2]; may be repeated.", show_default=False)]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+    "--at", metavar="NAME=VALUE", show_default=False,
+    help="Input values: x=1.047,y=0 or x=pi/3 or w=[1,2]; may be repeated.")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table (short for --format json).")]
 Digits = Annotated[Optional[int], typer.Option(
-    "--digits", min=1, max=17, help="Significant digits shown (tables: 8; markdown, latex: all).")]
+    "--digits", metavar="N", min=1, max=17, help="Significant digits shown (tables: 8; markdown, latex: all).")]
 TABLE_DIGITS = 8
 FORMATS = ("table", "json", "markdown", "latex", "csv")
-OutputFormat = Annotated[str, typer.Option("--format", help="table, json, markdown, latex or csv.")]
-Func = Annotated[Optional[str], typer.Option("--func", help="The function to differentiate in a .py file.")]
-Mode = Annotated[str, typer.Option("--mode", help="reverse (one sweep per output) or forward (one per input).")]
+FormatName = Literal["table", "json", "markdown", "latex", "csv"]
+OutputFormat = Annotated[Optional[FormatName], typer.Option(
+    "--format", show_default=False, help="How to write the result (default: table, or from the -o file's suffix).")]
+Output = Annotated[Optional[str], typer.Option(
+    "-o", "--output", metavar="FILE", show_default=False,
+    help="Write the result to FILE (format from its suffix: .txt .json .md .tex .csv) instead of standard output.")]
+Func = Annotated[Optional[str], typer.Option(
+    "--func", metavar="NAME", help="The function to differentiate in a .py file.")]
+Mode = Annotated[Literal["reverse", "forward"], typer.Option(
+    "--mode", help="reverse: one sweep per output; forward: one per input.")]
 Ste = Annotated[bool, typer.Option(
     "--ste", help="Straight-through estimator: floor and sign pass gradients as if their derivative were 1.")]
 SympyTimeout = Annotated[float, typer.Option(
-    "--sympy-timeout", min=0.0, help="Seconds SymPy may take in all; past it, its steps are reported as timed out.")]
+    "--sympy-timeout", metavar="SECONDS", min=0.0,
+    help="Seconds SymPy may take in all; past it, its steps are reported as timed out.")]
+SUFFIX_FORMATS = {".txt": "table", ".json": "json", ".md": "markdown", ".tex": "latex", ".csv": "csv"}
 
 
 def _print_version(wanted: bool) -> None:
     if wanted:
         from adcli import __version__
 
-        sys.stdout.write(f"adcli {__version__}\n")
+        _write(f"adcli {__version__}\n")
         raise typer.Exit()
 
 
 @app.callback()
 def _options(version: Annotated[bool, typer.Option(
-        "--version", callback=_print_version, is_eager=True, help="Print adcli's version and exit.")] = False) -> None:
+        "-V", "--version", callback=_print_version, is_eager=True, help="Print adcli's version and exit.")] = False,
+             ) -> None:
     """Options before the command."""
 
 
-def command(function: Callable) -> Callable:
-    """Register a command whose adcli errors become a message on stderr and the contract's exit code."""
+class _Command(typer.core.TyperCommand):
+    """A command whose usage line reads ``adcli grad [OPTIONS] SRC`` (typer would write ``{SRC}``)."""
 
-    @functools.wraps(function)
-    def run(*args, **kwargs):
-        from adcli.progress import progress
-
-        try:
-            with progress(f"adcli {function.__name__}"):
-                return function(*args, **kwargs)
-        except AdcliError as error:
-            sys.stderr.write(f"error: {error}\n")
-            raise typer.Exit(error.exit_code) from None
-
-    return app.command()(run)
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        return [piece.removeprefix("{").removesuffix("}") for piece in super().collect_usage_pieces(ctx)]
 
 
-def _source_text(source: str) -> str:
-    """SRC itself, or the expression read from standard input for ``-``."""
-    if source == "-":
-        source = sys.stdin.read().strip()
-        if not source:
-            raise InputError("standard input is empty: pipe an expression, e.g. echo 'x^2' | adcli grad - --at x=2")
-    return source
+def command(*examples: str) -> Callable[[Callable], Callable]:
+    """Register a command, with ``examples`` at the end of its help; adcli errors become a message on
+    stderr and the contract's exit code, Ctrl-C exits 130 with one line."""
+
+    def register(function: Callable) -> Callable:
+        @functools.wraps(function)
+        def run(*args, **kwargs):
+            from adcli.progress import progress
+
+            try:
+                with progress(f"adcli {function.__name__}"):
+                    return function(*args, **kwargs)
+            except AdcliError as error:
+                _fail(str(error), error.exit_code)
+            except MemoryError:
+                _fail("out of memory: the computation needs more memory than this machine has", 1)
+            except KeyboardInterrupt:
+                _fail("interrupted", 130)
+
+        # \b keeps click from re-wrapping the examples into one paragraph.
+        epilog = "\b\nExamples:\n" + "\n".join(f"  adcli {function.__name__} {example}" for example in examples)
+        return app.command(cls=_Command, epilog=epilog, no_args_is_help=True)(run)
+
+    return register
+
+
+def _fail(message: str, code: int) -> None:
+    """Say ``message`` on stderr (if there is one) and exit with ``code``."""
+    if sys.stderr is not None:
+        sys.stderr.write(f"error: {message}\n")
+    raise typer.Exit(code)
+
+
+def _source(source: str) -> Source:
+    """SRC resolved; ``-`` reads an expression from standard input, which never names a file."""
+    from adcli.source import expression, resolve
+
+    if source != "-":
+        return resolve(source)
+    example = "echo 'x^2' | adcli grad - --at x=2"
+    if sys.stdin is None:
+        raise InputError(f"standard input is closed: pipe an expression, e.g. {example}")
+    if sys.stdin.isatty() and sys.stderr is not None:
+        sys.stderr.write("reading an expression from standard input (end it with Ctrl-D)\n")
+    try:
+        text = sys.stdin.read().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"standard input cannot be read ({error})") from None
+    if not text:
+        raise InputError(f"standard input is empty: pipe an expression, e.g. {example}")
+    return expression(text)
 
 
 def _load(source: str, at: list[str] | None, func: str | None):
     """The trace and the point (list parameters flattened) for SRC and the --at options."""
+    return _load_source(_source(source), at, func)
+
+
+def _load_source(source: Source, at: list[str] | None, func: str | None):
     from adcli.analysis import load
     from adcli.points import parse_assignments
 
-    return load(_source_text(source), parse_assignments(at or []), func)
+    return load(source, parse_assignments(at or []), func)
 
 
-def _format(name: str, as_json: bool, allowed: tuple[str, ...] = FORMATS) -> str:
-    """The --format value (``--json`` is short for ``--format json``), checked against ``allowed``."""
+def _format(name: str | None, as_json: bool, output: str | None = None,
+            allowed: tuple[str, ...] = FORMATS) -> str:
+    """The format: --format, else --json, else the -o file's suffix, else a table; checked against ``allowed``."""
     if as_json:
-        if name not in ("table", "json"):
+        if name not in (None, "json"):
             raise InputError(f"--json and --format {name} disagree: choose one")
-        return "json"
+        name = "json"
+    if name is None and output is not None:
+        suffix = os.path.splitext(output)[1].lower()
+        name = SUFFIX_FORMATS.get(suffix)
+        if name is None:
+            raise InputError(f"-o {output}: the suffix does not say the format; use one of "
+                             f"{', '.join(SUFFIX_FORMATS)} or give --format")
+    name = name or "table"
     if name not in allowed:
         raise InputError(f"--format {name}: choose {', '.join(allowed[:-1])} or {allowed[-1]}")
     return name
 
 
+def _write(content: str | bytes, path: str | None = None) -> None:
+    """The result, to the file ``path`` (whole or not at all) or to standard output."""
+    data = content.encode() if isinstance(content, str) else content
+    if path is not None:
+        _write_file(path, data)
+        if sys.stderr is not None:
+            sys.stderr.write(f"wrote {path}\n")
+        return
+    stream = sys.stdout
+    if stream is None:
+        raise OutputError("standard output is closed, so the result cannot be written; "
+                          "give -o FILE to write it to a file")
+    try:
+        if isinstance(content, str):
+            stream.write(content)
+        else:
+            stream.flush()
+            stream.buffer.write(content)
+        stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise OutputError(f"cannot write to standard output: {error.strerror or error}") from None
+
+
+def _write_file(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file beside it, so a failure leaves no half file."""
+    import tempfile
+
+    temporary = None
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".adcli-", dir=os.path.dirname(os.path.abspath(path)))
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, path)
+    except OSError as error:
+        if temporary is not None and os.path.exists(temporary):
+            os.unlink(temporary)
+        raise OutputError(f"-o {path}: cannot write the file ({error.strerror or error})") from None
+
+
 def _emit(output_format: str, document: Callable[[], dict], view: Callable[[], object],
-          tables: Callable[[], list] | None = None, digits: int | None = None) -> None:
-    """Print the result in the chosen format; only that rendering is built."""
+          tables: Callable[[], list] | None = None, digits: int | None = None, output: str | None = None) -> None:
+    """Write the result in the chosen format to standard output or ``output``; only that rendering is built."""
     if output_format == "json":
         import json
 
@@ -116,25 +222,44 @@ def _emit(output_format: str, document: Callable[[], dict], view: Callable[[], o
         # Indented JSON is for reading; past ~10,000 rows it is for programs, and the compact form
         # is written by json's C encoder, several times faster.
         large = sum(len(v) for v in data.values() if isinstance(v, list)) > 10_000
-        sys.stdout.write(json.dumps(data, allow_nan=False, **({"separators": (",", ":")} if large else {"indent": 2}))
-                         + "\n")
+        _write(json.dumps(data, allow_nan=False, **({"separators": (",", ":")} if large else {"indent": 2})) + "\n",
+               output)
     elif output_format == "table":
-        from rich.console import Console
-
-        Console(emoji=False).print(view())
+        _write(_table_text(view(), to_file=output is not None), output)
     else:
         from adcli.tables import write
 
-        sys.stdout.write(write(tables(), output_format, digits))
+        _write(write(tables(), output_format, digits), output)
 
 
-def _show(kind: str, args: tuple, output_format: str, as_json: bool, digits: int | None, **view_options) -> None:
+def _table_text(renderable: object, to_file: bool) -> str:
+    """A rich renderable as the text a terminal (or, for -o, a plain file) shows.
+
+    It is rendered into a buffer and written by :func:`_write`, so a stream that fails fails in one
+    place; the buffer carries standard output's encoding, so rich draws ASCII boxes where needed.
+    """
+    import io
+
+    from rich.console import Console
+
+    class Buffer(io.StringIO):
+        encoding = "utf-8" if to_file else (getattr(sys.stdout, "encoding", None) or "utf-8")
+
+    terminal = not to_file and sys.stdout is not None and sys.stdout.isatty()
+    console = Console(file=Buffer(), emoji=False, force_terminal=terminal,
+                      **({"color_system": None, "width": 10_000} if to_file else {}))
+    console.print(renderable)
+    return console.file.getvalue()
+
+
+def _show(kind: str, args: tuple, output_format: str | None, as_json: bool, digits: int | None,
+          output: str | None = None, **view_options) -> None:
     """Render a result with the writers named after ``kind``: ``report.<kind>_json``,
     ``render.<kind>_view`` and ``tables.<kind>_tables``."""
-    _emit(_format(output_format, as_json),
+    _emit(_format(output_format, as_json, output),
           lambda: getattr(_module("report"), f"{kind}_json")(*args),
           lambda: getattr(_module("render"), f"{kind}_view")(*args, digits or TABLE_DIGITS, **view_options),
-          lambda: getattr(_module("tables"), f"{kind}_tables")(*args), digits)
+          lambda: getattr(_module("tables"), f"{kind}_tables")(*args), digits, output)
 
 
 def _module(name: str):
@@ -142,7 +267,6 @@ def _module(name: str):
     import importlib
 
     return importlib.import_module(f"adcli.{name}")
-
 
 
 def _check_plot(path: str | None) -> None:
@@ -165,48 +289,54 @@ def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-@command
+@command('"x*exp(y)-sin(x)" --at x=pi/3,y=0',
+         '"x*y, x+y" --at x=2,y=3 --mode forward --json',
+         'samples/loop.py --at x=0.5 --check sympy,fd',
+         '"sin(x)" --at x=0:3.14:5 --format csv -o derivative.csv')
 def grad(
-    source: Source,
+    source: Src,
     at: At = None,
     mode: Mode = "reverse",
-    wrt: Annotated[Optional[str], typer.Option("--wrt", help="Differentiate with respect to these inputs: x,y.")]
-    = None,
+    wrt: Annotated[Optional[str], typer.Option(
+        "--wrt", metavar="NAMES", help="Differentiate with respect to these inputs: x,y.")] = None,
     func: Func = None,
     check: Annotated[Optional[str], typer.Option(
-        "--check", help="Cross-check against sympy, fd (central difference) or both: sympy,fd.")] = None,
+        "--check", metavar="METHODS", help="Cross-check against sympy, fd (central difference) or both: sympy,fd.")]
+    = None,
     points: Annotated[Optional[str], typer.Option(
-        "--points", help="A CSV file of points: a header row naming the inputs, then one point per row.")] = None,
-    output_format: Annotated[str, typer.Option(
-        "--format", help="table, json, markdown, latex or csv (csv: one row per point, every digit).")] = "table",
+        "--points", metavar="FILE",
+        help="A CSV file of points: a header row naming the inputs, then one point per row.")] = None,
     checkpoint: Annotated[Optional[str], typer.Option(
-        "--checkpoint", help="Reverse with checkpoints: all, none, every=K or binomial=S.")] = None,
+        "--checkpoint", metavar="STRATEGY", help="Reverse with checkpoints: all, none, every=K or binomial=S.")] = None,
     ste: Ste = False,
     sympy_timeout: Annotated[Optional[float], typer.Option(
-        "--sympy-timeout", min=0.0, help="Seconds SymPy may take for --check sympy (default 10).")] = None,
+        "--sympy-timeout", metavar="SECONDS", min=0.0, help="Seconds SymPy may take for --check sympy (default 10).")]
+    = None,
+    output_format: OutputFormat = None,
     as_json: Json = False,
+    output: Output = None,
     digits: Digits = None,
 ) -> None:
     """Value and gradient at a point, or at many (--at x=0:1:1001, --points file.csv)."""
     from adcli.analysis import gradient
     from adcli.points import is_batch, parse_assignments, parse_names
 
-    output_format = _format(output_format, as_json)
+    chosen = _format(output_format, as_json, output)
     assigned = parse_assignments(at or [])
     if is_batch(assigned, points):
         if wrt is not None or check is not None or mode != "reverse" or checkpoint or ste:
             raise InputError("--wrt, --check, --mode, --checkpoint and --ste apply to one point; "
                              "a batch gives the full gradient")
+        if chosen in ("markdown", "latex"):
+            raise InputError(f"--format {chosen}: a batch of points is written as table, json or csv")
         from adcli.batch import gradient_at_points
 
-        batch = gradient_at_points(_source_text(source), assigned, points, func)
-        if output_format in ("markdown", "latex"):
-            raise InputError(f"--format {output_format}: a batch of points is written as table, json or csv")
-        if output_format == "csv":
-            sys.stdout.write(_module("report").batch_csv(batch))
+        batch = gradient_at_points(_source(source), assigned, points, func)
+        if chosen == "csv":
+            _write(_module("report").batch_csv(batch), output)
         else:
-            _emit(output_format, lambda: _module("report").batch_json(batch),
-                  lambda: _module("render").batch_view(batch, digits or TABLE_DIGITS))
+            _emit(chosen, lambda: _module("report").batch_json(batch),
+                  lambda: _module("render").batch_view(batch, digits or TABLE_DIGITS), output=output)
         return
     trace, assigned = _load(source, at, func)
     result = gradient(trace, assigned, mode=mode, wrt=parse_names(wrt, trace), straight_through=ste)
@@ -241,26 +371,31 @@ def grad(
 
         return Group(table, checks_table(checks, digits or TABLE_DIGITS))
 
-    if output_format == "csv":
-        sys.stdout.write(_module("report").gradient_csv(result))
+    if chosen == "csv":
+        _write(_module("report").gradient_csv(result), output)
     else:
-        _emit(output_format, document, view, lambda: _module("tables").gradient_tables(result), digits)
+        _emit(chosen, document, view, lambda: _module("tables").gradient_tables(result), digits, output)
 
 
-@command
+@command('"x*exp(y)-sin(x)" --at x=pi/3,y=0 --wrt x',
+         '"x*y, x+y" --at x=2,y=3 --of 2 --direction x=1,y=1',
+         'samples/long_loop.py --at x=0.3 --rows 10')
 def trace(
-    source: Source,
+    source: Src,
     at: At = None,
     wrt: Annotated[Optional[str], typer.Option(
-        "--wrt", help="Add a tangent column seeded on each of these inputs: x or x,y.")] = None,
+        "--wrt", metavar="NAMES", help="Add a tangent column seeded on each of these inputs: x or x,y.")] = None,
     direction: Annotated[Optional[str], typer.Option(
-        "--direction", help="Add a tangent column for this input direction: x=1,y=2.")] = None,
-    output: Annotated[int, typer.Option("--output", min=1, help="Which output's adjoints to show.")] = 1,
-    rows: Annotated[str, typer.Option("--rows", help="Rows shown of a long trace: a number, or all.")] = "40",
+        "--direction", metavar="NAME=VALUE", help="Add a tangent column for this input direction: x=1,y=2.")] = None,
+    of: Annotated[int, typer.Option(
+        "--of", metavar="K", min=1, help="Show the adjoints of output K (1 is the first).")] = 1,
+    rows: Annotated[str, typer.Option(
+        "--rows", metavar="N", help="Rows shown of a long trace: a number, or all.")] = "40",
     func: Func = None,
     ste: Ste = False,
-    output_format: OutputFormat = "table",
+    output_format: OutputFormat = None,
     as_json: Json = False,
+    output: Output = None,
     digits: Digits = None,
 ) -> None:
     """The Wengert table: every node's value, tangent and adjoint, and the reverse sweep."""
@@ -271,18 +406,20 @@ def trace(
     shown_rows = _rows(rows)
     seed = bind_direction(trace, parse_assignments([direction], "--direction")) if direction else None
     table = sweep_table(trace, assigned, wrt=parse_names(wrt, trace) if wrt else [], direction=seed,
-                        output=output - 1, straight_through=ste)
-    _show("sweep", (table,), output_format, as_json, digits, rows=shown_rows)
+                        output=of - 1, straight_through=ste)
+    _show("sweep", (table,), output_format, as_json, digits, output, rows=shown_rows)
 
 
-@command
+@command('"x*y, x+y, sin(x*y)" --at x=2,y=3',
+         '"exp(-a*b*c)*1e-3, a*b*c*d*1e5" --at a=1.1,b=2.2,c=3.3,d=4.4 --mode forward --json')
 def jacobian(
-    source: Source,
+    source: Src,
     at: At = None,
     mode: Mode = "reverse",
     func: Func = None,
-    output_format: OutputFormat = "table",
+    output_format: OutputFormat = None,
     as_json: Json = False,
+    output: Output = None,
     digits: Digits = None,
 ) -> None:
     """The Jacobian of several outputs, and the cost of forward vs reverse mode for its shape."""
@@ -290,16 +427,18 @@ def jacobian(
 
     trace, assigned = _load(source, at, func)
     result = compute(trace, assigned, mode=mode)
-    _show("jacobian", (result,), output_format, as_json, digits)
+    _show("jacobian", (result,), output_format, as_json, digits, output)
 
 
-@command
+@command('"x^2*y + sin(y)" --at x=1,y=2',
+         '"(1-x)^2 + 100*(y-x^2)^2" --at x=1,y=1 --format latex -o rosenbrock.tex')
 def hessian(
-    source: Source,
+    source: Src,
     at: At = None,
     func: Func = None,
-    output_format: OutputFormat = "table",
+    output_format: OutputFormat = None,
     as_json: Json = False,
+    output: Output = None,
     digits: Digits = None,
 ) -> None:
     """Second derivatives of a single-output function (forward-over-reverse AD)."""
@@ -307,30 +446,36 @@ def hessian(
 
     trace, assigned = _load(source, at, func)
     result = compute(trace, assigned)
-    _show("hessian", (result,), output_format, as_json, digits)
+    _show("hessian", (result,), output_format, as_json, digits, output)
 
 
-@command
+@command('"sin(x)*cos(x)*exp(x)" --at x=1',
+         '"sin(x)*cos(x)*exp(x)" --at x=1 --sweep',
+         '"sin(x)" --at x=0.5 --nest 6')
 def compare(
-    source: Source,
+    source: Src,
     at: At = None,
     func: Func = None,
     sweep: Annotated[bool, typer.Option("--sweep", help="Sweep the finite-difference step h from 1e-1 to 1e-16.")]
     = False,
     steps: Annotated[Optional[str], typer.Option(
-        "--steps", help="The steps of the sweep, e.g. 1e-2,1e-4,1e-8 (implies --sweep).")] = None,
-    nest: Annotated[int, typer.Option("--nest", min=1, help="Compose f with itself 1…K times to show swell.")] = 1,
+        "--steps", metavar="H,H,…", help="The steps of the sweep, e.g. 1e-2,1e-4,1e-8 (implies --sweep).")] = None,
+    nest: Annotated[int, typer.Option(
+        "--nest", metavar="K", min=1, help="Compose f with itself 1…K times to show swell.")] = 1,
     plot: Annotated[Optional[str], typer.Option(
-        "--plot", help="Also draw the sweep / swell into this .png, .svg or .pdf file (needs matplotlib).")] = None,
+        "--plot", metavar="FILE", help="Also draw the sweep / swell into this .png, .svg or .pdf file (needs matplotlib).")]
+    = None,
     sympy_timeout: SympyTimeout = 10.0,
-    output_format: OutputFormat = "table",
+    output_format: OutputFormat = None,
     as_json: Json = False,
+    output: Output = None,
     digits: Digits = None,
 ) -> None:
     """AD vs SymPy vs finite differences: errors, step sweep, expression swell."""
     from adcli.compare import DEFAULT_STEPS
     from adcli.compare import compare as compute
 
+    chosen = _format(output_format, as_json, output)
     _check_plot(plot)
     trace, assigned = _load(source, at, func)
     sweep_steps = _parse_steps(steps) if steps is not None else DEFAULT_STEPS if sweep else None
@@ -339,34 +484,35 @@ def compare(
         from adcli.plot import plot_comparison
 
         plot_comparison(result, plot)
+        if sys.stderr is not None:
+            sys.stderr.write(f"wrote {plot}\n")
 
     def view():
-        from rich.console import Group
-        from rich.text import Text
-
         from adcli.render_compare import comparison_view
 
-        shown = comparison_view(result, digits or TABLE_DIGITS)
-        return shown if plot is None else Group(shown, Text(f"wrote {plot}"))
+        return comparison_view(result, digits or TABLE_DIGITS)
 
-    _emit(_format(output_format, as_json), lambda: _module("report").compare_json(result), view,
-          lambda: _module("tables").compare_tables(result), digits)
+    _emit(chosen, lambda: _module("report").compare_json(result), view,
+          lambda: _module("tables").compare_tables(result), digits, output)
 
 
-@command
+@command('"x*exp(y)-sin(x)" --at x=pi/3,y=0 -o graph.svg',
+         '"x*exp(y)-sin(x)" --format mermaid --edges')
 def graph(
-    source: Source,
+    source: Src,
     at: At = None,
-    output: Annotated[Optional[str], typer.Option("-o", "--output", help="Write to this file (.dot, .mmd, .svg, .png).")]
-    = None,
-    output_format: Annotated[Optional[str], typer.Option(
-        "--format", help="dot, mermaid, svg or png (svg and png need Graphviz); default: from -o, else dot.")] = None,
+    output: Annotated[Optional[str], typer.Option(
+        "-o", "--output", metavar="FILE", help="Write to this file (.dot, .mmd, .svg, .png).")] = None,
+    output_format: Annotated[Optional[Literal["dot", "mermaid", "svg", "png"]], typer.Option(
+        "--format", show_default=False, help="svg and png need Graphviz; default: from -o, else dot.")] = None,
     edges: Annotated[bool, typer.Option("--edges", help="Label each edge with its local partial derivative.")]
     = False,
-    wrt: Annotated[Optional[str], typer.Option("--wrt", help="Show the tangent seeded on this input.")] = None,
-    max_nodes: Annotated[int, typer.Option("--max-nodes", min=1, help="Refuse larger graphs.")] = 300,
+    wrt: Annotated[Optional[str], typer.Option(
+        "--wrt", metavar="NAME", help="Show the tangent seeded on this input.")] = None,
+    max_nodes: Annotated[int, typer.Option("--max-nodes", metavar="N", min=1, help="Refuse larger graphs.")] = 300,
     func: Func = None,
-    digits: Annotated[int, typer.Option("--digits", min=1, max=17, help="Significant digits in labels.")] = 4,
+    digits: Annotated[int, typer.Option(
+        "--digits", metavar="N", min=1, max=17, help="Significant digits in labels.")] = 4,
 ) -> None:
     """The computational graph as a picture, with values and adjoints when --at is given."""
     from adcli.graph import GraphData, check_size, format_for, render_with_graphviz, to_dot, to_mermaid
@@ -376,13 +522,13 @@ def graph(
     chosen = format_for(output, output_format)
     if chosen == "png" and output is None:
         raise InputError("--format png writes an image: name the file with -o graph.png")
-    text = _source_text(source)
+    src = _source(source)
     if at:
-        trace, assigned = _load(text, at, func)
-    elif text.endswith(".py"):
-        raise InputError(f"{text}: a function file is traced by running it, so give its inputs with --at")
+        trace, assigned = _load_source(src, at, func)
+    elif src.is_file:
+        raise InputError(f"{src}: a function file is traced by running it, so give its inputs with --at")
     else:
-        trace, assigned = parse(text), None
+        trace, assigned = parse(src.text), None
     data = GraphData(trace, digits=digits)
     check_size(data, max_nodes)
     if assigned is not None:
@@ -402,24 +548,21 @@ def graph(
     content: str | bytes = to_mermaid(data, edges) if chosen == "mermaid" else dot_text
     if chosen in ("svg", "png"):
         content = render_with_graphviz(dot_text, chosen)
-    if output is None:
-        sys.stdout.write(content if isinstance(content, str) else content.decode())
-        return
-    try:
-        with open(output, "wb") as handle:
-            handle.write(content.encode() if isinstance(content, str) else content)
-    except OSError as error:
-        raise InputError(f"-o {output}: cannot write the file ({error.strerror or error})") from None
-    sys.stderr.write(f"wrote {output}\n")
+    _write(content, output)
 
 
-@command
+@command('"x*exp(y)-sin(x)" --mode forward',
+         'samples/loop.py --at x=0.5 --name loop -o loop_grad.py')
 def codegen(
-    source: Source,
+    source: Src,
     at: At = None,
     mode: Mode = "reverse",
-    name: Annotated[str, typer.Option("--name", help="Prefix of the generated functions (NAME_grad).")] = "f",
+    name: Annotated[str, typer.Option(
+        "--name", metavar="NAME", help="Prefix of the generated functions (NAME_grad).")] = "f",
     func: Func = None,
+    output: Annotated[Optional[str], typer.Option(
+        "-o", "--output", metavar="FILE", help="Write the code to FILE (a .py file) instead of standard output.")]
+    = None,
 ) -> None:
     """Python source for the value and gradient: forward (JVP) or reverse (adjoint) statements."""
     from adcli.codegen import generate
@@ -427,35 +570,40 @@ def codegen(
 
     if not name.isidentifier():
         raise InputError(f"--name {name}: the name must be a Python identifier")
-    text = _source_text(source)
-    if text.endswith(".py"):
+    src = _source(source)
+    if src.is_file:
         if not at:
-            raise InputError(f"{text}: a function file is traced by running it, so give its inputs with --at")
-        trace, _ = _load(text, at, func)
+            raise InputError(f"{src}: a function file is traced by running it, so give its inputs with --at")
+        trace, _ = _load_source(src, at, func)
     else:
         if at:
             raise InputError("--at: code for an expression holds at every point; --at is for function files")
-        trace = parse(text)
-    sys.stdout.write(generate(trace, mode, name))
+        trace = parse(src.text)
+    _write(generate(trace, mode, name), output)
 
 
-@command
+@command('"sin(x)^2" --at x=1 --strategies all,every=2,binomial=2',
+         'samples/long_loop.py --at x=0.3 --plot checkpoints.png')
 def checkpoint(
-    source: Source,
+    source: Src,
     at: At = None,
     strategies: Annotated[Optional[str], typer.Option(
-        "--strategies", help="Which to run, e.g. all,every=10,binomial=5 (default: a few of each).")] = None,
+        "--strategies", metavar="LIST", help="Which to run, e.g. all,every=10,binomial=5 (default: a few of each).")]
+    = None,
     plot: Annotated[Optional[str], typer.Option(
-        "--plot", help="Draw stored values against recomputed steps into this .png, .svg or .pdf file.")] = None,
+        "--plot", metavar="FILE", help="Draw stored values against recomputed steps into this .png, .svg or .pdf file.")]
+    = None,
     func: Func = None,
-    output_format: OutputFormat = "table",
+    output_format: OutputFormat = None,
     as_json: Json = False,
+    output: Output = None,
     digits: Digits = None,
 ) -> None:
     """Checkpointing strategies side by side: memory, recomputation, time, and the same gradient."""
     from adcli.analysis import evaluate_at
     from adcli.checkpoint import compare_strategies, default_strategies, parse_strategy
 
+    _format(output_format, as_json, output)
     _check_plot(plot)
     trace, assigned = _load(source, at, func)
     if len(trace.outputs) != 1:
@@ -469,7 +617,7 @@ def checkpoint(
         from adcli.plot import plot_checkpoints
 
         plot_checkpoints(runs, plot)
-    _show("checkpoint", (evaluated, runs), output_format, as_json, digits)
+    _show("checkpoint", (evaluated, runs), output_format, as_json, digits, output)
 
 
 def _parse_steps(text: str) -> list[float]:
@@ -482,30 +630,102 @@ def _parse_steps(text: str) -> list[float]:
 
 
 def main() -> None:
-    """The console entry point: run one command; a usage mistake is one line on stderr, exit 2.
+    """The console entry point (``adcli``, ``python -m adcli``)."""
+    raise SystemExit(run(sys.argv[1:]))
+
+
+def run(arguments: list[str]) -> int:
+    """Run one command line; return its exit code. A usage mistake is one line on stderr, exit 2.
 
     Typer turns every registered command into a click command on each run, about a millisecond
     apiece; when the first argument names a command, only that one is built (its usage line and
     help are the same). Anything else (``--help``, a misspelt command) gets the whole app.
     """
-    wanted = sys.argv[1] if len(sys.argv) > 1 else None
+    from adcli import ascii
+
+    ascii.use_on(sys.stdout)
+    ascii.use_on(sys.stderr)
+    wanted = arguments[0] if arguments else None
     chosen = [info for info in app.registered_commands if info.callback.__name__ == wanted]
     target = app
     if chosen:
         target = typer.Typer(**APP_SETTINGS)
         target.registered_commands = chosen
         target.callback()(lambda: None)  # a group of one, so the command's name stays the first argument
+    group = typer.main.get_command(target)
+    if chosen:
+        arguments = [wanted, *source_last(group.commands[wanted], arguments[1:])]
     try:
-        code = target(standalone_mode=False)
+        code = group.main(args=arguments, prog_name="adcli", standalone_mode=False)
     except ClickException as error:  # click's own checks: a missing argument, an unknown option …
+        if type(error).__name__ == "NoArgsIsHelpError":  # a command given no arguments: its help
+            _write(error.format_message() + "\n")
+            return error.exit_code
         message = usage_message(error, f"adcli {wanted}" if chosen else "adcli")
-        if message:  # (no arguments at all: the help is the answer, and it has been printed)
+        if message and sys.stderr is not None:  # (no arguments at all: the help has been printed)
             sys.stderr.write(f"error: {message}\n")
-        raise SystemExit(error.exit_code) from None
-    except typer.Abort:
-        sys.stderr.write("error: interrupted\n")
-        raise SystemExit(1) from None
-    raise SystemExit(code if isinstance(code, int) else 0)
+        return error.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        if sys.stderr is not None:
+            sys.stderr.write("error: interrupted\n")
+        return 130
+    except AdcliError as error:  # from an eager option (--version with standard output closed)
+        if sys.stderr is not None:
+            sys.stderr.write(f"error: {error}\n")
+        return error.exit_code
+    except BrokenPipeError:  # the reader went away (adcli trace … | head): stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    return code if isinstance(code, int) else 0
+
+
+def source_last(command, arguments: list[str]) -> list[str]:
+    """``arguments`` with an expression that starts with ``-`` moved behind ``--``, so click reads it as SRC.
+
+    The rule: an argument that starts with a single ``-``, is not an option of ``command``, and
+    parses as an expression is SRC, when no other argument is. (``adcli grad -x^2 --at x=3``.)
+    """
+    from adcli.errors import AdcliError as ParseError
+    from adcli.parser import parse
+
+    if "--" in arguments:
+        return arguments
+    takes_value: dict[str, bool] = dict.fromkeys(APP_SETTINGS["context_settings"]["help_option_names"], False)
+    for parameter in command.params:
+        for name in (*getattr(parameter, "opts", ()), *getattr(parameter, "secondary_opts", ())):
+            if name.startswith("-"):
+                takes_value[name] = not getattr(parameter, "is_flag", False) and not getattr(parameter, "count", False)
+    positional, candidate = [], None
+    index = 0
+    while index < len(arguments):
+        argument = arguments[index]
+        name = argument.split("=", 1)[0]
+        if name in takes_value:
+            index += 2 if takes_value[name] and "=" not in argument else 1
+            continue
+        if argument.startswith("-") and argument not in ("-", "--"):
+            if candidate is None and not argument.startswith("--"):
+                candidate = index
+        else:
+            positional.append(index)
+        index += 1
+    if positional or candidate is None:
+        return arguments
+    text = arguments[candidate]
+    try:
+        parse(text)
+    except ParseError:
+        return arguments
+    if re.fullmatch(r"-[A-Za-z]\w*", text) and not _assigned(text[1:], arguments):
+        return arguments  # -q with no value for q: a mistyped option, not the expression -q
+    return [*arguments[:candidate], *arguments[candidate + 1:], "--", arguments[candidate]]
+
+
+def _assigned(name: str, arguments: list[str]) -> bool:
+    """Whether some ``--at`` among ``arguments`` gives ``name`` a value."""
+    values = [value for option, value in zip(arguments, arguments[1:]) if option == "--at"]
+    values += [argument.removeprefix("--at=") for argument in arguments if argument.startswith("--at=")]
+    return any(re.match(rf"\s*{re.escape(name)}\s*=", part) for value in values for part in value.split(","))
 
 
 def usage_message(error: ClickException, command: str) -> str:
@@ -515,8 +735,4 @@ def usage_message(error: ClickException, command: str) -> str:
     message = " ".join(error.format_message().split()).removesuffix(".")
     if not message:
         return ""
-    option = getattr(error, "option_name", "") or ""
-    if option.startswith("-") and not option.startswith("--") and command != "adcli":
-        return (f"{message}; an expression that starts with '-' goes after the options and '--': "
-                f"{command} --at x=1 -- \"-x^2\"")
     return f"{message} (see '{command} --help')"

@@ -38,3 +38,9 @@ def caret_message(message: str, text: str, column: int, width: int = 72) -> str:
     shown = prefix + flat[start:end] + suffix
     caret_at = len(prefix) + column - start
     return f"{message}\n  {shown}\n  {' ' * caret_at}^"
+
+
+class OutputError(AdcliError):
+    """The result could not be written: standard output closed, a full disk, an unwritable file."""
+
+    exit_code = 1

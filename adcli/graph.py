@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from adcli.errors import InputError
+from adcli.errors import EvaluationError, InputError
 from adcli.primitives import CONST, INPUT, PRIMITIVES
 from adcli.trace import Trace
 
@@ -129,14 +129,24 @@ def to_mermaid(data: GraphData, edge_labels: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: How long Graphviz may take to lay out a graph (the --max-nodes limit keeps real graphs well inside it).
+DOT_SECONDS = 20
+
+
 def render_with_graphviz(dot_source: str, output_format: str) -> bytes:
     """SVG or PNG bytes from Graphviz's ``dot`` program."""
     program = shutil.which("dot")
     if program is None:
         raise InputError(f"--format {output_format} needs Graphviz's dot program, which is not installed "
                          "(Debian: apt-get install graphviz); --format dot writes the graph as text instead")
-    result = subprocess.run([program, f"-T{output_format}"], input=dot_source.encode(), capture_output=True,
-                            check=False, timeout=120)
+    try:
+        result = subprocess.run([program, f"-T{output_format}"], input=dot_source.encode(), capture_output=True,
+                                check=False, timeout=DOT_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise EvaluationError(f"Graphviz's dot ({program}) did not finish within {DOT_SECONDS} seconds; "
+                              "--format dot writes the graph as text instead") from None
+    except OSError as error:
+        raise InputError(f"Graphviz's dot ({program}) cannot be run: {error.strerror or error}") from None
     if result.returncode != 0:
         raise InputError(f"Graphviz could not draw the graph: {result.stderr.decode(errors='replace').strip()}")
     return result.stdout

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 @contextmanager
 def progress(description: str, delay: float = 1.0) -> Iterator[None]:
-    if not sys.stderr.isatty():
+    if sys.stderr is None or not sys.stderr.isatty():
         yield
         return
     lock = threading.Lock()

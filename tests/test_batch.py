@@ -226,9 +226,10 @@ def test_unknown_format_exits_2(runner, at):
     result = _invoke(runner, "x", "--at", at, "--format", "xml")
     assert result.exit_code == 2
     assert result.stdout == ""
-    match = re.fullmatch(r"error: --format xml: choose ((?:\w+, )*\w+) or (\w+)\n", result.stderr)
+    match = re.fullmatch(r"error: Invalid value for '--format': 'xml' is not one of ((?:'\w+', )*'\w+') "
+                         r"\(see 'adcli grad --help'\)\n", result.stderr)
     assert match, result.stderr
-    offered = match.group(1).split(", ") + [match.group(2)]
+    offered = [name.strip("'") for name in match.group(1).split(", ")]
     assert {"table", "json", "csv"} <= set(offered)
 
 

@@ -366,7 +366,8 @@ def test_cli_codegen_constants(runner):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["x*exp(y)-sin(x)", "--mode", "sideways"], "error: --mode sideways: choose reverse or forward\n"),
+    (["x*exp(y)-sin(x)", "--mode", "sideways"],
+     "error: Invalid value for '--mode': 'sideways' is not one of 'reverse', 'forward' (see 'adcli codegen --help')\n"),
     (["x*exp(y)-sin(x)", "--name", "1bad"], "error: --name 1bad: the name must be a Python identifier\n"),
     (["x*exp(y)-sin(x)", "--at", "x=1,y=0"],
      "error: --at: code for an expression holds at every point; --at is for function files\n"),

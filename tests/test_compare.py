@@ -38,6 +38,8 @@ import pytest
 import sympy
 from typer.testing import CliRunner
 
+from conftest import EntryPointRunner
+
 import adcli.plot
 from adcli.cli import app
 from adcli.errors import InputError
@@ -62,7 +64,7 @@ ORDER = {"forward difference": "O(h)", "backward difference": "O(h)",
 # ---------------------------------------------------------------- helpers
 
 def make_runner() -> CliRunner:
-    return CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
+    return EntryPointRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
 
 
 def run(runner: CliRunner, args: list[str]):
@@ -687,7 +689,7 @@ def test_plot_png(tmp_path):
                                  "--sympy-timeout", "2"])
     assert result.exit_code == 0, result.stderr
     assert target.read_bytes()[:8] == PNG_SIGNATURE
-    assert f"wrote {target}" in result.stdout
+    assert result.stderr == f"wrote {target}\n"  # the note goes to stderr, so stdout stays the result
 
 
 def test_plot_svg_of_swell(tmp_path):

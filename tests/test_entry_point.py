@@ -21,14 +21,16 @@ def adcli_run(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["grad"], "error: Missing argument 'source' (see 'adcli grad --help')"),
+    (["grad", "--at", "x=1"], "error: Missing argument 'SRC' (see 'adcli grad --help')"),
     (["grad", "x", "--at"], "error: Option '--at' requires an argument (see 'adcli grad --help')"),
     (["grad", "x", "--bogus"], "error: No such option: --bogus (see 'adcli grad --help')"),
     (["gard", "x"], "error: No such command 'gard'. Did you mean 'grad'? (see 'adcli --help')"),
     (["hessian", "x", "--at", "x=1", "--digits", "40"],
      "error: Invalid value for '--digits': 40 is not in the range 1<=x<=17 (see 'adcli hessian --help')"),
-    (["grad", "-x^2", "--at", "x=1"], "error: No such option: -x; an expression that starts with '-' goes after "
-                                      "the options and '--': adcli grad --at x=1 -- \"-x^2\""),
+    (["grad", "x", "-q", "--at", "x=1"], "error: No such option: -q (see 'adcli grad --help')"),
+    (["grad", "-q", "--at", "x=1"], "error: No such option: -q (see 'adcli grad --help')"),
+    (["grad", "x", "--att", "x=1"],
+     "error: No such option: --att (Possible options: --at, --format, --output) (see 'adcli grad --help')"),
 ])
 def test_usage_mistakes_are_one_line_and_exit_2(args, message):
     done = adcli_run(*args)

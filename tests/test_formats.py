@@ -352,4 +352,5 @@ def test_unknown_format(runner, command):
     result = run(runner, [*command, "--format", "xml"])
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr == "error: --format xml: choose table, json, markdown, latex or csv\n"
+    assert result.stderr == ("error: Invalid value for '--format': 'xml' is not one of 'table', 'json', 'markdown', "
+                             f"'latex', 'csv' (see 'adcli {command[0]} --help')\n")

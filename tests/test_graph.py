@@ -345,7 +345,8 @@ def test_default_limit_is_300(runner):
     ([BRANCH], f"error: {BRANCH}: a function file is traced by running it, so give its inputs with --at\n"),
     ([EXAMPLE, "--format", "png"], "error: --format png writes an image: name the file with -o graph.png\n"),
     ([EXAMPLE, "--wrt", "a"], "error: --wrt shows tangents, which need a point: add --at\n"),
-    ([EXAMPLE, "--format", "gif"], "error: --format gif: choose dot, mermaid, svg or png\n"),
+    ([EXAMPLE, "--format", "gif"], "error: Invalid value for '--format': 'gif' is not one of 'dot', 'mermaid', "
+                                   "'svg', 'png' (see 'adcli graph --help')\n"),
     ([EXAMPLE, "-o", "graph.txt"], "error: -o graph.txt: say the format with --format (dot, mermaid, svg or png)\n"),
 ])
 def test_graph_errors(runner, args, message):

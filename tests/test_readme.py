@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import EntryPointRunner
+
 from adcli.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +45,7 @@ def test_readme_example_prints_what_the_readme_shows(command, output, monkeypatc
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("COLUMNS", "120")
     args = shlex.split(command)[1:]
-    result = CliRunner().invoke(app, args)
+    result = EntryPointRunner().invoke(app, args)
     shown = result.stdout + result.stderr
     for line in output.splitlines():
         if line.strip() in ("...", "") or line.startswith("  ...") or line.startswith("{"):
