@@ -76,6 +76,9 @@ class _Emitter:
         """The Python expression of a node's partial with respect to its argument ``k``."""
         primitive = PRIMITIVES[self.trace.op[node]]
         args = self.trace.args(node)
+        if primitive.python_partials:
+            names = self.names
+            return "(" + primitive.python_partials[k].format(out=names[node], x=names[args[0]], y=names[args[-1]]) + ")"
         printed = self.printed
         text = primitive.partial_text[k].format(out=printed[node], x=printed[args[0]], y=printed[args[-1]])
         return self._use_helpers(python_expression(text))

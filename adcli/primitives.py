@@ -52,6 +52,9 @@ class Primitive:
     # The same partials for NumPy arrays (m = adcli.vector_math), for the few rules whose float
     # version branches in Python; a test checks that the two agree at every kind of point.
     partials_on_arrays: Callable[..., tuple] | None = None
+    # The partials as Python source over {x}, {y}, {out}, for generated code, where the printed rule
+    # alone would miss the convention at a kink (sqrt'(0) = inf, not a ZeroDivisionError).
+    python_partials: tuple[str, ...] = ()
     opcode: int = -1
 
     def evaluate(self, m, *args):
@@ -150,7 +153,9 @@ _define("pow", 2, _pow_partials, ("{y} * {x}^({y} - 1)", "{out} * log({x})"),
         kinks=(lambda x, y: x == 0 and 0 < y < 1, lambda x, y: x < 0 or (x == 0 and y <= 0)),
         convention="d(x^y)/dx = inf at x = 0 for 0 < y < 1, and d(x^y)/dy = 0 where x < 0 "
                    "(x^y has no real values for nearby y)",
-        partials_on_arrays=_pow_partials_on_arrays)
+        partials_on_arrays=_pow_partials_on_arrays,
+        python_partials=("0.0 if {y} == 0 else math.inf if {x} == 0 and 0 < {y} < 1 else {y} * math.pow({x}, {y} - 1)",
+                         "{out} * math.log({x}) if {x} > 0 else 0.0"))
 
 # ------------------------------------------------------- exponential and log
 _define("exp", 1, lambda m, x, out: (out,), ("{out}",), lambda sp, x: sp.exp(x))
@@ -159,7 +164,8 @@ _define("log", 1, lambda m, x, out: (1 / x,), ("1 / {x}",), lambda sp, x: sp.log
 _define("sqrt", 1, _sqrt_partial, ("0.5 / {out}",), lambda sp, x: sp.sqrt(x),
         domain=lambda x: x >= 0, domain_message="sqrt is undefined at {x}",
         kinks=(lambda x: x == 0,), convention="sqrt'(0) = inf (as PyTorch and JAX)",
-        partials_on_arrays=lambda m, x, out: (0.5 / m.abs(out),))  # abs: sqrt(-0.0) is -0.0
+        partials_on_arrays=lambda m, x, out: (0.5 / m.abs(out),),  # abs: sqrt(-0.0) is -0.0
+        python_partials=("0.5 / {out} if {out} != 0 else math.inf",))
 
 # ---------------------------------------------------------- trigonometric
 _define("sin", 1, lambda m, x, out: (m.cos(x),), ("cos({x})",), lambda sp, x: sp.sin(x))
@@ -169,12 +175,14 @@ _define("tan", 1, lambda m, x, out: (1 + out * out,), ("1 + {out}^2",),
 _define("asin", 1, _arcsine_partial, ("1 / sqrt(1 - {x}^2)",), lambda sp, x: sp.asin(x),
         domain=lambda x: -1 <= x <= 1, domain_message="asin is undefined at {x} (outside [-1, 1])",
         kinks=(lambda x: abs(x) == 1,), convention="asin'(±1) = inf",
-        partials_on_arrays=lambda m, x, out: (1 / m.sqrt(1 - x * x),))
+        partials_on_arrays=lambda m, x, out: (1 / m.sqrt(1 - x * x),),
+        python_partials=("1 / math.sqrt(1 - {x} * {x}) if abs({x}) != 1 else math.inf",))
 _define("acos", 1, _arccosine_partial, ("-1 / sqrt(1 - {x}^2)",),
         lambda sp, x: sp.acos(x),
         domain=lambda x: -1 <= x <= 1, domain_message="acos is undefined at {x} (outside [-1, 1])",
         kinks=(lambda x: abs(x) == 1,), convention="acos'(±1) = -inf",
-        partials_on_arrays=lambda m, x, out: (-1 / m.sqrt(1 - x * x),))
+        partials_on_arrays=lambda m, x, out: (-1 / m.sqrt(1 - x * x),),
+        python_partials=("-1 / math.sqrt(1 - {x} * {x}) if abs({x}) != 1 else -math.inf",))
 _define("atan", 1, lambda m, x, out: (1 / (1 + x * x),), ("1 / (1 + {x}^2)",),
         lambda sp, x: sp.atan(x))
 

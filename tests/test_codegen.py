@@ -19,6 +19,7 @@ import adcli
 from adcli.analysis import load
 from adcli.cli import app
 from adcli.codegen import generate
+from adcli.parser import parse
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 NEURON = str(SAMPLES / "sigmoid_neuron.py")
@@ -379,3 +380,18 @@ def test_cli_codegen_errors(runner, args, message):
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == message
+
+
+@pytest.mark.parametrize(("source", "x", "expected"), [
+    ("0**x", 1.0, 0.0),           # d(0^x)/dx = 0^x·log 0 is taken as 0 where the base is not positive
+    ("sqrt(x)", 0.0, math.inf),    # sqrt'(0) = inf, not a ZeroDivisionError in the generated code
+    ("asin(x)", 1.0, math.inf),    # asin'(1) = inf
+    ("acos(x)", -1.0, -math.inf),  # acos'(-1) = -inf
+    ("x**0.5", 0.0, math.inf),     # d(x^y)/dx = inf at x = 0 for 0 < y < 1
+])
+def test_generated_code_follows_the_conventions_at_kinks(source, x, expected):
+    """Found by the fuzz test (0**x at x = 1 raised 'math domain error' in the generated code)."""
+    for mode in ("reverse", "forward"):
+        namespace: dict = {}
+        exec(generate(parse(source), mode), namespace)  # noqa: S102 - the code under test
+        assert namespace["f_grad"](x)[1][0] == expected
