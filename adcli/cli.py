@@ -503,8 +503,10 @@ def graph(
     at: At = None,
     output: Annotated[Optional[str], typer.Option(
         "-o", "--output", metavar="FILE", help="Write to this file (.dot, .mmd, .svg, .png).")] = None,
-    output_format: Annotated[Optional[Literal["dot", "mermaid", "svg", "png"]], typer.Option(
+    output_format: Annotated[Optional[Literal["dot", "mermaid", "svg", "png", "json"]], typer.Option(
         "--format", show_default=False, help="svg and png need Graphviz; default: from -o, else dot.")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="The graph as JSON: nodes with their numbers, edges with their partials.")] = False,
     edges: Annotated[bool, typer.Option("--edges", help="Label each edge with its local partial derivative.")]
     = False,
     wrt: Annotated[Optional[str], typer.Option(
@@ -519,7 +521,9 @@ def graph(
     from adcli.parser import parse
     from adcli.points import parse_names
 
-    chosen = format_for(output, output_format)
+    if as_json and output_format not in (None, "json"):
+        raise InputError(f"--json and --format {output_format} disagree: choose one")
+    chosen = format_for(output, "json" if as_json else output_format)
     if chosen == "png" and output is None:
         raise InputError("--format png writes an image: name the file with -o graph.png")
     src = _source(source)
@@ -544,6 +548,9 @@ def graph(
             data.tangents = evaluated.forward({names[0]: 1.0})
     elif wrt is not None:
         raise InputError("--wrt shows tangents, which need a point: add --at")
+    if chosen == "json":
+        _emit("json", lambda: _module("report").graph_json(data), lambda: None, output=output)
+        return
     dot_text = to_dot(data, edges)
     content: str | bytes = to_mermaid(data, edges) if chosen == "mermaid" else dot_text
     if chosen in ("svg", "png"):
@@ -560,12 +567,14 @@ def codegen(
     name: Annotated[str, typer.Option(
         "--name", metavar="NAME", help="Prefix of the generated functions (NAME_grad).")] = "f",
     func: Func = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="The code as JSON, with what it computes: its functions, inputs and mode.")] = False,
     output: Annotated[Optional[str], typer.Option(
-        "-o", "--output", metavar="FILE", help="Write the code to FILE (a .py file) instead of standard output.")]
-    = None,
+        "-o", "--output", metavar="FILE",
+        help="Write the code to FILE (a .py file; .json for --json) instead of standard output.")] = None,
 ) -> None:
     """Python source for the value and gradient: forward (JVP) or reverse (adjoint) statements."""
-    from adcli.codegen import generate
+    from adcli.codegen import describe, generate
     from adcli.parser import parse
 
     if not name.isidentifier():
@@ -579,7 +588,11 @@ def codegen(
         if at:
             raise InputError("--at: code for an expression holds at every point; --at is for function files")
         trace = parse(src.text)
-    _write(generate(trace, mode, name), output)
+    code = generate(trace, mode, name)
+    if as_json or (output or "").lower().endswith(".json"):
+        _emit("json", lambda: {**describe(trace, mode, name), "code": code}, lambda: None, output=output)
+    else:
+        _write(code, output)
 
 
 @command('"sin(x)^2" --at x=1 --strategies all,every=2,binomial=2',

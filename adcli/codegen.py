@@ -50,6 +50,18 @@ def generate(trace: Trace, mode: str = "reverse", name: str = "f") -> str:
     return "\n".join([*header, "import math", "", "", *(h + "\n\n" for h in helpers), body]).rstrip() + "\n"
 
 
+def describe(trace: Trace, mode: str, name: str) -> dict:
+    """What :func:`generate` writes, as data: the functions, their parameters and what they compute."""
+    parameters, _ = _parameters(trace)
+    signature = f"({', '.join(parameters)})"
+    functions = {f"{name}_grad{signature}": f"(value, gradient) of {_doc_source(trace)} by {mode}-mode AD"}
+    if mode == "forward":
+        functions[f"{name}_jvp{signature[:-1]}, {', '.join(_dot(p) for p in parameters)})"] = \
+            "(value, directional derivative) for the given input tangents"
+    return {"source": trace.source, "mode": mode, "inputs": list(trace.input_names), "parameters": parameters,
+            "functions": functions}
+
+
 class _Emitter:
     def __init__(self, trace: Trace) -> None:
         self.trace = trace

@@ -15,7 +15,7 @@ from adcli.errors import EvaluationError, InputError
 from adcli.primitives import CONST, INPUT, PRIMITIVES
 from adcli.trace import Trace
 
-FORMATS = ("dot", "mermaid", "svg", "png")
+FORMATS = ("dot", "mermaid", "svg", "png", "json")
 MAX_NODES = 300
 
 
@@ -46,12 +46,21 @@ def check_size(data: GraphData, max_nodes: int) -> None:
                          "use adcli trace for the table, or raise the limit with --max-nodes")
 
 
+def labelled_nodes(data: GraphData) -> list[int]:
+    """The nodes drawn: inputs and operations, and constant outputs (so their output edge has a source)."""
+    trace = data.trace
+    return _nodes(data) + [node for node in dict.fromkeys(trace.outputs) if trace.op[node] == CONST]
+
+
 def _labels(data: GraphData) -> dict[int, list[str]]:
     trace = data.trace
     names = trace.names()
     input_name = trace.input_name_of()
     labels = {}
-    for i in _nodes(data):
+    for i in labelled_nodes(data):
+        if trace.op[i] == CONST:
+            labels[i] = [names[i]]
+            continue
         lines = [f"{names[i]} = {trace.equation_text(i, names, input_name)}"]
         if data.values is not None:
             lines.append(f"value {_number(data.values[i], data.digits)}")
@@ -60,14 +69,12 @@ def _labels(data: GraphData) -> dict[int, list[str]]:
         if data.adjoints is not None:
             lines.append(f"adjoint {_number(data.adjoints[i], data.digits)}")
         labels[i] = lines
-    for node in trace.outputs:  # a constant output is drawn too, so its output edge has a source
-        if trace.op[node] == CONST:
-            labels[node] = [names[node]]
     return labels
 
 
-def _edges(data: GraphData) -> list[tuple[int, int, str]]:
-    """(from, to, label) for every argument that is not a constant; the label is the local partial."""
+def edges(data: GraphData, numbers: bool = False) -> list[tuple[int, int, str | float]]:
+    """(from, to, label) for every argument that is not a constant; the label is the local partial:
+    its value at the point (a float with ``numbers``, else formatted), or its rule without a point."""
     trace = data.trace
     names = trace.names()
     edges = []
@@ -80,7 +87,8 @@ def _edges(data: GraphData) -> list[tuple[int, int, str]]:
             if trace.op[a] == CONST:
                 continue
             if data.partials is not None:
-                label = _number(data.partials[k][i], data.digits)
+                value = data.partials[k][i]
+                label: str | float = value if numbers else _number(value, data.digits)
             else:
                 label = primitive.partial_text[k].format(out=names[i], x=names[args[0]], y=names[args[-1]])
             edges.append((a, i, label))
@@ -103,7 +111,7 @@ def to_dot(data: GraphData, edge_labels: bool) -> str:
     for k, (node, name) in enumerate(zip(trace.outputs, trace.output_names)):
         lines.append(f'  out{k} [label="{_escape_dot(name)}", shape=doubleoctagon];')
         lines.append(f"  n{node} -> out{k};")
-    for a, b, label in _edges(data):
+    for a, b, label in edges(data):
         attribute = f' [label="{_escape_dot(label)}"]' if edge_labels else ""
         lines.append(f"  n{a} -> n{b}{attribute};")
     lines.append("}")
@@ -124,7 +132,7 @@ def to_mermaid(data: GraphData, edge_labels: bool) -> str:
     for k, (node, name) in enumerate(zip(trace.outputs, trace.output_names)):
         lines.append(f'  out{k}{{{{"{_escape_mermaid(name)}"}}}}')
         lines.append(f"  n{node} --> out{k}")
-    for a, b, label in _edges(data):
+    for a, b, label in edges(data):
         lines.append(f'  n{a} -->|"{_escape_mermaid(label)}"| n{b}' if edge_labels else f"  n{a} --> n{b}")
     return "\n".join(lines) + "\n"
 
@@ -156,12 +164,13 @@ def format_for(path: str | None, requested: str | None) -> str:
     """The output format: as requested, else from the file's extension, else DOT."""
     if requested is not None:
         if requested not in FORMATS:
-            raise InputError(f"--format {requested}: choose dot, mermaid, svg or png")
+            raise InputError(f"--format {requested}: choose dot, mermaid, svg, png or json")
         return requested
     if path is None:
         return "dot"
     extension = path.rsplit(".", 1)[-1].lower() if "." in path else ""
-    by_extension = {"dot": "dot", "gv": "dot", "mmd": "mermaid", "md": "mermaid", "svg": "svg", "png": "png"}
+    by_extension = {"dot": "dot", "gv": "dot", "mmd": "mermaid", "md": "mermaid", "svg": "svg", "png": "png",
+                    "json": "json"}
     if extension not in by_extension:
-        raise InputError(f"-o {path}: say the format with --format (dot, mermaid, svg or png)")
+        raise InputError(f"-o {path}: say the format with --format (dot, mermaid, svg, png or json)")
     return by_extension[extension]

@@ -284,3 +284,30 @@ def checkpoint_json(evaluated, runs) -> dict:
         rows.append(row)
     return {"source": trace.source, "at": evaluated.at, "value": number(evaluated.output_values[0]),
             "strategies": rows, "warnings": evaluated.warnings}
+
+
+def graph_json(data) -> dict:
+    """The computational graph as data: nodes (with values, tangents and adjoints at a point) and
+    edges (with the local partial: its value at a point, its rule otherwise), and the outputs."""
+    from adcli.graph import edges, labelled_nodes
+
+    trace = data.trace
+    names = trace.names()
+    input_name = trace.input_name_of()
+    nodes = []
+    for i in labelled_nodes(data):
+        row: dict = {"name": names[i], "op": _op_name(trace, i),
+                     "text": names[i] if trace.op[i] == CONST else trace.equation_text(i, names, input_name)}
+        for key, column in (("value", data.values), ("tangent", data.tangents), ("adjoint", data.adjoints)):
+            if column is not None:
+                row[key] = number(column[i])
+        nodes.append(row)
+    edge_rows = [{"from": names[a], "to": names[b], "partial": number(label) if isinstance(label, float) else label}
+                 for a, b, label in edges(data, numbers=True)]
+    outputs = [{"name": name, "node": names[node]} for node, name in zip(trace.outputs, trace.output_names)]
+    return {"source": trace.source, "nodes": nodes, "edges": edge_rows, "outputs": outputs}
+
+
+def _op_name(trace: Trace, node: int) -> str:
+    code = trace.op[node]
+    return "input" if code == INPUT else "const" if code == CONST else trace.primitive(node).name

@@ -7,6 +7,7 @@ math and names what it was derived from. The CLI part checks exit codes and the 
 
 from __future__ import annotations
 
+import json
 import ast
 import io
 import math
@@ -395,3 +396,15 @@ def test_generated_code_follows_the_conventions_at_kinks(source, x, expected):
         namespace: dict = {}
         exec(generate(parse(source), mode), namespace)  # noqa: S102 - the code under test
         assert namespace["f_grad"](x)[1][0] == expected
+
+
+def test_codegen_json_says_what_the_code_computes(runner):
+    result = runner.invoke(None, ["codegen", "x*exp(y)", "--json"])
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["functions"] == {"f_grad(x, y)": "(value, gradient) of x*exp(y) by reverse-mode AD"}
+    assert (document["mode"], document["inputs"]) == ("reverse", ["x", "y"])
+    namespace: dict = {}
+    exec(document["code"], namespace)  # noqa: S102 - the code under test
+    value, gradient = namespace["f_grad"](2.0, 0.0)  # x·e^y at (2, 0): value 2, gradient (e^0, x·e^0) = (1, 2)
+    assert (value, tuple(gradient)) == (2.0, (1.0, 2.0))

@@ -8,6 +8,7 @@ v̄1 = v̄3 = 2, v̄2 = v̄3 + v̄4 = 5 (df/da = b+1 = 2, df/db = (b+1) + (a+b) 
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import xml.etree.ElementTree as ElementTree
@@ -346,11 +347,33 @@ def test_default_limit_is_300(runner):
     ([EXAMPLE, "--format", "png"], "error: --format png writes an image: name the file with -o graph.png\n"),
     ([EXAMPLE, "--wrt", "a"], "error: --wrt shows tangents, which need a point: add --at\n"),
     ([EXAMPLE, "--format", "gif"], "error: Invalid value for '--format': 'gif' is not one of 'dot', 'mermaid', "
-                                   "'svg', 'png' (see 'adcli graph --help')\n"),
-    ([EXAMPLE, "-o", "graph.txt"], "error: -o graph.txt: say the format with --format (dot, mermaid, svg or png)\n"),
+                                   "'svg', 'png', 'json' (see 'adcli graph --help')\n"),
+    ([EXAMPLE, "-o", "graph.txt"], "error: -o graph.txt: say the format with --format (dot, mermaid, svg, png or json)\n"),
 ])
 def test_graph_errors(runner, args, message):
     result = run(runner, ["graph", *args])
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == message
+
+
+def test_graph_json_carries_numbers_and_partials(runner):
+    """x*y+1 at (2, 3), by hand: v3 = x·y = 6, v4 = 7; adjoints x̄ = y = 3, ȳ = x = 2; the edge
+    partials ∂v3/∂x = y = 3, ∂v3/∂y = x = 2, ∂v4/∂v3 = 1."""
+    result = runner.invoke(None, ["graph", "x*y+1", "--at", "x=2,y=3", "--json", "--edges"])
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert [(n["name"], n["op"], n["text"], n["value"], n["adjoint"]) for n in document["nodes"]] == [
+        ("v1", "input", "x", 2.0, 3.0), ("v2", "input", "y", 3.0, 2.0),
+        ("v3", "mul", "v1 * v2", 6.0, 1.0), ("v4", "add", "v3 + 1", 7.0, 1.0)]
+    assert document["edges"] == [{"from": "v1", "to": "v3", "partial": 3.0}, {"from": "v2", "to": "v3", "partial": 2.0},
+                                 {"from": "v3", "to": "v4", "partial": 1.0}]
+    assert document["outputs"] == [{"name": "x*y+1", "node": "v4"}]
+
+
+def test_graph_json_without_a_point_gives_the_rules(runner):
+    result = runner.invoke(None, ["graph", "sin(x)*x", "--json"])
+    assert result.exit_code == 0, result.stderr
+    edges = json.loads(result.stdout)["edges"]
+    assert edges == [{"from": "v1", "to": "v2", "partial": "cos(v1)"}, {"from": "v2", "to": "v3", "partial": "v1"},
+                     {"from": "v1", "to": "v3", "partial": "v2"}]
