@@ -119,9 +119,9 @@ def _emit(output_format: str, document: Callable[[], dict], view: Callable[[], o
         sys.stdout.write(json.dumps(data, allow_nan=False, **({"separators": (",", ":")} if large else {"indent": 2}))
                          + "\n")
     elif output_format == "table":
-        from rich.console import Console
+        from adcli.fit_table import make_console
 
-        Console(emoji=False).print(view())
+        make_console().print(view())
     else:
         from adcli.tables import write
 
