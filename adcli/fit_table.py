@@ -19,10 +19,12 @@ charts are written whole (``soft_wrap``), and tables are as wide as they need to
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from dataclasses import dataclass, field
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.table import Table
@@ -55,20 +57,25 @@ class _Column:
     style: str | None
     cells: list = field(default_factory=list)
 
+    @functools.cached_property
     def natural(self) -> int:
-        """The width that shows every cell and the header on one line."""
-        return max([_width(self.header), *(_width(cell) for cell in self.cells)])
+        """The width that shows every cell and the header on one line (measured once all rows are in)."""
+        return max([_width(self.header), self.widest_cell])
 
+    @functools.cached_property
+    def widest_cell(self) -> int:
+        return max((_width(cell) for cell in self.cells), default=0)
+
+    @functools.cached_property
     def minimum(self) -> int:
         """The narrowest width allowed: a number's full width; a text column may wrap."""
         if self.kind == "number":
-            widest_word = max((_width(word) for word in self.header.split()), default=0)
-            return max([widest_word, *(_width(cell) for cell in self.cells)])
-        return min(self.natural(), TEXT_MIN_WIDTH)
+            return max([*(_width(word) for word in self.header.split()), self.widest_cell])
+        return min(self.natural, TEXT_MIN_WIDTH)
 
 
 def _width(cell) -> int:
-    return cell.cell_len if isinstance(cell, Text) else Text(str(cell)).cell_len
+    return cell.cell_len if isinstance(cell, Text) else cell_len(str(cell))
 
 
 class FitTable:
@@ -125,7 +132,7 @@ class FitTable:
         return self._overheads[count]
 
     def _fits(self, console: Console, options: ConsoleOptions, columns: list[_Column], width: int) -> bool:
-        return self._overhead(console, options, len(columns)) + sum(c.minimum() for c in columns) <= width
+        return self._overhead(console, options, len(columns)) + sum(c.minimum for c in columns) <= width
 
     def _split(self, console: Console, options: ConsoleOptions, keys: list[_Column], rest: list[_Column],
                width: int) -> list[list[_Column]] | None:
@@ -147,10 +154,10 @@ class FitTable:
     def _table(self, console: Console, options: ConsoleOptions, columns: list[_Column], width: int,
                continued: bool = False) -> Table:
         """A rich table of these columns, every width fixed so that rich has nothing to shrink."""
-        widths = [c.minimum() for c in columns]
+        widths = [c.minimum for c in columns]
         spare = width - self._overhead(console, options, len(columns)) - sum(widths)
         for index, column in enumerate(columns):  # text columns grow back, left to right
-            grow = max(0, min(spare, column.natural() - widths[index]))
+            grow = max(0, min(spare, column.natural - widths[index]))
             widths[index] += grow
             spare -= grow
         table_options = dict(self.options)

@@ -75,19 +75,19 @@ def boxed_cells(text: str) -> dict[tuple[str, str], str]:
     return cells
 
 
-def check_text(text: str, columns: int) -> None:
+def table_and_json(args: list[str], columns: int) -> tuple[dict[tuple[str, str], str], dict]:
+    """The cells of the table at this width (checked: nothing cut, no table line too wide), and the JSON."""
+    text = run(args, columns)
     assert "…" not in text
     table_lines = [line for line in text.splitlines() if line[:1] in "┏┃┡│└"]
     assert table_lines
     assert max(len(line) for line in table_lines) <= columns
+    return boxed_cells(text), as_json(args)
 
 
 @pytest.mark.parametrize("columns", [60, 80])
 def test_jacobian_table_shows_every_number_whole(columns):
-    text = run(JACOBIAN, columns)
-    check_text(text, columns)
-    cells = boxed_cells(text)
-    doc = as_json(JACOBIAN)
+    cells, doc = table_and_json(JACOBIAN, columns)
     for i, output in enumerate(doc["outputs"]):
         assert float(cells[(output, "value")]) == shown(doc["value"][i])
         for j, name in enumerate(doc["inputs"]):
@@ -98,10 +98,7 @@ def test_jacobian_table_shows_every_number_whole(columns):
 
 @pytest.mark.parametrize("columns", [60, 80])
 def test_trace_table_with_several_tangents_shows_every_number_whole(columns):
-    text = run(TRACE, columns)
-    check_text(text, columns)
-    cells = boxed_cells(text)
-    doc = as_json(TRACE)
+    cells, doc = table_and_json(TRACE, columns)
     assert len(doc["trace"]) == 9
     for node in doc["trace"]:
         assert float(cells[(node["name"], "value")]) == shown(node["value"])
@@ -113,10 +110,7 @@ def test_trace_table_with_several_tangents_shows_every_number_whole(columns):
 
 @pytest.mark.parametrize("columns", [60, 80])
 def test_hessian_table_shows_every_number_whole(columns):
-    text = run(HESSIAN, columns)
-    check_text(text, columns)
-    cells = boxed_cells(text)
-    doc = as_json(HESSIAN)
+    cells, doc = table_and_json(HESSIAN, columns)
     for i, row_name in enumerate(doc["inputs"]):
         for j, column_name in enumerate(doc["inputs"]):
             assert float(cells[(row_name, column_name)]) == shown(doc["hessian"][i][j])
