@@ -68,7 +68,9 @@ def _sweep_parts(comparison: Comparison) -> list:
             table.add_row(f"{h:.0e}", *cells)
         parts.append(table)
         series = {method: [(r.step, r.rel_error) for r in rows if r.method == method] for method in methods}
-        parts.append(Text("\n".join(loglog_chart(series, _MARKERS)), no_wrap=True))
+        chart = loglog_chart(series, _MARKERS)
+        parts.append(Text("\n".join(chart[:-2]), no_wrap=True))  # the plot area keeps its shape
+        parts += [Text(line) for line in chart[-2:]]  # the axis labels and the legend wrap, never cut
     best = FitTable(title="best step found vs the theoretical near-optimal step", title_justify="left")
     for column in ("formula", "input", "order", "best h", "error there", "theory h"):
         best.add_column(column, kind=_KINDS.get(column, "number"))

@@ -172,10 +172,11 @@ def _subprocess_env(**extra: str) -> dict[str, str]:
     return {**env, "NO_COLOR": "1", **extra}
 
 
-def test_on_a_terminal_no_line_is_wider_than_the_terminal():
+def on_terminal(args: list[str], columns: int) -> str:
+    """What adcli writes to a terminal ``columns`` wide (a pseudo-terminal), escapes removed."""
     master, slave = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "adcli", *JACOBIAN], stdout=slave, stderr=subprocess.PIPE,
-                               env=_subprocess_env(COLUMNS="60", TERM="xterm"))  # rich: a dumb one is 80 wide
+    process = subprocess.Popen([sys.executable, "-m", "adcli", *args], stdout=slave, stderr=subprocess.PIPE,
+                               env=_subprocess_env(COLUMNS=str(columns), TERM="xterm"))  # rich: dumb is 80 wide
     os.close(slave)
     chunks = []
     while True:
@@ -187,10 +188,22 @@ def test_on_a_terminal_no_line_is_wider_than_the_terminal():
             break
         chunks.append(chunk)
     os.close(master)
-    assert process.wait(timeout=60) == 0, process.stderr.read()
-    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode()).replace("\r", "")
+    assert process.wait(timeout=120) == 0, process.stderr.read()
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode()).replace("\r", "")
+
+
+def test_on_a_terminal_no_line_is_wider_than_the_terminal():
+    text = on_terminal(JACOBIAN, 60)
     assert "1.1157872e-09" in text and "…" not in text
     assert max(len(line) for line in text.splitlines()) <= 60
+
+
+def test_on_a_narrow_terminal_the_chart_legend_wraps_instead_of_being_cut():
+    text = on_terminal(["compare", "exp(x)", "--at", "x=1", "--steps", ",".join(f"1e-{k}" for k in range(1, 17))], 60)
+    assert max(len(line) for line in text.splitlines()) <= 60
+    legend = text[text.index("f forward difference"):text.index("best step found")]
+    assert " ".join(legend.split()) == ("f forward difference b backward difference c central difference "
+                                        "4 fourth-order central i complex step")
 
 
 def test_piped_output_is_not_hard_wrapped():
