@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from dataclasses import dataclass, field
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -49,13 +48,13 @@ def make_console() -> Console:
     return Console(emoji=False, soft_wrap=True, width=None if columns.isdigit() else UNLIMITED_WIDTH)
 
 
-@dataclass
 class _Column:
-    header: str
-    kind: str  # "key" (repeated in every split), "number" (never cut) or "text" (may wrap)
-    justify: str
-    style: str | None
-    cells: list = field(default_factory=list)
+    """A column's header, kind and cells: ``kind`` is "key" (repeated in every part of a split),
+    "number" (never cut) or "text" (may wrap)."""
+
+    def __init__(self, header: str, kind: str, justify: str, style: str | None) -> None:
+        self.header, self.kind, self.justify, self.style = header, kind, justify, style
+        self.cells: list = []
 
     @functools.cached_property
     def natural(self) -> int:
