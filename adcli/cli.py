@@ -240,16 +240,15 @@ def _table_text(renderable: object, to_file: bool) -> str:
     """
     import io
 
-    from rich.console import Console
+    from adcli.fit_table import make_console
 
     class Buffer(io.StringIO):
         encoding = "utf-8" if to_file else (getattr(sys.stdout, "encoding", None) or "utf-8")
 
     terminal = not to_file and sys.stdout is not None and sys.stdout.isatty()
-    console = Console(file=Buffer(), emoji=False, force_terminal=terminal,
-                      **({"color_system": None, "width": 10_000} if to_file else {}))
-    console.print(renderable)
-    return console.file.getvalue()
+    buffer = Buffer()
+    make_console(buffer, terminal, columns=None if to_file else os.environ.get("COLUMNS")).print(renderable)
+    return buffer.getvalue()
 
 
 def _show(kind: str, args: tuple, output_format: str | None, as_json: bool, digits: int | None,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from typing import TYPE_CHECKING
+from adcli.fit_table import FitTable
 from adcli.primitives import CONST
 from adcli.report import bar, update_statements
 
@@ -46,10 +46,10 @@ def gradient_view(result: Gradient, digits: int) -> Group:
     """Value and gradient: one row per input, one column per output."""
     trace, evaluated = result.trace, result.evaluated
     several = len(trace.outputs) > 1
-    table = Table(box=None, show_edge=False, pad_edge=False)
-    table.add_column("", style="bold")
+    table = FitTable(box=None, show_edge=False, pad_edge=False)
+    table.add_column("", kind="key", style="bold")
     for name in trace.output_names:
-        table.add_column(name if several else "f", justify="right")
+        table.add_column(name if several else "f")
     table.add_row("value", *(fmt(v, digits) for v in evaluated.output_values))
     for name in result.wrt:
         table.add_row(f"∂/∂{name}", *(fmt(g[name], digits) for g in result.gradients))
@@ -73,13 +73,13 @@ def sweep_view(table: SweepTable, digits: int, rows: int | None = None) -> Group
     input_name = trace.input_name_of()
     nodes = [i for i, code in enumerate(trace.op) if code != CONST]
     output_name = trace.output_names[table.output]
-    grid = Table(show_lines=False)
-    grid.add_column("node", style="bold")
-    grid.add_column("operation")
-    grid.add_column("value", justify="right")
+    grid = FitTable(show_lines=False)
+    grid.add_column("node", kind="key", style="bold")
+    grid.add_column("operation", kind="text")
+    grid.add_column("value")
     for label, _ in table.tangents:
-        grid.add_column(f"tangent ({label})" if "=" in label else f"tangent ∂/∂{label}", justify="right")
-    grid.add_column(f"adjoint ∂{'f' if len(trace.outputs) == 1 else output_name}/∂·", justify="right")
+        grid.add_column(f"tangent ({label})" if "=" in label else f"tangent ∂/∂{label}")
+    grid.add_column(f"adjoint ∂{'f' if len(trace.outputs) == 1 else output_name}/∂·")
     head, tail = _elide(len(nodes), rows)
 
     def add(k: int) -> None:
@@ -114,20 +114,20 @@ def sweep_view(table: SweepTable, digits: int, rows: int | None = None) -> Group
 def jacobian_view(result: Jacobian, digits: int) -> Group:
     """The Jacobian matrix, then the cost of each mode for this shape."""
     trace, evaluated = result.trace, result.evaluated
-    grid = Table()
-    grid.add_column("output", style="bold")
-    grid.add_column("value", justify="right")
+    grid = FitTable()
+    grid.add_column("output", kind="key", style="bold")
+    grid.add_column("value")
     for name in trace.input_names:
-        grid.add_column(f"∂/∂{name}", justify="right")
+        grid.add_column(f"∂/∂{name}")
     for name, value, row in zip(trace.output_names, evaluated.output_values, result.matrix):
         grid.add_row(name, fmt(value, digits), *(fmt(v, digits) for v in row))
     n, m = len(trace.input_names), len(trace.outputs)
-    costs = Table(title=f"cost for this shape: n = {_plural(n, 'input')}, m = {_plural(m, 'output')}",
-                  title_justify="left")
-    costs.add_column("mode")
-    costs.add_column("sweeps", justify="right")
-    costs.add_column("operations", justify="right")
-    costs.add_column("each sweep")
+    costs = FitTable(title=f"cost for this shape: n = {_plural(n, 'input')}, m = {_plural(m, 'output')}",
+                     title_justify="left")
+    costs.add_column("mode", kind="key")
+    costs.add_column("sweeps")
+    costs.add_column("operations")
+    costs.add_column("each sweep", kind="text")
     for mode, what in (("forward", "one JVP per input (a column)"), ("reverse", "one VJP per output (a row)")):
         marker = " (used)" if mode == result.mode else ""
         costs.add_row(f"{mode}{marker}", f"{result.sweeps[mode]:,}", f"{result.operations[mode]:,}", what)
@@ -141,10 +141,10 @@ def hessian_view(result, digits: int) -> Group:
     """Value, gradient and the Hessian matrix."""
     trace, evaluated = result.trace, result.evaluated
     names = trace.input_names
-    grid = Table(title="Hessian ∂²f/∂xᵢ∂xⱼ", title_justify="left")
-    grid.add_column("", style="bold")
+    grid = FitTable(title="Hessian ∂²f/∂xᵢ∂xⱼ", title_justify="left")
+    grid.add_column("", kind="key", style="bold")
     for name in names:
-        grid.add_column(name, justify="right")
+        grid.add_column(name)
     for name, row in zip(names, result.matrix):
         grid.add_row(name, *(fmt(v, digits) for v in row))
     gradient = ", ".join(f"∂/∂{name} = {fmt(g, digits)}" for name, g in zip(names, result.gradient))
@@ -159,9 +159,9 @@ def batch_view(batch, digits: int) -> Group:
     import numpy as np
 
     trace = batch.trace
-    table = Table(title=f"{batch.count:,} points", title_justify="left")
+    table = FitTable(title=f"{batch.count:,} points", title_justify="left")
     for column in ("", "min", "max", "mean", "first point", "last point"):
-        table.add_column(column, justify="left" if not column else "right")
+        table.add_column(column, kind="number" if column else "key")
     several = len(trace.outputs) > 1
 
     def add(label: str, values) -> None:
@@ -194,12 +194,12 @@ def checkpoint_view(evaluated, runs, digits: int) -> Group:
     done = [r for r in runs if r.adjoints]
     steps = runs[0].steps if runs else 0
     differ = any(r.adjoints[n] != done[0].adjoints[n] for r in done for n in trace.inputs)
-    table = Table(title=f"reversing {steps:,} steps (one per equation of the trace)", title_justify="left")
+    table = FitTable(title=f"reversing {steps:,} steps (one per equation of the trace)", title_justify="left")
     for column in ("strategy", "peak stored", "theory", "recomputed", "theory", "time"):
-        table.add_column(column, justify="left" if column == "strategy" else "right", no_wrap=True)
+        table.add_column(column, kind="key" if column == "strategy" else "number")
     if differ:
         for name in trace.input_names:
-            table.add_column(f"∂f/∂{name}", justify="right")
+            table.add_column(f"∂f/∂{name}")
     for r in runs:
         if not r.adjoints:
             table.add_row(r.strategy.label, "—", r.theory_stored, "—", f"{r.theory_recomputed:,}", "skipped")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from adcli.compare import COMPLEX_STEP, DIFFERENCES, CheckRow, Comparison
+from adcli.fit_table import FitTable
 from adcli.render import fmt, header, seconds_text, warning_lines
 from adcli.textchart import loglog_chart
 
 _MARKERS = {"forward difference": "f", "backward difference": "b", "central difference": "c",
             "fourth-order central": "4", COMPLEX_STEP: "i"}
+_KINDS = {"method": "key", "input": "key", "formula": "key", "note": "text", "order": "text"}
 _REGIME = {"truncation": "truncation", "round-off": "round-off", "best": "best", "machine precision": "exact"}
 
 
@@ -28,10 +29,10 @@ def comparison_view(comparison: Comparison, digits: int) -> Group:
         why = "SymPy ran out of time" if comparison.timeouts else "SymPy could not give one here"
         parts.append(Text(f"no 50-digit reference ({why}), so errors are not shown", style="yellow"))
 
-    methods = Table(title="methods side by side", title_justify="left")
+    methods = FitTable(title="methods side by side", title_justify="left")
     notes = any(row.note for row in comparison.methods)
     for column in ("method", "input", "∂f/∂input", "step h", "abs error", "rel error") + (("note",) if notes else ()):
-        methods.add_column(column, justify="left" if column in ("method", "input", "note") else "right")
+        methods.add_column(column, kind=_KINDS.get(column, "number"))
     for row in comparison.methods:
         cells = [row.method, row.input, "—" if row.value is None else fmt(row.value, digits),
                  "" if row.step is None else f"{row.step:.2e}", _error(row.abs_error), _error(row.rel_error)]
@@ -53,10 +54,11 @@ def _sweep_parts(comparison: Comparison) -> list:
         rows = [r for r in comparison.sweep if r.input == name]
         steps = sorted({r.step for r in rows}, reverse=True)
         cell = {(r.method, r.step): r for r in rows}
-        table = Table(title=f"step sweep for ∂f/∂{name}: relative error and what dominates it", title_justify="left")
-        table.add_column("h", justify="right")
+        table = FitTable(title=f"step sweep for ∂f/∂{name}: relative error and what dominates it",
+                         title_justify="left")
+        table.add_column("h", kind="key", justify="right")
         for method in methods:
-            table.add_column(method, justify="right")
+            table.add_column(method)
         for h in steps:
             cells = []
             for method in methods:
@@ -66,10 +68,12 @@ def _sweep_parts(comparison: Comparison) -> list:
             table.add_row(f"{h:.0e}", *cells)
         parts.append(table)
         series = {method: [(r.step, r.rel_error) for r in rows if r.method == method] for method in methods}
-        parts.append(Text("\n".join(loglog_chart(series, _MARKERS)), no_wrap=True))
-    best = Table(title="best step found vs the theoretical near-optimal step", title_justify="left")
+        chart = loglog_chart(series, _MARKERS)
+        parts.append(Text("\n".join(chart[:-2]), no_wrap=True))  # the plot area keeps its shape
+        parts += [Text(line) for line in chart[-2:]]  # the axis labels and the legend wrap, never cut
+    best = FitTable(title="best step found vs the theoretical near-optimal step", title_justify="left")
     for column in ("formula", "input", "order", "best h", "error there", "theory h"):
-        best.add_column(column, justify="right" if column in ("best h", "error there", "theory h") else "left")
+        best.add_column(column, kind=_KINDS.get(column, "number"))
     for entry in comparison.best_steps or []:
         best.add_row(entry["method"], entry["input"], entry["order"], f"{entry['best_step']:.0e}",
                      _error(entry["best_abs_error"]), f"{entry['theoretical_step']:.1e}")
@@ -77,11 +81,11 @@ def _sweep_parts(comparison: Comparison) -> list:
     return parts
 
 
-def _swell_table(comparison: Comparison) -> Table:
-    table = Table(title="expression swell: SymPy's derivative vs adcli's trace (ops / tree nodes, time)",
-                  title_justify="left")
+def _swell_table(comparison: Comparison) -> FitTable:
+    table = FitTable(title="expression swell: SymPy's derivative vs adcli's trace (ops / tree nodes, time)",
+                     title_justify="left")
     for column in ("depth", "trace ops", "reverse ops", "AD time", "SymPy derivative", "simplified", "cse"):
-        table.add_column(column, justify="right")
+        table.add_column(column, kind="key" if column == "depth" else "number", justify="right")
     for row in comparison.swell:
         cells = [str(row.depth), f"{row.trace_operations:,}", f"{row.reverse_operations:,}", seconds_text(row.ad_seconds)]
         for stage in ("derivative", "simplify", "cse"):
@@ -98,15 +102,15 @@ def _swell_table(comparison: Comparison) -> Table:
 
 
 
-def checks_table(rows: list[CheckRow], digits: int) -> Table:
+def checks_table(rows: list[CheckRow], digits: int) -> FitTable:
     """``grad --check``: AD next to SymPy and a central difference, with the differences."""
     several = len({row.output for row in rows}) > 1
-    table = Table(title="cross-checks", title_justify="left")
+    table = FitTable(title="cross-checks", title_justify="left")
     if several:
-        table.add_column("output")
+        table.add_column("output", kind="key")
     notes = any(row.note for row in rows)
     for column in ("input", "AD", "SymPy", "SymPy − AD", "central difference", "FD − AD") + (("note",) if notes else ()):
-        table.add_column(column, justify="left" if column in ("input", "note") else "right")
+        table.add_column(column, kind=_KINDS.get(column, "number"))
     has_sympy = any(row.sympy is not None or "SymPy" in row.note for row in rows)
     has_fd = any(row.fd_step is not None for row in rows)
     for row in rows:
