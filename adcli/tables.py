@@ -191,7 +191,10 @@ def latex_name(name: str) -> str:
 
 def _letter(char: str) -> str:
     """One letter in math mode: itself, or a Greek letter's command."""
-    return char if char.isascii() else f"\\text{{{latex_text(char)}}}"
+    if char.isascii():
+        return char
+    text = latex_text(char)
+    return text[len("\\ensuremath{"):-1] if text.startswith("\\ensuremath{") else f"\\text{{{text}}}"
 
 
 _GREEK_CAPITALS_AS_LATIN = dict(zip(["alpha", "beta", "epsilon", "zeta", "eta", "iota", "kappa", "mu", "nu",
