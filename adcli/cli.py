@@ -41,7 +41,7 @@ At = Annotated[Optional[list[str]], typer.Option(
     help="Input values: x=1.047,y=0 or x=pi/3 or w=[1,2]; may be repeated.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table (short for --format json).")]
 Digits = Annotated[Optional[int], typer.Option(
-    "--digits", metavar="N", min=1, max=17, help="Significant digits shown (tables: 8; markdown, latex: all).")]
+    "--digits", metavar="N", min=1, max=17, help="Significant digits shown (default 8; csv and json keep every digit).")]
 TABLE_DIGITS = 8
 FORMATS = ("table", "json", "markdown", "latex", "csv")
 FormatName = Literal["table", "json", "markdown", "latex", "csv"]
@@ -229,7 +229,7 @@ def _emit(output_format: str, document: Callable[[], dict], view: Callable[[], o
     else:
         from adcli.tables import write
 
-        _write(write(tables(), output_format, digits), output)
+        _write(write(tables(), output_format, digits or TABLE_DIGITS), output)
 
 
 def _table_text(renderable: object, to_file: bool) -> str:

@@ -1,8 +1,13 @@
 """Results as plain tables, written as Markdown, LaTeX or CSV for notes and papers.
 
 Each builder turns a result object into :class:`Tabular` tables of the same numbers the terminal
-and JSON show; the writers only lay them out. Numbers keep full precision (shortest round-trip
-form) unless ``--digits`` asks for fewer; CSV always keeps every digit.
+and JSON show; the writers only lay them out. Markdown and LaTeX round numbers to ``--digits``
+significant digits (8, as the terminal tables, unless asked otherwise); CSV keeps every digit.
+
+The LaTeX is a fragment for ``\\input`` into a document that loads ``booktabs`` and ``amsmath``:
+one ``table`` float per table, its caption saying where the function was evaluated. Everything
+is typeset, nothing is left as raw Unicode: node names as ``v_{1}``, adjoints as ``\\bar{v}_{1}``,
+partials as ``\\partial f/\\partial x``, exponents as ``\\times 10^{-16}``.
 """
 
 from __future__ import annotations
@@ -10,20 +15,61 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from adcli.primitives import CONST
 
+# Column kinds: how the writers typeset the text cells of a column (numbers are always numbers).
+TEXT, NAME, FORMULA, CODE = "text", "name", "formula", "code"
+
+
+class Label(str):
+    """A header or row label: plain text for Markdown and CSV, with its own LaTeX."""
+
+    latex: str
+
+    def __new__(cls, text: str, latex: str) -> Label:
+        label = super().__new__(cls, text)
+        label.latex = latex
+        return label
+
 
 @dataclass
 class Tabular:
+    """One table: ``title`` may hold ``{subject}``, which the writers replace with the function's
+    source and the point ``at`` which it was evaluated. ``kinds`` says how each column's text is
+    typeset (TEXT by default); ``formulas`` are lines of the reverse sweep written after ``notes``."""
+
     title: str
     columns: list[str]
-    rows: list[list]  # cells: str, float or None
+    rows: list[list]  # cells: str, float, int or None
     notes: list[str] = field(default_factory=list)  # lines printed after the table (Markdown, LaTeX)
+    kinds: list[str] = field(default_factory=list)
+    source: str = ""
+    at: dict[str, float] = field(default_factory=dict)
+    formulas: list[str] = field(default_factory=list)
+
+    def kind(self, column: int) -> str:
+        return self.kinds[column] if column < len(self.kinds) else TEXT
+
+    def numeric(self, column: int) -> bool:
+        """Whether a column holds numbers (and is aligned right): any number in it makes it one,
+        as does a bound written as text (``≤ 1,000``)."""
+        return any(_is_number(row[column]) or isinstance(row[column], str) and _NUMBER_TEXT.fullmatch(row[column])
+                   for row in self.rows)
+
+
+_NUMBER_TEXT = re.compile(r"[≤≥<>~]? ?-?[\d,]*\.?\d+")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _cell(value, digits: int | None) -> str:
+    """A cell as text: numbers with ``digits`` significant digits, or every digit (None)."""
     if value is None:
         return ""
     if isinstance(value, float):
@@ -33,16 +79,30 @@ def _cell(value, digits: int | None) -> str:
     return str(value)
 
 
-# ---------------------------------------------------------------- writers
-def to_markdown(tables: list[Tabular], digits: int | None = None) -> str:
+def _point(at: dict[str, float], digits: int) -> str:
+    """Where the function was evaluated, as the terminal header says it: ``x = 1.0471976, y = 0``."""
+    return ", ".join(f"{name} = {_cell(float(value), digits)}" for name, value in at.items())
+
+
+def _one_line(text: str) -> str:
+    """``text`` with each run of white space (newlines too) made one space."""
+    return re.sub(r"\s+", " ", text)
+
+
+# ---------------------------------------------------------------- Markdown
+def to_markdown(tables: list[Tabular], digits: int) -> str:
+    """Pipe tables under a bold title; numeric columns aligned right; notes indented as code."""
     out = []
     for table in tables:
-        out.append(f"**{_markdown_escape(table.title)}**\n")
+        subject = _one_line(table.source) + (f" at {_point(table.at, digits)}" if table.at else "")
+        out.append(f"**{_markdown_escape(table.title.format(subject=subject))}**\n")
         out.append("| " + " | ".join(_markdown_escape(c) for c in table.columns) + " |")
-        out.append("|" + "|".join(" --- " for _ in table.columns) + "|")
+        out.append("|" + "|".join(" ---: " if table.numeric(k) else " --- " for k in range(len(table.columns)))
+                   + "|")
         for row in table.rows:
             out.append("| " + " | ".join(_markdown_escape(_cell(v, digits)) for v in row) + " |")
-        out += [""] + [f"    {note}" for note in table.notes] + ([""] if table.notes else [])
+        lines = table.notes + table.formulas
+        out += [""] + [f"    {line}" for line in lines] + ([""] if lines else [])
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -50,37 +110,198 @@ def _markdown_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("*", "\\*")
 
 
-def to_latex(tables: list[Tabular], digits: int | None = None) -> str:
+# ---------------------------------------------------------------- LaTeX
+def to_latex(tables: list[Tabular], digits: int) -> str:
+    """Each table as a booktabs ``tabular`` in a ``table`` float, then its notes and reverse sweep."""
     out = []
     for table in tables:
-        out.append(f"% {table.title}")
-        out.append("\\begin{tabular}{" + "l" * 2 + "r" * (len(table.columns) - 2) + "}")
-        out.append("\\hline")
-        out.append(" & ".join(_latex_escape(c) for c in table.columns) + " \\\\")
-        out.append("\\hline")
-        for row in table.rows:
-            out.append(" & ".join(_latex_cell(v, digits) for v in row) + " \\\\")
-        out.append("\\hline")
-        out.append("\\end{tabular}")
-        if table.notes:
-            out.append("\\begin{verbatim}")
-            out += table.notes
-            out.append("\\end{verbatim}")
+        subject = latex_code(table.source) if table.source else ""
+        if table.at:
+            subject += " at " + ", ".join(f"${latex_name(name)} = {latex_number(float(value), digits)}$"
+                                          for name, value in table.at.items())
+        before, _, after = table.title.partition("{subject}")
+        kinds = [table.kind(k) for k in range(len(table.columns))]
+        out += ["\\begin{table}[htbp]", "\\centering",
+                f"\\caption{{{latex_text(before)}{subject}{latex_text(after)}}}",
+                "\\begin{tabular}{" + "".join("r" if table.numeric(k) else "l" for k in range(len(kinds))) + "}",
+                "\\toprule",
+                " & ".join(_latex_cell(c, TEXT, digits) for c in table.columns) + " \\\\",
+                "\\midrule"]
+        out += [" & ".join(_latex_cell(v, kind, digits) for v, kind in zip(row, kinds)) + " \\\\"
+                for row in table.rows]
+        out += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+        lines = [latex_text(note) for note in table.notes] + [f"${latex_formula(f)}$" for f in table.formulas]
+        if lines:
+            out += ["\\begin{flushleft}", " \\\\\n".join(lines), "\\end{flushleft}"]
         out.append("")
     return "\n".join(out)
 
 
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+def _latex_cell(value, kind: str, digits: int) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, Label):
+        return value.latex
+    if _is_number(value):
+        return f"${latex_number(value, digits)}$"
+    text = str(value)
+    if kind == NAME:
+        return f"${latex_name(text)}$"
+    if kind == FORMULA:
+        return f"${latex_formula(text)}$"
+    return latex_code(text) if kind == CODE else latex_text(text)
 
 
-def _latex_escape(text: str) -> str:
-    return "".join(_LATEX_SPECIAL.get(char, char) for char in text)
+def latex_number(value: float | int, digits: int) -> str:
+    """A number for LaTeX math mode with ``digits`` significant digits:
+    ``1.1157872 \\times 10^{-9}``, ``-0.5``, ``\\infty``, ``\\mathrm{NaN}``; integers whole."""
+    if isinstance(value, int):
+        return str(value)
+    if math.isnan(value):
+        return r"\mathrm{NaN}"
+    if math.isinf(value):
+        return r"\infty" if value > 0 else r"-\infty"
+    return _times_ten(f"{value:.{digits}g}")
 
 
-def _latex_cell(value, digits: int | None) -> str:
-    text = _cell(value, digits)
-    return f"${text}$" if isinstance(value, float) and math.isfinite(value) else _latex_escape(text)
+def _times_ten(number: str) -> str:
+    """``4.67e-16`` as ``4.67 \\times 10^{-16}``; a number without an exponent unchanged."""
+    mantissa, e, exponent = number.lower().partition("e")
+    return f"{mantissa} \\times 10^{{{int(exponent)}}}" if e else number
+
+
+def _subscript(text: str) -> str:
+    return f"_{text}" if len(text) == 1 else f"_{{{text}}}"
+
+
+def latex_name(name: str) -> str:
+    """A variable for math mode: ``v_1``, ``x_1``, ``x_{12}``, ``w[0]``, ``x_{\\mathrm{max}}``,
+    ``\\alpha``; longer names upright-italic as one word, ``\\mathit{rate\\_2}``."""
+    base, index = re.fullmatch(r"(.*?)((?:\[\d+\])*)", name).groups()
+    numbered = re.fullmatch(r"([^\W\d_])_?(\d+)", base)
+    if numbered:
+        return _letter(numbered[1]) + _subscript(numbered[2]) + index
+    named = re.fullmatch(r"([^\W\d_])_([^\W\d_]+)", base)
+    if named:
+        return _letter(named[1]) + f"_{{\\mathrm{{{latex_text(named[2])}}}}}" + index
+    if len(base) == 1:
+        return _letter(base) + index
+    return f"\\mathit{{{latex_text(base)}}}" + index
+
+
+def _letter(char: str) -> str:
+    """One letter in math mode: itself, or a Greek letter's command."""
+    if char.isascii():
+        return char
+    text = latex_text(char)
+    return text[len("\\ensuremath{"):-1] if text.startswith("\\ensuremath{") else f"\\text{{{text}}}"
+
+
+_GREEK_CAPITALS_AS_LATIN = dict(zip(["alpha", "beta", "epsilon", "zeta", "eta", "iota", "kappa", "mu", "nu",
+                                     "omicron", "rho", "tau", "chi"], "ABEZHIKMNOPTX"))
+_ACCENTS = {"\u0300": "\\`", "\u0301": "\\'", "\u0302": "\\^", "\u0303": "\\~", "\u0304": "\\=", "\u0306": "\\u",
+            "\u0307": "\\.", "\u0308": '\\"', "\u030a": "\\r", "\u030c": "\\v", "\u0327": "\\c"}
+_SYMBOLS = {"≤": r"\le", "≥": r"\ge", "≠": r"\ne", "≈": r"\approx", "·": r"\cdot", "×": r"\times", "−": "-",
+            "±": r"\pm", "∂": r"\partial", "∞": r"\infty", "→": r"\to", "∘": r"\circ", "√": r"\surd",
+            "∈": r"\in", "∑": r"\sum", "∏": r"\prod", "∇": r"\nabla"}
+_TEXT_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                 "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+                 "…": r"\ldots{}", "–": "--", "—": "---", "‘": "`", "’": "'", "“": "``", "”": "''"}
+
+
+def latex_text(text: str) -> str:
+    """Text that pdflatex typesets as written: its special characters escaped, accents as accent
+    commands (``v̄`` as ``\\={v}``), Greek letters, super- and subscripts and math symbols as math.
+    A character pdflatex has no glyph for becomes ``?``."""
+    out: list[str] = []
+    for char in unicodedata.normalize("NFD", _one_line(text)):
+        if char.isascii():
+            out.append(_TEXT_SPECIAL.get(char, char))
+        elif char in _ACCENTS and out:
+            out[-1] = f"{_ACCENTS[char]}{{{out[-1]}}}"
+        else:
+            out.append(_TEXT_SPECIAL.get(char) or _non_ascii(char))
+    return "".join(out)
+
+
+def _non_ascii(char: str) -> str:
+    if char in _SYMBOLS:
+        return f"\\ensuremath{{{_SYMBOLS[char]}}}"
+    decomposition = unicodedata.decomposition(char)
+    plain = unicodedata.normalize("NFKC", char)
+    if decomposition.startswith(("<super>", "<sub>")) and plain.isascii():
+        return f"\\text{'superscript' if decomposition.startswith('<super>') else 'subscript'}{{{plain}}}"
+    greek = re.fullmatch(r"GREEK (SMALL|CAPITAL) LETTER (\w+)", unicodedata.name(char, ""))
+    if greek:
+        letter = {"lamda": "lambda"}.get(greek[2].lower(), greek[2].lower())
+        if greek[1] == "SMALL":
+            return "o" if letter == "omicron" else f"\\ensuremath{{\\{letter}}}"
+        return _GREEK_CAPITALS_AS_LATIN.get(letter) or f"\\ensuremath{{\\{letter.capitalize()}}}"
+    return "?"
+
+
+def latex_code(text: str) -> str:
+    """What the user typed (an expression, a file name), in typewriter type."""
+    return f"\\texttt{{{latex_text(text)}}}"
+
+
+_TOKEN = re.compile(r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<bar>[^\W\d_]\u0304\w*)"
+                    r"|(?P<name>[^\W\d]\w*(?:\[\d+\])*)|(?P<op>[+-]=|\S))")
+_FUNCTIONS = {"sin": r"\sin", "cos": r"\cos", "tan": r"\tan", "exp": r"\exp", "log": r"\log", "sinh": r"\sinh",
+              "cosh": r"\cosh", "tanh": r"\tanh", "asin": r"\arcsin", "acos": r"\arccos", "atan": r"\arctan",
+              "min": r"\min", "max": r"\max"}
+_DELIMITED = {"sqrt": (r"\sqrt{", "}"), "abs": (r"\lvert ", r"\rvert "), "floor": (r"\lfloor ", r"\rfloor ")}
+_OPERATORS = {"*": r" \cdot ", "·": r" \cdot ", "+=": r" \mathrel{+}= ", "-=": r" \mathrel{-}= ", "+": " + ",
+              "-": " - ", "/": " / ", ",": ", ", "=": " = "}
+_CONSTANTS = {"pi": r"\pi", "inf": r"\infty", "nan": r"\mathrm{NaN}"}
+
+
+def latex_formula(text: str) -> str:
+    """An operation or adjoint update as adcli prints it (``v1 * v3``, ``v̄1 += v̄5 · cos(v1)``,
+    ``v13 ^ (v2 - 1)``) in math mode: ``\\bar{v}_1 \\mathrel{+}= \\bar{v}_5 \\cdot \\cos(v_1)``.
+
+    Calls of sqrt, abs and floor become their delimiters and a parenthesised exponent a braced one;
+    one pass with a stack of closing delimiters, so the braces always balance."""
+    tokens = [(match.lastgroup, match[match.lastgroup]) for match in _TOKEN.finditer(text) if match.lastgroup]
+    out: list[str] = []
+    closers: list[str] = []
+    exponent = False  # after ^: the next atom or parenthesised group is the exponent
+    for k, (kind, value) in enumerate(tokens):
+        called = k + 1 < len(tokens) and tokens[k + 1] == ("op", "(")
+        if kind == "name" and called:
+            out.append(_FUNCTIONS.get(value) or _DELIMITED.get(value, ("",))[0]
+                       or f"\\operatorname{{{latex_text(value)}}}")
+            continue
+        if value == "(":
+            previous_kind, previous = tokens[k - 1] if k else ("", "")
+            opener, closer = "(", ")"
+            if previous_kind == "name" and previous in _DELIMITED:
+                opener, closer = "", _DELIMITED[previous][1]  # the name printed the opening delimiter
+            if exponent:
+                opener, closer = ("", "}") if previous == "^" else (opener, closer + "}")
+                exponent = False
+            out.append(opener)
+            closers.append(closer)
+        elif value == ")":
+            out.append(closers.pop() if closers else ")")
+        elif value == "^":
+            out.append("^{")
+            exponent = True
+        elif kind == "op":
+            out.append(_OPERATORS.get(value) or (value if value in "<>!?:;.'|[]" else f"\\text{{{latex_text(value)}}}"))
+        else:
+            if kind == "number":
+                out.append(_times_ten(value))
+            elif kind == "bar":
+                out.append(f"\\bar{{{_letter(value[0])}}}" + (_subscript(value[2:]) if value[2:] else ""))
+            else:
+                out.append(_CONSTANTS.get(value) or latex_name(value))
+            if exponent:
+                out.append("}")
+                exponent = False
+    out += ["}"] * exponent + closers[::-1]
+    return re.sub(r" +", " ", "".join(out)).strip()
 
 
 def to_csv(tables: list[Tabular]) -> str:
@@ -94,7 +315,8 @@ def to_csv(tables: list[Tabular]) -> str:
     return buffer.getvalue()
 
 
-def write(tables: list[Tabular], output_format: str, digits: int | None) -> str:
+def write(tables: list[Tabular], output_format: str, digits: int) -> str:
+    """The tables in ``output_format`` (markdown, latex or csv), numbers to ``digits`` (not in CSV)."""
     if output_format == "markdown":
         return to_markdown(tables, digits)
     if output_format == "latex":
@@ -103,64 +325,82 @@ def write(tables: list[Tabular], output_format: str, digits: int | None) -> str:
 
 
 # ---------------------------------------------------------------- builders
+def _partial(name: str, of: str = "f") -> Label:
+    """The label of a partial derivative: d/dx in Markdown and CSV, ∂f/∂x in LaTeX (∂/∂x with
+    ``of=""``, where the column or the row names the output)."""
+    return Label(f"d/d{name}", f"$\\partial {of}/\\partial {latex_name(name)}$" if of else
+                 f"$\\partial/\\partial {latex_name(name)}$")
+
+
+def _source(trace) -> str:
+    return trace.source.strip()
+
+
 def sweep_tables(table) -> list[Tabular]:
-    """The Wengert table: one row per input and operation; the reverse sweep as notes."""
+    """The Wengert table: one row per input and operation; the reverse sweep as formulas after it."""
     from adcli.report import update_statements
 
     trace, evaluated = table.trace, table.evaluated
     names, input_name = trace.names(), trace.input_name_of()
-    columns = ["node", "operation", "value"] + [f"tangent {label}" for label, _ in table.tangents] + ["adjoint"]
+    tangents = [Label(f"tangent {label}", f"tangent ${latex_formula(label)}$") for label, _ in table.tangents]
+    columns = ["node", "operation", "value", *tangents, "adjoint"]
     rows = []
     for i, code in enumerate(trace.op):
         if code == CONST:
             continue
         rows.append([names[i], trace.equation_text(i, names, input_name), evaluated.values[i],
                      *(t[i] for _, t in table.tangents), table.adjoints[i]])
-    notes = ["reverse sweep, in the order it runs:", *update_statements(trace, straight_through=table.straight_through)]
-    return [Tabular(f"Wengert list of {trace.source.strip()}", columns, rows, notes)]
+    return [Tabular("Wengert list of {subject}", columns, rows, ["reverse sweep, in the order it runs:"],
+                    kinds=[NAME, FORMULA], source=_source(trace), at=evaluated.at,
+                    formulas=update_statements(trace, straight_through=table.straight_through))]
 
 
 def gradient_tables(result) -> list[Tabular]:
     trace, evaluated = result.trace, result.evaluated
     several = len(trace.outputs) > 1
-    columns = ["", *(name if several else "f" for name in trace.output_names)]
+    columns = ["", *(Label(name, latex_code(name)) if several else Label("f", "$f$") for name in trace.output_names)]
     rows = [["value", *evaluated.output_values]]
-    rows += [[f"d/d{name}", *(g[name] for g in result.gradients)] for name in result.wrt]
-    return [Tabular(f"value and gradient of {trace.source.strip()} ({result.mode} mode)", columns, rows)]
+    rows += [[_partial(name, "" if several else "f"), *(g[name] for g in result.gradients)] for name in result.wrt]
+    return [Tabular(f"Value and gradient of {{subject}} ({result.mode} mode)", columns, rows, source=_source(trace),
+                    at=evaluated.at)]
 
 
 def jacobian_tables(result) -> list[Tabular]:
     trace, evaluated = result.trace, result.evaluated
-    columns = ["output", "value", *(f"d/d{name}" for name in trace.input_names)]
+    columns = ["output", "value", *(_partial(name, "") for name in trace.input_names)]
     rows = [[name, value, *row] for name, value, row in zip(trace.output_names, evaluated.output_values,
                                                              result.matrix)]
     costs = [[mode, result.sweeps[mode], result.operations[mode]] for mode in ("forward", "reverse")]
-    return [Tabular(f"Jacobian of {trace.source.strip()} ({result.mode} mode)", columns, rows),
-            Tabular("cost for this shape", ["mode", "sweeps", "operations"], costs)]
+    return [Tabular(f"Jacobian of {{subject}} ({result.mode} mode)", columns, rows, kinds=[CODE],
+                    source=_source(trace), at=evaluated.at),
+            Tabular("Cost for this shape", ["mode", "sweeps", "operations"], costs)]
 
 
 def hessian_tables(result) -> list[Tabular]:
     names = result.trace.input_names
     rows = [[name, *row] for name, row in zip(names, result.matrix)]
-    return [Tabular(f"Hessian of {result.trace.source.strip()}", ["", *names], rows)]
+    columns = ["", *(Label(name, f"${latex_name(name)}$") for name in names)]
+    return [Tabular("Hessian of {subject}", columns, rows, kinds=[NAME], source=_source(result.trace),
+                    at=result.evaluated.at)]
 
 
 def compare_tables(comparison) -> list[Tabular]:
     methods = [[row.method, row.input, row.value, row.step, row.abs_error, row.rel_error, row.note]
                for row in comparison.methods]
-    tables = [Tabular(f"derivatives of {comparison.trace.source.strip()} by every method",
-                      ["method", "input", "derivative", "step h", "abs error", "rel error", "note"], methods)]
+    tables = [Tabular("Derivatives of {subject} by every method",
+                      ["method", "input", "derivative", Label("step h", "step $h$"), "abs error", "rel error", "note"],
+                      methods, kinds=[TEXT, NAME], source=_source(comparison.trace), at=comparison.evaluated.at)]
     if comparison.sweep:
         rows = [[row.method, row.input, row.step, row.value, row.abs_error, row.rel_error, row.regime]
                 for row in comparison.sweep]
-        tables.append(Tabular("step sweep", ["method", "input", "h", "derivative", "abs error", "rel error",
-                                             "regime"], rows))
+        tables.append(Tabular("Step sweep", ["method", "input", Label("h", "$h$"), "derivative", "abs error",
+                                             "rel error", "regime"], rows, kinds=[TEXT, NAME]))
     swell = []
     for row in comparison.swell:
         sizes = [row.symbolic.get(stage, {}) for stage in ("derivative", "simplify", "cse")]
         swell.append([row.depth, row.trace_operations, row.reverse_operations,
                       *(s.get("ops", "timed out" if s.get("timed_out") else None) for s in sizes)])
-    tables.append(Tabular("expression swell", ["depth", "trace ops", "reverse ops", "SymPy ops",
+    tables.append(Tabular("Expression swell", ["depth", "trace ops", "reverse ops", "SymPy ops",
                                                "simplified ops", "cse ops"], swell))
     return tables
 
@@ -168,11 +408,12 @@ def compare_tables(comparison) -> list[Tabular]:
 def checkpoint_tables(evaluated, runs) -> list[Tabular]:
     trace = evaluated.trace
     columns = ["strategy", "peak stored", "stored (theory)", "recomputed", "recomputed (theory)", "seconds",
-               *(f"d/d{name}" for name in trace.input_names)]
+               *(_partial(name) for name in trace.input_names)]
     rows = []
     for r in runs:
         gradient = [r.adjoints[node] for node in trace.inputs] if r.adjoints else [None] * len(trace.inputs)
         measured = [r.peak_stored, r.recomputed, r.seconds] if r.adjoints else [None, None, None]
         rows.append([r.strategy.label, measured[0], r.theory_stored, measured[1], r.theory_recomputed, measured[2],
                      *gradient])
-    return [Tabular(f"checkpointing strategies for {trace.source.strip()}", columns, rows)]
+    return [Tabular("Checkpointing strategies for {subject}", columns, rows, source=_source(trace),
+                    at=evaluated.at)]

@@ -1,8 +1,9 @@
 """--format table|json|markdown|latex|csv: each a faithful rendering of the same result object.
 
 The Markdown, CSV and LaTeX Wengert tables are parsed back and compared number by number with the
---json document (exactly: both keep full precision unless --digits asks for fewer). The other commands
-are checked for their header cells and for values derived by hand.
+--json document: CSV exactly, Markdown and LaTeX to the digits they show (8 unless --digits says
+otherwise; --digits 17 gives back every bit). The other commands are checked for their header cells
+and for values derived by hand. That the LaTeX compiles is tests/test_latex.py's job.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def latex_tables(text: str) -> list[list[list[str]]]:
         spec, content = body
         rows = []
         for line in content.splitlines():
-            if line.strip() == "\\hline":
+            if line.strip() in ("\\toprule", "\\midrule", "\\bottomrule"):
                 continue
             assert line.endswith(" \\\\"), line
             rows.append([cell.strip() for cell in line[:-3].split(" & ")])
@@ -86,9 +87,15 @@ def latex_text(cell: str) -> str:
 
 
 def latex_number(cell: str) -> float:
-    match = re.fullmatch(r"\$(.*)\$", cell)
+    """``$-1.5 \\times 10^{-9}$`` read back as -1.5e-09."""
+    match = re.fullmatch(r"\$(-?[0-9.]+)(?: \\times 10\^\{(-?[0-9]+)\})?\$", cell)
     assert match, cell
-    return float(match.group(1))
+    return float(match.group(1) + (f"e{match.group(2)}" if match.group(2) else ""))
+
+
+def shown(value: float, digits: int = 8) -> float:
+    """``value`` as a table shows it with ``digits`` significant digits, read back."""
+    return float(f"{value:.{digits}g}")
 
 
 def json_rows(runner, args) -> list[dict]:
@@ -115,19 +122,24 @@ def expected_columns(rows: list[dict]) -> list[str]:
     return ["node", "operation", "value", *tangents, "adjoint"]
 
 
-def check_against_json(table: list[list[str]], rows: list[dict], to_float=float) -> None:
-    """Each table row is the JSON row of the same node: name, operation text and every number, exactly."""
-    header, body = table[0], table[1:]
-    assert header == expected_columns(rows)
+def check_against_json(table: list[list[str]], rows: list[dict], to_float=float, digits: int | None = None,
+                       header=None, text=True) -> None:
+    """Each table row is the JSON row of the same node: name, operation text (unless ``text`` is
+    False) and every number, exactly or (``digits``) to the digits shown."""
+    exact = (lambda value: value) if digits is None else (lambda value: shown(value, digits))
+    body = table[1:]
+    header = header or expected_columns(rows)
+    assert table[0] == header
     assert len(body) == len(rows)
     for cells, row in zip(body, rows):
-        record = dict(zip(header, cells))
-        assert record["node"] == row["name"]
-        assert record["operation"] == row["text"]
-        assert to_float(record["value"]) == row["value"]
-        assert to_float(record["adjoint"]) == row["adjoint"]
+        record = dict(zip(expected_columns(rows), cells))
+        if text:
+            assert record["node"] == row["name"]
+            assert record["operation"] == row["text"]
+        assert to_float(record["value"]) == exact(row["value"])
+        assert to_float(record["adjoint"]) == exact(row["adjoint"])
         for label, tangent in row.get("tangent", {}).items():
-            assert to_float(record[f"tangent {label}"]) == tangent
+            assert to_float(record[f"tangent {label}"]) == exact(tangent)
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -137,7 +149,19 @@ def test_markdown_trace_matches_json(runner, case):
     assert len(rows) == count
     tables = markdown_tables(ok(runner, [*args, "--format", "markdown"]))
     assert len(tables) == 1
-    check_against_json(tables[0], rows)
+    check_against_json(tables[0], rows, digits=8)
+
+
+@pytest.mark.parametrize("output_format", ["markdown", "latex"])
+def test_digits_17_gives_every_bit(runner, output_format):
+    """17 significant digits read back to the very float of the JSON (pi/3 = 1.0471975511965976)."""
+    rows = json_rows(runner, LESSON)
+    text = ok(runner, [*LESSON, "--format", output_format, "--digits", "17"])
+    if output_format == "markdown":
+        check_against_json(markdown_tables(text)[0], rows)
+    else:
+        check_against_json(latex_tables(text)[0], rows, latex_number, header=LATEX_HEADER, text=False)
+    assert "1.0471975511965976" in text
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -149,17 +173,53 @@ def test_csv_trace_matches_json(runner, case):
     check_against_json(table, rows)
 
 
+LATEX_HEADER = ["node", "operation", "value", "adjoint"]
+
+
+def latex_node(name: str) -> str:
+    """v1 typeset as $v_1$, v12 as $v_{12}$ (by hand, not by adcli's own function)."""
+    number = name[1:]
+    return f"$v_{number}$" if len(number) == 1 else f"$v_{{{number}}}$"
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_latex_trace_matches_json(runner, case):
-    """One tabular with one row per node (after the header), numbers in math mode, full precision."""
+    """One tabular with one row per node (after the header), numbers in math mode to 8 digits, the
+    node names as subscripted v's."""
     args, count = CASES[case]
     rows = json_rows(runner, args)
     text = ok(runner, [*args, "--format", "latex"])
     assert text.count("\\begin{tabular}") == text.count("\\end{tabular}") == 1
     (table,) = latex_tables(text)
     assert len(table) == count + 1
-    check_against_json([[latex_text(cell) if not cell.startswith("$") else cell for cell in row] for row in table],
-                       rows, latex_number)
+    header = [table[0][0], table[0][1], table[0][2], *table[0][3:-1], table[0][-1]]
+    assert header[:3] == ["node", "operation", "value"] and header[-1] == "adjoint"
+    check_against_json(table, rows, latex_number, digits=8, header=header, text=False)
+    assert [row[0] for row in table[1:]] == [latex_node(row["name"]) for row in rows]
+
+
+def test_latex_trace_typesets_operations_and_sweep(runner):
+    """x*exp(y)-sin(x): the operations and the reverse sweep in math mode, adjoints barred."""
+    text = ok(runner, [*LESSON, "--format", "latex"])
+    (table,) = latex_tables(text)
+    assert [row[1] for row in table[1:]] == ["$x$", "$y$", "$\\exp(v_2)$", "$v_1 \\cdot v_3$", "$\\sin(v_1)$",
+                                             "$v_4 - v_5$"]
+    sweep = text.split("\\begin{flushleft}\n")[1].split("\n\\end{flushleft}")[0].split(" \\\\\n")
+    assert sweep == ["reverse sweep, in the order it runs:",
+                     "$\\bar{v}_4 \\mathrel{+}= \\bar{v}_6$",
+                     "$\\bar{v}_5 \\mathrel{-}= \\bar{v}_6$",
+                     "$\\bar{v}_1 \\mathrel{+}= \\bar{v}_5 \\cdot \\cos(v_1)$",
+                     "$\\bar{v}_1 \\mathrel{+}= \\bar{v}_4 \\cdot v_3$",
+                     "$\\bar{v}_3 \\mathrel{+}= \\bar{v}_4 \\cdot v_1$",
+                     "$\\bar{v}_2 \\mathrel{+}= \\bar{v}_3 \\cdot v_3$"]
+
+
+def test_titles_say_where_the_function_was_evaluated(runner):
+    """pi/3 = 1.04719755… to 8 digits is 1.0471976; 0.5 stays 0.5."""
+    markdown = ok(runner, [*LESSON, "--format", "markdown"])
+    assert markdown.splitlines()[0] == "**Wengert list of x\\*exp(y)-sin(x) at x = 1.0471976, y = 0.5**"
+    latex = ok(runner, [*LESSON, "--format", "latex"])
+    assert "\\caption{Wengert list of \\texttt{x*exp(y)-sin(x)} at $x = 1.0471976$, $y = 0.5$}" in latex
 
 
 def test_lesson_numbers_by_hand(runner):
@@ -195,6 +255,7 @@ def test_markdown_digits_rounds_cells(runner):
 
 
 def test_latex_digits_rounds_cells(runner):
+    """The same roundings as Markdown (see above); exp(0.5) = 1.6487… -> 1.65."""
     (table,) = latex_tables(ok(runner, [*LESSON, "--format", "latex", "--digits", "3"]))
     assert [row[2] for row in table[1:]] == ["$1.05$", "$0.5$", "$1.65$", "$1.73$", "$0.866$", "$0.861$"]
 
@@ -209,6 +270,11 @@ def test_markdown_escapes_operators(runner):
     """The * of a product is escaped in the Markdown source (\\*), so it is not read as emphasis."""
     text = ok(runner, [*LESSON, "--format", "markdown"])
     assert "| v4 | v1 \\* v3 |" in text
+
+
+def test_markdown_aligns_numbers_right(runner):
+    text = ok(runner, [*LESSON, "--format", "markdown"])
+    assert "| node | operation | value | adjoint |\n| --- | --- | ---: | ---: |\n" in text
 
 
 def test_json_format_equals_json_flag(runner):
@@ -229,17 +295,17 @@ def near(value):
 
 
 def test_grad_markdown(runner):
+    """1 - sin 1 = 0.158529015… and 1 - cos 1 = 0.459697694… to 8 digits."""
     (table,) = markdown_tables(ok(runner, [*GRAD, "--format", "markdown"]))
     assert table[0] == ["", "f"]
-    assert [row[0] for row in table[1:]] == ["value", "d/dx", "d/dy"]
-    assert [float(row[1]) for row in table[1:]] == [near(1 - math.sin(1)), near(1 - math.cos(1)), near(1.0)]
+    assert table[1:] == [["value", "0.15852902"], ["d/dx", "0.45969769"], ["d/dy", "1"]]
 
 
 def test_grad_latex(runner):
     (table,) = latex_tables(ok(runner, [*GRAD, "--format", "latex"]))
-    assert table[0] == ["", "f"]
-    assert [row[0] for row in table[1:]] == ["value", "d/dx", "d/dy"]
-    assert [latex_number(row[1]) for row in table[1:]] == [near(1 - math.sin(1)), near(1 - math.cos(1)), 1.0]
+    assert table[0] == ["", "$f$"]
+    assert table[1:] == [["value", "$0.15852902$"], ["$\\partial f/\\partial x$", "$0.45969769$"],
+                         ["$\\partial f/\\partial y$", "$1$"]]
 
 
 def test_grad_csv(runner):
@@ -252,7 +318,7 @@ def test_grad_several_outputs_markdown(runner):
     (table,) = markdown_tables(ok(runner, ["grad", "x*y, x+sin(y)", "--at", "x=2,y=3", "--format", "markdown"]))
     assert table[0] == ["", "x*y", "x+sin(y)"]
     assert table[2][0] == "d/dx" and [float(v) for v in table[2][1:]] == [3.0, 1.0]
-    assert table[3][0] == "d/dy" and [float(v) for v in table[3][1:]] == [2.0, near(math.cos(3))]
+    assert table[3][0] == "d/dy" and [float(v) for v in table[3][1:]] == [2.0, shown(math.cos(3))]
 
 
 def test_jacobian_markdown(runner):
@@ -260,15 +326,16 @@ def test_jacobian_markdown(runner):
     assert matrix[0] == ["output", "value", "d/dx", "d/dy"]
     assert [row[0] for row in matrix[1:]] == ["x*y", "x+sin(y)"]
     assert [[float(v) for v in row[1:]] for row in matrix[1:]] == [
-        [6.0, 3.0, 2.0], [near(2 + math.sin(3)), 1.0, near(math.cos(3))]]
+        [6.0, 3.0, 2.0], [shown(2 + math.sin(3)), 1.0, shown(math.cos(3))]]
     assert cost[0] == ["mode", "sweeps", "operations"]
     assert [row[:2] for row in cost[1:]] == [["forward", "2"], ["reverse", "2"]]  # 2 inputs, 2 outputs
 
 
 def test_jacobian_latex(runner):
     matrix, cost = latex_tables(ok(runner, [*JACOBIAN, "--format", "latex"]))
-    assert matrix[0] == ["output", "value", "d/dx", "d/dy"]
-    assert [latex_number(v) for v in matrix[2][1:]] == [near(2 + math.sin(3)), 1.0, near(math.cos(3))]
+    assert matrix[0] == ["output", "value", "$\\partial/\\partial x$", "$\\partial/\\partial y$"]
+    assert [row[0] for row in matrix[1:]] == ["\\texttt{x*y}", "\\texttt{x+sin(y)}"]
+    assert [latex_number(v) for v in matrix[2][1:]] == [shown(2 + math.sin(3)), 1.0, shown(math.cos(3))]
     assert cost[0] == ["mode", "sweeps", "operations"]
 
 
@@ -284,14 +351,14 @@ def test_jacobian_csv(runner):
 def test_hessian_markdown(runner):
     (table,) = markdown_tables(ok(runner, [*HESSIAN, "--format", "markdown"]))
     assert table[0] == ["", "x", "y"]
-    assert table[1] == ["x", "6.0", "4.0"]
-    assert table[2][:2] == ["y", "4.0"] and float(table[2][2]) == near(-math.sin(3))
+    assert table[1] == ["x", "6", "4"]
+    assert table[2] == ["y", "4", "-0.14112001"]  # -sin 3 = -0.141120008…
 
 
 def test_hessian_latex(runner):
     (table,) = latex_tables(ok(runner, [*HESSIAN, "--format", "latex"]))
-    assert table[0] == ["", "x", "y"]
-    assert [[latex_number(v) for v in row[1:]] for row in table[1:]] == [[6.0, 4.0], [4.0, near(-math.sin(3))]]
+    assert table[0] == ["", "$x$", "$y$"]
+    assert table[1:] == [["$x$", "$6$", "$4$"], ["$y$", "$4$", "$-0.14112001$"]]
 
 
 def test_hessian_csv(runner):
@@ -301,11 +368,11 @@ def test_hessian_csv(runner):
     assert table[2][:2] == ["y", "4.0"] and float(table[2][2]) == near(-math.sin(3))
 
 
-def _ad_rows(rows: list[list[str]], derivative) -> None:
+def _ad_rows(rows: list[list[str]], derivative, x="x", y="y", exact=near) -> None:
     """The AD rows of compare: f_x = 1 - cos 1, f_y = 1 at (1, 0)."""
-    by_method = {(row[0], row[1]): row for row in rows[1:]}
+    by_method = {(row[0], row[1].replace(x, "x").replace(y, "y")): row for row in rows[1:]}
     for method in ("forward-mode AD", "reverse-mode AD"):
-        assert derivative(by_method[(method, "x")][2]) == near(1 - math.cos(1))
+        assert derivative(by_method[(method, "x")][2]) == exact(1 - math.cos(1))
         assert derivative(by_method[(method, "y")][2]) == 1.0
     assert {"central difference", "SymPy"} <= {row[0] for row in rows[1:]}
 
@@ -315,13 +382,13 @@ def test_compare_markdown(runner):
     assert tables[0][0] == COMPARE_HEADER
     assert tables[-1][0] == ["depth", "trace ops", "reverse ops", "SymPy ops", "simplified ops", "cse ops"]
     assert tables[-1][1][:2] == ["1", "4"]  # the trace has 4 operations: exp, *, sin, -
-    _ad_rows(tables[0], float)
+    _ad_rows(tables[0], float, exact=shown)
 
 
 def test_compare_latex(runner):
     tables = latex_tables(ok(runner, [*COMPARE, "--format", "latex"]))
-    assert tables[0][0] == COMPARE_HEADER
-    _ad_rows(tables[0], latex_number)
+    assert tables[0][0] == [*COMPARE_HEADER[:3], "step $h$", *COMPARE_HEADER[4:]]
+    _ad_rows(tables[0], latex_number, "$x$", "$y$", exact=shown)
 
 
 def test_compare_csv(runner):
