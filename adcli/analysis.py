@@ -47,7 +47,8 @@ class Evaluated:
     values: list[float]
     d0: list[float]
     d1: list[float]
-    warnings: list[str]
+    warnings: list[str]  # where the derivative is a convention or an estimate: the user should know
+    notes: list[str] = field(default_factory=list)  # what the result depended on (branches taken), what it cost
 
     @property
     def output_values(self) -> list[float]:
@@ -72,10 +73,10 @@ def evaluate_at(trace: Trace, assigned: dict[str, Value], straight_through: bool
     point = bind_point(trace, assigned)
     values = trace.recorded_values if point == trace.recorded_at else evaluate(trace, point)
     d0, d1 = linearize(trace, values)
-    warnings = trace.notes + convention_warnings(trace, values, skip_discrete=straight_through)
+    warnings = convention_warnings(trace, values, skip_discrete=straight_through)
     if straight_through:
         warnings += _straight_through(trace, d0)
-    return Evaluated(trace, dict(zip(trace.input_names, point)), values, d0, d1, warnings)
+    return Evaluated(trace, dict(zip(trace.input_names, point)), values, d0, d1, warnings, list(trace.notes))
 
 
 def _straight_through(trace: Trace, d0: list[float]) -> list[str]:

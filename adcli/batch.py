@@ -16,7 +16,7 @@ import numpy as np
 from adcli import vector_math
 from adcli.errors import InputError
 from adcli.points import PointRange
-from adcli.primitives import CONST, INPUT, PRIMITIVES, functions_of
+from adcli.primitives import CONST, FIRST_PRIMITIVE, INPUT, PRIMITIVES, functions_of
 from adcli.trace import NO_ARG, Trace, format_literal
 from adcli.vectorized import Reuse, apply_partials
 
@@ -126,6 +126,7 @@ def evaluate_batch(trace: Trace, columns: dict[str, np.ndarray | float]) -> Batc
             partial[np.broadcast_to(undefined_here, partial.shape)] = np.nan
         gradients.append(gradient)
     warnings = [_undefined_warning(trace, node, mask, points) for node, mask in undefined]
+    warnings += _convention_warnings(trace, values, points)
     count = max(lengths, default=1)
     outputs = [np.broadcast_to(np.asarray(values[o], dtype=float), (count,)) for o in trace.outputs]
     return Batch(trace, points, outputs, gradients, warnings)
@@ -218,3 +219,34 @@ def _undefined_warning(trace: Trace, node: int, mask: np.ndarray, points: dict) 
     count = int(np.count_nonzero(mask))
     return (f"{where}: {PRIMITIVES[trace.op[node]].name} is undefined or overflows at {count:,} point"
             f"{'s' if count != 1 else ''} (the first: {at}); their results are NaN")
+
+
+def _convention_warnings(trace: Trace, values: list, points: dict) -> list[str]:
+    """For each node whose derivative is a convention at some of the points (abs at 0, a max tie):
+    which convention, at how many points, and the first of them."""
+    watched = {p.opcode for p in PRIMITIVES[FIRST_PRIMITIVE:] if p.kinks and not p.discrete}
+    if not watched.intersection(trace.op):
+        return []
+    active, needed, names, input_name = trace.active(), trace.needed(), trace.names(), trace.input_name_of()
+    count = max((len(v) for v in points.values() if np.ndim(v)), default=1)
+    warnings = []
+    for i, code in enumerate(trace.op):
+        if code not in watched or not needed[i]:
+            continue
+        primitive = PRIMITIVES[code]
+        args_nodes = trace.args(i)
+        args = [np.broadcast_to(np.asarray(values[a], dtype=float), (count,)) for a in args_nodes]
+        mask = np.zeros(count, dtype=bool)
+        for kink, a in zip(primitive.kinks, args_nodes):
+            if kink is not None and active[a]:
+                mask |= np.frompyfunc(kink, len(args), 1)(*args).astype(bool)
+        mask &= np.isfinite(np.broadcast_to(values[i], (count,)))  # undefined points have their own warning
+        hits = int(np.count_nonzero(mask))
+        if hits:
+            first = int(np.flatnonzero(mask)[0])
+            at = ", ".join(f"{name}={format_literal(float(np.broadcast_to(v, (count,))[first]))}"
+                           for name, v in points.items())
+            warnings.append(f"{names[i]} = {trace.equation_text(i, names, input_name)}: {primitive.name} is not "
+                            f"differentiable at {hits:,} of the {count:,} points (the first: {at}); "
+                            f"used {primitive.convention}")
+    return warnings

@@ -297,7 +297,7 @@ def reverse_with(result, strategy: Strategy) -> list[Run]:
     result.adjoints = [r.adjoints for r in runs]
     result.gradients = [{name: r.adjoints[node_of[name]] for name in result.wrt} for r in runs]
     first = runs[0]
-    evaluated.warnings.append(
+    evaluated.notes.append(
         f"checkpointing {strategy.label}: at most {first.peak_stored:,} values stored at once "
         f"(storing all: {first.steps:,}), {first.recomputed:,} steps recomputed")
     return runs

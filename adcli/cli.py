@@ -56,6 +56,8 @@ Mode = Annotated[Literal["reverse", "forward"], typer.Option(
     "--mode", help="reverse: one sweep per output; forward: one per input.")]
 Ste = Annotated[bool, typer.Option(
     "--ste", help="Straight-through estimator: floor and sign pass gradients as if their derivative were 1.")]
+Quiet = Annotated[bool, typer.Option(
+    "-q", "--quiet", help="No warnings or notes on stderr (JSON, CSV, Markdown and LaTeX still carry them).")]
 SympyTimeout = Annotated[float, typer.Option(
     "--sympy-timeout", metavar="SECONDS", min=0.0,
     help="Seconds SymPy may take in all; past it, its steps are reported as timed out.")]
@@ -212,9 +214,27 @@ def _write_file(path: str, data: bytes) -> None:
         raise OutputError(f"-o {path}: cannot write the file ({error.strerror or error})") from None
 
 
+def notices(result) -> list[str]:
+    """A result's warnings and notes as the lines adcli writes: ``warning: …``, ``note: …``."""
+    evaluated = getattr(result, "evaluated", result)
+    return ([f"warning: {w}" for w in getattr(evaluated, "warnings", [])]
+            + [f"note: {n}" for n in getattr(evaluated, "notes", [])])
+
+
+def _say(lines: list[str], quiet: bool) -> None:
+    """Warnings and notes on stderr, one per line, unless ``quiet``."""
+    if lines and not quiet and sys.stderr is not None:
+        sys.stderr.write("".join(line + "\n" for line in lines))
+
+
 def _emit(output_format: str, document: Callable[[], dict], view: Callable[[], object],
-          tables: Callable[[], list] | None = None, digits: int | None = None, output: str | None = None) -> None:
-    """Write the result in the chosen format to standard output or ``output``; only that rendering is built."""
+          tables: Callable[[], list] | None = None, digits: int | None = None, output: str | None = None,
+          said: list[str] = (), quiet: bool = False) -> None:
+    """Write the result in the chosen format to standard output or ``output``; only that rendering is built.
+
+    The ``said`` warnings and notes go to stderr in table mode and whenever the result goes to a
+    file; the other formats carry them too (JSON in its document, the rest as notes or comments).
+    """
     if output_format == "json":
         import json
 
@@ -229,7 +249,9 @@ def _emit(output_format: str, document: Callable[[], dict], view: Callable[[], o
     else:
         from adcli.tables import write
 
-        _write(write(tables(), output_format, digits or TABLE_DIGITS), output)
+        _write(write(tables(), output_format, digits or TABLE_DIGITS, said), output)
+    if output_format == "table" or output is not None:
+        _say(said, quiet)
 
 
 def _table_text(renderable: object, to_file: bool) -> str:
@@ -252,13 +274,13 @@ def _table_text(renderable: object, to_file: bool) -> str:
 
 
 def _show(kind: str, args: tuple, output_format: str | None, as_json: bool, digits: int | None,
-          output: str | None = None, **view_options) -> None:
+          output: str | None = None, quiet: bool = False, **view_options) -> None:
     """Render a result with the writers named after ``kind``: ``report.<kind>_json``,
-    ``render.<kind>_view`` and ``tables.<kind>_tables``."""
+    ``render.<kind>_view`` and ``tables.<kind>_tables``; its warnings and notes as :func:`_emit` says."""
     _emit(_format(output_format, as_json, output),
           lambda: getattr(_module("report"), f"{kind}_json")(*args),
           lambda: getattr(_module("render"), f"{kind}_view")(*args, digits or TABLE_DIGITS, **view_options),
-          lambda: getattr(_module("tables"), f"{kind}_tables")(*args), digits, output)
+          lambda: getattr(_module("tables"), f"{kind}_tables")(*args), digits, output, notices(args[0]), quiet)
 
 
 def _module(name: str):
@@ -315,6 +337,7 @@ def grad(
     as_json: Json = False,
     output: Output = None,
     digits: Digits = None,
+    quiet: Quiet = False,
 ) -> None:
     """Value and gradient at a point, or at many (--at x=0:1:1001, --points file.csv)."""
     from adcli.analysis import gradient
@@ -331,11 +354,15 @@ def grad(
         from adcli.batch import gradient_at_points
 
         batch = gradient_at_points(_source(source), assigned, points, func)
+        said = notices(batch)
         if chosen == "csv":
-            _write(_module("report").batch_csv(batch), output)
+            _write(_module("tables").csv_comments(said) + _module("report").batch_csv(batch), output)
+            if output is not None:
+                _say(said, quiet)
         else:
             _emit(chosen, lambda: _module("report").batch_json(batch),
-                  lambda: _module("render").batch_view(batch, digits or TABLE_DIGITS), output=output)
+                  lambda: _module("render").batch_view(batch, digits or TABLE_DIGITS), output=output, said=said,
+                  quiet=quiet)
         return
     trace, assigned = _load(source, at, func)
     result = gradient(trace, assigned, mode=mode, wrt=parse_names(wrt, trace), straight_through=ste)
@@ -370,10 +397,13 @@ def grad(
 
         return Group(table, checks_table(checks, digits or TABLE_DIGITS))
 
+    said = notices(result)
     if chosen == "csv":
-        _write(_module("report").gradient_csv(result), output)
+        _write(_module("tables").csv_comments(said) + _module("report").gradient_csv(result), output)
+        if output is not None:
+            _say(said, quiet)
     else:
-        _emit(chosen, document, view, lambda: _module("tables").gradient_tables(result), digits, output)
+        _emit(chosen, document, view, lambda: _module("tables").gradient_tables(result), digits, output, said, quiet)
 
 
 @command('"x*exp(y)-sin(x)" --at x=pi/3,y=0 --wrt x',
@@ -396,6 +426,7 @@ def trace(
     as_json: Json = False,
     output: Output = None,
     digits: Digits = None,
+    quiet: Quiet = False,
 ) -> None:
     """The Wengert table: every node's value, tangent and adjoint, and the reverse sweep."""
     from adcli.analysis import sweep_table
@@ -406,7 +437,7 @@ def trace(
     seed = bind_direction(trace, parse_assignments([direction], "--direction")) if direction else None
     table = sweep_table(trace, assigned, wrt=parse_names(wrt, trace) if wrt else [], direction=seed,
                         output=of - 1, straight_through=ste)
-    _show("sweep", (table,), output_format, as_json, digits, output, rows=shown_rows)
+    _show("sweep", (table,), output_format, as_json, digits, output, quiet, rows=shown_rows)
 
 
 @command('"x*y, x+y, sin(x*y)" --at x=2,y=3',
@@ -420,13 +451,14 @@ def jacobian(
     as_json: Json = False,
     output: Output = None,
     digits: Digits = None,
+    quiet: Quiet = False,
 ) -> None:
     """The Jacobian of several outputs, and the cost of forward vs reverse mode for its shape."""
     from adcli.jacobian import jacobian as compute
 
     trace, assigned = _load(source, at, func)
     result = compute(trace, assigned, mode=mode)
-    _show("jacobian", (result,), output_format, as_json, digits, output)
+    _show("jacobian", (result,), output_format, as_json, digits, output, quiet)
 
 
 @command('"x^2*y + sin(y)" --at x=1,y=2',
@@ -439,13 +471,14 @@ def hessian(
     as_json: Json = False,
     output: Output = None,
     digits: Digits = None,
+    quiet: Quiet = False,
 ) -> None:
     """Second derivatives of a single-output function (forward-over-reverse AD)."""
     from adcli.hessian import hessian as compute
 
     trace, assigned = _load(source, at, func)
     result = compute(trace, assigned)
-    _show("hessian", (result,), output_format, as_json, digits, output)
+    _show("hessian", (result,), output_format, as_json, digits, output, quiet)
 
 
 @command('"sin(x)*cos(x)*exp(x)" --at x=1',
@@ -469,6 +502,7 @@ def compare(
     as_json: Json = False,
     output: Output = None,
     digits: Digits = None,
+    quiet: Quiet = False,
 ) -> None:
     """AD vs SymPy vs finite differences: errors, step sweep, expression swell."""
     from adcli.compare import DEFAULT_STEPS
@@ -492,7 +526,7 @@ def compare(
         return comparison_view(result, digits or TABLE_DIGITS)
 
     _emit(chosen, lambda: _module("report").compare_json(result), view,
-          lambda: _module("tables").compare_tables(result), digits, output)
+          lambda: _module("tables").compare_tables(result), digits, output, notices(result), quiet)
 
 
 @command('"x*exp(y)-sin(x)" --at x=pi/3,y=0 -o graph.svg',
@@ -610,6 +644,7 @@ def checkpoint(
     as_json: Json = False,
     output: Output = None,
     digits: Digits = None,
+    quiet: Quiet = False,
 ) -> None:
     """Checkpointing strategies side by side: memory, recomputation, time, and the same gradient."""
     from adcli.analysis import evaluate_at
@@ -629,7 +664,7 @@ def checkpoint(
         from adcli.plot import plot_checkpoints
 
         plot_checkpoints(runs, plot)
-    _show("checkpoint", (evaluated, runs), output_format, as_json, digits, output)
+    _show("checkpoint", (evaluated, runs), output_format, as_json, digits, output, quiet)
 
 
 def _parse_steps(text: str) -> list[float]:

@@ -38,10 +38,6 @@ def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
 
 
-def warning_lines(warnings: list[str]) -> list[Text]:
-    return [Text(f"warning: {w}", style="yellow") for w in warnings]
-
-
 def gradient_view(result: Gradient, digits: int) -> Group:
     """Value and gradient: one row per input, one column per output."""
     trace, evaluated = result.trace, result.evaluated
@@ -55,7 +51,7 @@ def gradient_view(result: Gradient, digits: int) -> Group:
         table.add_row(f"∂/∂{name}", *(fmt(g[name], digits) for g in result.gradients))
     footer = Text(f"{result.mode} mode: {_plural(result.sweeps, 'sweep')} over "
                   f"{_plural(trace.operation_count, 'operation')}", style="dim")
-    return Group(header(trace, evaluated.at, digits), table, footer, *warning_lines(evaluated.warnings))
+    return Group(header(trace, evaluated.at, digits), table, footer)
 
 
 def _elide(count: int, rows: int | None) -> tuple[range, range]:
@@ -108,7 +104,7 @@ def sweep_view(table: SweepTable, digits: int, rows: int | None = None) -> Group
         lines += [Text("  " + u) for u in update_statements(trace, tail_ops, table.straight_through, names)]
     outputs = ", ".join(f"{name} = {names[node]}" for name, node in zip(trace.output_names, trace.outputs))
     return Group(header(trace, evaluated.at, digits), grid, Text(f"outputs: {outputs}", style="dim"),
-                 *lines, *warning_lines(evaluated.warnings))
+                 *lines)
 
 
 def jacobian_view(result: Jacobian, digits: int) -> Group:
@@ -133,8 +129,7 @@ def jacobian_view(result: Jacobian, digits: int) -> Group:
         costs.add_row(f"{mode}{marker}", f"{result.sweeps[mode]:,}", f"{result.operations[mode]:,}", what)
     cheaper = result.cheaper
     verdict = (f"{cheaper} mode is cheaper here" if cheaper else "both modes cost the same here")
-    return Group(header(trace, evaluated.at, digits), grid, costs, Text(verdict, style="bold"),
-                 *warning_lines(evaluated.warnings))
+    return Group(header(trace, evaluated.at, digits), grid, costs, Text(verdict, style="bold"))
 
 
 def hessian_view(result, digits: int) -> Group:
@@ -151,7 +146,7 @@ def hessian_view(result, digits: int) -> Group:
     lines = [Text(f"value {fmt(evaluated.output_values[0], digits)}"), Text(f"gradient {gradient}")]
     return Group(header(trace, evaluated.at, digits), *lines, grid,
                  Text("forward-over-reverse: the reverse sweep is recorded, forward mode differentiates it",
-                      style="dim"), *warning_lines(evaluated.warnings))
+                      style="dim"))
 
 
 def batch_view(batch, digits: int) -> Group:
@@ -179,7 +174,7 @@ def batch_view(batch, digits: int) -> Group:
     note = Text("the trace was recorded once and evaluated at every point with NumPy; "
                 "--format csv or --json gives every point", style="dim")
     return Group(Text.assemble(("f", "bold"), f"({', '.join(trace.input_names)}) = ", (trace.source, "bold")),
-                 table, note, *warning_lines(batch.warnings))
+                 table, note)
 
 
 def seconds_text(value: float) -> str:
@@ -214,4 +209,4 @@ def checkpoint_view(evaluated, runs, digits: int) -> Group:
                           for name, node in zip(trace.input_names, trace.inputs)) if done else ""
         verdict = Text(f"every strategy gives the same gradient, bit for bit: {shown}", style="bold")
     notes = [Text(f"{r.strategy.label}: {note}", style="dim") for r in runs for note in r.notes]
-    return Group(header(trace, evaluated.at, digits), table, verdict, *notes, *warning_lines(evaluated.warnings))
+    return Group(header(trace, evaluated.at, digits), table, verdict, *notes)

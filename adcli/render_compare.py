@@ -7,7 +7,7 @@ from rich.text import Text
 
 from adcli.compare import COMPLEX_STEP, DIFFERENCES, CheckRow, Comparison
 from adcli.fit_table import FitTable
-from adcli.render import fmt, header, seconds_text, warning_lines
+from adcli.render import fmt, header, seconds_text
 from adcli.textchart import loglog_chart
 
 _MARKERS = {"forward difference": "f", "backward difference": "b", "central difference": "c",
@@ -43,7 +43,6 @@ def comparison_view(comparison: Comparison, digits: int) -> Group:
         parts += _sweep_parts(comparison)
     parts.append(_swell_table(comparison))
     parts += [Text(message, style="yellow") for message in comparison.messages]
-    parts += warning_lines(evaluated.warnings)
     return Group(*parts)
 
 

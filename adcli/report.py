@@ -110,7 +110,7 @@ def gradient_json(result: Gradient) -> dict:
         "gradient": one_or_list([{k: number(v) for k, v in g.items()} for g in result.gradients]),
         "sweeps": result.sweeps,
         "operations": trace.operation_count,
-        "warnings": evaluated.warnings,
+        "warnings": evaluated.warnings, "notes": evaluated.notes,
         "trace": rows,
     }
 
@@ -153,7 +153,7 @@ def sweep_json(table: SweepTable) -> dict:
         "outputs": trace.output_names,
         "value": one_or_list([number(v) for v in evaluated.output_values]),
         "adjoint_of": trace.output_names[table.output],
-        "warnings": evaluated.warnings,
+        "warnings": evaluated.warnings, "notes": evaluated.notes,
         "trace": rows,
         "reverse_sweep": update_statements(trace, straight_through=table.straight_through),
     }
@@ -173,7 +173,7 @@ def jacobian_json(result: Jacobian) -> dict:
         "sweeps": result.sweeps,
         "operations": result.operations,
         "cheaper_mode": result.cheaper,
-        "warnings": evaluated.warnings,
+        "warnings": evaluated.warnings, "notes": evaluated.notes,
     }
 
 
@@ -187,7 +187,7 @@ def hessian_json(result) -> dict:
         "value": number(evaluated.output_values[0]),
         "gradient": {name: number(g) for name, g in zip(trace.input_names, result.gradient)},
         "hessian": [[number(v) for v in row] for row in result.matrix],
-        "warnings": evaluated.warnings,
+        "warnings": evaluated.warnings, "notes": evaluated.notes,
     }
 
 
@@ -224,7 +224,7 @@ def compare_json(comparison) -> dict:
         "sympy_timeout": comparison.sympy_timeout,
         "timeouts": comparison.timeouts,
         "sympy_failures": comparison.failures,
-        "warnings": evaluated.warnings,
+        "warnings": evaluated.warnings, "notes": evaluated.notes,
     })
 
 
@@ -283,7 +283,7 @@ def checkpoint_json(evaluated, runs) -> dict:
                     "gradient": {name: number(r.adjoints[node]) for name, node in zip(trace.input_names, trace.inputs)}}
         rows.append(row)
     return {"source": trace.source, "at": evaluated.at, "value": number(evaluated.output_values[0]),
-            "strategies": rows, "warnings": evaluated.warnings}
+            "strategies": rows, "warnings": evaluated.warnings, "notes": evaluated.notes}
 
 
 def graph_json(data) -> dict:

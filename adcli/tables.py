@@ -315,13 +315,21 @@ def to_csv(tables: list[Tabular]) -> str:
     return buffer.getvalue()
 
 
-def write(tables: list[Tabular], output_format: str, digits: int) -> str:
-    """The tables in ``output_format`` (markdown, latex or csv), numbers to ``digits`` (not in CSV)."""
+def write(tables: list[Tabular], output_format: str, digits: int, notices: list[str] = ()) -> str:
+    """The tables in ``output_format`` (markdown, latex or csv), numbers to ``digits`` (not in CSV),
+    and the run's ``notices`` (``warning: …``, ``note: …`` lines): a quoted block after the Markdown
+    tables, a list after the LaTeX ones, ``#`` comment lines before the CSV header."""
     if output_format == "markdown":
-        return to_markdown(tables, digits)
+        return to_markdown(tables, digits) + "".join(f"\n> {_markdown_escape(line)}\n" for line in notices)
     if output_format == "latex":
-        return to_latex(tables, digits)
-    return to_csv(tables)
+        block = ["\\begin{itemize}", *(f"\\item {latex_text(line)}" for line in notices), "\\end{itemize}", ""]
+        return to_latex(tables, digits) + ("\n".join(block) if notices else "")
+    return csv_comments(notices) + to_csv(tables)
+
+
+def csv_comments(notices: list[str]) -> str:
+    """Notices as CSV comment lines (``# warning: …``), which pandas reads with ``comment="#"``."""
+    return "".join(f"# {' '.join(line.split())}\n" for line in notices)
 
 
 # ---------------------------------------------------------------- builders

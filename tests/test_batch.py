@@ -441,21 +441,26 @@ def test_undefined_points_of_an_operation_with_a_constant_argument(runner):
     doc = json.loads(result.stdout)
     assert doc["value"] == [None, 0.0, 1.0]
     assert doc["gradient"] == {"x": [None, None, 0.5]}
-    assert len(doc["warnings"]) == 1
+    assert len(doc["warnings"]) == 2
     assert "pow is undefined or overflows at 1 point (the first: x=-1)" in doc["warnings"][0]
+    assert "pow is not differentiable at 1 of the 3 points (the first: x=0)" in doc["warnings"][1]  # x^0.5 at 0
 
 
 def test_undefined_points_in_csv_are_nan(runner):
     result = _invoke(runner, "sqrt(x)", "--at", "x=-1:1:3", "--format", "csv")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == "x,value,d/dx\n-1.0,nan,nan\n0.0,0.0,inf\n1.0,1.0,0.5\n"
+    assert result.stdout == (
+        "# warning: v2 = sqrt(v1): sqrt is undefined or overflows at 1 point (the first: x=-1); their results are NaN\n"
+        "# warning: v2 = sqrt(v1): sqrt is not differentiable at 1 of the 3 points (the first: x=0); "
+        "used sqrt'(0) = inf (as PyTorch and JAX)\n"
+        "x,value,d/dx\n-1.0,nan,nan\n0.0,0.0,inf\n1.0,1.0,0.5\n")
 
 
 def test_undefined_points_warning_in_table(runner):
     result = _invoke(runner, "log(x)", "--at", "x=-1:1:5")
     assert result.exit_code == 0, result.stderr
     assert ("warning: v2 = log(v1): log is undefined or overflows at 3 points (the first: x=-1); "
-            "their results are NaN") in result.stdout
+            "their results are NaN\n") == result.stderr  # warnings go to stderr, the table to stdout
 
 
 def test_one_undefined_point_is_counted_singular():
@@ -465,7 +470,23 @@ def test_one_undefined_point_is_counted_singular():
     assert batch.gradients[0]["x"].tolist()[:2] == [-0.5, -math.inf]
     assert math.isnan(batch.values[0][2]) and math.isnan(batch.gradients[0]["x"][2])
     assert batch.warnings == ["v3 = sqrt(v2): sqrt is undefined or overflows at 1 point (the first: x=2); "
-                              "their results are NaN"]
+                              "their results are NaN",
+                              "v3 = sqrt(v2): sqrt is not differentiable at 1 of the 3 points (the first: x=1); "
+                              "used sqrt'(0) = inf (as PyTorch and JAX)"]
+
+
+def test_conventions_over_many_points_are_summarised(runner):
+    """abs(x) + max(x, y) at x = -1, 0, 1 with y = 0: abs has its kink at x = 0 (one point); max ties
+    where x = y = 0 (one point). The table goes to stdout, the summary to stderr."""
+    result = _invoke(runner, "abs(x)+max(x,y)", "--at", "x=-1:1:3,y=0")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "warning: v3 = abs(v1): abs is not differentiable at 1 of the 3 points (the first: x=0, y=0); "
+        "used abs'(0) = 0 (as PyTorch and JAX)",
+        "warning: v4 = max(v1, v2): max is not differentiable at 1 of the 3 points (the first: x=0, y=0); "
+        "used 1/2 for each argument at a tie (the gradient is split evenly, as JAX does)"]
+    document = json.loads(_invoke(runner, "abs(x)+max(x,y)", "--at", "x=-1:1:3,y=0", "--json").stdout)
+    assert document["warnings"] == [line.removeprefix("warning: ") for line in result.stderr.splitlines()]
 
 
 # ---------------------------------------------------------------- several outputs

@@ -15,6 +15,8 @@ import typer.main
 
 from adcli.cli import app
 
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
 PI3 = math.pi / 3
 LESSON = ["x*exp(y)-sin(x)", "--at", "x=pi/3,y=0"]
 
@@ -133,8 +135,29 @@ def test_grad_warning_on_terminal(runner):
     result = run(runner, ["grad", "abs(x)", "--at", "x=0"])
     assert result.exit_code == 0
     assert field(result.stdout, "∂/∂x") == "0"
-    assert ("warning: v2 = abs(v1): abs is not differentiable at 0; used abs'(0) = 0 (as PyTorch and JAX)"
-            in " ".join(result.stdout.split()))
+    warning = "warning: v2 = abs(v1): abs is not differentiable at 0; used abs'(0) = 0 (as PyTorch and JAX)"
+    assert result.stderr == warning + "\n"  # on stderr, whole; stdout is the result alone
+    assert "warning" not in result.stdout
+    assert run(runner, ["grad", "abs(x)", "--at", "x=0", "--quiet"]).stderr == ""
+
+
+@pytest.mark.parametrize(("fmt", "carried"), [
+    ("json", lambda out, w: json.loads(out)["warnings"] == [w.removeprefix("warning: ")]),
+    ("csv", lambda out, w: out.splitlines()[0] == "# " + w),
+    ("markdown", lambda out, w: out.rstrip().endswith("> " + w.replace("*", "\\*"))),
+    ("latex", lambda out, w: "\\item warning: v2 = abs(v1)" in out),
+])
+def test_every_format_carries_the_warning(runner, fmt, carried):
+    """grad "abs(x)" --at x=0 --format csv used to say nothing about the convention it used."""
+    warning = "warning: v2 = abs(v1): abs is not differentiable at 0; used abs'(0) = 0 (as PyTorch and JAX)"
+    result = run(runner, ["grad", "abs(x)", "--at", "x=0", "--format", fmt, "--quiet"])
+    assert result.exit_code == 0
+    assert carried(result.stdout, warning), result.stdout
+
+
+def test_branch_notes_are_notes_not_warnings(runner):
+    result = run(runner, ["grad", str(SAMPLES / "branch.py"), "--at", "x=3"])
+    assert result.stderr == "note: line 5: if x > 0: took the true branch; the derivative is that of the path that ran\n"
 
 
 def test_grad_from_stdin(runner):

@@ -27,8 +27,8 @@ def adcli_run(*args: str) -> subprocess.CompletedProcess:
     (["gard", "x"], "error: No such command 'gard'. Did you mean 'grad'? (see 'adcli --help')"),
     (["hessian", "x", "--at", "x=1", "--digits", "40"],
      "error: Invalid value for '--digits': 40 is not in the range 1<=x<=17 (see 'adcli hessian --help')"),
-    (["grad", "x", "-q", "--at", "x=1"], "error: No such option: -q (see 'adcli grad --help')"),
-    (["grad", "-q", "--at", "x=1"], "error: No such option: -q (see 'adcli grad --help')"),
+    (["grad", "x", "-k", "--at", "x=1"], "error: No such option: -k (see 'adcli grad --help')"),
+    (["grad", "-k", "--at", "x=1"], "error: No such option: -k (see 'adcli grad --help')"),
     (["grad", "x", "--att", "x=1"],
      "error: No such option: --att (Possible options: --at, --format, --output) (see 'adcli grad --help')"),
 ])

@@ -131,7 +131,7 @@ def test_branch(x, value, derivative, outcome, mode):
     result = grad(sample("branch.py"), {"x": x}, mode)
     assert result.evaluated.output_values == [value]
     assert result.gradients == [{"x": derivative}]
-    assert result.evaluated.warnings == [
+    assert result.evaluated.notes == [
         f"line 5: if x > 0: took the {outcome} branch; the derivative is that of the path that ran"]
 
 
@@ -141,7 +141,7 @@ def test_branch_warning_in_cli_json(runner):
     document = json.loads(result.stdout)
     assert document["value"] == 9.0
     assert document["gradient"] == {"x": 6.0}
-    assert document["warnings"] == [
+    assert document["notes"] == [
         "line 5: if x > 0: took the true branch; the derivative is that of the path that ran"]
 
 
@@ -204,7 +204,7 @@ def test_while_loop_on_a_traced_value(tmp_path, mode):
     result = grad(path, {"x": 1.5}, mode)
     assert result.evaluated.output_values == [12.0]
     assert result.gradients == [{"x": 8.0}]
-    assert result.evaluated.warnings == [
+    assert result.evaluated.notes == [
         "line 2: while x < 10: was evaluated 4 times (3 true, 1 false); the derivative is that of the path that ran"]
 
 
@@ -240,7 +240,7 @@ def test_recursion_whose_depth_depends_on_the_input(tmp_path, mode):
     result = grad(path, {"x": 3.0}, mode)
     assert result.evaluated.output_values == [2.5625]
     assert result.gradients == [{"x": 0.375}]
-    assert result.evaluated.warnings == [
+    assert result.evaluated.notes == [
         "line 2: if x < 1: was evaluated 3 times (1 true, 2 false); the derivative is that of the path that ran"]
 
 
@@ -710,9 +710,9 @@ def test_edited_file_shows_its_current_line(tmp_path):
 def test_edited_file_branch_note_shows_its_current_line(tmp_path):
     path = write(tmp_path, "edited_branch.py", "def f(x):\n    if x > 0:\n        return x\n    return -x\n")
     trace, point = load(path, {"x": 1.0})
-    assert adcli.evaluate_at(trace, point).warnings == [
+    assert adcli.evaluate_at(trace, point).notes == [
         "line 2: if x > 0: took the true branch; the derivative is that of the path that ran"]
     write(tmp_path, "edited_branch.py", "def f(x):\n    if x >= 10:\n        return x\n    return -x\n")
     trace, point = load(path, {"x": 1.0})
-    assert adcli.evaluate_at(trace, point).warnings == [
+    assert adcli.evaluate_at(trace, point).notes == [
         "line 2: if x >= 10: took the false branch; the derivative is that of the path that ran"]
