@@ -28,7 +28,10 @@ typedef struct {
     signed char *op;
     int64_t *arg0, *arg1;
     double *value;
+    unsigned long long generation; /* unique per tape: a Var records the one it belongs to */
 } TapeObject;
+
+static unsigned long long last_generation = 0;
 
 static PyObject *array_type = NULL; /* array.array, for the columns handed to Python */
 
@@ -84,18 +87,52 @@ tape_push(TapeObject *self, PyObject *args)
     return node < 0 ? NULL : PyLong_FromSsize_t(node);
 }
 
-static PyObject *
-tape_value(TapeObject *self, PyObject *arg)
+/* The index of a node of the tape, or -1 with IndexError (or the conversion's error) set. */
+static Py_ssize_t
+node_index(TapeObject *self, PyObject *arg)
 {
     Py_ssize_t node = PyLong_AsSsize_t(arg);
     if (node == -1 && PyErr_Occurred()) {
-        return NULL;
+        return -1;
     }
     if (node < 0 || node >= self->size) {
         PyErr_SetString(PyExc_IndexError, "no such node");
+        return -1;
+    }
+    return node;
+}
+
+static PyObject *
+tape_value(TapeObject *self, PyObject *arg)
+{
+    Py_ssize_t node = node_index(self, arg);
+    return node < 0 ? NULL : PyFloat_FromDouble(self->value[node]);
+}
+
+static PyObject *
+tape_node(TapeObject *self, PyObject *arg)
+{
+    Py_ssize_t node = node_index(self, arg);
+    if (node < 0) {
         return NULL;
     }
-    return PyFloat_FromDouble(self->value[node]);
+    return Py_BuildValue("iLLd", (int)self->op[node], (long long)self->arg0[node], (long long)self->arg1[node],
+                         self->value[node]);
+}
+
+static PyObject *
+tape_truncate(TapeObject *self, PyObject *arg)
+{
+    Py_ssize_t size = PyLong_AsSsize_t(arg);
+    if (size == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (size < 0 || size > self->size) {
+        PyErr_SetString(PyExc_ValueError, "truncate: a size between 0 and the tape's length");
+        return NULL;
+    }
+    self->size = size;
+    Py_RETURN_NONE;
 }
 
 static PyObject *
@@ -130,6 +167,16 @@ tape_length(TapeObject *self)
     return self->size;
 }
 
+static PyObject *
+tape_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    TapeObject *self = (TapeObject *)PyType_GenericNew(type, args, kwargs);
+    if (self != NULL) {
+        self->generation = ++last_generation;
+    }
+    return (PyObject *)self;
+}
+
 static void
 tape_dealloc(TapeObject *self)
 {
@@ -143,8 +190,15 @@ tape_dealloc(TapeObject *self)
 static PyMethodDef tape_methods[] = {
     {"push", (PyCFunction)tape_push, METH_VARARGS, "push(opcode, a, b, value) -> node: append a node."},
     {"value", (PyCFunction)tape_value, METH_O, "value(node) -> the node's value."},
+    {"node", (PyCFunction)tape_node, METH_O, "node(i) -> (opcode, a, b, value) of node i."},
+    {"truncate", (PyCFunction)tape_truncate, METH_O, "truncate(size): drop the nodes from size on."},
     {"columns", (PyCFunction)tape_columns, METH_NOARGS,
      "columns() -> (op, arg0, arg1, value): copies as array.array('b'), ('q'), ('q'), ('d')."},
+    {NULL},
+};
+
+static PyMemberDef tape_members[] = {
+    {"generation", T_ULONGLONG, offsetof(TapeObject, generation), READONLY, "unique per tape"},
     {NULL},
 };
 
@@ -156,9 +210,10 @@ static PyTypeObject Tape_Type = {
     .tp_doc = "Tape(): a trace being recorded, in four C arrays (len() is its number of nodes).",
     .tp_basicsize = sizeof(TapeObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_new = PyType_GenericNew,
+    .tp_new = tape_new,
     .tp_dealloc = (destructor)tape_dealloc,
     .tp_methods = tape_methods,
+    .tp_members = tape_members,
     .tp_as_sequence = &tape_as_sequence,
 };
 
@@ -168,12 +223,14 @@ typedef struct {
     PyObject_HEAD
     double value;
     Py_ssize_t node;
+    unsigned long long generation; /* the tape it belongs to */
 } VarObject;
 
 /* Recorder state, set by configure() once and by activate() per recording. */
 static PyTypeObject *result_type = NULL; /* the Python subclass that new Vars get */
 static PyObject *constant_hook = NULL;   /* constant(value) -> node, or None if not a number */
 static PyObject *error_hook = NULL;      /* error_at(node) -> the exception to raise */
+static PyObject *foreign_hook = NULL;    /* foreign() -> the exception for a Var of another recording */
 static TapeObject *tape = NULL;          /* the active recording's tape */
 static PyObject *constants = NULL;       /* dict: plain number -> node */
 static long add_code = -1, sub_code = -1, mul_code = -1, div_code = -1, neg_code = -1, abs_code = -1;
@@ -184,6 +241,32 @@ static int
 is_var(PyObject *x)
 {
     return PyObject_TypeCheck(x, &VarBase_Type);
+}
+
+/* Raise the exception that hook(arg...) returns (or the one calling it raised). */
+static void
+raise_from_hook(PyObject *hook, PyObject *arg)
+{
+    PyObject *error = arg ? PyObject_CallOneArg(hook, arg) : PyObject_CallNoArgs(hook);
+    if (error != NULL) {
+        PyErr_SetObject((PyObject *)Py_TYPE(error), error);
+        Py_DECREF(error);
+    }
+}
+
+/* 0 when a recording is active and the Var belongs to it; -1 with an exception set otherwise. */
+static int
+check_own(PyObject *x)
+{
+    if (tape == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "a traced value was used outside its recording");
+        return -1;
+    }
+    if (((VarObject *)x)->generation != tape->generation) {
+        raise_from_hook(foreign_hook, NULL);
+        return -1;
+    }
+    return 0;
 }
 
 /* Append a node to the active tape and return its Var, or raise the recorder's error when the
@@ -199,13 +282,11 @@ push(long code, Py_ssize_t a, Py_ssize_t b, double value)
     if (node < 0) {
         return NULL;
     }
-    if (!isfinite(value)) {
+    if (!isfinite(value)) { /* the hook words the error and drops the node */
         PyObject *node_object = PyLong_FromSsize_t(node);
-        PyObject *error = node_object ? PyObject_CallOneArg(error_hook, node_object) : NULL;
-        Py_XDECREF(node_object);
-        if (error != NULL) {
-            PyErr_SetObject((PyObject *)Py_TYPE(error), error);
-            Py_DECREF(error);
+        if (node_object != NULL) {
+            raise_from_hook(error_hook, node_object);
+            Py_DECREF(node_object);
         }
         return NULL;
     }
@@ -213,6 +294,7 @@ push(long code, Py_ssize_t a, Py_ssize_t b, double value)
     if (var != NULL) {
         var->value = value;
         var->node = node;
+        var->generation = tape->generation;
     }
     return (PyObject *)var;
 }
@@ -223,6 +305,9 @@ static int
 operand(PyObject *x, Py_ssize_t *node, double *value)
 {
     if (is_var(x)) {
+        if (check_own(x) < 0) {
+            return -1;
+        }
         *node = ((VarObject *)x)->node;
         *value = ((VarObject *)x)->value;
         return 1;
@@ -300,12 +385,18 @@ static PyObject *var_div(PyObject *a, PyObject *b) { return binary(div_code, a, 
 static PyObject *
 var_neg(PyObject *self)
 {
+    if (check_own(self) < 0) {
+        return NULL;
+    }
     return push(neg_code, ((VarObject *)self)->node, -1, -((VarObject *)self)->value);
 }
 
 static PyObject *
 var_abs(PyObject *self)
 {
+    if (check_own(self) < 0) {
+        return NULL;
+    }
     return push(abs_code, ((VarObject *)self)->node, -1, fabs(((VarObject *)self)->value));
 }
 
@@ -320,13 +411,19 @@ var_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     double value;
     Py_ssize_t node;
-    if (!PyArg_ParseTuple(args, "dn", &value, &node)) {
+    TapeObject *owner;
+    if (!PyArg_ParseTuple(args, "dnO!", &value, &node, &Tape_Type, &owner)) {
+        return NULL;
+    }
+    if (node < 0 || node >= owner->size) {
+        PyErr_SetString(PyExc_IndexError, "no such node");
         return NULL;
     }
     VarObject *var = (VarObject *)type->tp_alloc(type, 0);
     if (var != NULL) {
         var->value = value;
         var->node = node;
+        var->generation = owner->generation;
     }
     return (PyObject *)var;
 }
@@ -340,6 +437,7 @@ var_dealloc(PyObject *self)
 static PyMemberDef var_members[] = {
     {"value", T_DOUBLE, offsetof(VarObject, value), READONLY, "the value"},
     {"node", T_PYSSIZET, offsetof(VarObject, node), READONLY, "the trace node that computed it"},
+    {"generation", T_ULONGLONG, offsetof(VarObject, generation), READONLY, "the tape it belongs to"},
     {NULL},
 };
 
@@ -386,6 +484,9 @@ unary_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObj
     }
     VarObject *x = (VarObject *)args[0];
     double value;
+    if (check_own((PyObject *)x) < 0) {
+        return NULL;
+    }
     PyObject *argument = PyFloat_FromDouble(x->value);
     if (argument == NULL) {
         return NULL;
@@ -480,8 +581,8 @@ set_opcodes(PyObject *module, PyObject *codes)
 static PyObject *
 configure(PyObject *module, PyObject *args)
 {
-    PyObject *type, *constant, *error;
-    if (!PyArg_ParseTuple(args, "O!OO", &PyType_Type, &type, &constant, &error)) {
+    PyObject *type, *constant, *error, *foreign;
+    if (!PyArg_ParseTuple(args, "O!OOO", &PyType_Type, &type, &constant, &error, &foreign)) {
         return NULL;
     }
     if (!PyType_IsSubtype((PyTypeObject *)type, &VarBase_Type)) {
@@ -491,6 +592,7 @@ configure(PyObject *module, PyObject *args)
     Py_XSETREF(result_type, (PyTypeObject *)Py_NewRef(type));
     Py_XSETREF(constant_hook, Py_NewRef(constant));
     Py_XSETREF(error_hook, Py_NewRef(error));
+    Py_XSETREF(foreign_hook, Py_NewRef(foreign));
     Py_RETURN_NONE;
 }
 
@@ -660,6 +762,10 @@ evaluate(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_RuntimeError, "set_opcodes() has not run");
         return NULL;
     }
+    if (first_primitive < 0) {
+        PyErr_SetString(PyExc_ValueError, "evaluate: first_primitive must not be negative");
+        return NULL;
+    }
     static const char *names[4] = {"op", "arg0", "arg1", "values"};
     static const Py_ssize_t sizes[4] = {1, 8, 8, 8};
     Py_buffer views[4];
@@ -681,16 +787,24 @@ evaluate(PyObject *module, PyObject *args)
     Py_ssize_t failed = -1;
     for (Py_ssize_t i = 0; i < n; i++) {
         long code = op[i];
+        if (code < 0) {
+            PyErr_SetString(PyExc_ValueError, "evaluate: a negative opcode");
+            goto done;
+        }
         if (code < first_primitive) {
             continue;
         }
         int64_t a = arg0[i], b = arg1[i];
         if (a < 0 || a >= i || b < -1 || b >= i || code >= PyList_GET_SIZE(functions)) {
-            PyErr_SetString(PyExc_ValueError, "evaluate: a node refers to a later node or none");
+            PyErr_SetString(PyExc_ValueError, "evaluate: a node refers to a later node or none, or an unknown opcode");
             goto done;
         }
         double value;
-        if (apply(code, PyList_GET_ITEM(functions, code), b >= 0, values[a], b >= 0 ? values[b] : 0.0, &value) < 0) {
+        /* A reference of our own: the function may run Python code that changes the list. */
+        PyObject *function = Py_NewRef(PyList_GET_ITEM(functions, code));
+        int applied = apply(code, function, b >= 0, values[a], b >= 0 ? values[b] : 0.0, &value);
+        Py_DECREF(function);
+        if (applied < 0) {
             goto done;
         }
         if (!isfinite(value)) { /* undefined at its arguments, or an overflow */
@@ -1270,7 +1384,7 @@ static PyMethodDef module_methods[] = {
      "sweeps.reverse_sweep, over columns (array.array or NumPy) of 1-byte opcodes, 8-byte node\n"
      "indices and float partials."},
     {"configure", configure, METH_VARARGS,
-     "configure(var_type, constant_hook, error_hook): the Python side of the recorder."},
+     "configure(var_type, constant_hook, error_hook, foreign_hook): the Python side of the recorder."},
     {"activate", activate, METH_VARARGS,
      "activate(tape, constants): the Tape that operations append to (None, None: none)."},
     {NULL},

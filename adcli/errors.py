@@ -25,6 +25,19 @@ class EvaluationError(AdcliError):
     exit_code = 1
 
 
+class TracedZeroDivisionError(EvaluationError, ZeroDivisionError):
+    """An operation on traced values divided by zero; ``except ZeroDivisionError`` catches it, as in Python."""
+
+
+class TracedValueError(EvaluationError, ValueError):
+    """An operation on traced values is undefined at its arguments (log(-1)) or gives nan; a ValueError, as
+    math's "math domain error" is."""
+
+
+class TracedOverflowError(EvaluationError, OverflowError):
+    """An operation on traced values overflows, or a number is too large for a float; an OverflowError."""
+
+
 def caret_message(message: str, text: str, column: int, width: int = 72) -> str:
     """``message`` followed by ``text`` with a caret under ``column`` (0-based).
 

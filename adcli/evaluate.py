@@ -3,12 +3,13 @@ points where a derivative convention is used (abs at 0, sqrt at 0, …)."""
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections.abc import Sequence
 
 from adcli import accelerator, scalar
-from adcli.errors import EvaluationError
-from adcli.primitives import CONST, FIRST_PRIMITIVE, PRIMITIVES, functions_of
+from adcli.errors import EvaluationError, TracedOverflowError, TracedValueError, TracedZeroDivisionError
+from adcli.primitives import CONST, FIRST_PRIMITIVE, PRIMITIVES, Primitive, functions_of
 from adcli.trace import NO_ARG, Trace, format_literal
 
 
@@ -53,20 +54,49 @@ def evaluate(trace: Trace, point: Sequence[float], m=scalar) -> Sequence[float]:
 
 
 def undefined_error(trace: Trace, values: list[float], node: int) -> EvaluationError:
-    """The error for an operation that failed at ``node``: its domain message, or an overflow."""
+    """The error for an operation that failed at ``node``: its domain message, nan, or an overflow."""
     primitive = trace.primitive(node)
     args = [values[a].real for a in trace.args(node)]  # .real: complex-step values report their real part
     names = trace.names()
-    where = f"{names[node]} = {trace.equation_text(node, names, trace.input_name_of())}"
+    literal = [trace.op[a] == CONST for a in trace.args(node)]
+    message = operation_message(primitive, names[node], [names[a] for a in trace.args(node)], args, literal)
+    return operation_error_class(primitive, args)(message)
+
+
+def operation_message(primitive: Primitive, name: str, arg_names: list[str], args: list[float],
+                      literal: list[bool]) -> str:
+    """Why ``name = primitive(args)`` has no finite value: ``v3 = log(v2): log is undefined at -1``.
+
+    ``literal`` tells, per argument, whether it is a constant (printed as itself) or a computed node."""
+    where = f"{name} = {primitive.call_text(arg_names)}"
+    shown = primitive.call_text([format_literal(a) for a in args])
+    if any(math.isnan(a) for a in args):
+        return f"{where}: not a number (nan) in {shown}"
     if primitive.domain is not None and not primitive.domain(*args):
         fields = {}
-        for key, arg, value in zip("xy", trace.args(node), args):
+        for key, arg_name, value, is_literal in zip("xy", arg_names, args, literal):
             fields[key] = format_literal(value)
             # "{y_where}" reads " (v2 = 0)" for a computed argument, nothing for a literal one
-            fields[f"{key}_where"] = "" if trace.op[arg] == CONST else f" ({names[arg]} = {format_literal(value)})"
-        return EvaluationError(f"{where}: {primitive.domain_message.format(**fields)}")
-    shown = primitive.call_text([format_literal(a) for a in args])
-    return EvaluationError(f"{where}: overflow, {shown} is too large for a float")
+            fields[f"{key}_where"] = "" if is_literal else f" ({arg_name} = {format_literal(value)})"
+        return f"{where}: {primitive.domain_message.format(**fields)}"
+    if any(math.isinf(a) for a in args):
+        return f"{where}: infinite, {shown} has an infinite argument"
+    return f"{where}: overflow, {shown} is too large for a float"
+
+
+def operation_error_class(primitive: Primitive, args: list[float]) -> type[EvaluationError]:
+    """The error class for an operation without a finite value, derived from the builtin Python raises
+    on the same floats (ZeroDivisionError for 1/0, ValueError for log(-1), OverflowError for exp(1000));
+    a nan result is a ValueError and an inf one an OverflowError."""
+    try:
+        value = primitive.evaluate(scalar, *args)
+    except ZeroDivisionError:
+        return TracedZeroDivisionError
+    except OverflowError:
+        return TracedOverflowError
+    except (ArithmeticError, ValueError):
+        return TracedValueError
+    return TracedValueError if math.isnan(value) else TracedOverflowError
 
 
 def derivative_overflow_error(trace: Trace, values: list[float], node: int) -> EvaluationError:

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import importlib.util
 import inspect
+import math
 import os
 import sys
 import traceback
 from collections.abc import Callable
 
-from adcli.errors import AdcliError, EvaluationError, InputError, caret_message
+from adcli.errors import (AdcliError, EvaluationError, InputError, TracedOverflowError, TracedValueError,
+                          caret_message)
 from adcli.points import PointRange, Value
 from adcli.suggest import did_you_mean
 from adcli.trace import Trace
-from adcli.tracer import Recorder, TracedList, Var, recording, traced_math, traced_max, traced_min
+from adcli.tracer import (Recorder, TracedList, Var, describe_int, recording, traced_math, traced_max,
+                          traced_min)
 
 
 def trace_function(path: str, assigned: dict[str, Value], func: str | None = None) -> tuple[Trace, dict[str, float]]:
@@ -38,14 +42,39 @@ def trace_function(path: str, assigned: dict[str, Value], func: str | None = Non
 @contextlib.contextmanager
 def _as_a_script(path: str):
     """Run user code with ``sys.argv == [path]`` (as ``python file.py`` would) and its prints on
-    stderr, so adcli's own output (JSON, CSV) stays clean."""
-    saved = sys.argv
+    stderr, so adcli's own output (JSON, CSV) stays clean; afterwards, restore the interpreter
+    settings the file may change (recursion limit, standard streams, ``sys.path``, the working
+    directory), so they do not leak into adcli."""
+    saved = (sys.argv, sys.getrecursionlimit(), sys.stdin, sys.stdout, sys.stderr, list(sys.path), _cwd())
     sys.argv = [path]
     try:
         with contextlib.redirect_stdout(sys.stderr):
             yield
     finally:
-        sys.argv = saved
+        sys.argv, limit, sys.stdin, sys.stdout, sys.stderr, sys.path[:], cwd = saved
+        sys.setrecursionlimit(limit)
+        if cwd is not None and _cwd() != cwd:
+            with contextlib.suppress(OSError):
+                os.chdir(cwd)
+
+
+@contextlib.contextmanager
+def _recursion_floor():
+    """Let user code raise the recursion limit (for its own deep recursion) but, once it returns or
+    raises, not leave it below adcli's, which its error handling needs."""
+    floor = sys.getrecursionlimit()
+    try:
+        yield
+    finally:
+        if sys.getrecursionlimit() < floor:
+            sys.setrecursionlimit(floor)
+
+
+def _cwd() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:  # the directory was removed
+        return None
 
 
 def _trace(path: str, assigned: dict[str, Value], func: str | None) -> tuple[Trace, dict[str, float]]:
@@ -56,7 +85,8 @@ def _trace(path: str, assigned: dict[str, Value], func: str | None) -> tuple[Tra
     arguments, point = _bind(parameters, assigned, recorder, function.__name__)
     with recording(recorder):
         try:
-            result = function(**arguments)
+            with _recursion_floor():
+                result = function(**arguments)
         except AdcliError as error:
             prefix = f"{path}, " if str(error).startswith("line ") else _place(error, path)
             raise type(error)(prefix + str(error)) from None
@@ -64,6 +94,8 @@ def _trace(path: str, assigned: dict[str, Value], func: str | None) -> tuple[Tra
             raise InputError(f"{_place(None, path)}the function recursed too deeply") from None
         except Exception as error:  # the user's own code raised
             raise _user_error(error, path) from None
+        except SystemExit as error:
+            raise _exit_error(error, path) from None
         _set_outputs(trace, recorder, result, function.__name__, path)
     trace.notes.extend(recorder.branch_notes())
     trace.recorded_at = [point[name] for name in trace.input_names]
@@ -96,22 +128,34 @@ def _run_file(path: str) -> dict:
     if not os.path.isfile(path):
         raise InputError(f"{path}: no such file")
     try:
-        with open(path, encoding="utf-8") as handle:
-            source = handle.read()
-    except (OSError, UnicodeDecodeError) as error:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
         raise InputError(f"{path}: cannot read the file ({error})") from None
+    try:  # decoded as Python decodes a file: a BOM or a coding line says how, UTF-8 otherwise
+        source = importlib.util.decode_source(data)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as error:
+        reason = error.msg if isinstance(error, SyntaxError) else error
+        raise InputError(f"{path}: cannot read the file ({reason})") from None
     try:
         code = compile(source, path, "exec")
+    except ValueError as error:  # a NUL byte
+        raise InputError(f"{path}: syntax error: {error}") from None
     except SyntaxError as error:
+        if error.lineno is None:  # not on a line: a NUL byte (Python 3.11)
+            raise InputError(f"{path}: syntax error: {error.msg}") from None
         line = (error.text or "").rstrip("\n")
         message = f"{path}, line {error.lineno}, column {error.offset or 1}: syntax error: {error.msg}"
         raise InputError(caret_message(message, line, max(0, (error.offset or 1) - 1))) from None
     namespace = {"__name__": os.path.splitext(os.path.basename(path))[0], "__file__": path,
                  "__builtins__": _builtins()}
     try:
-        exec(code, namespace)  # noqa: S102 - running the user's file is the documented behaviour
+        with _recursion_floor():
+            exec(code, namespace)  # noqa: S102 - running the user's file is the documented behaviour
     except Exception as error:
         raise _user_error(error, path) from None
+    except SystemExit as error:
+        raise _exit_error(error, path) from None
     return namespace
 
 
@@ -180,7 +224,7 @@ def _set_outputs(trace: Trace, recorder: Recorder, result, name: str, path: str)
         if isinstance(item, Var):
             trace.add_output(item.node, label)
         elif isinstance(item, (int, float)) and not isinstance(item, bool):
-            trace.add_output(recorder.constant(item), label)
+            trace.add_output(recorder.constant(_finite(item, f"{path}: {name}() returned")), label)
         elif isinstance(item, (list, tuple)):
             raise InputError(f"{path}: {name}() returned a nested list; nested lists are out of scope, "
                              "return a number or a flat list of numbers")
@@ -188,6 +232,19 @@ def _set_outputs(trace: Trace, recorder: Recorder, result, name: str, path: str)
             what = "None" if item is None else type(item).__name__
             raise InputError(f"{path}: {name}() returned {what}; "
                              "return a number or a flat list or tuple of numbers")
+
+
+def _finite(number: int | float, what: str) -> int | float:
+    """``number``, or the error for a result that is not a finite float (exit 1)."""
+    if isinstance(number, int):
+        if abs(number) < 2**1024 - 2**970:  # rounds to at most the largest float
+            return number
+        raise TracedOverflowError(f"{what} {describe_int(number)}; overflow, it is too large for a float")
+    if math.isnan(number):
+        raise TracedValueError(f"{what} nan, which is not a number (nan)")
+    if math.isinf(number):
+        raise TracedOverflowError(f"{what} {number}, which is infinite (an overflow)")
+    return number
 
 
 def _user_frame_summary(error: BaseException, path: str) -> traceback.FrameSummary | None:
@@ -198,6 +255,13 @@ def _user_frame_summary(error: BaseException, path: str) -> traceback.FrameSumma
 def _place(error: BaseException | None, path: str) -> str:
     frame = _user_frame_summary(error, path) if error is not None else None
     return f"{path}, line {frame.lineno}: " if frame else f"{path}: "
+
+
+def _exit_error(error: SystemExit, path: str) -> EvaluationError:
+    """The file called ``sys.exit`` (or raised SystemExit): adcli reports it rather than exiting."""
+    called = "" if error.code is None else repr(error.code)
+    return EvaluationError(f"{_place(error, path)}the file called sys.exit({called}); "
+                           "a function file must not exit")
 
 
 def _user_error(error: Exception, path: str) -> AdcliError:

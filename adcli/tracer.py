@@ -16,6 +16,7 @@ both append the same nodes to the same tape, and the tests run the tracer both w
 from __future__ import annotations
 
 import gc
+import itertools
 import linecache
 import math
 import os
@@ -27,15 +28,31 @@ from contextlib import contextmanager
 
 from adcli import scalar
 from adcli.accelerator import tape as _accelerator
-from adcli.errors import InputError
-from adcli.evaluate import undefined_error
-from adcli.primitives import BY_NAME, Primitive
+from adcli.errors import EvaluationError, InputError, TracedOverflowError
+from adcli.evaluate import operation_error_class, operation_message
+from adcli.primitives import BY_NAME, PRIMITIVES, Primitive
 from adcli.primitives import CONST, INPUT
-from adcli.trace import COLUMN_TYPES, NO_ARG, Trace, constant_key
+from adcli.trace import COLUMN_TYPES, NO_ARG, Trace, constant_key, format_literal
 
 
 class EscapeError(InputError):
     """A traced value was used where Python needs a plain number."""
+
+
+_generations = itertools.count(1)
+
+
+class LazyMessage:
+    """An error message built when first shown: an error the user's code catches costs no pass over
+    the trace."""
+
+    def __init__(self, build) -> None:
+        self._build, self._text = build, None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = self._build()
+        return self._text
 
 
 class ListTape:
@@ -43,10 +60,11 @@ class ListTape:
     argument, value), the cheapest thing CPython can append to. The C extension's ``Tape`` has the
     same methods and keeps the four columns in C arrays."""
 
-    __slots__ = ("entries",)
+    __slots__ = ("entries", "generation")
 
     def __init__(self) -> None:
         self.entries: list = []
+        self.generation = next(_generations)  # unique per tape: a Var records the one it belongs to
 
     def __len__(self) -> int:
         return len(self.entries) >> 2
@@ -58,6 +76,14 @@ class ListTape:
 
     def value(self, node: int) -> float:
         return self.entries[4 * node + 3]
+
+    def node(self, node: int) -> tuple[int, int, int, float]:
+        """The (opcode, first argument, second argument, value) of a node."""
+        return tuple(self.entries[4 * node:4 * node + 4])
+
+    def truncate(self, size: int) -> None:
+        """Drop the nodes from ``size`` on."""
+        del self.entries[4 * size:]
 
     def columns(self) -> tuple[array, array, array, array]:
         """Copies of the opcode, argument and value columns."""
@@ -92,7 +118,11 @@ class Recorder:
         """The node of a plain number (None for anything that is not a real number)."""
         if not isinstance(value, (int, float)):
             return None
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an int too large for a float, an OverflowError as in Python
+            raise TracedOverflowError(f"{source_line()}: overflow, {describe_int(value)} is too large "
+                                      "for a float") from None
         key = constant_key(value)
         cache = self.trace._const_cache
         if key not in cache:
@@ -105,13 +135,15 @@ class Recorder:
         node = self.tape.push(INPUT, NO_ARG, NO_ARG, value)
         self.trace.inputs.append(node)
         self.trace.input_names.append(name)
-        return _var(value, node)
+        return _var(value, node, self.tape)
 
     def record(self, primitive: Primitive, args: tuple) -> Var:
         """Apply ``primitive`` to ``args`` (Vars or plain numbers) and record the node (the general path)."""
         nodes, plain = [], []
         for arg in args:
             if isinstance(arg, Var):
+                if arg.generation != self.tape.generation:
+                    raise _not_own()
                 nodes.append(arg.node)
                 plain.append(arg.value)
             else:
@@ -127,10 +159,40 @@ class Recorder:
         node = self.tape.push(primitive.opcode, nodes[0], nodes[1] if len(nodes) == 2 else NO_ARG, value)
         return _checked(value, node)
 
-    def error_at(self, node: int) -> Exception:
-        """The error for a node whose operation is undefined at its arguments or overflows."""
-        self.flush()
-        return undefined_error(self.trace, self.values, node)
+    def error_at(self, node: int) -> EvaluationError:
+        """The error for the node just taped, whose operation is undefined at its arguments or
+        overflows; the node is dropped, so a program that catches the error goes on as if the
+        operation never ran.
+
+        The class is the one Python raises for the same floats (a ZeroDivisionError, ValueError or
+        OverflowError that is also an :class:`EvaluationError`); the message, which numbers the
+        nodes, is built only when shown."""
+        tape, literal = self.tape, self.trace.literal
+        code, a, b, _ = tape.node(node)
+        primitive = PRIMITIVES[code]
+        arg_nodes = (a,) if b == NO_ARG else (a, b)
+        args = [tape.value(arg) for arg in arg_nodes]
+        is_literal = [arg in literal for arg in arg_nodes]
+        name = f"v{node + 1 - len(literal)}"  # every constant node comes before this last node
+
+        def arg_name(arg: int, value: float, constant: bool) -> str:
+            # the nodes before ``arg`` stay as they are, whatever is recorded after the error
+            return format_literal(value) if constant else f"v{arg + 1 - sum(1 for k in literal if k < arg)}"
+
+        def message() -> str:
+            names = [arg_name(*entry) for entry in zip(arg_nodes, args, is_literal)]
+            return operation_message(primitive, name, names, args, is_literal)
+
+        self._drop(node, arg_nodes)
+        return operation_error_class(primitive, args)(LazyMessage(message))
+
+    def _drop(self, node: int, arg_nodes: tuple[int, ...]) -> None:
+        """Drop the failed last ``node`` and the constants recorded just before it for it alone."""
+        size, cache = node, self.trace._const_cache
+        while size - 1 in arg_nodes and size - 1 in self.trace.literal:
+            size -= 1
+            del cache[constant_key(self.trace.literal.pop(size))]
+        self.tape.truncate(size)
 
     def note_branch(self, outcome: bool) -> None:
         if self.note_branches:
@@ -160,6 +222,7 @@ _active: Recorder | None = None
 _tape: list = []
 _extend = _tape.extend
 _constants: dict = {}
+_generation: int | None = None  # the active tape's; a Var of any other is not this recording's
 _new = object.__new__
 _nan = math.nan
 
@@ -172,9 +235,9 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
     :class:`Var` and the tape holds no cycles, so its collections would only re-scan young objects
     (about a sixth of the recording time). Cycles the user's code makes are collected afterwards.
     """
-    global _active, _tape, _extend, _constants
-    saved = _active, _tape, _extend, _constants
-    _active, _constants = recorder, recorder.trace._const_cache
+    global _active, _tape, _extend, _constants, _generation
+    saved = _active, _tape, _extend, _constants, _generation
+    _active, _constants, _generation = recorder, recorder.trace._const_cache, recorder.tape.generation
     if _accelerator is not None:
         _accelerator.activate(recorder.tape, _constants)
     else:
@@ -187,18 +250,20 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
     finally:
         if collecting:
             gc.enable()
-        _active, _tape, _extend, _constants = saved
+        _active, _tape, _extend, _constants, _generation = saved
         if _accelerator is not None:
             _accelerator.activate(_active.tape if _active is not None else None, _constants)
         recorder.flush()
 
 
-def _var(value: float, node: int) -> Var:
+def _var(value: float, node: int, tape) -> Var:
+    """The Var of ``node`` of ``tape`` (the recorder's; user code cannot build one by hand)."""
     if _accelerator is not None:
-        return Var(value, node)
+        return _accelerator.VarBase.__new__(Var, value, node, tape)
     var = _new(Var)
     var.value = value
     var.node = node
+    var.generation = tape.generation
     return var
 
 
@@ -206,10 +271,11 @@ def _checked(value: float, node: int) -> Var:
     """The Var of a node just taped, or the error naming it when its value is inf or NaN."""
     if value - value:  # inf or nan: the operation failed at its arguments
         raise _active.error_at(node)
-    return _var(value, node)
+    return _var(value, node, _active.tape)
 
 
 def _push(code: int, a: int, b: int, value: float) -> Var:
+    """Tape an operation on the Var of node ``a`` (checked by the caller)."""
     node = len(_tape) >> 2
     _extend((code, a, b, value))
     return _checked(value, node)
@@ -225,13 +291,26 @@ def _constant(value) -> int | None:
     return node if node is not None else _active.constant(value)
 
 
+def _not_own() -> Exception:
+    """The error for a traced value that is not the active recording's."""
+    if _active is None:
+        return RuntimeError("a traced value was used outside its recording")
+    return EscapeError(f"{source_line()}: a traced value from another recording (kept from an earlier "
+                       "run, or built by hand) is used; compute every traced value from the parameters")
+
+
+def describe_int(value: int) -> str:
+    """``an integer of 401 digits``: a huge int without converting it to text (which has a limit)."""
+    return f"an integer of about {int(abs(value).bit_length() * 0.30103) + 1} digits"
+
+
 _PACKAGE_DIR = os.path.dirname(__file__)
 
 
 def user_frame() -> types.FrameType:
     """The innermost frame outside adcli: the user's code that is running."""
     frame = sys._getframe(1)
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+    while frame.f_back is not None and frame.f_code.co_filename.startswith((_PACKAGE_DIR, "<adcli operator")):
         frame = frame.f_back
     return frame
 
@@ -259,7 +338,7 @@ _NEG, _ABS, _POW = BY_NAME["neg"], BY_NAME["abs"], BY_NAME["pow"]
 class _PythonVarBase:
     """What the C base class holds, for the pure-Python tracer."""
 
-    __slots__ = ("value", "node")
+    __slots__ = ("value", "node", "generation")
 
 
 class Var(_accelerator.VarBase if _accelerator is not None else _PythonVarBase):
@@ -268,6 +347,10 @@ class Var(_accelerator.VarBase if _accelerator is not None else _PythonVarBase):
     Its arithmetic comes from the C base class, or from the Python operators generated below."""
 
     __slots__ = ()
+
+    def __new__(cls, *args, **kwargs):
+        raise EscapeError(f"{source_line()}: a traced value cannot be built by hand; "
+                          "compute it from the parameters")
 
     # Comparisons decide control flow on the value; each is noted with its line.
     def __lt__(self, other): return _branch(self.value < _value(other))
@@ -280,8 +363,13 @@ class Var(_accelerator.VarBase if _accelerator is not None else _PythonVarBase):
 
     __hash__ = None  # a traced value compares by value, so it cannot be a dict key
 
-    def __reduce__(self):  # copy.copy and deepcopy: the same node
-        return _var, (self.value, self.node)
+    def __copy__(self):  # a Var never changes, so a copy is itself
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self): raise _escape("pickling a traced value")
 
     def __float__(self): raise _escape("float(x)")
     def __int__(self): raise _escape("int(x)")
@@ -325,6 +413,13 @@ class TracedList(list):
     __lt__ = __le__ = __gt__ = __ge__ = __abs__ = __float__ = _list_used_as_number
 
 
+def _own(var: Var) -> Var:
+    """``var``, checked to be the active recording's."""
+    if var.generation != _generation:
+        raise _not_own()
+    return var
+
+
 def _value(x) -> float:
     return x.value if isinstance(x, Var) else x
 
@@ -339,7 +434,11 @@ def _branch(outcome: bool) -> bool:
 # beyond the operator method itself.
 _OPERATOR_TEMPLATE = """
 def {method}(self, other):
+    if self.generation != _generation:
+        raise _not_own()
     if other.__class__ is Var:
+        if other.generation != _generation:
+            raise _not_own()
         operand, b = other.value, other.node
     else:
         b = _constants.get(other) if other.__class__ is float else None
@@ -360,6 +459,7 @@ def {method}(self, other):
     var = _new(Var)
     var.value = value
     var.node = node
+    var.generation = _generation
     return var
 """
 
@@ -375,13 +475,13 @@ def _define_operator(dunder: str, primitive: Primitive, symbol: str) -> None:
 _OPERATORS = (("add", "add", "+"), ("sub", "sub", "-"), ("mul", "mul", "*"), ("truediv", "div", "/"))
 Var.__rpow__ = lambda self, other: _active.record(_POW, (other, self))
 if _accelerator is not None:
-    _accelerator.configure(Var, lambda value: _active.constant(value), lambda node: _active.error_at(node))
+    _accelerator.configure(Var, lambda value: _active.constant(value), lambda node: _active.error_at(node), _not_own)
 else:
     for _dunder, _name, _symbol in _OPERATORS:
         _define_operator(_dunder, BY_NAME[_name], _symbol)
     Var.__pos__ = lambda self: self
-    Var.__neg__ = lambda self: _push(_NEG.opcode, self.node, NO_ARG, -self.value)
-    Var.__abs__ = lambda self: _push(_ABS.opcode, self.node, NO_ARG, abs(self.value))
+    Var.__neg__ = lambda self: _push(_NEG.opcode, _own(self).node, NO_ARG, -self.value)
+    Var.__abs__ = lambda self: _push(_ABS.opcode, _own(self).node, NO_ARG, abs(self.value))
 
 
 # ---------------------------------------------------------------- the math stand-in
@@ -400,6 +500,8 @@ def _unary_function(primitive: Primitive, fallback):
 
     def traced(x):
         if x.__class__ is Var:
+            if x.generation != _generation:
+                raise _not_own()
             try:
                 value = function(x.value)
             except (ArithmeticError, ValueError):
@@ -411,6 +513,7 @@ def _unary_function(primitive: Primitive, fallback):
             var = _new(Var)
             var.value = value
             var.node = node
+            var.generation = _generation
             return var
         return plain(x)
 

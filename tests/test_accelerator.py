@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 import adcli.evaluate
+import adcli.primitives
+import adcli.scalar
 from adcli import accelerator
 from adcli.errors import EvaluationError
 from adcli.evaluate import evaluate
@@ -100,6 +102,10 @@ HAND_WRITTEN = {
     "escape.py": "def f(x, y):\n    return float(x) * y\n",
     "copies.py": "import copy\nimport math\n\n\ndef f(x, y):\n    names = [g.__name__ for g in (math.sin, math.exp)]\n"
                  "    assert names == ['sin', 'exp']\n    return copy.copy(x) * 2 + copy.deepcopy([y])[0]\n",
+    "caught.py": "def f(x, y):\n    try:\n        r = 1.0 / (y - y)\n    except ZeroDivisionError:\n        r = 2.0\n"
+                 "    try:\n        r = r + x / 0.0\n    except ArithmeticError:\n        pass\n    return r * x\n",
+    "nan_constant.py": "def f(x, y):\n    return x + float('nan')\n",
+    "hand_built.py": "def f(x, y):\n    return x + type(x)(1.0, 10**6)\n",
     "numpy_scalars.py": "import numpy as np\n\n\ndef f(x, y):\n    return x * 0.5 + x * np.float32(0.5) + y * np.float64(0.25)\n",
 }
 
@@ -205,6 +211,7 @@ def test_the_pure_python_tracer_passes_the_tracer_tests() -> None:
     """The fallback is what runs without a compiler, so it keeps passing the tracer's own tests."""
     env = dict(os.environ, ADCLI_NO_ACCELERATOR="1")
     files = ["tests/test_function_files.py", "tests/test_jacobian_hessian.py", "tests/test_regressions.py",
+             "tests/test_reliability_files.py",
              "tests/test_checkpoint.py::test_long_loop_plain_gradient_matches_the_euler_recurrence", "tests/test_scale.py"]
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files], env=env,
                           cwd=ROOT, capture_output=True, text=True)
@@ -292,11 +299,34 @@ def test_a_nul_byte_or_a_lone_surrogate_is_a_syntax_error_not_a_crash() -> None:
         parse("x+\udcff")
 
 
+@needs_extension
+@pytest.mark.parametrize("op, first_primitive", [([0, -3], FIRST_PRIMITIVE), ([0, -3], -5), ([0, 100], FIRST_PRIMITIVE)])
+def test_the_c_evaluation_refuses_a_negative_or_unknown_opcode(op, first_primitive) -> None:
+    """Called directly, a negative opcode once read before the function list (ASan: use after free)."""
+    functions = adcli.primitives.functions_of(adcli.scalar)
+    with pytest.raises(ValueError, match="evaluate: "):
+        accelerator.tape.evaluate(array("b", op), array("q", [-1, 0]), array("q", [-1, -1]), array("d", [1.0, 0.0]),
+                                  functions, first_primitive)
+
+
+@needs_extension
+def test_the_c_tape_refuses_a_var_of_a_node_it_does_not_have() -> None:
+    from adcli.tracer import Var
+
+    tape = accelerator.tape.Tape()
+    tape.push(0, -1, -1, 1.0)
+    with pytest.raises(IndexError, match="no such node"):
+        accelerator.tape.VarBase.__new__(Var, 1.0, 10**6, tape)
+    with pytest.raises(IndexError, match="no such node"):
+        accelerator.tape.VarBase.__new__(Var, 1.0, -1, tape)
+
+
 def test_a_traced_value_used_after_its_recording_is_an_error_not_a_crash() -> None:
     """A function file can keep a traced value (an atexit hook, a global) and use it later."""
-    from adcli.tracer import _var
+    from adcli.trace import Trace
+    from adcli.tracer import Recorder
 
-    stale = _var(1.0, 0)
+    stale = Recorder(Trace()).input("x", 1.0)
     with pytest.raises(RuntimeError, match="used outside its recording"):
         stale + 1
     with pytest.raises(RuntimeError, match="used outside its recording"):
