@@ -170,11 +170,12 @@ def _format(name: str | None, as_json: bool, output: str | None = None,
     return name
 
 
-def _write(content: str | bytes, path: str | None = None) -> None:
-    """The result, to the file ``path`` (whole or not at all) or to standard output."""
-    data = content.encode() if isinstance(content, str) else content
+def _write(content: str | bytes | list[str], path: str | None = None) -> None:
+    """The result, to the file ``path`` (whole or not at all) or to standard output; a list of
+    pieces is written piece by piece (no copy of hundreds of megabytes)."""
     if path is not None:
-        _write_file(path, data)
+        pieces = content if isinstance(content, list) else [content]
+        _write_file(path, [piece.encode() if isinstance(piece, str) else piece for piece in pieces])
         if sys.stderr is not None:
             sys.stderr.write(f"wrote {path}\n")
         return
@@ -183,7 +184,10 @@ def _write(content: str | bytes, path: str | None = None) -> None:
         raise OutputError("standard output is closed, so the result cannot be written; "
                           "give -o FILE to write it to a file")
     try:
-        if isinstance(content, str):
+        if isinstance(content, list):
+            for piece in content:
+                stream.write(piece)
+        elif isinstance(content, str):
             stream.write(content)
         else:
             stream.flush()
@@ -195,15 +199,15 @@ def _write(content: str | bytes, path: str | None = None) -> None:
         raise OutputError(f"cannot write to standard output: {error.strerror or error}") from None
 
 
-def _write_file(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file beside it, so a failure leaves no half file."""
+def _write_file(path: str, pieces: list[bytes]) -> None:
+    """Write ``pieces`` to ``path`` through a temporary file beside it, so a failure leaves no half file."""
     import tempfile
 
     temporary = None
     try:
         handle, temporary = tempfile.mkstemp(prefix=".adcli-", dir=os.path.dirname(os.path.abspath(path)))
         with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+            stream.writelines(pieces)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)
@@ -227,6 +231,11 @@ def _say(lines: list[str], quiet: bool) -> None:
         sys.stderr.write("".join(line + "\n" for line in lines))
 
 
+#: Compact JSON text longer than this is past 10,000 rows (a row takes well over 200 bytes) and is
+#: written as it is; shorter text is read back and written by the rule for dicts.
+COMPACT_JSON_BYTES = 2_000_000
+
+
 def _emit(output_format: str, document: Callable[[], dict], view: Callable[[], object],
           tables: Callable[[], list] | None = None, digits: int | None = None, output: str | None = None,
           said: list[str] = (), quiet: bool = False) -> None:
@@ -239,6 +248,11 @@ def _emit(output_format: str, document: Callable[[], dict], view: Callable[[], o
         import json
 
         data = document()
+        if isinstance(data, list):  # compact JSON in pieces, from a bulk writer (trace --json)
+            if sum(map(len, data)) > COMPACT_JSON_BYTES:
+                _write([*data, "\n"], output)
+                return
+            data = json.loads("".join(data))
         # Indented JSON is for reading; past ~10,000 rows it is for programs, and the compact form
         # is written by json's C encoder, several times faster.
         large = sum(len(v) for v in data.values() if isinstance(v, list)) > 10_000
@@ -278,9 +292,15 @@ def _show(kind: str, args: tuple, output_format: str | None, as_json: bool, digi
     """Render a result with the writers named after ``kind``: ``report.<kind>_json``,
     ``render.<kind>_view`` and ``tables.<kind>_tables``; its warnings and notes as :func:`_emit` says."""
     _emit(_format(output_format, as_json, output),
-          lambda: getattr(_module("report"), f"{kind}_json")(*args),
+          lambda: _json_writer(kind)(*args),
           lambda: getattr(_module("render"), f"{kind}_view")(*args, digits or TABLE_DIGITS, **view_options),
           lambda: getattr(_module("tables"), f"{kind}_tables")(*args), digits, output, notices(args[0]), quiet)
+
+
+def _json_writer(kind: str) -> Callable:
+    """``report.<kind>_json_chunks`` where a bulk writer exists (compact JSON in pieces), else ``report.<kind>_json``."""
+    report = _module("report")
+    return getattr(report, f"{kind}_json_chunks", None) or getattr(report, f"{kind}_json")
 
 
 def _module(name: str):

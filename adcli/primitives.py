@@ -63,11 +63,18 @@ class Primitive:
 
     def call_text(self, args: list[str]) -> str:
         """The operation applied to already-printed arguments: ``v1 * v2``, ``-v1``, ``sin(v1)``."""
+        return self.call_template.format(*args)
+
+    @property
+    def call_template(self) -> str:
+        """How the operation prints, as a template over its arguments ``{0}`` (and ``{1}``):
+        ``{0} * {1}``, ``-{0}``, ``sin({0})``; bulk printers format it once per node."""
+        fields = ["{0}", "{1}"][:self.arity]
         if self.symbol is None:
-            return f"{self.name}({', '.join(args)})"
+            return f"{self.name}({', '.join(fields)})"
         if self.arity == 1:
-            return f"{self.symbol}{args[0]}"
-        return f"{args[0]} {self.symbol} {args[1]}"
+            return f"{self.symbol}{fields[0]}"
+        return f"{fields[0]} {self.symbol} {fields[1]}"
 
 
 PRIMITIVES: list[Primitive | None] = [None, None]  # indexed by opcode; INPUT and CONST are leaves

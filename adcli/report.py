@@ -6,11 +6,14 @@ show. Non-finite numbers (an infinite derivative at sqrt(0)) become ``null`` to 
 
 from __future__ import annotations
 
+import bisect
+import gc
 import math
-
+from array import array
 from typing import TYPE_CHECKING
-from adcli.primitives import CONST, INPUT
-from adcli.trace import Trace
+
+from adcli.primitives import CONST, INPUT, PRIMITIVES
+from adcli.trace import NO_ARG, Trace
 
 if TYPE_CHECKING:
     from adcli.analysis import Gradient, SweepTable
@@ -42,65 +45,85 @@ def update_statements(trace: Trace, limit_rows: range | None = None, straight_th
     With ``straight_through``, discrete primitives pass their adjoint on unchanged (partial 1).
     ``names`` saves working out ``trace.names()`` again when the caller has it.
     """
-    names = trace.names() if names is None else names
-    statements = []
-    nodes = [i for i in range(len(trace) - 1, -1, -1) if trace.op[i] not in (INPUT, CONST)]
+    del names  # (the statements are built from the nodes' numbers)
+    nodes = [i for i in range(len(trace) - 1, -1, -1) if trace.op[i] > CONST]
     chosen = nodes if limit_rows is None else [nodes[k] for k in limit_rows]
-    for i in chosen:
-        primitive = trace.primitive(i)
-        args = trace.args(i)
-        fields = {"out": names[i], "x": names[args[0]], "y": names[args[-1]]}
-        for arg, template in zip(args, primitive.partial_text):
-            if straight_through and primitive.discrete:
-                template = "1"
-            if trace.op[arg] != CONST:
-                statements.append(_update(names[arg], names[i], template.format(**fields)))
-    return statements
+    columns = _Columns(trace, chosen)
+    parts = columns.format(_Templates(straight_through, "\n"))
+    return "\n".join(filter(None, parts)).split("\n") if any(parts) else []
+
+
+class _Columns:
+    """Per node of ``nodes``: the numbers of its arguments and its own (``v12`` is number 12) and
+    its key (opcode, literal x, literal y) for templates; C-level maps over columns, no loop."""
+
+    def __init__(self, trace: Trace, nodes: list[int]) -> None:
+        op = trace.op
+        self.number = trace.names(prefix="")  # a constant's entry is its literal
+        literal = [name if code == CONST else None for name, code in zip(self.number, op)] + [None]  # [-1]: none
+        self.first = list(map(trace.arg0.__getitem__, nodes))
+        self.second = list(map(trace.arg1.__getitem__, nodes))
+        self.nodes = nodes
+        self.keys = list(zip(map(op.__getitem__, nodes), map(literal.__getitem__, self.first),
+                             map(literal.__getitem__, self.second)))
+        self.literal_value = {self.number[node]: value for node, value in trace.literal.items()}
+
+    def format(self, templates: dict, *columns: list[str]) -> list[str]:
+        """Per node, its key's template formatted with the numbers of x, y and the node, then ``columns``."""
+        number = self.number
+        return list(map(str.format, map(templates.__getitem__, self.keys), map(number.__getitem__, self.first),
+                        map(number.__getitem__, self.second), map(number.__getitem__, self.nodes), *columns))
+
+
+class _Templates(dict):
+    """A node's update statements as a template, by (opcode, literal x, literal y), each worked out
+    on first use: over the numbers ``{0}`` of x, ``{1}`` of y and ``{2}`` of the node (x is v{0},
+    its adjoint v̄{0}). A literal argument is written into the partials and gets no statement of
+    its own. Statements are joined by ``separator``; with ``escape``, each is written as the
+    inside of a JSON string; an input has none."""
+
+    def __init__(self, straight_through: bool, separator: str, escape: bool = False) -> None:
+        super().__init__()
+        self.straight_through, self.separator, self.escape = straight_through, separator, escape
+
+    def __missing__(self, key: tuple) -> str:
+        opcode, literal_x, literal_y = key
+        primitive = PRIMITIVES[opcode]
+        if primitive is None:
+            self[key] = ""
+            return ""
+        fields = {"x": literal_x or "v{0}", "y": literal_y or "v{1}", "out": "v{2}"}
+        lines = []
+        for position, text in enumerate(primitive.partial_text):
+            if (literal_x, literal_y)[position] is None:
+                partial = "1" if self.straight_through and primitive.discrete else text.format(**fields)
+                line = _update(f"v{BAR}{{{position}}}", f"v{BAR}{{2}}", partial)
+                lines.append(_json_string(line)[1:-1] if self.escape else line)
+        template = self[key] = self.separator.join(lines)
+        return template
 
 
 def _update(target: str, source: str, partial: str) -> str:
+    """``target += source · partial`` for the adjoint names ``target`` and ``source``, simplified:
+    ``-=`` for a negative partial, no ``· 1``, a sum in parentheses."""
     operator = "+="
     if partial.startswith("-"):
         operator, partial = "-=", partial[1:]
     if partial == "1":
-        rhs = bar(source)
+        rhs = source
     elif partial.startswith("1 / "):
-        rhs = f"{bar(source)} / {partial[4:]}"
+        rhs = f"{source} / {partial[4:]}"
     elif " + " in partial or " - " in partial:
-        rhs = f"{bar(source)} · ({partial})"
+        rhs = f"{source} · ({partial})"
     else:
-        rhs = f"{bar(source)} · {partial}"
-    return f"{bar(target)} {operator} {rhs}"
-
-
-def node_rows(trace: Trace, values: list[float]) -> list[dict]:
-    """One JSON row per input and operation: name, op, args, text, value."""
-    names = trace.names()
-    input_name = trace.input_name_of()
-    rows = []
-    for i, code in enumerate(trace.op):
-        if code == CONST:
-            continue
-        if code == INPUT:
-            op, args = "input", []
-        else:
-            op = trace.primitive(i).name
-            args = [names[a] if trace.op[a] != CONST else trace.literal[a] for a in trace.args(i)]
-        rows.append({"node": i, "name": names[i], "op": op, "args": args,
-                     "text": trace.equation_text(i, names, input_name), "value": number(values[i])})
-    return rows
+        rhs = f"{source} · {partial}"
+    return f"{target} {operator} {rhs}"
 
 
 def gradient_json(result: Gradient) -> dict:
-    """The ``grad`` document of the design contract."""
+    """The ``grad`` document of the design contract: value, gradient, warnings and what they cost
+    (operations and sweeps). The per-node trace is ``trace --json``'s job."""
     evaluated, trace = result.evaluated, result.trace
-    rows = node_rows(trace, evaluated.values)
-    for row in rows:
-        node = row.pop("node")
-        if result.adjoints is not None:
-            row["adjoint"] = one_or_list([number(adjoint[node]) for adjoint in result.adjoints])
-        if result.tangents is not None:
-            row["tangent"] = {name: number(t[node]) for name, t in result.tangents.items()}
     return {
         "source": trace.source,
         "mode": result.mode,
@@ -111,7 +134,6 @@ def gradient_json(result: Gradient) -> dict:
         "sweeps": result.sweeps,
         "operations": trace.operation_count,
         "warnings": evaluated.warnings, "notes": evaluated.notes,
-        "trace": rows,
     }
 
 
@@ -139,24 +161,107 @@ def _gradient_csv(inputs: dict[str, list], output_names: list[str], values: list
 
 
 def sweep_json(table: SweepTable) -> dict:
-    """The ``trace`` document: every node with value, tangents, adjoint, then the update statements."""
+    """The ``trace`` document: every node with value, tangents, adjoint, then the update statements.
+    (The data of :func:`sweep_json_text`, which writes it.)"""
+    import json
+
+    return json.loads(sweep_json_text(table))
+
+
+def sweep_json_text(table: SweepTable) -> str:
+    """The ``trace`` document as compact JSON, as ``json.dumps(…, separators=(",", ":"))`` writes it."""
+    return "".join(sweep_json_chunks(table))
+
+
+def sweep_json_chunks(table: SweepTable) -> list[str]:
+    """The ``trace`` document as compact JSON, as ``json.dumps(…, separators=(",", ":"))`` writes it
+    (non-ASCII escaped, non-finite numbers null), in pieces of about 10,000 rows that can be
+    written one by one: traces of millions of nodes make hundreds of megabytes.
+
+    No dict per node: each column (name, arguments, value, tangents, adjoint) is a list of JSON
+    texts built in bulk, and a row template per opcode joins them (``str.format`` mapped in C).
+    """
     evaluated, trace = table.evaluated, table.trace
-    rows = node_rows(trace, evaluated.values)
-    for row in rows:
-        node = row.pop("node")
-        if table.tangents:
-            row["tangent"] = {label: number(t[node]) for label, t in table.tangents}
-        row["adjoint"] = number(table.adjoints[node])
-    return {
-        "source": trace.source,
-        "at": evaluated.at,
-        "outputs": trace.output_names,
-        "value": one_or_list([number(v) for v in evaluated.output_values]),
-        "adjoint_of": trace.output_names[table.output],
-        "warnings": evaluated.warnings, "notes": evaluated.notes,
-        "trace": rows,
-        "reverse_sweep": update_statements(trace, straight_through=table.straight_through),
-    }
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # millions of short-lived tuples, no cycles: the collector would only slow this down
+    try:
+        nodes = [i for i, code in enumerate(trace.op) if code != CONST]
+        columns = _Columns(trace, nodes)
+        numbers = [_json_numbers(evaluated.values, nodes), *(_json_numbers(t, nodes) for _, t in table.tangents),
+                   _json_numbers(table.adjoints, nodes)]
+        rows = columns.format(_RowTemplates(table, columns.literal_value), *numbers)
+        for node, name in zip(trace.inputs, trace.input_names):  # an input's text is its name
+            k = bisect.bisect_left(nodes, node)
+            rows[k] = rows[k].replace('"text":""', f'"text":{_json_string(name)}', 1)
+        statements = columns.format(_Templates(table.straight_through, '","', escape=True))
+        statements.reverse()  # the reverse sweep runs from the last node
+        head = _json({"source": trace.source, "at": evaluated.at, "outputs": trace.output_names,
+                      "value": one_or_list([number(v) for v in evaluated.output_values]),
+                      "adjoint_of": trace.output_names[table.output], "warnings": evaluated.warnings,
+                      "notes": evaluated.notes})
+        statements = list(filter(None, statements))
+        return [head[:-1], ',"trace":[', *_joined(rows, ","), '],"reverse_sweep":[',
+                *(['"', *_joined(statements, '","'), '"'] if statements else []), "]}"]
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _joined(items: list[str], separator: str, size: int = 10_000) -> list[str]:
+    """``separator.join(items)`` in pieces of ``size`` items (separators between the pieces included)."""
+    return [separator * (k > 0) + separator.join(items[k:k + size]) for k in range(0, len(items), size)]
+
+
+class _RowTemplates(dict):
+    """A node's JSON row as a template, by (opcode, literal x, literal y), each worked out on first
+    use: over the numbers ``{0}`` of x, ``{1}`` of y and ``{2}`` of the node, then the JSON numbers
+    of the value, each tangent and the adjoint. Literal arguments are written in; an input's text
+    is left empty."""
+
+    def __init__(self, table: SweepTable, literal_value: dict[str, float]) -> None:
+        super().__init__()
+        self.literal_value = literal_value
+        tangents = ",".join(f"{_json_string(label)}:{{{4 + k}}}" for k, (label, _) in enumerate(table.tangents))
+        self.tail = (',"value":{3}' + (f',"tangent":{{{{{tangents}}}}}' if table.tangents else "")
+                     + f',"adjoint":{{{4 + len(table.tangents)}}}}}}}')
+
+    def __missing__(self, key: tuple) -> str:
+        opcode, *literals = key
+        if opcode == INPUT:
+            template = '{{"name":"v{2}","op":"input","args":[],"text":""' + self.tail
+        else:
+            primitive = PRIMITIVES[opcode]
+            shown = [literal or f"v{{{k}}}" for k, literal in enumerate(literals)][:primitive.arity]
+            args = ",".join(_json(number(self.literal_value[literal])) if literal else f'"{name}"'
+                            for literal, name in zip(literals, shown))
+            text = _json_string(primitive.call_template.format(*shown))
+            template = f'{{{{"name":"v{{2}}","op":{_json_string(primitive.name)},"args":[{args}],"text":{text}' \
+                + self.tail
+        self[key] = template
+        return template
+
+
+def _json_numbers(column, nodes: list[int]) -> list[str]:
+    """The JSON of ``column[node]`` for each of ``nodes`` (``repr`` in bulk; null where not finite)."""
+    values = array("d", map(column.__getitem__, nodes))
+    texts = list(map(float.__repr__, values))
+    if not all(map(math.isfinite, values)):
+        texts = ["null" if text in _NON_FINITE else text for text in texts]
+    return texts
+
+
+_NON_FINITE = frozenset(("inf", "-inf", "nan"))
+
+
+def _json_string(text: str) -> str:
+    return _json(text)
+
+
+def _json(data) -> str:
+    """``data`` as compact JSON (json's C encoder; non-ASCII escaped, no NaN or infinity)."""
+    import json
+
+    return json.dumps(data, separators=(",", ":"), allow_nan=False)
 
 
 def jacobian_json(result: Jacobian) -> dict:

@@ -310,9 +310,14 @@ def to_csv(tables: list[Tabular]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(table.columns)
-    for row in table.rows:
-        writer.writerow(_cell(v, None) for v in row)
+    writer.writerows(zip(*map(_csv_column, zip(*table.rows))))
     return buffer.getvalue()
+
+
+def _csv_column(column: tuple) -> list[str]:
+    """A column's cells as :func:`_cell` writes them with every digit; text and finite floats
+    without a call per cell (a trace's table has millions)."""
+    return [v if type(v) is str else repr(v) if type(v) is float and v - v == 0 else _cell(v, None) for v in column]
 
 
 def write(tables: list[Tabular], output_format: str, digits: int, notices: list[str] = ()) -> str:
@@ -349,15 +354,12 @@ def sweep_tables(table) -> list[Tabular]:
     from adcli.report import update_statements
 
     trace, evaluated = table.trace, table.evaluated
-    names, input_name = trace.names(), trace.input_name_of()
+    names = trace.names()
+    texts = trace.equation_texts(names)
     tangents = [Label(f"tangent {label}", f"tangent ${latex_formula(label)}$") for label, _ in table.tangents]
     columns = ["node", "operation", "value", *tangents, "adjoint"]
-    rows = []
-    for i, code in enumerate(trace.op):
-        if code == CONST:
-            continue
-        rows.append([names[i], trace.equation_text(i, names, input_name), evaluated.values[i],
-                     *(t[i] for _, t in table.tangents), table.adjoints[i]])
+    rows = [[names[i], texts[i], evaluated.values[i], *(t[i] for _, t in table.tangents), table.adjoints[i]]
+            for i, code in enumerate(trace.op) if code != CONST]
     return [Tabular("Wengert list of {subject}", columns, rows, ["reverse sweep, in the order it runs:"],
                     kinds=[NAME, FORMULA], source=_source(trace), at=evaluated.at,
                     formulas=update_statements(trace, straight_through=table.straight_through))]

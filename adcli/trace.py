@@ -117,16 +117,21 @@ class Trace:
         return flags
 
     # ------------------------------------------------------------------ printing
-    def names(self) -> list[str]:
-        """How each node prints: ``v1``, ``v2`` … for inputs and operations, the literal for constants."""
-        names = []
-        counter = 0
-        for i, code in enumerate(self.op):
-            if code == CONST:
-                names.append(self.literal_label.get(i) or format_literal(self.literal[i]))
-            else:
-                counter += 1
-                names.append(f"v{counter}")
+    def names(self, prefix: str = "v") -> list[str]:
+        """How each node prints: ``v1``, ``v2`` … for inputs and operations, the literal for constants
+        (with ``prefix=""``, the numbers ``1``, ``2`` … of the ``v``).
+
+        Built in runs between constants (``"v{}".format`` mapped over a range), not node by node:
+        long traces hold few constants, and this runs in their per-node output."""
+        numbered = (prefix + "{}").format
+        names: list[str] = []
+        counter = 1
+        for node in sorted(self.literal):
+            run = node - len(names)
+            names += map(numbered, range(counter, counter + run))
+            counter += run
+            names.append(self.literal_label.get(node) or format_literal(self.literal[node]))
+        names += map(numbered, range(counter, counter + len(self.op) - len(names)))
         return names
 
     def equation_text(self, node: int, names: list[str], input_name: dict[int, str]) -> str:
@@ -136,6 +141,17 @@ class Trace:
             return input_name[node]
         primitive = PRIMITIVES[code]
         return primitive.call_text([names[a] for a in self.args(node)])
+
+    def equation_texts(self, names: list[str]) -> list[str]:
+        """:meth:`equation_text` of every node at once (a constant's is its literal): one template
+        per opcode formatted in a list comprehension, for the per-node output of long traces."""
+        templates = ["", ""] + [primitive.call_template for primitive in PRIMITIVES[2:]]
+        texts = [templates[code].format(names[a], names[b]) for code, a, b in zip(self.op, self.arg0, self.arg1)]
+        for node, name in zip(self.inputs, self.input_names):
+            texts[node] = name
+        for node in self.literal:
+            texts[node] = names[node]
+        return texts
 
     def input_name_of(self) -> dict[int, str]:
         return dict(zip(self.inputs, self.input_names))

@@ -80,7 +80,8 @@ def test_grad_digits(runner):
 
 
 def test_grad_json_contract(runner):
-    """adcli grad "(a+b)*(b+1)" --at a=2,b=1 --json: the keys and values of the design contract.
+    """adcli grad "(a+b)*(b+1)" --at a=2,b=1 --json: the keys and values of the design contract
+    (no per-node trace); trace --json carries the nodes.
 
     f = (a+b)(b+1) = 6; df/da = b+1 = 2; df/db = (b+1) + (a+b) = 5.
     Adjoints: v̄5 = 1, v̄3 = v4 = 2, v̄4 = v3 = 3, v̄1 = v̄3 = 2, v̄2 = v̄3 + v̄4 = 5.
@@ -88,7 +89,9 @@ def test_grad_json_contract(runner):
     result = run(runner, ["grad", "(a+b)*(b+1)", "--at", "a=2,b=1", "--json"])
     assert result.exit_code == 0
     document = strict_json(result.stdout)
-    assert {"source", "mode", "at", "value", "gradient", "warnings", "trace"} <= set(document)
+    assert {"source", "mode", "at", "value", "gradient", "warnings"} <= set(document)
+    assert "trace" not in document  # the per-node trace is trace --json's job
+    assert (document["operations"], document["sweeps"]) == (3, 1)  # +, +, *; one reverse sweep
     assert document["source"] == "(a+b)*(b+1)"
     assert document["mode"] == "reverse"
     assert document["at"] == {"a": 2.0, "b": 1.0}
@@ -96,6 +99,7 @@ def test_grad_json_contract(runner):
     assert document["value"] == 6.0
     assert document["gradient"] == {"a": 2.0, "b": 5.0}
     assert document["warnings"] == []
+    document = strict_json(run(runner, ["trace", "(a+b)*(b+1)", "--at", "a=2,b=1", "--json"]).stdout)
     rows = [{key: row[key] for key in ("name", "op", "text", "value", "adjoint")} for row in document["trace"]]
     assert rows == [
         {"name": "v1", "op": "input", "text": "a", "value": 2.0, "adjoint": 2.0},
