@@ -94,14 +94,14 @@ def sweep_view(table: SweepTable, digits: int, rows: int | None = None) -> Group
 
     operations = len(nodes) - len(trace.inputs)
     head_ops, tail_ops = _elide(operations, rows)
-    updates = update_statements(trace, head_ops, table.straight_through, names)
+    updates = update_statements(trace, head_ops, table.straight_through)
     lines = [Text(f"reverse sweep, in the order it runs (seed {bar(names[trace.outputs[table.output]])} = 1):",
                   style="bold")]
     lines += [Text("  " + u) for u in updates]
     if tail_ops:
         lines.append(Text(f"  … updates of {operations - len(head_ops) - len(tail_ops):,} operations not shown …",
                           style="dim"))
-        lines += [Text("  " + u) for u in update_statements(trace, tail_ops, table.straight_through, names)]
+        lines += [Text("  " + u) for u in update_statements(trace, tail_ops, table.straight_through)]
     outputs = ", ".join(f"{name} = {names[node]}" for name, node in zip(trace.output_names, trace.outputs))
     return Group(header(trace, evaluated.at, digits), grid, Text(f"outputs: {outputs}", style="dim"),
                  *lines)

@@ -36,16 +36,13 @@ def one_or_list(items: list):
     return items[0] if len(items) == 1 else items
 
 
-def update_statements(trace: Trace, limit_rows: range | None = None, straight_through: bool = False,
-                      names: list[str] | None = None) -> list[str]:
+def update_statements(trace: Trace, limit_rows: range | None = None, straight_through: bool = False) -> list[str]:
     """The reverse sweep as adjoint updates in the order they run: ``v̄1 += v̄5 · cos(v1)``.
 
     One statement per argument that is not a constant; ``limit_rows`` restricts them to the
     statements of some nodes (counted in run order, last node first) to keep long traces cheap.
     With ``straight_through``, discrete primitives pass their adjoint on unchanged (partial 1).
-    ``names`` saves working out ``trace.names()`` again when the caller has it.
     """
-    del names  # (the statements are built from the nodes' numbers)
     nodes = [i for i in range(len(trace) - 1, -1, -1) if trace.op[i] > CONST]
     chosen = nodes if limit_rows is None else [nodes[k] for k in limit_rows]
     columns = _Columns(trace, chosen)

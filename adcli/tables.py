@@ -17,6 +17,7 @@ import io
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from adcli.primitives import CONST
@@ -49,7 +50,12 @@ class Tabular:
     kinds: list[str] = field(default_factory=list)
     source: str = ""
     at: dict[str, float] = field(default_factory=dict)
-    formulas: list[str] = field(default_factory=list)
+    # the lines of the reverse sweep, worked out only by the writers that print them (not CSV)
+    write_formulas: Callable[[], list[str]] | None = None
+
+    @property
+    def formulas(self) -> list[str]:
+        return self.write_formulas() if self.write_formulas is not None else []
 
     def kind(self, column: int) -> str:
         return self.kinds[column] if column < len(self.kinds) else TEXT
@@ -362,7 +368,7 @@ def sweep_tables(table) -> list[Tabular]:
             for i, code in enumerate(trace.op) if code != CONST]
     return [Tabular("Wengert list of {subject}", columns, rows, ["reverse sweep, in the order it runs:"],
                     kinds=[NAME, FORMULA], source=_source(trace), at=evaluated.at,
-                    formulas=update_statements(trace, straight_through=table.straight_through))]
+                    write_formulas=lambda: update_statements(trace, straight_through=table.straight_through))]
 
 
 def gradient_tables(result) -> list[Tabular]:
