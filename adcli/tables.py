@@ -364,8 +364,10 @@ def sweep_tables(table) -> list[Tabular]:
     texts = trace.equation_texts(names)
     tangents = [Label(f"tangent {label}", f"tangent ${latex_formula(label)}$") for label, _ in table.tangents]
     columns = ["node", "operation", "value", *tangents, "adjoint"]
-    rows = [[names[i], texts[i], evaluated.values[i], *(t[i] for _, t in table.tangents), table.adjoints[i]]
-            for i, code in enumerate(trace.op) if code != CONST]
+    nodes = [i for i, code in enumerate(trace.op) if code != CONST]
+    cells = [list(map(column.__getitem__, nodes))  # column by column: long traces have millions of rows
+                        for column in (names, texts, evaluated.values, *(t for _, t in table.tangents), table.adjoints)]
+    rows = list(map(list, zip(*cells)))
     return [Tabular("Wengert list of {subject}", columns, rows, ["reverse sweep, in the order it runs:"],
                     kinds=[NAME, FORMULA], source=_source(trace), at=evaluated.at,
                     write_formulas=lambda: update_statements(trace, straight_through=table.straight_through))]
