@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from adcli.jacobian import Jacobian
 
 BAR = "\u0304"  # combining macron
+# grad --json: the trace rows carry every node's adjoint per output (tangent per input) for up to
+# PER_NODE_SWEEPS outputs (inputs), or up to PER_NODE_LIMIT numbers in all, so that the document
+# stays linear in the trace and in the Jacobian's size.
+PER_NODE_SWEEPS, PER_NODE_LIMIT = 8, 1_000_000
 
 
 def bar(name: str) -> str:
@@ -95,12 +99,27 @@ def gradient_json(result: Gradient) -> dict:
     """The ``grad`` document of the design contract."""
     evaluated, trace = result.evaluated, result.trace
     rows = node_rows(trace, evaluated.values)
-    for row in rows:
-        node = row.pop("node")
-        if result.adjoints is not None:
-            row["adjoint"] = one_or_list([number(adjoint[node]) for adjoint in result.adjoints])
-        if result.tangents is not None:
-            row["tangent"] = {name: number(t[node]) for name, t in result.tangents.items()}
+    nodes = [row.pop("node") for row in rows]
+    warnings = list(evaluated.warnings)
+    # Per node, the adjoint of every output or the tangent of every input: one sweep at a time.
+    key, sweeps = ("adjoint", result.adjoints) if result.adjoints is not None else ("tangent", result.tangents)
+    if len(sweeps) > PER_NODE_SWEEPS and len(sweeps) * len(rows) > PER_NODE_LIMIT:
+        warnings.append(f"the trace rows leave out the {key}s: {len(sweeps):,} sweeps × {len(rows):,} nodes is "
+                        f"over {PER_NODE_LIMIT:,} numbers (adcli trace shows them for one "
+                        f"{'output, --of K' if key == 'adjoint' else 'input, --wrt NAME'})")
+    elif key == "adjoint":
+        columns = [[] for _ in rows]
+        for adjoint in sweeps:
+            for column, node in zip(columns, nodes):
+                column.append(number(adjoint[node]))
+        for row, column in zip(rows, columns):
+            row["adjoint"] = one_or_list(column)
+    else:
+        for row in rows:
+            row["tangent"] = {}
+        for name, tangent in sweeps.items():
+            for row, node in zip(rows, nodes):
+                row["tangent"][name] = number(tangent[node])
     return {
         "source": trace.source,
         "mode": result.mode,
@@ -110,7 +129,7 @@ def gradient_json(result: Gradient) -> dict:
         "gradient": one_or_list([{k: number(v) for k, v in g.items()} for g in result.gradients]),
         "sweeps": result.sweeps,
         "operations": trace.operation_count,
-        "warnings": evaluated.warnings,
+        "warnings": warnings,
         "trace": rows,
     }
 
