@@ -62,6 +62,8 @@ def _trace(path: str, assigned: dict[str, Value], func: str | None) -> tuple[Tra
             raise type(error)(prefix + str(error)) from None
         except RecursionError:
             raise InputError(f"{_place(None, path)}the function recursed too deeply") from None
+        except MemoryError:
+            raise  # out of memory is the CLI's one line, not an error of the user's code
         except Exception as error:  # the user's own code raised
             raise _user_error(error, path) from None
         _set_outputs(trace, recorder, result, function.__name__, path)
@@ -110,6 +112,8 @@ def _run_file(path: str) -> dict:
                  "__builtins__": _builtins()}
     try:
         exec(code, namespace)  # noqa: S102 - running the user's file is the documented behaviour
+    except MemoryError:
+        raise
     except Exception as error:
         raise _user_error(error, path) from None
     return namespace
