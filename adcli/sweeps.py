@@ -114,9 +114,10 @@ def reverse_sweep(trace: Trace, d0: list[float], d1: list[float], seed: dict[int
     return adjoint
 
 
-# Above this many node visits (outputs × nodes), the C reverse sweep of a long trace gives way to
-# sweeps over each output's cone, whose cost does not grow with the trace's length.
-DENSE_VISITS = 50_000_000
+# Above this many node visits (outputs × nodes), full reverse sweeps give way to sweeps over each
+# output's cone, whose cost does not grow with the trace's length: a cone sweep costs about 4× a
+# Python full sweep per node it visits (heap and dict) and 150× a C one.
+DENSE_VISITS, DENSE_VISITS_C = 1_000_000, 50_000_000
 
 
 def reverse_cone(trace: Trace, d0: Sequence[float], d1: Sequence[float], output: int) -> dict[int, float]:
@@ -148,12 +149,13 @@ def reverse_cone(trace: Trace, d0: Sequence[float], d1: Sequence[float], output:
 def gradient_rows(trace: Trace, d0: Sequence[float], d1: Sequence[float], nodes: list[int]) -> Iterator[list[float]]:
     """For each output in turn, its adjoints at ``nodes`` (usually the inputs): the Jacobian's rows.
 
-    Each row is one reverse sweep whose per-node adjoints are dropped once the row is read. A long
-    trace uses the C sweep while outputs × nodes stays under :data:`DENSE_VISITS`; otherwise each
-    output's sweep visits only its dependency cone (:func:`reverse_cone`). Both give the same floats.
+    Each row is one reverse sweep whose per-node adjoints are dropped once the row is read. Full
+    sweeps (:func:`reverse_sweep`, in C for a long trace) run while outputs × nodes stays under
+    :data:`DENSE_VISITS` (``DENSE_VISITS_C`` in C); past it each output's sweep visits only its
+    dependency cone (:func:`reverse_cone`). Both give the same floats.
     """
-    dense = len(trace.outputs) == 1 or (_accelerator is not None and len(trace) >= LONG_TRACE
-                                        and len(trace.outputs) * len(trace) <= DENSE_VISITS)
+    in_c = _accelerator is not None and len(trace) >= LONG_TRACE
+    dense = len(trace.outputs) == 1 or len(trace.outputs) * len(trace) <= (DENSE_VISITS_C if in_c else DENSE_VISITS)
     for output in trace.outputs:
         if dense:
             adjoint = reverse_sweep(trace, d0, d1, {output: 1.0})
