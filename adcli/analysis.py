@@ -6,13 +6,14 @@ call them directly (``adcli.gradient(adcli.parse("x*y"), {"x": 2, "y": 3})``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from adcli.errors import EvaluationError, InputError
 from adcli.evaluate import convention_warnings, evaluate
 from adcli.points import Value, bind_point
 from adcli.source import Source, resolve
-from adcli.sweeps import forward_sweep, linearize, reverse_sweep
+from adcli.sweeps import forward_sweep, jacobian_rows, linearize, reverse_sweep
 from adcli.trace import Trace
 
 MODES = ("reverse", "forward")
@@ -99,19 +100,70 @@ def _straight_through(trace: Trace, d0: list[float]) -> list[str]:
 
 @dataclass(eq=False, repr=False)
 class Gradient:
-    """Value and gradient of every output at a point, by one mode."""
+    """Value and gradient of every output at a point, by one mode.
+
+    Only the gradient rows are kept (outputs × ``wrt`` floats). The per-node adjoints and tangents
+    are recomputed, one sweep each, when read through :attr:`adjoints` or :attr:`tangents`, so
+    holding a result never costs outputs × nodes or inputs × nodes floats.
+    """
 
     evaluated: Evaluated
     mode: str
     wrt: list[str]
     gradients: list[dict[str, float]]  # per output: input name -> partial derivative
-    adjoints: list[list[float]] | None = None  # reverse mode: per output, every node's adjoint
-    tangents: dict[str, list[float]] | None = None  # forward mode: per input, every node's tangent
     sweeps: int = 0
+    # reverse mode: output number -> every node's adjoint (``--checkpoint`` replaces the plain sweep)
+    reverse_output: Callable[[int], Sequence[float]] | None = None
 
     @property
     def trace(self) -> Trace:
         return self.evaluated.trace
+
+    @property
+    def adjoints(self) -> Sequence[Sequence[float]] | None:
+        """Reverse mode: per output, every node's adjoint, each swept again when it is read."""
+        return None if self.mode != "reverse" else _Recomputed(len(self.trace.outputs), self.reverse_output
+                                                                or self.evaluated.reverse)
+
+    @property
+    def tangents(self) -> Mapping[str, Sequence[float]] | None:
+        """Forward mode: per ``wrt`` input, every node's tangent, each swept again when it is read."""
+        return None if self.mode != "forward" else _Tangents(self.evaluated, self.wrt)
+
+
+class _Recomputed(Sequence):
+    """A read-only list whose item k is ``compute(k)``, computed each time it is read."""
+
+    def __init__(self, length: int, compute: Callable[[int], Sequence[float]]) -> None:
+        self._length, self._compute = length, compute
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(self._length))]
+        if not -self._length <= k < self._length:
+            raise IndexError("output number out of range")
+        return self._compute(k % self._length)
+
+
+class _Tangents(Mapping):
+    """Input name -> every node's tangent for a unit seed on that input, computed when read."""
+
+    def __init__(self, evaluated: Evaluated, wrt: list[str]) -> None:
+        self._evaluated, self._wrt = evaluated, wrt
+
+    def __getitem__(self, name: str) -> Sequence[float]:
+        if name not in self._wrt:
+            raise KeyError(name)
+        return self._evaluated.forward({name: 1.0})
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._wrt)
+
+    def __len__(self) -> int:
+        return len(self._wrt)
 
 
 def gradient(trace: Trace, assigned: dict[str, Value], mode: str = "reverse",
@@ -122,17 +174,11 @@ def gradient(trace: Trace, assigned: dict[str, Value], mode: str = "reverse",
     evaluated = evaluate_at(trace, assigned, straight_through)
     wrt = list(trace.input_names) if wrt is None else wrt
     node_of = dict(zip(trace.input_names, trace.inputs))
-    outputs = range(len(trace.outputs))
-    if mode == "reverse":
-        adjoints = [evaluated.reverse(k) for k in outputs]
-        gradients = [{name: adjoint[node_of[name]] for name in wrt} for adjoint in adjoints]
-        result = Gradient(evaluated, mode, wrt, gradients, adjoints=adjoints, sweeps=len(adjoints))
-    else:
-        tangents = {name: evaluated.forward({name: 1.0}) for name in wrt}
-        gradients = [{name: tangents[name][trace.outputs[k]] for name in wrt} for k in outputs]
-        result = Gradient(evaluated, mode, wrt, gradients, tangents=tangents, sweeps=len(wrt))
+    nodes = [node_of[name] for name in wrt]
+    rows = jacobian_rows(trace, evaluated.d0, evaluated.d1, nodes, mode)
+    gradients = [dict(zip(wrt, row)) for row in rows]
     check_finite(evaluated, trace.output_names, [list(g.items()) for g in gradients])
-    return result
+    return Gradient(evaluated, mode, wrt, gradients, len(trace.outputs) if mode == "reverse" else len(wrt))
 
 
 def check_finite(evaluated: Evaluated, output_names: list[str], rows: list[list[tuple[str, float]]]) -> None:

@@ -287,17 +287,22 @@ def compare_strategies(trace: Trace, point: list[float], strategies: list[Strate
     return runs
 
 
-def reverse_with(result, strategy: Strategy) -> list[Run]:
-    """Recompute a reverse-mode :class:`~adcli.analysis.Gradient` with ``strategy``: its adjoints and
-    gradients are replaced by the checkpointed ones, and a note says what the strategy cost."""
+def reverse_with(result, strategy: Strategy) -> Run | None:
+    """Recompute a reverse-mode :class:`~adcli.analysis.Gradient` with ``strategy``: its gradients
+    (and the adjoints it shows) become the checkpointed ones, and a note says what the strategy
+    cost. Returns the first output's run, without its adjoints; only gradient rows are kept."""
     trace, evaluated = result.trace, result.evaluated
     point = [evaluated.at[name] for name in trace.input_names]
-    node_of = dict(zip(trace.input_names, trace.inputs))
-    runs = [run(trace, point, strategy, output) for output in range(len(trace.outputs))]
-    result.adjoints = [r.adjoints for r in runs]
-    result.gradients = [{name: r.adjoints[node_of[name]] for name in result.wrt} for r in runs]
-    first = runs[0]
-    evaluated.notes.append(
-        f"checkpointing {strategy.label}: at most {first.peak_stored:,} values stored at once "
-        f"(storing all: {first.steps:,}), {first.recomputed:,} steps recomputed")
-    return runs
+    nodes = [dict(zip(trace.input_names, trace.inputs))[name] for name in result.wrt]
+    first = None
+    for output in range(len(trace.outputs)):
+        reversed_run = run(trace, point, strategy, output)
+        result.gradients[output] = dict(zip(result.wrt, (reversed_run.adjoints[node] for node in nodes)))
+        reversed_run.adjoints = []
+        first = first or reversed_run
+    result.reverse_output = lambda output: run(trace, point, strategy, output).adjoints
+    if first is not None:
+        evaluated.notes.append(
+            f"checkpointing {strategy.label}: at most {first.peak_stored:,} values stored at once "
+            f"(storing all: {first.steps:,}), {first.recomputed:,} steps recomputed")
+    return first

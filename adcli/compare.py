@@ -132,6 +132,8 @@ class SymbolicBudget:
                 return work()
         except _TimedOut:
             self.timeouts.append(step)
+        except MemoryError:
+            raise  # out of memory is the CLI's one line, not a failure of SymPy's
         except (Exception, RecursionError) as error:  # SymPy has no derivative or value here
             self.failures.append(f"{step}: SymPy could not ({type(error).__name__}: {_first_line(error)})")
         return None
@@ -546,6 +548,8 @@ def _float_value(symbols, derivative, point: list[float]) -> float | None:
     try:
         function = sympy.lambdify(symbols, derivative, modules=[_SYMPY_FLOAT_FUNCTIONS, "math"])
         value = float(function(*point))
+    except MemoryError:
+        raise
     except Exception:  # SymPy's derivative has no float value here (DiracDelta, an unevaluated floor')
         return None
     return value if math.isfinite(value) else None

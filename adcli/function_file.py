@@ -92,6 +92,8 @@ def _trace(path: str, assigned: dict[str, Value], func: str | None) -> tuple[Tra
             raise type(error)(prefix + str(error)) from None
         except RecursionError:
             raise InputError(f"{_place(None, path)}the function recursed too deeply") from None
+        except MemoryError:
+            raise  # out of memory is the CLI's one line, not an error of the user's code
         except Exception as error:  # the user's own code raised
             raise _user_error(error, path) from None
         except SystemExit as error:
@@ -152,6 +154,8 @@ def _run_file(path: str) -> dict:
     try:
         with _recursion_floor():
             exec(code, namespace)  # noqa: S102 - running the user's file is the documented behaviour
+    except MemoryError:
+        raise
     except Exception as error:
         raise _user_error(error, path) from None
     except SystemExit as error:

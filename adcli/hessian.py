@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from adcli.analysis import Evaluated, evaluate_at
 from adcli.errors import InputError
 from adcli.points import Value
-from adcli.sweeps import forward_sweep, linearize
+from adcli.sweeps import jacobian_rows, linearize
 from adcli.trace import Trace
 from adcli.tracer import Recorder, Var, recording, replay, traced_namespace
 
@@ -67,7 +67,6 @@ def hessian(trace: Trace, assigned: dict[str, Value]) -> Hessian:
     evaluated = evaluate_at(trace, assigned)
     grad_trace, values = gradient_trace(trace, evaluated.values)
     d0, d1 = linearize(grad_trace, values)
-    columns = [forward_sweep(grad_trace, d0, d1, {node: 1.0}) for node in grad_trace.inputs]
-    matrix = [[column[o] for column in columns] for o in grad_trace.outputs]
+    matrix = jacobian_rows(grad_trace, d0, d1, grad_trace.inputs, "forward")  # one JVP per input
     gradient = [values[o] for o in grad_trace.outputs]
     return Hessian(evaluated, gradient, matrix, grad_trace)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from adcli.analysis import MODES, Evaluated, check_finite, evaluate_at
 from adcli.errors import InputError
 from adcli.points import Value
+from adcli.sweeps import jacobian_rows
 from adcli.trace import Trace
 
 
@@ -38,13 +39,7 @@ def jacobian(trace: Trace, assigned: dict[str, Value], mode: str = "reverse") ->
         raise InputError(f"--mode {mode}: choose reverse or forward")
     evaluated = evaluate_at(trace, assigned)
     outputs, names = trace.outputs, trace.input_names
-    node_of = dict(zip(names, trace.inputs))
-    if mode == "forward":
-        columns = [evaluated.forward({name: 1.0}) for name in names]
-        matrix = [[column[o] for column in columns] for o in outputs]
-    else:
-        rows = [evaluated.reverse(k) for k in range(len(outputs))]
-        matrix = [[row[node_of[name]] for name in names] for row in rows]
+    matrix = jacobian_rows(trace, evaluated.d0, evaluated.d1, trace.inputs, mode)
     check_finite(evaluated, trace.output_names, [list(zip(names, row)) for row in matrix])
     sweeps = {"forward": len(names), "reverse": len(outputs)}
     operations = {m: count * trace.operation_count for m, count in sweeps.items()}

@@ -4,12 +4,17 @@ Both sweeps consume the same local partials (``linearize``), computed from each 
 ``partials`` rule, so forward and reverse mode cannot disagree about a primitive. The sweeps are
 plain loops over the node arrays, forwards for tangents (``x_dot``) and backwards for adjoints
 (``x_bar``), as in JAX's autodidax.
+
+Jacobian rows and columns (``gradient_rows``, ``gradient_columns``) keep only the entries they
+return, never a per-node vector per output or per input, so their memory is the Jacobian's size
+plus one sweep's.
 """
 
 from __future__ import annotations
 
+import heapq
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from adcli import scalar
 from adcli.accelerator import tape as _accelerator
@@ -107,3 +112,74 @@ def reverse_sweep(trace: Trace, d0: list[float], d1: list[float], seed: dict[int
             if db:
                 adjoint[b] += g * db
     return adjoint
+
+
+# Above this many node visits (outputs × nodes), full reverse sweeps give way to sweeps over each
+# output's cone, whose cost does not grow with the trace's length: a cone sweep costs about 4× a
+# Python full sweep per node it visits (heap and dict) and 150× a C one.
+DENSE_VISITS, DENSE_VISITS_C = 1_000_000, 50_000_000
+
+
+def reverse_cone(trace: Trace, d0: Sequence[float], d1: Sequence[float], output: int) -> dict[int, float]:
+    """Adjoints for a unit seed at node ``output``, of only the nodes it depends on (sparse).
+
+    The same products in the same order as :func:`reverse_sweep`, hence the same floats, but the
+    sweep visits only ``output``'s dependency cone, latest node first (a max-heap of node numbers),
+    so many outputs over a long trace cost the sum of their cones, not outputs × nodes.
+    """
+    op, arg0, arg1 = trace.op, trace.arg0, trace.arg1
+    adjoint = {output: 1.0}
+    pending = [-output]
+    while pending:
+        i = -heapq.heappop(pending)
+        g = adjoint[i]
+        if not g or op[i] < FIRST_PRIMITIVE:
+            continue
+        for node, partial in ((arg0[i], d0[i]), (arg1[i], d1[i])):
+            if node == NO_ARG or not partial:
+                continue
+            if node in adjoint:
+                adjoint[node] += g * partial
+            else:
+                adjoint[node] = 0.0 + g * partial  # as the dense sweep adds to 0.0 (a -0.0 becomes 0.0)
+                heapq.heappush(pending, -node)
+    return adjoint
+
+
+def gradient_rows(trace: Trace, d0: Sequence[float], d1: Sequence[float], nodes: list[int]) -> Iterator[list[float]]:
+    """For each output in turn, its adjoints at ``nodes`` (usually the inputs): the Jacobian's rows.
+
+    Each row is one reverse sweep whose per-node adjoints are dropped once the row is read. Full
+    sweeps (:func:`reverse_sweep`, in C for a long trace) run while outputs × nodes stays under
+    :data:`DENSE_VISITS` (``DENSE_VISITS_C`` in C); past it each output's sweep visits only its
+    dependency cone (:func:`reverse_cone`). Both give the same floats.
+    """
+    in_c = _accelerator is not None and len(trace) >= LONG_TRACE
+    dense = len(trace.outputs) == 1 or len(trace.outputs) * len(trace) <= (DENSE_VISITS_C if in_c else DENSE_VISITS)
+    for output in trace.outputs:
+        if dense:
+            adjoint = reverse_sweep(trace, d0, d1, {output: 1.0})
+            yield [adjoint[node] for node in nodes]
+        else:
+            cone = reverse_cone(trace, d0, d1, output)
+            yield [cone.get(node, 0.0) for node in nodes]
+
+
+def gradient_columns(trace: Trace, d0: Sequence[float], d1: Sequence[float], nodes: list[int]) -> Iterator[list[float]]:
+    """For each input node in ``nodes`` in turn, the outputs' tangents: the Jacobian's columns.
+
+    One forward sweep per input; its per-node tangents are dropped once the column is read.
+    """
+    for node in nodes:
+        tangent = forward_sweep(trace, d0, d1, {node: 1.0})
+        yield [tangent[output] for output in trace.outputs]
+
+
+def jacobian_rows(trace: Trace, d0: Sequence[float], d1: Sequence[float], nodes: list[int],
+                  mode: str = "reverse") -> list[list[float]]:
+    """The Jacobian of the outputs with respect to the input ``nodes``, one row per output: by
+    reverse mode row by row (one sweep per output), by forward mode column by column (one per input)."""
+    if mode == "reverse":
+        return list(gradient_rows(trace, d0, d1, nodes))
+    columns = list(gradient_columns(trace, d0, d1, nodes))
+    return [list(row) for row in zip(*columns)] if columns else [[] for _ in trace.outputs]
