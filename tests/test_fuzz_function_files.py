@@ -88,5 +88,9 @@ def test_random_function_files_trace_or_fail_cleanly(tmp_path_factory, body, x, 
     forward = gradient(trace, point, mode="forward")
     for name in ("x", "y"):
         reverse_partial, forward_partial = result.gradients[0][name], forward.gradients[0][name]
+        if not (math.isfinite(reverse_partial) and math.isfinite(forward_partial)):
+            # an infinite partial (sqrt at 0) met a zero or another infinity: a convention decided it, and said so
+            assert result.evaluated.warnings, (source, name)
+            continue
         assert reverse_partial == forward_partial or math.isclose(reverse_partial, forward_partial, rel_tol=1e-12,
                                                                   abs_tol=1e-12), (source, name)
