@@ -26,7 +26,8 @@ _HOMES = {
     "AdcliError": "adcli.errors", "EvaluationError": "adcli.errors", "InputError": "adcli.errors",
     "parse": "adcli.parser", "Trace": "adcli.trace",
 }
-__all__ = sorted(_HOMES)
+__all__ = ["AdcliError", "EvaluationError", "Evaluated", "Gradient", "InputError", "SweepTable", "Trace",
+           "evaluate_at", "gradient", "parse", "sweep_table"]  # the keys of _HOMES (a test checks)
 
 if TYPE_CHECKING:
     from adcli.analysis import Evaluated, Gradient, SweepTable, evaluate_at, gradient, sweep_table

@@ -114,6 +114,7 @@ class Gradient:
     sweeps: int = 0
     # reverse mode: output number -> every node's adjoint (``--checkpoint`` replaces the plain sweep)
     reverse_output: Callable[[int], Sequence[float]] | None = None
+    checks: list | None = None  # the cross-checks asked for (compare.CheckRow), when any
 
     @property
     def trace(self) -> Trace:

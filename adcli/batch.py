@@ -92,6 +92,11 @@ class Batch:
     def count(self) -> int:
         return len(next(iter(self.points.values()))) if self.points else 1
 
+    def inputs(self) -> dict[str, list[float]]:
+        """Each input's value at every point (an input held constant is repeated)."""
+        return {name: np.broadcast_to(np.asarray(values, dtype=float), (self.count,)).tolist()
+                for name, values in self.points.items()}
+
 
 def batch_gradient(trace: Trace, columns: dict[str, np.ndarray | float]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Value and gradient of a single-output trace at every point (a convenience for scripts)."""

@@ -11,7 +11,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import typer
 
@@ -20,7 +20,8 @@ try:  # typer 0.28 carries its own copy of click
 except ImportError:  # pragma: no cover - typer < 0.28 uses click itself
     from click.exceptions import ClickException
 
-from adcli.errors import AdcliError, InputError, OutputError
+from adcli.errors import AdcliError, InputError
+from adcli.output import formats
 from adcli.source import Source
 
 APP_SETTINGS = dict(
@@ -43,10 +44,16 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a tabl
 Digits = Annotated[Optional[int], typer.Option(
     "--digits", metavar="N", min=1, max=17, help="Significant digits shown (default 8; csv and json keep every digit).")]
 TABLE_DIGITS = 8
-FORMATS = ("table", "json", "markdown", "latex", "csv")
-FormatName = Literal["table", "json", "markdown", "latex", "csv"]
-OutputFormat = Annotated[Optional[FormatName], typer.Option(
-    "--format", show_default=False, help="How to write the result (default: table, or from the -o file's suffix).")]
+
+
+def FormatOption(kind: str) -> Any:  # noqa: N802 - a type, named like one
+    """``--format`` with the choices :data:`adcli.output.WRITERS` gives ``kind``."""
+    choices = formats(kind)
+    return Annotated[Optional[Literal[choices]], typer.Option(  # type: ignore[valid-type]
+        "--format", show_default=False,
+        help=f"How to write the result (default: {choices[0]}, or from the -o file's suffix).")]
+
+
 Output = Annotated[Optional[str], typer.Option(
     "-o", "--output", metavar="FILE", show_default=False,
     help="Write the result to FILE (format from its suffix: .txt .json .md .tex .csv) instead of standard output.")]
@@ -61,14 +68,19 @@ Quiet = Annotated[bool, typer.Option(
 SympyTimeout = Annotated[float, typer.Option(
     "--sympy-timeout", metavar="SECONDS", min=0.0,
     help="Seconds SymPy may take in all; past it, its steps are reported as timed out.")]
-SUFFIX_FORMATS = {".txt": "table", ".json": "json", ".md": "markdown", ".tex": "latex", ".csv": "csv"}
+
+
+def write(content: str) -> None:
+    from adcli.output import write as write_output
+
+    write_output(content)
 
 
 def _print_version(wanted: bool) -> None:
     if wanted:
         from adcli import __version__
 
-        _write(f"adcli {__version__}\n")
+        write(f"adcli {__version__}\n")
         raise typer.Exit()
 
 
@@ -151,169 +163,30 @@ def _load_source(source: Source, at: list[str] | None, func: str | None):
     return load(source, parse_assignments(at or []), func)
 
 
-def _format(name: str | None, as_json: bool, output: str | None = None,
-            allowed: tuple[str, ...] = FORMATS) -> str:
-    """The format: --format, else --json, else the -o file's suffix, else a table; checked against ``allowed``."""
-    if as_json:
-        if name not in (None, "json"):
-            raise InputError(f"--json and --format {name} disagree: choose one")
-        name = "json"
-    if name is None and output is not None:
-        suffix = os.path.splitext(output)[1].lower()
-        name = SUFFIX_FORMATS.get(suffix)
-        if name is None:
-            raise InputError(f"-o {output}: the suffix does not say the format; use one of "
-                             f"{', '.join(SUFFIX_FORMATS)} or give --format")
-    name = name or "table"
-    if name not in allowed:
-        raise InputError(f"--format {name}: choose {', '.join(allowed[:-1])} or {allowed[-1]}")
-    return name
+def _show(kind: str, args: tuple, chosen: str, digits: int | None = None, output: str | None = None,
+          quiet: bool = False, **view_options) -> None:
+    """Write ``kind``'s result (``args``) in the ``chosen`` format to standard output or the file
+    ``output``. Its warnings and notes go to stderr in table mode and whenever the result goes to a
+    file (unless ``quiet``); the other formats carry them too."""
+    from adcli import output as out
+
+    said = out.notices(args[0])
+    content = out.render(kind, chosen, args, digits or TABLE_DIGITS, said, **view_options)
+    out.write(out.as_text(content, output), output)
+    if said and not quiet and (chosen == out.TERMINAL or output is not None) and sys.stderr is not None:
+        sys.stderr.write("".join(line + "\n" for line in said))
 
 
-def _write(content: str | bytes | list[str], path: str | None = None) -> None:
-    """The result, to the file ``path`` (whole or not at all) or to standard output; a list of
-    pieces is written piece by piece (no copy of hundreds of megabytes)."""
-    if path is not None:
-        pieces = content if isinstance(content, list) else [content]
-        _write_file(path, [piece.encode() if isinstance(piece, str) else piece for piece in pieces])
-        if sys.stderr is not None:
-            sys.stderr.write(f"wrote {path}\n")
-        return
-    stream = sys.stdout
-    if stream is None:
-        raise OutputError("standard output is closed, so the result cannot be written; "
-                          "give -o FILE to write it to a file")
-    try:
-        if isinstance(content, list):
-            for piece in content:
-                stream.write(piece)
-        elif isinstance(content, str):
-            stream.write(content)
-        else:
-            stream.flush()
-            stream.buffer.write(content)
-        stream.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as error:
-        raise OutputError(f"cannot write to standard output: {error.strerror or error}") from None
+def _choose(kind: str, output_format: str | None, as_json: bool = False, output: str | None = None) -> str:
+    from adcli.output import choose
 
-
-def _write_file(path: str, pieces: list[bytes]) -> None:
-    """Write ``pieces`` to ``path`` through a temporary file beside it, so a failure leaves no half file."""
-    import tempfile
-
-    temporary = None
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=".adcli-", dir=os.path.dirname(os.path.abspath(path)))
-        with os.fdopen(handle, "wb") as stream:
-            stream.writelines(pieces)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except OSError as error:
-        if temporary is not None and os.path.exists(temporary):
-            os.unlink(temporary)
-        raise OutputError(f"-o {path}: cannot write the file ({error.strerror or error})") from None
-
-
-def notices(result) -> list[str]:
-    """A result's warnings and notes as the lines adcli writes: ``warning: …``, ``note: …``."""
-    evaluated = getattr(result, "evaluated", result)
-    return ([f"warning: {w}" for w in getattr(evaluated, "warnings", [])]
-            + [f"note: {n}" for n in getattr(evaluated, "notes", [])])
-
-
-def _say(lines: list[str], quiet: bool) -> None:
-    """Warnings and notes on stderr, one per line, unless ``quiet``."""
-    if lines and not quiet and sys.stderr is not None:
-        sys.stderr.write("".join(line + "\n" for line in lines))
-
-
-#: Compact JSON text longer than this is past 10,000 rows (a row takes well over 200 bytes) and is
-#: written as it is; shorter text is read back and written by the rule for dicts.
-COMPACT_JSON_BYTES = 2_000_000
-
-
-def _emit(output_format: str, document: Callable[[], dict], view: Callable[[], object],
-          tables: Callable[[], list] | None = None, digits: int | None = None, output: str | None = None,
-          said: list[str] = (), quiet: bool = False) -> None:
-    """Write the result in the chosen format to standard output or ``output``; only that rendering is built.
-
-    The ``said`` warnings and notes go to stderr in table mode and whenever the result goes to a
-    file; the other formats carry them too (JSON in its document, the rest as notes or comments).
-    """
-    if output_format == "json":
-        import json
-
-        data = document()
-        if isinstance(data, list):  # compact JSON in pieces, from a bulk writer (trace --json)
-            if sum(map(len, data)) > COMPACT_JSON_BYTES:
-                _write([*data, "\n"], output)
-                return
-            data = json.loads("".join(data))
-        # Indented JSON is for reading; past ~10,000 rows it is for programs, and the compact form
-        # is written by json's C encoder, several times faster.
-        large = sum(len(v) for v in data.values() if isinstance(v, list)) > 10_000
-        _write(json.dumps(data, allow_nan=False, **({"separators": (",", ":")} if large else {"indent": 2})) + "\n",
-               output)
-    elif output_format == "table":
-        _write(_table_text(view(), to_file=output is not None), output)
-    else:
-        from adcli.tables import write
-
-        _write(write(tables(), output_format, digits or TABLE_DIGITS, said), output)
-    if output_format == "table" or output is not None:
-        _say(said, quiet)
-
-
-def _table_text(renderable: object, to_file: bool) -> str:
-    """A rich renderable as the text a terminal (or, for -o, a plain file) shows.
-
-    It is rendered into a buffer and written by :func:`_write`, so a stream that fails fails in one
-    place; the buffer carries standard output's encoding, so rich draws ASCII boxes where needed.
-    """
-    import io
-
-    from adcli.fit_table import make_console
-
-    class Buffer(io.StringIO):
-        encoding = "utf-8" if to_file else (getattr(sys.stdout, "encoding", None) or "utf-8")
-
-    terminal = not to_file and sys.stdout is not None and sys.stdout.isatty()
-    buffer = Buffer()
-    make_console(buffer, terminal, columns=None if to_file else os.environ.get("COLUMNS")).print(renderable)
-    return buffer.getvalue()
-
-
-def _show(kind: str, args: tuple, output_format: str | None, as_json: bool, digits: int | None,
-          output: str | None = None, quiet: bool = False, **view_options) -> None:
-    """Render a result with the writers named after ``kind``: ``report.<kind>_json``,
-    ``render.<kind>_view`` and ``tables.<kind>_tables``; its warnings and notes as :func:`_emit` says."""
-    _emit(_format(output_format, as_json, output),
-          lambda: _json_writer(kind)(*args),
-          lambda: getattr(_module("render"), f"{kind}_view")(*args, digits or TABLE_DIGITS, **view_options),
-          lambda: getattr(_module("tables"), f"{kind}_tables")(*args), digits, output, notices(args[0]), quiet)
-
-
-def _json_writer(kind: str) -> Callable:
-    """``report.<kind>_json_chunks`` where a bulk writer exists (compact JSON in pieces), else ``report.<kind>_json``."""
-    report = _module("report")
-    return getattr(report, f"{kind}_json_chunks", None) or getattr(report, f"{kind}_json")
-
-
-def _module(name: str):
-    """An adcli module imported only when a result is rendered with it (start-up stays fast)."""
-    import importlib
-
-    return importlib.import_module(f"adcli.{name}")
+    return choose(kind, output_format, as_json, output)
 
 
 def _check_plot(path: str | None) -> None:
     """Fail before any work on a --plot file that cannot be written (or without matplotlib)."""
     if path is not None:
-        from adcli.plot import check_plot_file
+        from adcli.output.plot import check_plot_file
 
         check_plot_file(path)
 
@@ -353,7 +226,7 @@ def grad(
     sympy_timeout: Annotated[Optional[float], typer.Option(
         "--sympy-timeout", metavar="SECONDS", min=0.0, help="Seconds SymPy may take for --check sympy (default 10).")]
     = None,
-    output_format: OutputFormat = None,
+    output_format: FormatOption("gradient") = None,
     as_json: Json = False,
     output: Output = None,
     digits: Digits = None,
@@ -363,26 +236,17 @@ def grad(
     from adcli.analysis import gradient
     from adcli.points import is_batch, parse_assignments, parse_names
 
-    chosen = _format(output_format, as_json, output)
     assigned = parse_assignments(at or [])
-    if is_batch(assigned, points):
+    batch_wanted = is_batch(assigned, points)
+    chosen = _choose("batch" if batch_wanted else "gradient", output_format, as_json, output)
+    if batch_wanted:
         if wrt is not None or check is not None or mode != "reverse" or checkpoint or ste:
             raise InputError("--wrt, --check, --mode, --checkpoint and --ste apply to one point; "
                              "a batch gives the full gradient")
-        if chosen in ("markdown", "latex"):
-            raise InputError(f"--format {chosen}: a batch of points is written as table, json or csv")
         from adcli.batch import gradient_at_points
 
         batch = gradient_at_points(_source(source), assigned, points, func)
-        said = notices(batch)
-        if chosen == "csv":
-            _write(_module("tables").csv_comments(said) + _module("report").batch_csv(batch), output)
-            if output is not None:
-                _say(said, quiet)
-        else:
-            _emit(chosen, lambda: _module("report").batch_json(batch),
-                  lambda: _module("render").batch_view(batch, digits or TABLE_DIGITS), output=output, said=said,
-                  quiet=quiet)
+        _show("batch", (batch,), chosen, digits, output, quiet)
         return
     trace, assigned = _load(source, at, func)
     result = gradient(trace, assigned, mode=mode, wrt=parse_names(wrt, trace), straight_through=ste)
@@ -400,30 +264,8 @@ def grad(
 
         checks, problems = cross_check(result, _names(check), 10.0 if sympy_timeout is None else sympy_timeout)
         result.evaluated.warnings.extend(problems)
-
-    def document() -> dict:
-        doc = _module("report").gradient_json(result)
-        if checks is not None:
-            doc["checks"] = _module("report").checks_json(checks)
-        return doc
-
-    def view():
-        from rich.console import Group
-
-        table = _module("render").gradient_view(result, digits or TABLE_DIGITS)
-        if checks is None:
-            return table
-        from adcli.render_compare import checks_table
-
-        return Group(table, checks_table(checks, digits or TABLE_DIGITS))
-
-    said = notices(result)
-    if chosen == "csv":
-        _write(_module("tables").csv_comments(said) + _module("report").gradient_csv(result), output)
-        if output is not None:
-            _say(said, quiet)
-    else:
-        _emit(chosen, document, view, lambda: _module("tables").gradient_tables(result), digits, output, said, quiet)
+    result.checks = checks
+    _show("gradient", (result,), chosen, digits, output, quiet)
 
 
 @command('"x*exp(y)-sin(x)" --at x=pi/3,y=0 --wrt x',
@@ -442,7 +284,7 @@ def trace(
         "--rows", metavar="N", help="Rows shown of a long trace: a number, or all.")] = "40",
     func: Func = None,
     ste: Ste = False,
-    output_format: OutputFormat = None,
+    output_format: FormatOption("sweep") = None,
     as_json: Json = False,
     output: Output = None,
     digits: Digits = None,
@@ -452,12 +294,13 @@ def trace(
     from adcli.analysis import sweep_table
     from adcli.points import bind_direction, parse_assignments, parse_names
 
+    chosen = _choose("sweep", output_format, as_json, output)
     trace, assigned = _load(source, at, func)
     shown_rows = _rows(rows)
     seed = bind_direction(trace, parse_assignments([direction], "--direction")) if direction else None
     table = sweep_table(trace, assigned, wrt=parse_names(wrt, trace) if wrt else [], direction=seed,
                         output=of - 1, straight_through=ste)
-    _show("sweep", (table,), output_format, as_json, digits, output, quiet, rows=shown_rows)
+    _show("sweep", (table,), chosen, digits, output, quiet, rows=shown_rows)
 
 
 @command('"x*y, x+y, sin(x*y)" --at x=2,y=3',
@@ -467,7 +310,7 @@ def jacobian(
     at: At = None,
     mode: Mode = "reverse",
     func: Func = None,
-    output_format: OutputFormat = None,
+    output_format: FormatOption("jacobian") = None,
     as_json: Json = False,
     output: Output = None,
     digits: Digits = None,
@@ -476,9 +319,10 @@ def jacobian(
     """The Jacobian of several outputs, and the cost of forward vs reverse mode for its shape."""
     from adcli.jacobian import jacobian as compute
 
+    chosen = _choose("jacobian", output_format, as_json, output)
     trace, assigned = _load(source, at, func)
     result = compute(trace, assigned, mode=mode)
-    _show("jacobian", (result,), output_format, as_json, digits, output, quiet)
+    _show("jacobian", (result,), chosen, digits, output, quiet)
 
 
 @command('"x^2*y + sin(y)" --at x=1,y=2',
@@ -487,7 +331,7 @@ def hessian(
     source: Src,
     at: At = None,
     func: Func = None,
-    output_format: OutputFormat = None,
+    output_format: FormatOption("hessian") = None,
     as_json: Json = False,
     output: Output = None,
     digits: Digits = None,
@@ -496,9 +340,10 @@ def hessian(
     """Second derivatives of a single-output function (forward-over-reverse AD)."""
     from adcli.hessian import hessian as compute
 
+    chosen = _choose("hessian", output_format, as_json, output)
     trace, assigned = _load(source, at, func)
     result = compute(trace, assigned)
-    _show("hessian", (result,), output_format, as_json, digits, output, quiet)
+    _show("hessian", (result,), chosen, digits, output, quiet)
 
 
 @command('"sin(x)*cos(x)*exp(x)" --at x=1',
@@ -518,7 +363,7 @@ def compare(
         "--plot", metavar="FILE", help="Also draw the sweep / swell into this .png, .svg or .pdf file (needs matplotlib).")]
     = None,
     sympy_timeout: SympyTimeout = 10.0,
-    output_format: OutputFormat = None,
+    output_format: FormatOption("compare") = None,
     as_json: Json = False,
     output: Output = None,
     digits: Digits = None,
@@ -528,25 +373,19 @@ def compare(
     from adcli.compare import DEFAULT_STEPS
     from adcli.compare import compare as compute
 
-    chosen = _format(output_format, as_json, output)
+    chosen = _choose("compare", output_format, as_json, output)
     _check_plot(plot)
     trace, assigned = _load(source, at, func)
     sweep_steps = _parse_steps(steps) if steps is not None else DEFAULT_STEPS if sweep else None
     result = compute(trace, assigned, sweep_steps=sweep_steps, nest=nest, sympy_timeout=sympy_timeout)
     if plot is not None:
-        from adcli.plot import plot_comparison
+        from adcli.output.plot import plot_comparison
 
         plot_comparison(result, plot)
         if sys.stderr is not None:
             sys.stderr.write(f"wrote {plot}\n")
 
-    def view():
-        from adcli.render_compare import comparison_view
-
-        return comparison_view(result, digits or TABLE_DIGITS)
-
-    _emit(chosen, lambda: _module("report").compare_json(result), view,
-          lambda: _module("tables").compare_tables(result), digits, output, notices(result), quiet)
+    _show("compare", (result,), chosen, digits, output, quiet)
 
 
 @command('"x*exp(y)-sin(x)" --at x=pi/3,y=0 -o graph.svg',
@@ -556,8 +395,7 @@ def graph(
     at: At = None,
     output: Annotated[Optional[str], typer.Option(
         "-o", "--output", metavar="FILE", help="Write to this file (.dot, .mmd, .svg, .png).")] = None,
-    output_format: Annotated[Optional[Literal["dot", "mermaid", "svg", "png", "json"]], typer.Option(
-        "--format", show_default=False, help="svg and png need Graphviz; default: from -o, else dot.")] = None,
+    output_format: FormatOption("graph") = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help="The graph as JSON: nodes with their numbers, edges with their partials.")] = False,
     edges: Annotated[bool, typer.Option("--edges", help="Label each edge with its local partial derivative.")]
@@ -570,13 +408,11 @@ def graph(
         "--digits", metavar="N", min=1, max=17, help="Significant digits in labels.")] = 4,
 ) -> None:
     """The computational graph as a picture, with values and adjoints when --at is given."""
-    from adcli.graph import GraphData, check_size, format_for, render_with_graphviz, to_dot, to_mermaid
+    from adcli.graph import GraphData, check_size
     from adcli.parser import parse
     from adcli.points import parse_names
 
-    if as_json and output_format not in (None, "json"):
-        raise InputError(f"--json and --format {output_format} disagree: choose one")
-    chosen = format_for(output, "json" if as_json else output_format)
+    chosen = _choose("graph", output_format, as_json, output)
     if chosen == "png" and output is None:
         raise InputError("--format png writes an image: name the file with -o graph.png")
     src = _source(source)
@@ -601,14 +437,7 @@ def graph(
             data.tangents = evaluated.forward({names[0]: 1.0})
     elif wrt is not None:
         raise InputError("--wrt shows tangents, which need a point: add --at")
-    if chosen == "json":
-        _emit("json", lambda: _module("report").graph_json(data), lambda: None, output=output)
-        return
-    dot_text = to_dot(data, edges)
-    content: str | bytes = to_mermaid(data, edges) if chosen == "mermaid" else dot_text
-    if chosen in ("svg", "png"):
-        content = render_with_graphviz(dot_text, chosen)
-    _write(content, output)
+    _show("graph", (data, edges), chosen, output=output)
 
 
 @command('"x*exp(y)-sin(x)" --mode forward',
@@ -620,6 +449,7 @@ def codegen(
     name: Annotated[str, typer.Option(
         "--name", metavar="NAME", help="Prefix of the generated functions (NAME_grad).")] = "f",
     func: Func = None,
+    output_format: FormatOption("codegen") = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help="The code as JSON, with what it computes: its functions, inputs and mode.")] = False,
     output: Annotated[Optional[str], typer.Option(
@@ -627,9 +457,9 @@ def codegen(
         help="Write the code to FILE (a .py file; .json for --json) instead of standard output.")] = None,
 ) -> None:
     """Python source for the value and gradient: forward (JVP) or reverse (adjoint) statements."""
-    from adcli.codegen import describe, generate
     from adcli.parser import parse
 
+    chosen = _choose("codegen", output_format, as_json, output)
     if not name.isidentifier():
         raise InputError(f"--name {name}: the name must be a Python identifier")
     src = _source(source)
@@ -641,11 +471,7 @@ def codegen(
         if at:
             raise InputError("--at: code for an expression holds at every point; --at is for function files")
         trace = parse(src.text)
-    code = generate(trace, mode, name)
-    if as_json or (output or "").lower().endswith(".json"):
-        _emit("json", lambda: {**describe(trace, mode, name), "code": code}, lambda: None, output=output)
-    else:
-        _write(code, output)
+    _show("codegen", (trace, mode, name), chosen, output=output)
 
 
 @command('"sin(x)^2" --at x=1 --strategies all,every=2,binomial=2',
@@ -660,7 +486,7 @@ def checkpoint(
         "--plot", metavar="FILE", help="Draw stored values against recomputed steps into this .png, .svg or .pdf file.")]
     = None,
     func: Func = None,
-    output_format: OutputFormat = None,
+    output_format: FormatOption("checkpoint") = None,
     as_json: Json = False,
     output: Output = None,
     digits: Digits = None,
@@ -670,21 +496,21 @@ def checkpoint(
     from adcli.analysis import evaluate_at
     from adcli.checkpoint import compare_strategies, default_strategies, parse_strategy
 
-    _format(output_format, as_json, output)
+    chosen = _choose("checkpoint", output_format, as_json, output)
     _check_plot(plot)
     trace, assigned = _load(source, at, func)
     if len(trace.outputs) != 1:
         raise InputError(f"checkpoint reverses one output; the function has {len(trace.outputs)}")
     evaluated = evaluate_at(trace, assigned)
-    chosen = [parse_strategy(text) for text in _names(strategies)] if strategies else \
+    picked = [parse_strategy(text) for text in _names(strategies)] if strategies else \
         default_strategies(trace.operation_count)
-    runs = compare_strategies(trace, [evaluated.at[name] for name in trace.input_names], chosen,
+    runs = compare_strategies(trace, [evaluated.at[name] for name in trace.input_names], picked,
                               forced=strategies is not None)
     if plot is not None:
-        from adcli.plot import plot_checkpoints
+        from adcli.output.plot import plot_checkpoints
 
         plot_checkpoints(runs, plot)
-    _show("checkpoint", (evaluated, runs), output_format, as_json, digits, output, quiet)
+    _show("checkpoint", (evaluated, runs), chosen, digits, output, quiet)
 
 
 def _parse_steps(text: str) -> list[float]:
@@ -708,7 +534,7 @@ def run(arguments: list[str]) -> int:
     apiece; when the first argument names a command, only that one is built (its usage line and
     help are the same). Anything else (``--help``, a misspelt command) gets the whole app.
     """
-    from adcli import ascii
+    from adcli.output import ascii
 
     ascii.use_on(sys.stdout)
     ascii.use_on(sys.stderr)
@@ -726,7 +552,7 @@ def run(arguments: list[str]) -> int:
         code = group.main(args=arguments, prog_name="adcli", standalone_mode=False)
     except ClickException as error:  # click's own checks: a missing argument, an unknown option …
         if type(error).__name__ == "NoArgsIsHelpError":  # a command given no arguments: its help
-            _write(error.format_message() + "\n")
+            write(error.format_message() + "\n")
             return error.exit_code
         message = usage_message(error, f"adcli {wanted}" if chosen else "adcli")
         if message and sys.stderr is not None:  # (no arguments at all: the help has been printed)

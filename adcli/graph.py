@@ -15,7 +15,6 @@ from adcli.errors import EvaluationError, InputError
 from adcli.primitives import CONST, INPUT, PRIMITIVES
 from adcli.trace import Trace
 
-FORMATS = ("dot", "mermaid", "svg", "png", "json")
 MAX_NODES = 300
 
 
@@ -160,17 +159,11 @@ def render_with_graphviz(dot_source: str, output_format: str) -> bytes:
     return result.stdout
 
 
-def format_for(path: str | None, requested: str | None) -> str:
-    """The output format: as requested, else from the file's extension, else DOT."""
-    if requested is not None:
-        if requested not in FORMATS:
-            raise InputError(f"--format {requested}: choose dot, mermaid, svg, png or json")
-        return requested
-    if path is None:
-        return "dot"
-    extension = path.rsplit(".", 1)[-1].lower() if "." in path else ""
-    by_extension = {"dot": "dot", "gv": "dot", "mmd": "mermaid", "md": "mermaid", "svg": "svg", "png": "png",
-                    "json": "json"}
-    if extension not in by_extension:
-        raise InputError(f"-o {path}: say the format with --format (dot, mermaid, svg, png or json)")
-    return by_extension[extension]
+def to_svg(data: GraphData, edge_labels: bool) -> bytes:
+    """The graph drawn by Graphviz as SVG."""
+    return render_with_graphviz(to_dot(data, edge_labels), "svg")
+
+
+def to_png(data: GraphData, edge_labels: bool) -> bytes:
+    """The graph drawn by Graphviz as PNG."""
+    return render_with_graphviz(to_dot(data, edge_labels), "png")

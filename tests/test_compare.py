@@ -40,10 +40,10 @@ from typer.testing import CliRunner
 
 from conftest import EntryPointRunner
 
-import adcli.plot
+import adcli.output.plot
 from adcli.cli import app
 from adcli.errors import InputError
-from adcli.textchart import loglog_chart
+from adcli.output.textchart import loglog_chart
 
 EPS = sys.float_info.epsilon
 ROOT = Path(__file__).resolve().parent.parent
@@ -723,7 +723,7 @@ def test_plot_without_matplotlib_says_how_to_install(monkeypatch, tmp_path):
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
     with pytest.raises(InputError) as caught:
-        adcli.plot.check_plot_file("fd-error.png")
+        adcli.output.plot.check_plot_file("fd-error.png")
     assert_install_hint(str(caught.value))
     result = run(make_runner(), ["compare", LESSON, "--at", "x=1", "--plot", str(tmp_path / "fd-error.png")])
     assert result.exit_code == 2
@@ -741,7 +741,7 @@ def test_plot_without_matplotlib_via_import_hook(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     with pytest.raises(InputError) as caught:
-        adcli.plot.check_plot_file("swell.svg")
+        adcli.output.plot.check_plot_file("swell.svg")
     assert_install_hint(str(caught.value))
 
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import adcli
-from adcli.report import update_statements
+from adcli.trace_text import update_statements
 
 MODES = ["reverse", "forward"]
 

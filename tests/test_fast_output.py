@@ -9,7 +9,8 @@ import pytest
 import adcli
 from adcli.analysis import load, sweep_table
 from adcli.primitives import BY_NAME, CONST, INPUT, PRIMITIVES
-from adcli.report import sweep_json_text, update_statements
+from adcli.output.documents import sweep_json_text
+from adcli.trace_text import update_statements
 from adcli.trace import Trace
 
 

@@ -348,7 +348,8 @@ def test_default_limit_is_300(runner):
     ([EXAMPLE, "--wrt", "a"], "error: --wrt shows tangents, which need a point: add --at\n"),
     ([EXAMPLE, "--format", "gif"], "error: Invalid value for '--format': 'gif' is not one of 'dot', 'mermaid', "
                                    "'svg', 'png', 'json' (see 'adcli graph --help')\n"),
-    ([EXAMPLE, "-o", "graph.txt"], "error: -o graph.txt: say the format with --format (dot, mermaid, svg, png or json)\n"),
+    ([EXAMPLE, "-o", "graph.txt"], "error: -o graph.txt: the suffix does not say the format; use one of .json, .dot, .gv, "
+                                    ".mmd, .svg, .png or give --format\n"),
 ])
 def test_graph_errors(runner, args, message):
     result = run(runner, ["graph", *args])

@@ -17,7 +17,7 @@ import pytest
 import typer.main
 
 from adcli.cli import app
-from adcli.tables import latex_formula, latex_name, latex_number, latex_text
+from adcli.output.tabular import latex_formula, latex_name, latex_number, latex_text
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 NEURON = str(SAMPLES / "sigmoid_neuron.py")

@@ -42,7 +42,7 @@ def test_result_holds_no_per_node_array_per_output():
     """The result of 2,000 outputs keeps its gradient rows and nothing per node and per output."""
     trace = adcli.parse(many(2000))
     result = gradient(trace, {"x": 1.0, "y": 2.0})
-    assert set(vars(result)) == {"evaluated", "mode", "wrt", "gradients", "sweeps", "reverse_output"}
+    assert set(vars(result)) == {"evaluated", "mode", "wrt", "gradients", "sweeps", "reverse_output", "checks"}
     assert result.reverse_output is None
     assert len(result.gradients) == 2000 and all(g == {"x": 2.0, "y": 1.0} for g in result.gradients)
     # The per-node adjoints are still there to read, one output at a time, recomputed.

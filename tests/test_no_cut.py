@@ -20,7 +20,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from adcli.cli import app
-from adcli.fit_table import FitTable
+from adcli.output.fit_table import FitTable
 
 JACOBIAN = ["jacobian", "exp(-a*b*c)*1e-3, a*b*c*d*1e5, tanh(a+b+c+d)", "--at", "a=1.1,b=2.2,c=3.3,d=4.4"]
 TRACE = ["trace", "sin(x*y)+exp(-x/y)*1e-9", "--at", "x=1.3,y=0.7", "--wrt", "x,y", "--direction", "x=1,y=2"]

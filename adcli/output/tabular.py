@@ -19,8 +19,12 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from adcli.primitives import CONST
+
+if TYPE_CHECKING:
+    from adcli.analysis import Gradient
 
 # Column kinds: how the writers typeset the text cells of a column (numbers are always numbers).
 TEXT, NAME, FORMULA, CODE = "text", "name", "formula", "code"
@@ -357,7 +361,7 @@ def _source(trace) -> str:
 
 def sweep_tables(table) -> list[Tabular]:
     """The Wengert table: one row per input and operation; the reverse sweep as formulas after it."""
-    from adcli.report import update_statements
+    from adcli.trace_text import update_statements
 
     trace, evaluated = table.trace, table.evaluated
     names = trace.names()
@@ -435,3 +439,34 @@ def checkpoint_tables(evaluated, runs) -> list[Tabular]:
                      *gradient])
     return [Tabular("Checkpointing strategies for {subject}", columns, rows, source=_source(trace),
                     at=evaluated.at)]
+
+
+# ---------------------------------------------------------------- CSV of gradients
+def gradient_csv(result: Gradient) -> str:
+    """The gradient at one point as CSV: the inputs, the value and each partial derivative."""
+    evaluated = result.evaluated
+    return _gradient_csv({name: [value] for name, value in evaluated.at.items()}, result.trace.output_names,
+                         [[value] for value in evaluated.output_values],
+                         [{name: [g] for name, g in gradient.items()} for gradient in result.gradients])
+
+
+def _gradient_csv(inputs: dict[str, list], output_names: list[str], values: list[list],
+                  gradients: list[dict[str, list]]) -> str:
+    """One row per point: the inputs, then each output and its partial derivatives (every digit)."""
+    several = len(output_names) > 1
+    header, columns = list(inputs), list(inputs.values())
+    for k, name in enumerate(output_names):
+        label = name if several else "value"
+        header.append(label)
+        columns.append(values[k])
+        for input_name, partial in gradients[k].items():
+            header.append(f"d({label})/d{input_name}" if several else f"d/d{input_name}")
+            columns.append(partial)
+    return "\n".join([",".join(header), *(",".join(map(repr, row)) for row in zip(*columns))]) + "\n"
+
+
+def batch_csv(batch) -> str:
+    """One row per point of a batch, as :func:`gradient_csv` writes one point."""
+    return _gradient_csv(batch.inputs(),
+                         batch.trace.output_names, [v.tolist() for v in batch.values],
+                         [{name: g.tolist() for name, g in gradient.items()} for gradient in batch.gradients])

@@ -1,7 +1,6 @@
-"""Plain-data reports of results: the JSON documents and the text of the reverse sweep.
-
-Everything here is independent of rich, so scripts and notebooks get the same numbers the tables
-show. Non-finite numbers (an infinite derivative at sqrt(0)) become ``null`` to keep the JSON valid.
+"""The JSON documents of results (``--json``): plain data, independent of rich, so scripts and
+notebooks get the same numbers the tables show. Non-finite numbers (an infinite derivative at
+sqrt(0)) become ``null`` to keep the JSON valid.
 """
 
 from __future__ import annotations
@@ -13,19 +12,12 @@ from array import array
 from typing import TYPE_CHECKING
 
 from adcli.primitives import CONST, INPUT, PRIMITIVES
-from adcli.trace import NO_ARG, Trace
+from adcli.trace import Trace
+from adcli.trace_text import NodeColumns, UpdateTemplates
 
 if TYPE_CHECKING:
     from adcli.analysis import Gradient, SweepTable
     from adcli.jacobian import Jacobian
-
-BAR = "\u0304"  # combining macron
-
-
-def bar(name: str) -> str:
-    """The adjoint's name: v̄1 for v1."""
-    return name[0] + BAR + name[1:]
-
 
 def number(value: float) -> float | None:
     """A float for JSON: non-finite values become None (null)."""
@@ -36,92 +28,11 @@ def one_or_list(items: list):
     return items[0] if len(items) == 1 else items
 
 
-def update_statements(trace: Trace, limit_rows: range | None = None, straight_through: bool = False) -> list[str]:
-    """The reverse sweep as adjoint updates in the order they run: ``v̄1 += v̄5 · cos(v1)``.
-
-    One statement per argument that is not a constant; ``limit_rows`` restricts them to the
-    statements of some nodes (counted in run order, last node first) to keep long traces cheap.
-    With ``straight_through``, discrete primitives pass their adjoint on unchanged (partial 1).
-    """
-    nodes = [i for i in range(len(trace) - 1, -1, -1) if trace.op[i] > CONST]
-    chosen = nodes if limit_rows is None else [nodes[k] for k in limit_rows]
-    columns = _Columns(trace, chosen)
-    parts = columns.format(_Templates(straight_through, "\n"))
-    return "\n".join(filter(None, parts)).split("\n") if any(parts) else []
-
-
-class _Columns:
-    """Per node of ``nodes``: the numbers of its arguments and its own (``v12`` is number 12) and
-    its key (opcode, literal x, literal y) for templates; C-level maps over columns, no loop."""
-
-    def __init__(self, trace: Trace, nodes: list[int]) -> None:
-        op = trace.op
-        self.number = trace.names(prefix="")  # a constant's entry is its literal
-        literal = [name if code == CONST else None for name, code in zip(self.number, op)] + [None]  # [-1]: none
-        self.first = list(map(trace.arg0.__getitem__, nodes))
-        self.second = list(map(trace.arg1.__getitem__, nodes))
-        self.nodes = nodes
-        self.keys = list(zip(map(op.__getitem__, nodes), map(literal.__getitem__, self.first),
-                             map(literal.__getitem__, self.second)))
-        self.literal_value = {self.number[node]: value for node, value in trace.literal.items()}
-
-    def format(self, templates: dict, *columns: list[str]) -> list[str]:
-        """Per node, its key's template formatted with the numbers of x, y and the node, then ``columns``."""
-        number = self.number
-        return list(map(str.format, map(templates.__getitem__, self.keys), map(number.__getitem__, self.first),
-                        map(number.__getitem__, self.second), map(number.__getitem__, self.nodes), *columns))
-
-
-class _Templates(dict):
-    """A node's update statements as a template, by (opcode, literal x, literal y), each worked out
-    on first use: over the numbers ``{0}`` of x, ``{1}`` of y and ``{2}`` of the node (x is v{0},
-    its adjoint v̄{0}). A literal argument is written into the partials and gets no statement of
-    its own. Statements are joined by ``separator``; with ``escape``, each is written as the
-    inside of a JSON string; an input has none."""
-
-    def __init__(self, straight_through: bool, separator: str, escape: bool = False) -> None:
-        super().__init__()
-        self.straight_through, self.separator, self.escape = straight_through, separator, escape
-
-    def __missing__(self, key: tuple) -> str:
-        opcode, literal_x, literal_y = key
-        primitive = PRIMITIVES[opcode]
-        if primitive is None:
-            self[key] = ""
-            return ""
-        fields = {"x": literal_x or "v{0}", "y": literal_y or "v{1}", "out": "v{2}"}
-        lines = []
-        for position, text in enumerate(primitive.partial_text):
-            if (literal_x, literal_y)[position] is None:
-                partial = "1" if self.straight_through and primitive.discrete else text.format(**fields)
-                line = _update(f"v{BAR}{{{position}}}", f"v{BAR}{{2}}", partial)
-                lines.append(_json_string(line)[1:-1] if self.escape else line)
-        template = self[key] = self.separator.join(lines)
-        return template
-
-
-def _update(target: str, source: str, partial: str) -> str:
-    """``target += source · partial`` for the adjoint names ``target`` and ``source``, simplified:
-    ``-=`` for a negative partial, no ``· 1``, a sum in parentheses."""
-    operator = "+="
-    if partial.startswith("-"):
-        operator, partial = "-=", partial[1:]
-    if partial == "1":
-        rhs = source
-    elif partial.startswith("1 / "):
-        rhs = f"{source} / {partial[4:]}"
-    elif " + " in partial or " - " in partial:
-        rhs = f"{source} · ({partial})"
-    else:
-        rhs = f"{source} · {partial}"
-    return f"{target} {operator} {rhs}"
-
-
 def gradient_json(result: Gradient) -> dict:
     """The ``grad`` document of the design contract: value, gradient, warnings and what they cost
     (operations and sweeps). The per-node trace is ``trace --json``'s job."""
     evaluated, trace = result.evaluated, result.trace
-    return {
+    document = {
         "source": trace.source,
         "mode": result.mode,
         "at": evaluated.at,
@@ -132,29 +43,9 @@ def gradient_json(result: Gradient) -> dict:
         "operations": trace.operation_count,
         "warnings": evaluated.warnings, "notes": evaluated.notes,
     }
-
-
-def gradient_csv(result: Gradient) -> str:
-    """The gradient at one point as CSV: the inputs, the value and each partial derivative."""
-    evaluated = result.evaluated
-    return _gradient_csv({name: [value] for name, value in evaluated.at.items()}, result.trace.output_names,
-                         [[value] for value in evaluated.output_values],
-                         [{name: [g] for name, g in gradient.items()} for gradient in result.gradients])
-
-
-def _gradient_csv(inputs: dict[str, list], output_names: list[str], values: list[list],
-                  gradients: list[dict[str, list]]) -> str:
-    """One row per point: the inputs, then each output and its partial derivatives (every digit)."""
-    several = len(output_names) > 1
-    header, columns = list(inputs), list(inputs.values())
-    for k, name in enumerate(output_names):
-        label = name if several else "value"
-        header.append(label)
-        columns.append(values[k])
-        for input_name, partial in gradients[k].items():
-            header.append(f"d({label})/d{input_name}" if several else f"d/d{input_name}")
-            columns.append(partial)
-    return "\n".join([",".join(header), *(",".join(map(repr, row)) for row in zip(*columns))]) + "\n"
+    if result.checks is not None:
+        document["checks"] = checks_json(result.checks)
+    return document
 
 
 def sweep_json(table: SweepTable) -> dict:
@@ -183,14 +74,14 @@ def sweep_json_chunks(table: SweepTable) -> list[str]:
     gc.disable()  # millions of short-lived tuples, no cycles: the collector would only slow this down
     try:
         nodes = [i for i, code in enumerate(trace.op) if code != CONST]
-        columns = _Columns(trace, nodes)
+        columns = NodeColumns(trace, nodes)
         numbers = [_json_numbers(evaluated.values, nodes), *(_json_numbers(t, nodes) for _, t in table.tangents),
                    _json_numbers(table.adjoints, nodes)]
         rows = columns.format(_RowTemplates(table, columns.literal_value), *numbers)
         for node, name in zip(trace.inputs, trace.input_names):  # an input's text is its name
             k = bisect.bisect_left(nodes, node)
             rows[k] = rows[k].replace('"text":""', f'"text":{_json_string(name)}', 1)
-        statements = columns.format(_Templates(table.straight_through, '","', escape=True))
+        statements = columns.format(UpdateTemplates(table.straight_through, '","', escape=True))
         statements.reverse()  # the reverse sweep runs from the last node
         head = _json({"source": trace.source, "at": evaluated.at, "outputs": trace.output_names,
                       "value": one_or_list([number(v) for v in evaluated.output_values]),
@@ -351,26 +242,13 @@ def batch_json(batch) -> dict:
     return finite({
         "source": batch.trace.source,
         "points": batch.count,
-        "inputs": {name: _as_list(values, batch.count) for name, values in batch.points.items()},
+        "inputs": batch.inputs(),
         "outputs": batch.trace.output_names,
         "value": [v.tolist() for v in batch.values] if several else batch.values[0].tolist(),
         "gradient": [{k: g.tolist() for k, g in grad.items()} for grad in batch.gradients] if several
         else {k: g.tolist() for k, g in batch.gradients[0].items()},
         "warnings": batch.warnings,
     })
-
-
-def _as_list(values, count: int) -> list:
-    import numpy as np
-
-    return np.broadcast_to(np.asarray(values, dtype=float), (count,)).tolist()
-
-
-def batch_csv(batch) -> str:
-    """One row per point of a batch, as :func:`gradient_csv` writes one point."""
-    return _gradient_csv({name: _as_list(v, batch.count) for name, v in batch.points.items()},
-                         batch.trace.output_names, [v.tolist() for v in batch.values],
-                         [{name: g.tolist() for name, g in gradient.items()} for gradient in batch.gradients])
 
 
 def checkpoint_json(evaluated, runs) -> dict:
@@ -388,9 +266,10 @@ def checkpoint_json(evaluated, runs) -> dict:
             "strategies": rows, "warnings": evaluated.warnings, "notes": evaluated.notes}
 
 
-def graph_json(data) -> dict:
+def graph_json(data, edge_labels: bool = True) -> dict:
     """The computational graph as data: nodes (with values, tangents and adjoints at a point) and
-    edges (with the local partial: its value at a point, its rule otherwise), and the outputs."""
+    edges (with the local partial: its value at a point, its rule otherwise), and the outputs.
+    (``edge_labels``, which the pictures take, is moot here: the data always has the partials.)"""
     from adcli.graph import edges, labelled_nodes
 
     trace = data.trace
@@ -413,3 +292,10 @@ def graph_json(data) -> dict:
 def _op_name(trace: Trace, node: int) -> str:
     code = trace.op[node]
     return "input" if code == INPUT else "const" if code == CONST else trace.primitive(node).name
+
+
+def codegen_json(trace: Trace, mode: str, name: str) -> dict:
+    """``adcli codegen --json``: the generated code and what its functions compute."""
+    from adcli.codegen import describe, generate
+
+    return {**describe(trace, mode, name), "code": generate(trace, mode, name)}

@@ -8,9 +8,9 @@ from rich.console import Group
 from rich.text import Text
 
 from typing import TYPE_CHECKING
-from adcli.fit_table import FitTable
+from adcli.output.fit_table import FitTable
 from adcli.primitives import CONST
-from adcli.report import bar, update_statements
+from adcli.trace_text import bar, update_statements
 
 if TYPE_CHECKING:
     from adcli.analysis import Gradient, SweepTable
@@ -51,7 +51,11 @@ def gradient_view(result: Gradient, digits: int) -> Group:
         table.add_row(f"∂/∂{name}", *(fmt(g[name], digits) for g in result.gradients))
     footer = Text(f"{result.mode} mode: {_plural(result.sweeps, 'sweep')} over "
                   f"{_plural(trace.operation_count, 'operation')}", style="dim")
-    return Group(header(trace, evaluated.at, digits), table, footer)
+    if result.checks is None:
+        return Group(header(trace, evaluated.at, digits), table, footer)
+    from adcli.output.terminal_compare import checks_table
+
+    return Group(header(trace, evaluated.at, digits), table, footer, checks_table(result.checks, digits))
 
 
 def _elide(count: int, rows: int | None) -> tuple[range, range]:

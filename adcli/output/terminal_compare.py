@@ -6,9 +6,9 @@ from rich.console import Group
 from rich.text import Text
 
 from adcli.compare import COMPLEX_STEP, DIFFERENCES, CheckRow, Comparison
-from adcli.fit_table import FitTable
-from adcli.render import fmt, header, seconds_text
-from adcli.textchart import loglog_chart
+from adcli.output.fit_table import FitTable
+from adcli.output.terminal import fmt, header, seconds_text
+from adcli.output.textchart import loglog_chart
 
 _MARKERS = {"forward difference": "f", "backward difference": "b", "central difference": "c",
             "fourth-order central": "4", COMPLEX_STEP: "i"}
