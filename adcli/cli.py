@@ -15,10 +15,31 @@ import typer
 
 try:  # typer 0.28 carries its own copy of click
     from typer._click.exceptions import ClickException
+    from typer._click.types import ParamType
 except ImportError:  # pragma: no cover - typer < 0.28 uses click itself
     from click.exceptions import ClickException
+    from click.types import ParamType
 
 from adcli.errors import AdcliError, InputError
+from adcli.limits import MAX_COUNT, MAX_GRAPH_NODES, MAX_NEST, MAX_ROWS, parse_whole
+
+
+class WholeNumber(ParamType):
+    """An integer option read with :func:`adcli.limits.parse_whole`: ASCII digits, within bounds."""
+
+    name = "integer"
+
+    def __init__(self, minimum: int, maximum: int) -> None:
+        self.minimum, self.maximum = minimum, maximum
+
+    def convert(self, value, param, ctx) -> int:
+        """The option's value, or click's usage error naming the bounds."""
+        number = value if isinstance(value, int) else parse_whole(str(value), self.minimum, self.maximum)
+        if number is None:
+            shown = value if len(str(value)) <= 30 else f"{str(value)[:30]}…"
+            self.fail(f"{shown}: give a whole number from {self.minimum:,} to {self.maximum:,}", param, ctx)
+        return number
+
 
 APP_SETTINGS = dict(
     add_completion=False,
@@ -35,7 +56,7 @@ At = Annotated[Optional[list[str]], typer.Option(
     "--at", help="Input values: x=1.047,y=0 or x=pi/3 or w=[1,2]; may be repeated.", show_default=False)]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 Digits = Annotated[Optional[int], typer.Option(
-    "--digits", min=1, max=17, help="Significant digits shown (tables: 8; markdown, latex: all).")]
+    "--digits", click_type=WholeNumber(1, 17), help="Significant digits shown (tables: 8; markdown, latex: all).")]
 TABLE_DIGITS = 8
 FORMATS = ("table", "json", "markdown", "latex", "csv")
 OutputFormat = Annotated[str, typer.Option("--format", help="table, json, markdown, latex or csv.")]
@@ -44,7 +65,8 @@ Mode = Annotated[str, typer.Option("--mode", help="reverse (one sweep per output
 Ste = Annotated[bool, typer.Option(
     "--ste", help="Straight-through estimator: floor and sign pass gradients as if their derivative were 1.")]
 SympyTimeout = Annotated[float, typer.Option(
-    "--sympy-timeout", min=0.0, help="Seconds SymPy may take in all; past it, its steps are reported as timed out.")]
+    "--sympy-timeout", min=0.0,
+    help="Seconds SymPy may take in all (inf: no limit); past it, its steps are reported as timed out.")]
 
 
 def _print_version(wanted: bool) -> None:
@@ -156,9 +178,10 @@ def _check_plot(path: str | None) -> None:
 def _rows(text: str) -> int | None:
     if text == "all":
         return None
-    if not text.isdigit() or int(text) < 2:
-        raise InputError(f"--rows {text}: give a number of rows of at least 2, or all")
-    return int(text)
+    rows = parse_whole(text, 2, MAX_ROWS)
+    if rows is None:
+        raise InputError(f"--rows {text}: give a number of rows from 2 to {MAX_ROWS:,}, or all")
+    return rows
 
 
 def _names(text: str) -> list[str]:
@@ -180,10 +203,11 @@ def grad(
     output_format: Annotated[str, typer.Option(
         "--format", help="table, json, markdown, latex or csv (csv: one row per point, every digit).")] = "table",
     checkpoint: Annotated[Optional[str], typer.Option(
-        "--checkpoint", help="Reverse with checkpoints: all, none, every=K or binomial=S.")] = None,
+        "--checkpoint", help=f"Reverse with checkpoints: all, none, every=K or binomial=S (K, S up to {MAX_COUNT:,}).")] = None,
     ste: Ste = False,
     sympy_timeout: Annotated[Optional[float], typer.Option(
-        "--sympy-timeout", min=0.0, help="Seconds SymPy may take for --check sympy (default 10).")] = None,
+        "--sympy-timeout", min=0.0, help="Seconds SymPy may take for --check sympy (default 10; inf: no limit).")]
+    = None,
     as_json: Json = False,
     digits: Digits = None,
 ) -> None:
@@ -255,8 +279,10 @@ def trace(
         "--wrt", help="Add a tangent column seeded on each of these inputs: x or x,y.")] = None,
     direction: Annotated[Optional[str], typer.Option(
         "--direction", help="Add a tangent column for this input direction: x=1,y=2.")] = None,
-    output: Annotated[int, typer.Option("--output", min=1, help="Which output's adjoints to show.")] = 1,
-    rows: Annotated[str, typer.Option("--rows", help="Rows shown of a long trace: a number, or all.")] = "40",
+    output: Annotated[int, typer.Option("--output", click_type=WholeNumber(1, MAX_COUNT),
+                                        help="Which output's adjoints to show.")] = 1,
+    rows: Annotated[str, typer.Option(
+        "--rows", help=f"Rows shown of a long trace: a number up to {MAX_ROWS:,}, or all.")] = "40",
     func: Func = None,
     ste: Ste = False,
     output_format: OutputFormat = "table",
@@ -319,7 +345,8 @@ def compare(
     = False,
     steps: Annotated[Optional[str], typer.Option(
         "--steps", help="The steps of the sweep, e.g. 1e-2,1e-4,1e-8 (implies --sweep).")] = None,
-    nest: Annotated[int, typer.Option("--nest", min=1, help="Compose f with itself 1…K times to show swell.")] = 1,
+    nest: Annotated[int, typer.Option("--nest", click_type=WholeNumber(1, MAX_NEST),
+                                      help=f"Compose f with itself 1…K times to show swell (K ≤ {MAX_NEST}).")] = 1,
     plot: Annotated[Optional[str], typer.Option(
         "--plot", help="Also draw the sweep / swell into this .png, .svg or .pdf file (needs matplotlib).")] = None,
     sympy_timeout: SympyTimeout = 10.0,
@@ -364,9 +391,11 @@ def graph(
     edges: Annotated[bool, typer.Option("--edges", help="Label each edge with its local partial derivative.")]
     = False,
     wrt: Annotated[Optional[str], typer.Option("--wrt", help="Show the tangent seeded on this input.")] = None,
-    max_nodes: Annotated[int, typer.Option("--max-nodes", min=1, help="Refuse larger graphs.")] = 300,
+    max_nodes: Annotated[int, typer.Option("--max-nodes", click_type=WholeNumber(1, MAX_GRAPH_NODES),
+                                           help=f"Refuse larger graphs (at most {MAX_GRAPH_NODES:,}).")] = 300,
     func: Func = None,
-    digits: Annotated[int, typer.Option("--digits", min=1, max=17, help="Significant digits in labels.")] = 4,
+    digits: Annotated[int, typer.Option("--digits", click_type=WholeNumber(1, 17),
+                                        help="Significant digits in labels (1 to 17).")] = 4,
 ) -> None:
     """The computational graph as a picture, with values and adjoints when --at is given."""
     from adcli.graph import GraphData, check_size, format_for, render_with_graphviz, to_dot, to_mermaid
@@ -444,7 +473,8 @@ def checkpoint(
     source: Source,
     at: At = None,
     strategies: Annotated[Optional[str], typer.Option(
-        "--strategies", help="Which to run, e.g. all,every=10,binomial=5 (default: a few of each).")] = None,
+        "--strategies", help=f"Which to run, e.g. all,every=10,binomial=5 (K, S up to {MAX_COUNT:,}; "
+                             "default: a few of each).")] = None,
     plot: Annotated[Optional[str], typer.Option(
         "--plot", help="Draw stored values against recomputed steps into this .png, .svg or .pdf file.")] = None,
     func: Func = None,

@@ -330,9 +330,9 @@ BAD_INPUT = [
     # other options
     (["grad", "x", "--at", "x=1", "--mode", "sideways"], "error: --mode sideways: choose reverse or forward\n"),
     (["grad", "x", "--at", "x=1", "--wrt", "y"], "error: --wrt y: the function has no input 'y'\n"),
-    (["trace", "x", "--at", "x=1", "--rows", "1"], "error: --rows 1: give a number of rows of at least 2, or all\n"),
+    (["trace", "x", "--at", "x=1", "--rows", "1"], "error: --rows 1: give a number of rows from 2 to 10,000,000, or all\n"),
     (["trace", "x", "--at", "x=1", "--rows", "many"],
-     "error: --rows many: give a number of rows of at least 2, or all\n"),
+     "error: --rows many: give a number of rows from 2 to 10,000,000, or all\n"),
     (["trace", "x*y", "--at", "x=1,y=2", "--direction", "x=1,z=2"],
      "error: --direction z: the function has no input 'z'\n"),
     (["trace", "x*y", "--at", "x=1,y=2", "--output", "2"], "error: --output 2: the function has 1 output(s)\n"),
