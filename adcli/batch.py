@@ -15,7 +15,8 @@ import numpy as np
 
 from adcli import vector_math
 from adcli.errors import InputError
-from adcli.points import PointRange
+from adcli.limits import MAX_POINTS
+from adcli.points import PointRange, range_points
 from adcli.primitives import CONST, FIRST_PRIMITIVE, INPUT, PRIMITIVES, functions_of
 from adcli.trace import NO_ARG, Trace, format_literal
 from adcli.vectorized import Reuse, apply_partials
@@ -33,41 +34,60 @@ def gradient_at_points(source: str, assigned: dict, points_file: str | None, fun
             raise InputError(f"--at {name}: {name} is also a column of --points")
         if isinstance(value, list):
             raise InputError(f"--at {name}: list parameters cannot be combined with ranges of points")
-        columns[name] = np.linspace(value.start, value.stop, value.count) if isinstance(value, PointRange) else value
+        columns[name] = range_points(value) if isinstance(value, PointRange) else value
     first = {name: float(np.ravel(v)[0]) for name, v in columns.items()}
     trace, _ = load(source, first, func)
     return evaluate_batch(trace, columns)
 
 
 def read_points(path: str) -> dict[str, np.ndarray]:
-    """A CSV file with a header row naming inputs, then one point per row."""
+    """A CSV file with a header row naming inputs, then one point per row (at most ``MAX_POINTS``).
+    Blank lines are skipped; an error names the line of the file where the row starts."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:  # -sig: spreadsheets write a BOM
-            rows = list(csv.reader(handle))
+            lines, rows = _numbered_rows(path, csv.reader(handle))
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"--points {path}: cannot read the file ({error})") from None
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
     if len(rows) < 2:
         raise InputError(f"--points {path}: expected a header row naming the inputs and at least one point")
     header = [cell.strip() for cell in rows[0]]
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
         raise InputError(f"--points {path}: the header names {', '.join(repeated)} more than once")
-    for number, row in enumerate(rows[1:], 2):
+    for number, row in zip(lines[1:], rows[1:]):
         if len(row) != len(header):
             raise InputError(f"--points {path}, line {number}: every row needs {len(header)} values, "
                              "one per column of the header")
     try:
         data = np.array([[float(cell) for cell in row] for row in rows[1:]], dtype=float)
     except ValueError:
-        bad = next(k for k, row in enumerate(rows[1:], 2) if not _all_numbers(row))
+        bad = next(number for number, row in zip(lines[1:], rows[1:]) if not _all_numbers(row))
         raise InputError(f"--points {path}, line {bad}: every cell must be a number") from None
     if not np.isfinite(data).all():
-        line = 2 + int(np.flatnonzero(~np.isfinite(data).all(axis=1))[0])
+        line = lines[1 + int(np.flatnonzero(~np.isfinite(data).all(axis=1))[0])]
         raise InputError(f"--points {path}, line {line}: every cell must be a finite number")
     if data.ndim != 2 or data.shape[1] != len(header):
         raise InputError(f"--points {path}: every row needs {len(header)} values, one per column of the header")
     return {name: data[:, k] for k, name in enumerate(header)}
+
+
+def _numbered_rows(path: str, reader) -> tuple[list[int], list[list[str]]]:
+    """The rows that are not blank, each with the line of the file it starts on; a row past
+    ``MAX_POINTS`` points or a cell past the csv module's field size limit is an InputError."""
+    lines: list[int] = []
+    rows: list[list[str]] = []
+    start = 1
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                if len(rows) > MAX_POINTS:
+                    raise InputError(f"--points {path}, line {start}: a file holds at most {MAX_POINTS:,} points")
+                lines.append(start)
+                rows.append(row)
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise InputError(f"--points {path}, line {start}: cannot read the row as CSV ({error})") from None
+    return lines, rows
 
 
 def _all_numbers(row: list[str]) -> bool:

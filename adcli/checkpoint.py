@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from adcli import scalar
 from adcli.errors import InputError
+from adcli.limits import MAX_COUNT, parse_whole
 from adcli.primitives import FIRST_PRIMITIVE, PRIMITIVES, functions_of
 from adcli.trace import NO_ARG, Trace
 
@@ -46,9 +47,11 @@ def parse_strategy(text: str) -> Strategy:
     name = name.strip()
     if name in ("all", "none") and not value:
         return Strategy(name)
-    if name in ("every", "binomial") and value.strip().isdigit() and int(value) >= 1:
-        return Strategy(name, int(value))
-    raise InputError(f"--checkpoint {text}: choose all, none, every=K or binomial=S (K, S whole numbers ≥ 1)")
+    number = parse_whole(value, 1, MAX_COUNT) if name in ("every", "binomial") else None
+    if number is not None:
+        return Strategy(name, number)
+    raise InputError(f"--checkpoint {text}: choose all, none, every=K or binomial=S "
+                     f"(K, S whole numbers from 1 to {MAX_COUNT:,})")
 
 
 @dataclass

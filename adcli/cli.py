@@ -17,12 +17,33 @@ import typer
 
 try:  # typer 0.28 carries its own copy of click
     from typer._click.exceptions import ClickException
+    from typer._click.types import ParamType
 except ImportError:  # pragma: no cover - typer < 0.28 uses click itself
     from click.exceptions import ClickException
+    from click.types import ParamType
 
 from adcli.errors import AdcliError, InputError
+from adcli.limits import MAX_COUNT, MAX_GRAPH_NODES, MAX_NEST, MAX_ROWS, parse_whole
 from adcli.output import formats
 from adcli.source import Source
+
+
+class WholeNumber(ParamType):
+    """An integer option read with :func:`adcli.limits.parse_whole`: ASCII digits, within bounds."""
+
+    name = "integer"
+
+    def __init__(self, minimum: int, maximum: int) -> None:
+        self.minimum, self.maximum = minimum, maximum
+
+    def convert(self, value, param, ctx) -> int:
+        """The option's value, or click's usage error naming the bounds."""
+        number = value if isinstance(value, int) else parse_whole(str(value), self.minimum, self.maximum)
+        if number is None:
+            shown = value if len(str(value)) <= 30 else f"{str(value)[:30]}…"
+            self.fail(f"{shown}: give a whole number from {self.minimum:,} to {self.maximum:,}", param, ctx)
+        return number
+
 
 APP_SETTINGS = dict(
     no_args_is_help=True,
@@ -42,7 +63,8 @@ At = Annotated[Optional[list[str]], typer.Option(
     help="Input values: x=1.047,y=0 or x=pi/3 or w=[1,2]; may be repeated.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table (short for --format json).")]
 Digits = Annotated[Optional[int], typer.Option(
-    "--digits", metavar="N", min=1, max=17, help="Significant digits shown (default 8; csv and json keep every digit).")]
+    "--digits", metavar="N", click_type=WholeNumber(1, 17),
+    help="Significant digits shown (default 8; csv and json keep every digit).")]
 TABLE_DIGITS = 8
 
 
@@ -67,7 +89,7 @@ Quiet = Annotated[bool, typer.Option(
     "-q", "--quiet", help="No warnings or notes on stderr (JSON, CSV, Markdown and LaTeX still carry them).")]
 SympyTimeout = Annotated[float, typer.Option(
     "--sympy-timeout", metavar="SECONDS", min=0.0,
-    help="Seconds SymPy may take in all; past it, its steps are reported as timed out.")]
+    help="Seconds SymPy may take in all (inf: no limit); past it, its steps are reported as timed out.")]
 
 
 def write(content: str) -> None:
@@ -194,9 +216,10 @@ def _check_plot(path: str | None) -> None:
 def _rows(text: str) -> int | None:
     if text == "all":
         return None
-    if not text.isdigit() or int(text) < 2:
-        raise InputError(f"--rows {text}: give a number of rows of at least 2, or all")
-    return int(text)
+    rows = parse_whole(text, 2, MAX_ROWS)
+    if rows is None:
+        raise InputError(f"--rows {text}: give a number of rows from 2 to {MAX_ROWS:,}, or all")
+    return rows
 
 
 def _names(text: str) -> list[str]:
@@ -221,11 +244,12 @@ def grad(
         "--points", metavar="FILE",
         help="A CSV file of points: a header row naming the inputs, then one point per row.")] = None,
     checkpoint: Annotated[Optional[str], typer.Option(
-        "--checkpoint", metavar="STRATEGY", help="Reverse with checkpoints: all, none, every=K or binomial=S.")] = None,
+        "--checkpoint", metavar="STRATEGY",
+        help=f"Reverse with checkpoints: all, none, every=K or binomial=S (K, S up to {MAX_COUNT:,}).")] = None,
     ste: Ste = False,
     sympy_timeout: Annotated[Optional[float], typer.Option(
-        "--sympy-timeout", metavar="SECONDS", min=0.0, help="Seconds SymPy may take for --check sympy (default 10).")]
-    = None,
+        "--sympy-timeout", metavar="SECONDS", min=0.0,
+        help="Seconds SymPy may take for --check sympy (default 10; inf: no limit).")] = None,
     output_format: FormatOption("gradient") = None,
     as_json: Json = False,
     output: Output = None,
@@ -279,9 +303,9 @@ def trace(
     direction: Annotated[Optional[str], typer.Option(
         "--direction", metavar="NAME=VALUE", help="Add a tangent column for this input direction: x=1,y=2.")] = None,
     of: Annotated[int, typer.Option(
-        "--of", metavar="K", min=1, help="Show the adjoints of output K (1 is the first).")] = 1,
+        "--of", metavar="K", click_type=WholeNumber(1, MAX_COUNT), help="Show the adjoints of output K (1 is the first).")] = 1,
     rows: Annotated[str, typer.Option(
-        "--rows", metavar="N", help="Rows shown of a long trace: a number, or all.")] = "40",
+        "--rows", metavar="N", help=f"Rows shown of a long trace: a number up to {MAX_ROWS:,}, or all.")] = "40",
     func: Func = None,
     ste: Ste = False,
     output_format: FormatOption("sweep") = None,
@@ -358,7 +382,8 @@ def compare(
     steps: Annotated[Optional[str], typer.Option(
         "--steps", metavar="H,H,…", help="The steps of the sweep, e.g. 1e-2,1e-4,1e-8 (implies --sweep).")] = None,
     nest: Annotated[int, typer.Option(
-        "--nest", metavar="K", min=1, help="Compose f with itself 1…K times to show swell.")] = 1,
+        "--nest", metavar="K", click_type=WholeNumber(1, MAX_NEST),
+        help=f"Compose f with itself 1…K times to show swell (K ≤ {MAX_NEST}).")] = 1,
     plot: Annotated[Optional[str], typer.Option(
         "--plot", metavar="FILE", help="Also draw the sweep / swell into this .png, .svg or .pdf file (needs matplotlib).")]
     = None,
@@ -402,10 +427,12 @@ def graph(
     = False,
     wrt: Annotated[Optional[str], typer.Option(
         "--wrt", metavar="NAME", help="Show the tangent seeded on this input.")] = None,
-    max_nodes: Annotated[int, typer.Option("--max-nodes", metavar="N", min=1, help="Refuse larger graphs.")] = 300,
+    max_nodes: Annotated[int, typer.Option(
+        "--max-nodes", metavar="N", click_type=WholeNumber(1, MAX_GRAPH_NODES),
+        help=f"Refuse larger graphs (at most {MAX_GRAPH_NODES:,}).")] = 300,
     func: Func = None,
     digits: Annotated[int, typer.Option(
-        "--digits", metavar="N", min=1, max=17, help="Significant digits in labels.")] = 4,
+        "--digits", metavar="N", click_type=WholeNumber(1, 17), help="Significant digits in labels (1 to 17).")] = 4,
 ) -> None:
     """The computational graph as a picture, with values and adjoints when --at is given."""
     from adcli.graph import GraphData, check_size
@@ -480,7 +507,8 @@ def checkpoint(
     source: Src,
     at: At = None,
     strategies: Annotated[Optional[str], typer.Option(
-        "--strategies", metavar="LIST", help="Which to run, e.g. all,every=10,binomial=5 (default: a few of each).")]
+        "--strategies", metavar="LIST",
+        help=f"Which to run, e.g. all,every=10,binomial=5 (K, S up to {MAX_COUNT:,}; default: a few of each).")]
     = None,
     plot: Annotated[Optional[str], typer.Option(
         "--plot", metavar="FILE", help="Draw stored values against recomputed steps into this .png, .svg or .pdf file.")]

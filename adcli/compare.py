@@ -115,6 +115,8 @@ class SymbolicBudget:
     """A deadline shared by all SymPy steps; a step past it is recorded as timed out."""
 
     def __init__(self, seconds: float) -> None:
+        if not seconds >= 0:  # also NaN
+            raise InputError(f"--sympy-timeout {seconds:g}: give a number of seconds ≥ 0, or inf for no limit")
         self.seconds = seconds
         self.deadline = time.monotonic() + seconds
         self.timeouts: list[str] = []
@@ -144,10 +146,14 @@ class SymbolicBudget:
                 "results are complete" for step in self.timeouts] + self.failures
 
 
+_LONGEST_ALARM = 1e9  # seconds (about 32 years): a longer budget, inf included, is no limit at all
+
+
 @contextmanager
 def _alarm(seconds: float):
-    """Interrupt the block after ``seconds`` (SymPy is pure Python, so the signal lands promptly)."""
-    if not hasattr(signal, "setitimer"):  # pragma: no cover - platforms without SIGALRM: no limit
+    """Interrupt the block after ``seconds`` (SymPy is pure Python, so the signal lands promptly);
+    past ``_LONGEST_ALARM``, which the platform's timer may not hold, never."""
+    if not hasattr(signal, "setitimer") or seconds > _LONGEST_ALARM:  # no limit
         yield
         return
 
@@ -202,8 +208,8 @@ def compare(trace: Trace, assigned: dict[str, Value], sweep_steps: list[float] |
     if nest > 1 and (len(trace.inputs) != 1):
         raise InputError(f"--nest composes f with itself, which needs one input; the function has "
                          f"{len(trace.inputs)}")
-    evaluated = evaluate_at(trace, assigned)
     budget = SymbolicBudget(sympy_timeout)
+    evaluated = evaluate_at(trace, assigned)
     names = trace.input_names
     point = [evaluated.at[name] for name in names]
 

@@ -39,11 +39,14 @@ class TracedOverflowError(EvaluationError, OverflowError):
 
 
 def caret_message(message: str, text: str, column: int, width: int = 72) -> str:
-    """``message`` followed by ``text`` with a caret under ``column`` (0-based).
+    """``message`` followed by ``text`` with a caret under ``column`` (0-based); tabs and newlines
+    show as spaces, other unprintable characters as U+FFFD, so the message stays one line of text.
 
     Long texts are cut to a window around the column so the caret stays readable.
     """
     flat = text.replace("\n", " ").replace("\t", " ")
+    if not flat.isprintable():  # a line or paragraph separator, \r, a no-break space …: one mark each,
+        flat = "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in flat)  # so one line
     start = max(0, min(column - width // 2, len(flat) - width))
     end = start + width
     prefix = "…" if start > 0 else ""

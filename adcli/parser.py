@@ -23,12 +23,14 @@ from adcli.trace import NO_ARG, Trace, constant_key
 
 # Operators first (the commonest tokens; ``**`` before ``*``), then names, numbers, and any other
 # single character, which the parser reports.
-_TOKEN = (r"\*\*|[-+*/^(),]|[A-Za-z_][A-Za-z_0-9]*|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?"
+# All patterns are ASCII-only ((?a)): \d is 0-9 and \s is ASCII whitespace, as in the grammar and the
+# C parser, so '1١' or a no-break space is an unexpected character, not the number 11 or a space.
+_TOKEN = (r"(?a)\*\*|[-+*/^(),]|[A-Za-z_][A-Za-z_0-9]*|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?"
           r"|\.\d+(?:[eE][+-]?\d+)?|\S")
 _NUMBER_START = frozenset("0123456789.")
 _INFINITY = float("inf")
-_NAME_NOT_CALLED = r"(?<![\w.])([A-Za-z_][A-Za-z_0-9]*)(?!\s*\(|[A-Za-z_0-9])"
-_FOREIGN = r"[^\w\s.+\-*/^(),]"  # characters that cannot occur in any token
+_NAME_NOT_CALLED = r"(?a)(?<![\w.])([A-Za-z_][A-Za-z_0-9]*)(?!\s*\(|[A-Za-z_0-9])"
+_FOREIGN = r"(?a)[^\w\s.+\-*/^(),]"  # characters that cannot occur in any token
 # (Patterns go through re's own cache: the C parser handles well-formed text without them, so a
 # run that never needs them never compiles them.)
 

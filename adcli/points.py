@@ -8,11 +8,12 @@ import re
 from typing import NamedTuple
 
 from adcli.errors import AdcliError, InputError
+from adcli.limits import MAX_POINTS, parse_whole
 from adcli.suggest import did_you_mean
 from adcli.trace import Trace
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
-_RANGE = re.compile(r"([^:]+):([^:]+):\s*(\d+)\Z")
+_RANGE = re.compile(r"([^:]+):([^:]+):\s*(\S+)\Z")
 
 
 class PointRange(NamedTuple):
@@ -24,6 +25,22 @@ class PointRange(NamedTuple):
 
 
 Value = float | list[float] | PointRange
+
+
+def range_points(points: PointRange):
+    """The values of a range as a NumPy array, both ends exact and every value finite: where the
+    spacing (stop − start)/(count − 1) would overflow (``-1e308:1e308:3``), each value is the
+    weighted mean start·(1 − t) + stop·t instead, which stays between the ends."""
+    import numpy as np
+
+    if points.count == 1:
+        return np.array([points.start])
+    if math.isfinite(points.stop - points.start):
+        return np.linspace(points.start, points.stop, points.count)
+    t = np.arange(points.count) / (points.count - 1)
+    values = points.start * (1.0 - t) + points.stop * t
+    values[-1] = points.stop
+    return values
 
 
 def is_batch(assigned: dict[str, Value], points_file: str | None) -> bool:
@@ -70,9 +87,9 @@ def _parse_value(text: str, place: str) -> Value:
         if match is None:
             raise InputError(f"{place}: a range is start:stop:count, e.g. x=0:1:1001")
         start, stop = (constant_value(part.strip(), place) for part in match.group(1, 2))
-        count = int(match.group(3))
-        if count < 1:
-            raise InputError(f"{place}: a range needs at least one point")
+        count = parse_whole(match.group(3), 1, MAX_POINTS)
+        if count is None:
+            raise InputError(f"{place}: a range needs a whole number of points from 1 to {MAX_POINTS:,}")
         return PointRange(start, stop, count)
     if text.startswith("["):
         if not text.endswith("]"):
@@ -166,4 +183,6 @@ def bind_direction(trace: Trace, assigned: dict[str, Value]) -> dict[str, float]
                              f"{did_you_mean(name, trace.input_names)}")
         if isinstance(value, list):
             raise InputError(f"--direction {name}: give one number per input, not a list")
+        if isinstance(value, PointRange):
+            raise InputError(f"--direction {name}: give one number per input, not a range")
     return dict(assigned)

@@ -64,10 +64,10 @@ def _parses(text: str) -> bool:
 
 
 def _looks_like_path(text: str) -> bool:
-    if "\n" in text:
-        return False
     if text.endswith(".py"):
         return True
+    if "\n" in text:
+        return False
     if not _PATH_CHARACTERS.match(text):
         return False
     return text.startswith(("/", "./", "../")) or os.path.exists(text) or os.path.isdir(os.path.dirname(text))

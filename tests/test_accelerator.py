@@ -281,10 +281,46 @@ def test_the_c_parser_leaves_every_mistake_to_the_python_parser() -> None:
     assert built > 1000 and declined > 10000
 
 
+# Digits of other scripts and whitespace outside ASCII (issue 11, item 21): the grammar's digits and
+# spaces are ASCII (the C parser's too: " \t\n\r\f\v"), so '1١' is not 11 and a no-break space no space.
+FOREIGN = ["\u0661", "\u0663", "\u0968", "\uff11", "\U0001d7d9", "\u00a0", "\u2003", "\u3000", "\u2028",
+           "\x85", "\u1680", "\x1c"]
+
+
+@needs_extension
+def test_both_parsers_refuse_a_foreign_digit_or_space_anywhere() -> None:
+    """Into expressions both parsers build, one such character at a random place: the C parser
+    declines, and the Python parser's error puts its caret under that character."""
+    rng = random.Random(13)
+    for _ in range(3000):
+        text = random_expression(rng)
+        where = rng.randint(0, len(text))
+        char = rng.choice(FOREIGN)
+        spoiled = text[:where] + char + text[where:]
+        assert accelerator.tape.parse(spoiled) is None, spoiled
+        with pytest.raises(InputError) as raised:
+            _Parser(spoiled).run()
+        assert str(raised.value).startswith(f"syntax error at column {where + 1}: unexpected {char!r}: "), spoiled
+        *_, shown, caret = str(raised.value).split("\n")
+        assert shown[caret.index("^")] == (char if char.isprintable() else "\N{REPLACEMENT CHARACTER}"), spoiled
+
+
+@pytest.mark.parametrize(("text", "column"), [("1\u0661", 2), ("2\u0663", 2), ("1e\u0661", 3), ("1.\u0661", 3),
+                                              ("x\u00a0+1", 2), ("x\u2003*2", 2), ("x\u3000", 2)])
+def test_the_python_parser_reads_ascii_digits_and_spaces_only(text, column) -> None:
+    """Without the extension, too: '1١' used to read as 11 and a no-break space as a space."""
+    with pytest.raises(InputError) as raised:
+        _Parser(text).run()
+    char = text[column - 1]
+    shown = text.replace(char, char if char.isprintable() else "\N{REPLACEMENT CHARACTER}")
+    assert str(raised.value) == (f"syntax error at column {column}: unexpected {char!r}: {char!r} is not part of "
+                                 f"the expression language\n  {shown}\n  {' ' * (column - 1)}^")
+
+
 @needs_extension
 def test_the_c_parser_declines_and_the_python_parser_words_the_error() -> None:
     assert accelerator.tape.parse("x*\u0663") is None  # non-ASCII: always the Python parser's
-    with pytest.raises(InputError, match="column 3: expected a number, a name or '\\(' but found '\u0663'"):
+    with pytest.raises(InputError, match="column 3: unexpected '\u0663': '\u0663' is not part of the expression"):
         parse("x*\u0663")
     assert accelerator.tape.parse("x*1e400") is None
     with pytest.raises(InputError, match="the number 1e400 is too large for a float"):

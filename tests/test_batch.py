@@ -203,7 +203,7 @@ def test_two_ranges_of_the_same_length_pair_up(runner):
 
 @pytest.mark.parametrize(("args", "stderr"), [
     (["x", "--at", "x=0:1"], "error: --at x=0:1: a range is start:stop:count, e.g. x=0:1:1001\n"),
-    (["x", "--at", "x=0:1:0"], "error: --at x=0:1:0: a range needs at least one point\n"),
+    (["x", "--at", "x=0:1:0"], "error: --at x=0:1:0: a range needs a whole number of points from 1 to 10,000,000\n"),
     (["x+y", "--at", "x=0:1:3,y=0:1:4"], "error: the inputs have different numbers of points (3, 4)\n"),
     (["x", "--at", "x=0:1:3", "--wrt", "x"],
      "error: --wrt, --check, --mode, --checkpoint and --ste apply to one point; a batch gives the full gradient\n"),

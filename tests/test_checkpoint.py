@@ -34,7 +34,7 @@ ABS_LOSS = str(ROOT / "samples" / "abs_loss.py")
 
 N = 10_000  # steps of the chain trace
 X0 = 0.3
-CHECKPOINT_MESSAGE = "choose all, none, every=K or binomial=S (K, S whole numbers ≥ 1)"
+CHECKPOINT_MESSAGE = "choose all, none, every=K or binomial=S (K, S whole numbers from 1 to 1,000,000,000)"
 
 
 def invoke(runner, args):

@@ -26,7 +26,7 @@ def adcli_run(*args: str) -> subprocess.CompletedProcess:
     (["grad", "x", "--bogus"], "error: No such option: --bogus (see 'adcli grad --help')"),
     (["gard", "x"], "error: No such command 'gard'. Did you mean 'grad'? (see 'adcli --help')"),
     (["hessian", "x", "--at", "x=1", "--digits", "40"],
-     "error: Invalid value for '--digits': 40 is not in the range 1<=x<=17 (see 'adcli hessian --help')"),
+     "error: Invalid value for '--digits': 40: give a whole number from 1 to 17 (see 'adcli hessian --help')"),
     (["grad", "x", "-k", "--at", "x=1"], "error: No such option: -k (see 'adcli grad --help')"),
     (["grad", "-k", "--at", "x=1"], "error: No such option: -k (see 'adcli grad --help')"),
     (["grad", "x", "--att", "x=1"],

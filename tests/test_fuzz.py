@@ -13,7 +13,7 @@ from adcli.hessian import hessian
 from adcli.points import parse_assignments
 
 PIECES = list("xy+-*/^(),.0123456789e ") + ["sin", "log", "max", "pi", "**", "sqrt", "abs", "[", "]", "'",
-                                             "=", "floor", "sigmoid", "pow", "tanh"]
+                                             "=", "floor", "sigmoid", "pow", "tanh", "\u0661", "\u00a0", "\u2028"]
 SMOOTH = list("xy+-*/()0123456789 ") + ["sin", "exp", "tanh", "atan", "cos", "sigmoid", "pi", "sqrt", "log"]
 
 
@@ -37,7 +37,7 @@ def test_any_text_either_differentiates_or_raises_an_adcli_error(source, x, y):
 
 
 @settings(max_examples=300, deadline=None)
-@given(_text(list("xyw=,[]:0123456789.pie-+/ ")))
+@given(_text(list("xyw=,[]:0123456789.pie-+/ ²١\u00a0")))
 def test_any_at_option_parses_or_raises_an_adcli_error(text):
     try:
         parse_assignments([text])

@@ -214,7 +214,7 @@ def compare_json(comparison) -> dict:
         "sweep": None if comparison.sweep is None else [_omit_none(asdict(row)) for row in comparison.sweep],
         "best_steps": comparison.best_steps,
         "swell": [asdict(row) for row in comparison.swell],
-        "sympy_timeout": comparison.sympy_timeout,
+        "sympy_timeout": comparison.sympy_timeout if math.isfinite(comparison.sympy_timeout) else None,  # inf: none
         "timeouts": comparison.timeouts,
         "sympy_failures": comparison.failures,
         "warnings": evaluated.warnings, "notes": evaluated.notes,

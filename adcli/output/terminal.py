@@ -166,7 +166,7 @@ def batch_view(batch, digits: int) -> Group:
     def add(label: str, values) -> None:
         values = np.broadcast_to(np.asarray(values, dtype=float), (batch.count,))
         finite = values[np.isfinite(values)]
-        stats = (fmt(float(f(finite)), digits) if finite.size else "—" for f in (np.min, np.max, np.mean))
+        stats = (fmt(float(f(finite)), digits) if finite.size else "—" for f in (np.min, np.max, _mean))
         table.add_row(label, *stats, fmt(float(values[0]), digits), fmt(float(values[-1]), digits))
 
     for name, values in batch.points.items():
@@ -179,6 +179,18 @@ def batch_view(batch, digits: int) -> Group:
                 "--format csv or --json gives every point", style="dim")
     return Group(Text.assemble(("f", "bold"), f"({', '.join(trace.input_names)}) = ", (trace.source, "bold")),
                  table, note)
+
+
+def _mean(values):
+    """The mean of finite values, also where their sum overflows (1e308 and 1.7e308 average 1.35e308)."""
+    import numpy as np
+
+    with np.errstate(over="ignore"):
+        mean = np.mean(values)
+    if not np.isfinite(mean):
+        scale = np.max(np.abs(values))
+        mean = scale * np.mean(values / scale)
+    return mean
 
 
 def seconds_text(value: float) -> str:
