@@ -11,7 +11,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional
 
 import typer
 
@@ -25,7 +25,9 @@ except ImportError:  # pragma: no cover - typer < 0.28 uses click itself
 from adcli.errors import AdcliError, InputError
 from adcli.limits import MAX_COUNT, MAX_GRAPH_NODES, MAX_NEST, MAX_ROWS, parse_whole
 from adcli.output import formats
-from adcli.source import Source
+
+if TYPE_CHECKING:
+    from adcli.source import Source
 
 
 class WholeNumber(ParamType):
@@ -153,7 +155,7 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-def _source(source: str) -> Source:
+def _source(source: str) -> "Source":
     """SRC resolved; ``-`` reads an expression from standard input, which never names a file."""
     from adcli.source import expression, resolve
 
@@ -178,7 +180,7 @@ def _load(source: str, at: list[str] | None, func: str | None):
     return _load_source(_source(source), at, func)
 
 
-def _load_source(source: Source, at: list[str] | None, func: str | None):
+def _load_source(source: "Source", at: list[str] | None, func: str | None):
     from adcli.analysis import load
     from adcli.points import parse_assignments
 

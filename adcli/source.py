@@ -11,20 +11,19 @@ standard input is always an expression.
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass
-
 from adcli.errors import InputError
 
-_PATH_CHARACTERS = re.compile(r"[\w.~+-]*/[\w./~+-]*\Z")
+_PATH_PUNCTUATION = frozenset("/._~+-")
 
 
-@dataclass(frozen=True)
 class Source:
-    """SRC resolved: the expression text, or a function file's path (``is_file``)."""
+    """SRC resolved: the expression text, or a function file's path (``is_file``). (A plain class:
+    it is made on every run, and a dataclass costs a millisecond of start-up to define.)"""
 
-    text: str
-    is_file: bool = False
+    __slots__ = ("text", "is_file")
+
+    def __init__(self, text: str, is_file: bool = False) -> None:
+        self.text, self.is_file = text, is_file
 
     def __str__(self) -> str:
         return self.text
@@ -68,6 +67,6 @@ def _looks_like_path(text: str) -> bool:
         return True
     if "\n" in text:
         return False
-    if not _PATH_CHARACTERS.match(text):
+    if "/" not in text or not all(c.isalnum() or c in _PATH_PUNCTUATION for c in text):
         return False
     return text.startswith(("/", "./", "../")) or os.path.exists(text) or os.path.isdir(os.path.dirname(text))

@@ -7,8 +7,6 @@ terminal table, Markdown, LaTeX and the JSON of ``adcli trace`` all print these 
 
 from __future__ import annotations
 
-import json
-
 from adcli.primitives import CONST, PRIMITIVES
 from adcli.trace import Trace
 
@@ -79,7 +77,7 @@ class UpdateTemplates(dict):
             if (literal_x, literal_y)[position] is None:
                 partial = "1" if self.straight_through and primitive.discrete else text.format(**fields)
                 line = _update(f"v{BAR}{{{position}}}", f"v{BAR}{{2}}", partial)
-                lines.append(json.dumps(line)[1:-1] if self.escape else line)
+                lines.append(_json_inside(line) if self.escape else line)
         template = self[key] = self.separator.join(lines)
         return template
 
@@ -99,3 +97,10 @@ def _update(target: str, source: str, partial: str) -> str:
     else:
         rhs = f"{source} · {partial}"
     return f"{target} {operator} {rhs}"
+
+
+def _json_inside(text: str) -> str:
+    """``text`` as the inside of a JSON string (escaped as json.dumps escapes it)."""
+    import json
+
+    return json.dumps(text)[1:-1]

@@ -10,7 +10,6 @@ from rich.text import Text
 from typing import TYPE_CHECKING
 from adcli.output.fit_table import FitTable
 from adcli.primitives import CONST
-from adcli.trace_text import bar, update_statements
 
 if TYPE_CHECKING:
     from adcli.analysis import Gradient, SweepTable
@@ -68,6 +67,8 @@ def _elide(count: int, rows: int | None) -> tuple[range, range]:
 
 def sweep_view(table: SweepTable, digits: int, rows: int | None = None) -> Group:
     """The Wengert table (one row per input and operation) and the reverse sweep's updates."""
+    from adcli.trace_text import bar, update_statements
+
     trace, evaluated = table.trace, table.evaluated
     names = trace.names()
     input_name = trace.input_name_of()
