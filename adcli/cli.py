@@ -155,12 +155,15 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-def _source(source: str) -> "Source":
-    """SRC resolved; ``-`` reads an expression from standard input, which never names a file."""
+def _source(source: str, at: list[str] | None = None) -> "Source":
+    """SRC resolved (the names given values by ``at`` stay expressions beside a folder of that name);
+    ``-`` reads an expression from standard input, which never names a file."""
+    from adcli.points import split_top_level
     from adcli.source import expression, resolve
 
     if source != "-":
-        return resolve(source)
+        given = {part.partition("=")[0].strip() for spec in at or [] for part in split_top_level(spec)}
+        return resolve(source, given)
     example = "echo 'x^2' | adcli grad - --at x=2"
     if sys.stdin is None:
         raise InputError(f"standard input is closed: pipe an expression, e.g. {example}")
@@ -177,7 +180,7 @@ def _source(source: str) -> "Source":
 
 def _load(source: str, at: list[str] | None, func: str | None):
     """The trace and the point (list parameters flattened) for SRC and the --at options."""
-    return _load_source(_source(source), at, func)
+    return _load_source(_source(source, at), at, func)
 
 
 def _load_source(source: "Source", at: list[str] | None, func: str | None):
@@ -271,7 +274,7 @@ def grad(
                              "a batch gives the full gradient")
         from adcli.batch import gradient_at_points
 
-        batch = gradient_at_points(_source(source), assigned, points, func)
+        batch = gradient_at_points(_source(source, at), assigned, points, func)
         _show("batch", (batch,), chosen, digits, output, quiet)
         return
     trace, assigned = _load(source, at, func)
@@ -444,7 +447,7 @@ def graph(
     chosen = _choose("graph", output_format, as_json, output)
     if chosen == "png" and output is None:
         raise InputError("--format png writes an image: name the file with -o graph.png")
-    src = _source(source)
+    src = _source(source, at)
     if at:
         trace, assigned = _load_source(src, at, func)
     elif src.is_file:
@@ -491,7 +494,7 @@ def codegen(
     chosen = _choose("codegen", output_format, as_json, output)
     if not name.isidentifier():
         raise InputError(f"--name {name}: the name must be a Python identifier")
-    src = _source(source)
+    src = _source(source, at)
     if src.is_file:
         if not at:
             raise InputError(f"{src}: a function file is traced by running it, so give its inputs with --at")

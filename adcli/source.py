@@ -11,6 +11,7 @@ standard input is always an expression.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from adcli.errors import InputError
 
 _PATH_PUNCTUATION = frozenset("/._~+-")
@@ -34,15 +35,18 @@ def expression(text: str) -> Source:
     return Source(text, is_file=False)
 
 
-def resolve(text: str) -> Source:
+def resolve(text: str, given: Collection[str] = ()) -> Source:
     """SRC as the user typed it: a function file's path, or an expression.
 
     A path-like SRC that is a folder, or whose file does not exist, is an error here rather than an
-    expression whose inputs are ``samples`` and ``loop``.
+    expression whose inputs are ``samples`` and ``loop``; so is the bare name of a folder, unless
+    it is one of the input names ``given`` a value (``x`` stays an expression beside a folder ``x``).
     """
     if not _looks_like_path(text):
         if os.path.isfile(text) and not _parses(text):
             raise InputError(f"{text}: a function file must be a Python file ending in .py")
+        if text not in given and os.path.isdir(text):
+            raise InputError(f"{text}: is a directory; give a .py file or an expression")
         return expression(text)
     if os.path.isdir(text):
         raise InputError(f"{text}: is a directory; give a .py file or an expression")

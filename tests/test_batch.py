@@ -570,7 +570,7 @@ def test_json_document(runner):
         "outputs": ["x*y"],
         "value": [0.0, 3.0],
         "gradient": {"x": [3.0, 3.0], "y": [0.0, 1.0]},
-        "warnings": [],
+        "warnings": [], "notes": [],
     }
 
 

@@ -60,7 +60,7 @@ def test_a_file_named_like_an_input_does_not_shadow_the_expression(tmp_path):
 
 @pytest.mark.parametrize(("source", "message"), [
     ("samples/loop", "error: samples/loop: no such file (did you mean samples/loop.py?)\n"),
-    ("samples", None),  # no separator: the expression 'samples', whose input has no value
+    ("samples", "error: samples: is a directory; give a .py file or an expression\n"),
     ("samples/", "error: samples/: is a directory; give a .py file or an expression\n"),
     ("./f.py", "error: ./f.py: no such file\n"),
     ("model.py", "error: model.py: no such file\n"),
@@ -68,10 +68,16 @@ def test_a_file_named_like_an_input_does_not_shadow_the_expression(tmp_path):
 def test_paths_are_paths(source, message):
     done = adcli("grad", source, "--at", "x=1", cwd=SAMPLES.parent)
     assert done.returncode == 2
-    if message is None:
-        assert done.stderr == "error: --at x: the function has no input 'x' (its inputs: samples)\n"
-    else:
-        assert done.stderr == message
+    assert done.stderr == message
+
+
+def test_a_folder_named_like_a_given_input_does_not_shadow_the_expression(tmp_path):
+    (tmp_path / "x").mkdir()
+    done = adcli("grad", "x*x", "--at", "x=3", "--json", cwd=tmp_path)
+    assert json.loads(done.stdout)["gradient"] == {"x": 6.0}
+    done = adcli("grad", "x", "--at", "x=3", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["gradient"] == {"x": 1.0}
 
 
 def test_division_is_not_a_path(tmp_path):
