@@ -1,16 +1,32 @@
 """``python -m adcli`` and the ``adcli`` console script.
 
-Everything is imported inside :func:`main`, so Ctrl-C at any moment after Python starts ends with
-one line and exit code 130, never a traceback from the middle of an import.
+Ctrl-C at any moment after Python starts ends with one line and exit code 130, never a traceback:
+while the command line's modules load, an interrupt stops the process at once (an import cut in
+the middle can leave Python's import machinery raising other errors); once they have loaded, it
+is an ordinary KeyboardInterrupt, which the command line turns into the same line.
 """
 
+import os
+import signal
 import sys
 
 
+def _interrupted_while_loading(signum, frame) -> None:
+    if sys.stderr is not None:
+        sys.stderr.write("error: interrupted\n")
+        sys.stderr.flush()
+    os._exit(130)
+
+
 def main() -> None:
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.SIG_IGN:  # (a shell's background job ignores Ctrl-C; so do we)
+        signal.signal(signal.SIGINT, _interrupted_while_loading)
     try:
         from adcli.cli import main as run_command_line
-
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
         run_command_line()
     except KeyboardInterrupt:
         if sys.stderr is not None:
