@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover - typer < 0.28 uses click itself
     from click.exceptions import ClickException
     from click.types import ParamType
 
-from adcli.errors import AdcliError, InputError
+from adcli.errors import AdcliError, InputError, OutputError
 from adcli.limits import MAX_COUNT, MAX_GRAPH_NODES, MAX_NEST, MAX_ROWS, parse_whole
 from adcli.output import formats
 
@@ -567,8 +567,10 @@ def run(arguments: list[str]) -> int:
     apiece; when the first argument names a command, only that one is built (its usage line and
     help are the same). Anything else (``--help``, a misspelt command) gets the whole app.
     """
-    from adcli.output import ascii
+    from adcli.output import ClosedOutput, ascii
 
+    if sys.stdout is None:  # started with standard output closed: every write, help included, says so
+        sys.stdout = ClosedOutput()
     ascii.use_on(sys.stdout)
     ascii.use_on(sys.stderr)
     wanted = arguments[0] if arguments else None
@@ -585,7 +587,10 @@ def run(arguments: list[str]) -> int:
         code = group.main(args=arguments, prog_name="adcli", standalone_mode=False)
     except ClickException as error:  # click's own checks: a missing argument, an unknown option …
         if type(error).__name__ == "NoArgsIsHelpError":  # a command given no arguments: its help
-            write(error.format_message() + "\n")
+            try:
+                write(error.format_message() + "\n")
+            except AdcliError as failure:
+                return _said(failure)
             return error.exit_code
         message = usage_message(error, f"adcli {wanted}" if chosen else "adcli")
         if message and sys.stderr is not None:  # (no arguments at all: the help has been printed)
@@ -595,14 +600,21 @@ def run(arguments: list[str]) -> int:
         if sys.stderr is not None:
             sys.stderr.write("error: interrupted\n")
         return 130
-    except AdcliError as error:  # from an eager option (--version with standard output closed)
-        if sys.stderr is not None:
-            sys.stderr.write(f"error: {error}\n")
-        return error.exit_code
+    except AdcliError as error:  # from an eager option, or help written to a closed standard output
+        return _said(error)
+    except OSError as error:  # help written to a full disk (click's own echo)
+        return _said(OutputError(f"cannot write to standard output: {error.strerror or error}"))
     except BrokenPipeError:  # the reader went away (adcli trace … | head): stop quietly, as cat does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     return code if isinstance(code, int) else 0
+
+
+def _said(error: AdcliError) -> int:
+    """Say ``error`` on stderr; its exit code."""
+    if sys.stderr is not None:
+        sys.stderr.write(f"error: {error}\n")
+    return error.exit_code
 
 
 def source_last(command, arguments: list[str]) -> list[str]:

@@ -133,6 +133,21 @@ def notices(result) -> list[str]:
 
 
 # ---------------------------------------------------------------- where it goes
+class ClosedOutput(io.TextIOBase):
+    """Standard output when the process started with it closed (``adcli … >&-``): writing to it,
+    help and version included, is the one-line error, not silence."""
+
+    error = OutputError("standard output is closed, so the result cannot be written; give -o FILE to write it to a file")
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise self.error
+
+    def isatty(self) -> bool:
+        return False
+
 #: Compact JSON pieces longer than this (a long trace: well past 10,000 rows) are written as they
 #: are; shorter ones are read back and written by :func:`json_text`'s rule.
 COMPACT_JSON_BYTES = 2_000_000
@@ -188,8 +203,7 @@ def write(content: str | bytes | list[str], path: str | None = None) -> None:
         return
     stream = sys.stdout
     if stream is None:
-        raise OutputError("standard output is closed, so the result cannot be written; "
-                          "give -o FILE to write it to a file")
+        raise ClosedOutput.error
     try:
         for piece in pieces:
             if isinstance(piece, bytes):
@@ -205,20 +219,41 @@ def write(content: str | bytes | list[str], path: str | None = None) -> None:
 
 
 def _write_file(path: str, pieces: list[str | bytes]) -> None:
-    """Write ``pieces`` to ``path`` through a temporary file beside it, so a failure leaves no half file."""
+    """Write ``pieces`` to ``path``. A regular file (or a new one) is written through a temporary
+    file beside it and renamed into place, so a failure leaves no half file, and it keeps the mode
+    of the file it replaces; a link is followed; anything else (``/dev/stdout``, a pipe) is written
+    directly."""
+    import stat
     import tempfile
 
     temporary = None
     try:
-        handle, temporary = tempfile.mkstemp(prefix=".adcli-", dir=os.path.dirname(os.path.abspath(path)))
+        try:
+            existing = os.stat(path)
+        except FileNotFoundError:
+            existing = None
+        if existing is not None and not stat.S_ISREG(existing.st_mode):
+            with open(path, "wb") as stream:
+                _write_pieces(stream, pieces)
+            return
+        target = os.path.realpath(path)
+        handle, temporary = tempfile.mkstemp(prefix=".adcli-", dir=os.path.dirname(target))
         with os.fdopen(handle, "wb") as stream:
-            for piece in pieces:
-                stream.write(piece.encode() if isinstance(piece, str) else piece)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
+            _write_pieces(stream, pieces)
+        if existing is not None:
+            mode = stat.S_IMODE(existing.st_mode)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
     except OSError as error:
         if temporary is not None and os.path.exists(temporary):
             os.unlink(temporary)
         raise OutputError(f"-o {path}: cannot write the file ({error.strerror or error})") from None
+
+
+def _write_pieces(stream, pieces: list[str | bytes]) -> None:
+    for piece in pieces:
+        stream.write(piece.encode() if isinstance(piece, str) else piece)

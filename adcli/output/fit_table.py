@@ -31,6 +31,8 @@ from rich.text import Text
 #: The width of a console whose output is not a terminal and COLUMNS is not set: wide enough
 #: that no table is ever split or wrapped.
 UNLIMITED_WIDTH = 10_000
+#: A COLUMNS setting below this is taken as unset: no table fits in it.
+MIN_WIDTH = 20
 #: Text columns wrap, but not narrower than this (or their content, if shorter).
 TEXT_MIN_WIDTH = 12
 
@@ -44,7 +46,9 @@ def make_console(file: TextIO, terminal: bool, columns: str | None = None) -> Co
     """
     if terminal:
         return Console(file=file, emoji=False, force_terminal=True)
-    width = int(columns) if columns and columns.isascii() and columns.isdigit() else UNLIMITED_WIDTH
+    width = int(columns) if columns and columns.isascii() and columns.isdigit() and len(columns) < 6 else 0
+    if width < MIN_WIDTH:  # unset, or too narrow to mean anything (COLUMNS=0)
+        width = UNLIMITED_WIDTH
     return Console(file=file, emoji=False, soft_wrap=True, width=width, color_system=None)
 
 
