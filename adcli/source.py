@@ -11,6 +11,7 @@ standard input is always an expression.
 from __future__ import annotations
 
 import os
+
 from adcli.errors import InputError
 
 _PATH_PUNCTUATION = frozenset("/._~+-")

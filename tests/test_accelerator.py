@@ -22,9 +22,8 @@ import adcli.evaluate
 import adcli.primitives
 import adcli.scalar
 from adcli import accelerator
-from adcli.errors import EvaluationError
+from adcli.errors import EvaluationError, InputError
 from adcli.evaluate import evaluate
-from adcli.errors import InputError
 from adcli.parser import _Parser, parse
 from adcli.primitives import FIRST_PRIMITIVE
 from adcli.sweeps import linearize, reverse_sweep
