@@ -15,13 +15,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-try:  # typer 0.28 carries its own copy of click
-    from typer._click.exceptions import ClickException
-    from typer._click.types import ParamType
-except ImportError:  # pragma: no cover - typer < 0.28 uses click itself
-    from click.exceptions import ClickException
-    from click.types import ParamType
-
 from adcli.errors import AdcliError, InputError
 from adcli.limits import MAX_COUNT, MAX_GRAPH_NODES, MAX_NEST, MAX_ROWS, parse_whole
 from adcli.output import formats
@@ -30,21 +23,19 @@ if TYPE_CHECKING:
     from adcli.source import Source
 
 
-class WholeNumber(ParamType):
-    """An integer option read with :func:`adcli.limits.parse_whole`: ASCII digits, within bounds."""
+def whole_number(minimum: int, maximum: int) -> Callable[[str | int], int]:
+    """An option parser (typer's ``parser=``) reading :func:`adcli.limits.parse_whole`: ASCII digits, within bounds.
 
-    name = "integer"
-
-    def __init__(self, minimum: int, maximum: int) -> None:
-        self.minimum, self.maximum = minimum, maximum
-
-    def convert(self, value, param, ctx) -> int:
-        """The option's value, or click's usage error naming the bounds."""
-        number = value if isinstance(value, int) else parse_whole(str(value), self.minimum, self.maximum)
+    A value out of bounds raises :class:`typer.BadParameter`, which click words as a usage error naming the option.
+    """
+    def parse(value: str | int) -> int:
+        number = value if isinstance(value, int) else parse_whole(str(value), minimum, maximum)
         if number is None:
             shown = value if len(str(value)) <= 30 else f"{str(value)[:30]}…"
-            self.fail(f"{shown}: give a whole number from {self.minimum:,} to {self.maximum:,}", param, ctx)
+            raise typer.BadParameter(f"{shown}: give a whole number from {minimum:,} to {maximum:,}")
         return number
+
+    return parse
 
 
 APP_SETTINGS = dict(
@@ -65,7 +56,7 @@ At = Annotated[list[str] | None, typer.Option(
     help="Input values: x=1.047,y=0 or x=pi/3 or w=[1,2]; may be repeated.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table (short for --format json).")]
 Digits = Annotated[int | None, typer.Option(
-    "--digits", metavar="N", click_type=WholeNumber(1, 17),
+    "--digits", metavar="N", parser=whole_number(1, 17),
     help="Significant digits shown (default 8; csv and json keep every digit).")]
 TABLE_DIGITS = 8
 
@@ -305,7 +296,7 @@ def trace(
     direction: Annotated[str | None, typer.Option(
         "--direction", metavar="NAME=VALUE", help="Add a tangent column for this input direction: x=1,y=2.")] = None,
     of: Annotated[int, typer.Option(
-        "--of", metavar="K", click_type=WholeNumber(1, MAX_COUNT),
+        "--of", metavar="K", parser=whole_number(1, MAX_COUNT),
         help="Show the adjoints of output K (1 is the first).")] = 1,
     rows: Annotated[str, typer.Option(
         "--rows", metavar="N", help=f"Rows shown of a long trace: a number up to {MAX_ROWS:,}, or all.")] = "40",
@@ -385,7 +376,7 @@ def compare(
     steps: Annotated[str | None, typer.Option(
         "--steps", metavar="H,H,…", help="The steps of the sweep, e.g. 1e-2,1e-4,1e-8 (implies --sweep).")] = None,
     nest: Annotated[int, typer.Option(
-        "--nest", metavar="K", click_type=WholeNumber(1, MAX_NEST),
+        "--nest", metavar="K", parser=whole_number(1, MAX_NEST),
         help=f"Compose f with itself 1…K times to show swell (K ≤ {MAX_NEST}).")] = 1,
     plot: Annotated[str | None, typer.Option(
         "--plot", metavar="FILE",
@@ -432,11 +423,11 @@ def graph(
     wrt: Annotated[str | None, typer.Option(
         "--wrt", metavar="NAME", help="Show the tangent seeded on this input.")] = None,
     max_nodes: Annotated[int, typer.Option(
-        "--max-nodes", metavar="N", click_type=WholeNumber(1, MAX_GRAPH_NODES),
+        "--max-nodes", metavar="N", parser=whole_number(1, MAX_GRAPH_NODES),
         help=f"Refuse larger graphs (at most {MAX_GRAPH_NODES:,}).")] = 300,
     func: Func = None,
     digits: Annotated[int, typer.Option(
-        "--digits", metavar="N", click_type=WholeNumber(1, 17), help="Significant digits in labels (1 to 17).")] = 4,
+        "--digits", metavar="N", parser=whole_number(1, 17), help="Significant digits in labels (1 to 17).")] = 4,
 ) -> None:
     """The computational graph as a picture, with values and adjoints when --at is given."""
     from adcli.graph import GraphData, check_size
@@ -583,7 +574,7 @@ def run(arguments: list[str]) -> int:
         arguments = [wanted, *source_last(group.commands[wanted], arguments[1:])]
     try:
         code = group.main(args=arguments, prog_name="adcli", standalone_mode=False)
-    except ClickException as error:  # click's own checks: a missing argument, an unknown option …
+    except typer.TyperException as error:  # click's own checks: a missing argument, an unknown option …
         if type(error).__name__ == "NoArgsIsHelpError":  # a command given no arguments: its help
             write(error.format_message() + "\n")
             return error.exit_code
@@ -654,7 +645,7 @@ def _assigned(name: str, arguments: list[str]) -> bool:
     return any(re.match(rf"\s*{re.escape(name)}\s*=", part) for value in values for part in value.split(","))
 
 
-def usage_message(error: ClickException, command: str) -> str:
+def usage_message(error: typer.TyperException, command: str) -> str:
     """Click's message in one line, with where to look (and the fix for an expression that starts with -)."""
     context = getattr(error, "ctx", None)
     command = context.command_path if context is not None else command
