@@ -205,18 +205,6 @@ def test_the_c_reverse_sweep_refuses_a_malformed_trace() -> None:
               FIRST_PRIMITIVE)
 
 
-@needs_extension
-def test_the_pure_python_tracer_passes_the_tracer_tests() -> None:
-    """The fallback is what runs without a compiler, so it keeps passing the tracer's own tests."""
-    env = dict(os.environ, ADCLI_NO_ACCELERATOR="1")
-    files = ["tests/test_function_files.py", "tests/test_jacobian_hessian.py", "tests/test_regressions.py",
-             "tests/test_reliability_files.py",
-             "tests/test_checkpoint.py::test_long_loop_plain_gradient_matches_the_euler_recurrence", "tests/test_scale.py"]
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files], env=env,
-                          cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-3000:]
-
-
 # ---------------------------------------------------------------- the C expression parser
 def fields(trace) -> tuple:
     return (list(trace.op), list(trace.arg0), list(trace.arg1), trace.literal, trace.literal_label, trace.inputs,
