@@ -15,8 +15,7 @@ line, which can then catch Ctrl-C from its first moment) costs almost nothing.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False  # (not typing's: this module imports nothing, so Ctrl-C finds adcli's handler sooner)
 
 __version__ = "0.1.0"
 
@@ -40,6 +39,8 @@ def __getattr__(name: str):
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'adcli' has no attribute '{name}'")
+    import importlib
+
     value = getattr(importlib.import_module(home), name)
     globals()[name] = value
     return value

@@ -21,6 +21,7 @@ from adcli.primitives import CONST, FIRST_PRIMITIVE, INPUT, PRIMITIVES, function
 from adcli.trace import NO_ARG, Trace, format_literal
 from adcli.vectorized import Reuse, apply_partials
 
+
 def gradient_at_points(source: str, assigned: dict, points_file: str | None, func: str | None = None) -> Batch:
     """Value and gradient of SRC at every point of the --at ranges and the --points file.
 
@@ -134,7 +135,8 @@ def evaluate_batch(trace: Trace, columns: dict[str, np.ndarray | float]) -> Batc
         raise InputError(f"no values for {', '.join(missing)}: add --at or a column in --points")
     extra = [name for name in columns if name not in trace.input_names]
     if extra:
-        raise InputError(f"{', '.join(extra)}: not an input of the function (its inputs: {', '.join(trace.input_names)})")
+        inputs = ", ".join(trace.input_names)
+        raise InputError(f"{', '.join(extra)}: not an input of the function (its inputs: {inputs})")
     points = {name: np.asarray(columns[name], dtype=float) for name in trace.input_names}
     lengths = {len(v) for v in points.values() if v.ndim}
     if len(lengths) > 1:
@@ -145,7 +147,8 @@ def evaluate_batch(trace: Trace, columns: dict[str, np.ndarray | float]) -> Batc
     for output in trace.outputs:
         undefined_here = ~np.isfinite(np.asarray(values[output], dtype=float))
         gradient = _reverse(trace, partials, output, points, zero_times_inf=False)
-        if any(np.isnan(partial[~np.broadcast_to(undefined_here, partial.shape)]).any() for partial in gradient.values()):
+        if any(np.isnan(partial[~np.broadcast_to(undefined_here, partial.shape)]).any()
+               for partial in gradient.values()):
             gradient = _reverse(trace, partials, output, points, zero_times_inf=True)
         for partial in gradient.values():  # no derivative where there is no value
             partial[np.broadcast_to(undefined_here, partial.shape)] = np.nan

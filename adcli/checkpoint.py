@@ -222,7 +222,7 @@ def binomial(s: int, t: int) -> int:
     return math.comb(s + t, s)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def min_recomputations(steps: int, free: int) -> int:
     """F(l, c): the fewest step advances that reverse ``steps`` steps from their stored start state
     with ``free`` more checkpoint slots (Griewank's closed form: r·l − β(c+2, r−1), with r the least
@@ -283,7 +283,8 @@ def compare_strategies(trace: Trace, point: list[float], strategies: list[Strate
         recomputed, stored = theory(strategy, steps)  # the width does not change whether to skip
         if not forced and recomputed > NONE_LIMIT:
             skipped = Run(strategy, [], steps, theory_recomputed=recomputed, theory_stored=stored)
-            skipped.notes.append(f"skipped: it would recompute {recomputed:,} steps (name it in --strategies to run it)")
+            skipped.notes.append(
+                f"skipped: it would recompute {recomputed:,} steps (name it in --strategies to run it)")
             runs.append(skipped)
             continue
         runs.append(run(trace, point, strategy))

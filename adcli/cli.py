@@ -11,16 +11,9 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-
-try:  # typer 0.28 carries its own copy of click
-    from typer._click.exceptions import ClickException
-    from typer._click.types import ParamType
-except ImportError:  # pragma: no cover - typer < 0.28 uses click itself
-    from click.exceptions import ClickException
-    from click.types import ParamType
 
 from adcli.errors import AdcliError, InputError, OutputError
 from adcli.limits import MAX_COUNT, MAX_GRAPH_NODES, MAX_NEST, MAX_ROWS, parse_whole
@@ -30,21 +23,19 @@ if TYPE_CHECKING:
     from adcli.source import Source
 
 
-class WholeNumber(ParamType):
-    """An integer option read with :func:`adcli.limits.parse_whole`: ASCII digits, within bounds."""
+def whole_number(minimum: int, maximum: int) -> Callable[[str | int], int]:
+    """An option parser (typer's ``parser=``) reading :func:`adcli.limits.parse_whole`: ASCII digits, within bounds.
 
-    name = "integer"
-
-    def __init__(self, minimum: int, maximum: int) -> None:
-        self.minimum, self.maximum = minimum, maximum
-
-    def convert(self, value, param, ctx) -> int:
-        """The option's value, or click's usage error naming the bounds."""
-        number = value if isinstance(value, int) else parse_whole(str(value), self.minimum, self.maximum)
+    A value out of bounds raises :class:`typer.BadParameter`, which click words as a usage error naming the option.
+    """
+    def parse(value: str | int) -> int:
+        number = value if isinstance(value, int) else parse_whole(str(value), minimum, maximum)
         if number is None:
             shown = value if len(str(value)) <= 30 else f"{str(value)[:30]}…"
-            self.fail(f"{shown}: give a whole number from {self.minimum:,} to {self.maximum:,}", param, ctx)
+            raise typer.BadParameter(f"{shown}: give a whole number from {minimum:,} to {maximum:,}")
         return number
+
+    return parse
 
 
 APP_SETTINGS = dict(
@@ -60,12 +51,12 @@ Src = Annotated[str, typer.Argument(
     metavar="SRC", show_default=False,
     help="An expression such as \"x*exp(y)-sin(x)\" (outputs separated by commas); - to read one from standard "
          "input; or a .py file, which is run as Python to trace its function (run only files you trust).")]
-At = Annotated[Optional[list[str]], typer.Option(
+At = Annotated[list[str] | None, typer.Option(
     "--at", metavar="NAME=VALUE", show_default=False,
     help="Input values: x=1.047,y=0 or x=pi/3 or w=[1,2]; may be repeated.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table (short for --format json).")]
-Digits = Annotated[Optional[int], typer.Option(
-    "--digits", metavar="N", click_type=WholeNumber(1, 17),
+Digits = Annotated[int | None, typer.Option(
+    "--digits", metavar="N", parser=whole_number(1, 17),
     help="Significant digits shown (default 8; csv and json keep every digit).")]
 TABLE_DIGITS = 8
 
@@ -73,15 +64,15 @@ TABLE_DIGITS = 8
 def FormatOption(kind: str) -> Any:  # noqa: N802 - a type, named like one
     """``--format`` with the choices :data:`adcli.output.WRITERS` gives ``kind``."""
     choices = formats(kind)
-    return Annotated[Optional[Literal[choices]], typer.Option(  # type: ignore[valid-type]
+    return Annotated[Literal[choices] | None, typer.Option(  # type: ignore[valid-type]
         "--format", show_default=False,
         help=f"How to write the result (default: {choices[0]}, or from the -o file's suffix).")]
 
 
-Output = Annotated[Optional[str], typer.Option(
+Output = Annotated[str | None, typer.Option(
     "-o", "--output", metavar="FILE", show_default=False,
     help="Write the result to FILE (format from its suffix: .txt .json .md .tex .csv) instead of standard output.")]
-Func = Annotated[Optional[str], typer.Option(
+Func = Annotated[str | None, typer.Option(
     "--func", metavar="NAME", help="The function to differentiate in a .py file.")]
 Mode = Annotated[Literal["reverse", "forward"], typer.Option(
     "--mode", help="reverse: one sweep per output; forward: one per input.")]
@@ -239,20 +230,20 @@ def grad(
     source: Src,
     at: At = None,
     mode: Mode = "reverse",
-    wrt: Annotated[Optional[str], typer.Option(
+    wrt: Annotated[str | None, typer.Option(
         "--wrt", metavar="NAMES", help="Differentiate with respect to these inputs: x,y.")] = None,
     func: Func = None,
-    check: Annotated[Optional[str], typer.Option(
+    check: Annotated[str | None, typer.Option(
         "--check", metavar="METHODS", help="Cross-check against sympy, fd (central difference) or both: sympy,fd.")]
     = None,
-    points: Annotated[Optional[str], typer.Option(
+    points: Annotated[str | None, typer.Option(
         "--points", metavar="FILE",
         help="A CSV file of points: a header row naming the inputs, then one point per row.")] = None,
-    checkpoint: Annotated[Optional[str], typer.Option(
+    checkpoint: Annotated[str | None, typer.Option(
         "--checkpoint", metavar="STRATEGY",
         help=f"Reverse with checkpoints: all, none, every=K or binomial=S (K, S up to {MAX_COUNT:,}).")] = None,
     ste: Ste = False,
-    sympy_timeout: Annotated[Optional[float], typer.Option(
+    sympy_timeout: Annotated[float | None, typer.Option(
         "--sympy-timeout", metavar="SECONDS", min=0.0,
         help="Seconds SymPy may take for --check sympy (default 10; inf: no limit).")] = None,
     output_format: FormatOption("gradient") = None,
@@ -303,12 +294,13 @@ def grad(
 def trace(
     source: Src,
     at: At = None,
-    wrt: Annotated[Optional[str], typer.Option(
+    wrt: Annotated[str | None, typer.Option(
         "--wrt", metavar="NAMES", help="Add a tangent column seeded on each of these inputs: x or x,y.")] = None,
-    direction: Annotated[Optional[str], typer.Option(
+    direction: Annotated[str | None, typer.Option(
         "--direction", metavar="NAME=VALUE", help="Add a tangent column for this input direction: x=1,y=2.")] = None,
     of: Annotated[int, typer.Option(
-        "--of", metavar="K", click_type=WholeNumber(1, MAX_COUNT), help="Show the adjoints of output K (1 is the first).")] = 1,
+        "--of", metavar="K", parser=whole_number(1, MAX_COUNT),
+        help="Show the adjoints of output K (1 is the first).")] = 1,
     rows: Annotated[str, typer.Option(
         "--rows", metavar="N", help=f"Rows shown of a long trace: a number up to {MAX_ROWS:,}, or all.")] = "40",
     func: Func = None,
@@ -384,13 +376,14 @@ def compare(
     func: Func = None,
     sweep: Annotated[bool, typer.Option("--sweep", help="Sweep the finite-difference step h from 1e-1 to 1e-16.")]
     = False,
-    steps: Annotated[Optional[str], typer.Option(
+    steps: Annotated[str | None, typer.Option(
         "--steps", metavar="H,H,…", help="The steps of the sweep, e.g. 1e-2,1e-4,1e-8 (implies --sweep).")] = None,
     nest: Annotated[int, typer.Option(
-        "--nest", metavar="K", click_type=WholeNumber(1, MAX_NEST),
+        "--nest", metavar="K", parser=whole_number(1, MAX_NEST),
         help=f"Compose f with itself 1…K times to show swell (K ≤ {MAX_NEST}).")] = 1,
-    plot: Annotated[Optional[str], typer.Option(
-        "--plot", metavar="FILE", help="Also draw the sweep / swell into this .png, .svg or .pdf file (needs matplotlib).")]
+    plot: Annotated[str | None, typer.Option(
+        "--plot", metavar="FILE",
+        help="Also draw the sweep / swell into this .png, .svg or .pdf file (needs matplotlib).")]
     = None,
     sympy_timeout: SympyTimeout = 10.0,
     output_format: FormatOption("compare") = None,
@@ -423,21 +416,21 @@ def compare(
 def graph(
     source: Src,
     at: At = None,
-    output: Annotated[Optional[str], typer.Option(
+    output: Annotated[str | None, typer.Option(
         "-o", "--output", metavar="FILE", help="Write to this file (.dot, .mmd, .svg, .png).")] = None,
     output_format: FormatOption("graph") = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help="The graph as JSON: nodes with their numbers, edges with their partials.")] = False,
     edges: Annotated[bool, typer.Option("--edges", help="Label each edge with its local partial derivative.")]
     = False,
-    wrt: Annotated[Optional[str], typer.Option(
+    wrt: Annotated[str | None, typer.Option(
         "--wrt", metavar="NAME", help="Show the tangent seeded on this input.")] = None,
     max_nodes: Annotated[int, typer.Option(
-        "--max-nodes", metavar="N", click_type=WholeNumber(1, MAX_GRAPH_NODES),
+        "--max-nodes", metavar="N", parser=whole_number(1, MAX_GRAPH_NODES),
         help=f"Refuse larger graphs (at most {MAX_GRAPH_NODES:,}).")] = 300,
     func: Func = None,
     digits: Annotated[int, typer.Option(
-        "--digits", metavar="N", click_type=WholeNumber(1, 17), help="Significant digits in labels (1 to 17).")] = 4,
+        "--digits", metavar="N", parser=whole_number(1, 17), help="Significant digits in labels (1 to 17).")] = 4,
 ) -> None:
     """The computational graph as a picture, with values and adjoints when --at is given."""
     from adcli.graph import GraphData, check_size
@@ -484,7 +477,7 @@ def codegen(
     output_format: FormatOption("codegen") = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help="The code as JSON, with what it computes: its functions, inputs and mode.")] = False,
-    output: Annotated[Optional[str], typer.Option(
+    output: Annotated[str | None, typer.Option(
         "-o", "--output", metavar="FILE",
         help="Write the code to FILE (a .py file; .json for --json) instead of standard output.")] = None,
 ) -> None:
@@ -511,12 +504,13 @@ def codegen(
 def checkpoint(
     source: Src,
     at: At = None,
-    strategies: Annotated[Optional[str], typer.Option(
+    strategies: Annotated[str | None, typer.Option(
         "--strategies", metavar="LIST",
         help=f"Which to run, e.g. all,every=10,binomial=5 (K, S up to {MAX_COUNT:,}; default: a few of each).")]
     = None,
-    plot: Annotated[Optional[str], typer.Option(
-        "--plot", metavar="FILE", help="Draw stored values against recomputed steps into this .png, .svg or .pdf file.")]
+    plot: Annotated[str | None, typer.Option(
+        "--plot", metavar="FILE",
+        help="Draw stored values against recomputed steps into this .png, .svg or .pdf file.")]
     = None,
     func: Func = None,
     output_format: FormatOption("checkpoint") = None,
@@ -585,7 +579,7 @@ def run(arguments: list[str]) -> int:
         arguments = [wanted, *source_last(group.commands[wanted], arguments[1:])]
     try:
         code = group.main(args=arguments, prog_name="adcli", standalone_mode=False)
-    except ClickException as error:  # click's own checks: a missing argument, an unknown option …
+    except typer.TyperException as error:  # click's own checks: a missing argument, an unknown option …
         if type(error).__name__ == "NoArgsIsHelpError":  # a command given no arguments: its help
             try:
                 write(error.format_message() + "\n")
@@ -666,7 +660,7 @@ def _assigned(name: str, arguments: list[str]) -> bool:
     return any(re.match(rf"\s*{re.escape(name)}\s*=", part) for value in values for part in value.split(","))
 
 
-def usage_message(error: ClickException, command: str) -> str:
+def usage_message(error: typer.TyperException, command: str) -> str:
     """Click's message in one line, with where to look (and the fix for an expression that starts with -)."""
     context = getattr(error, "ctx", None)
     command = context.command_path if context is not None else command

@@ -227,7 +227,9 @@ def _times(left: str, right: str) -> str:
             return f"-{a}" if _is_atom(a) else f"-({a})"
         if b.startswith("1.0 / ") and _is_atom(b[6:]):
             return f"{a} / {b[6:]}"
-    wrap = (lambda t: t if _is_atom(t) or (" + " not in t and " - " not in t and not t.startswith("-")) else f"({t})")
+    def wrap(t: str) -> str:
+        return t if _is_atom(t) or (" + " not in t and " - " not in t and not t.startswith("-")) else f"({t})"
+
     return f"{wrap(left)} * {wrap(right)}"
 
 

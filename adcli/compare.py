@@ -268,9 +268,9 @@ def _first_line(error: Exception) -> str:
 def _symbolic_derivatives(trace: Trace, budget: SymbolicBudget, step: str = "differentiate with SymPy"):
     """(symbols, expression, unsimplified derivatives, seconds) or None when SymPy ran out of time."""
     def work():
-        from adcli.sympy_bridge import symbols_of, to_sympy
-
         import sympy
+
+        from adcli.sympy_bridge import symbols_of, to_sympy
 
         started = time.perf_counter()
         symbols = symbols_of(trace)
@@ -540,9 +540,9 @@ def cross_check(result, checks: list[str], sympy_timeout: float = 10.0) -> tuple
 
 
 def _all_output_derivatives(trace: Trace):
-    from adcli.sympy_bridge import symbols_of, to_sympy
-
     import sympy
+
+    from adcli.sympy_bridge import symbols_of, to_sympy
 
     symbols = symbols_of(trace)
     return symbols, [[sympy.diff(e, s) for s in symbols] for e in to_sympy(trace, symbols)]

@@ -7,12 +7,12 @@ through the branch taken, so their complex-step derivative equals adcli's conven
 
 import cmath
 import math
+from cmath import acos, asin, atan, cos, cosh, exp, sin, sinh, sqrt, tan, tanh  # noqa: F401
 from operator import add, mul, neg, sub
 from operator import truediv as div
-from cmath import acos, asin, atan, cos, cosh, exp, sin, sinh, sqrt, tan, tanh  # noqa: F401
 
-__all__ = ["add", "sub", "mul", "div", "neg", "acos", "asin", "atan", "cos", "cosh", "exp", "log", "sin", "sinh", "sqrt", "tan", "tanh",
-           "sigmoid", "relu", "abs", "min", "max", "floor", "sign", "pow"]
+__all__ = ["add", "sub", "mul", "div", "neg", "acos", "asin", "atan", "cos", "cosh", "exp", "log", "sin", "sinh",
+           "sqrt", "tan", "tanh", "sigmoid", "relu", "abs", "min", "max", "floor", "sign", "pow"]
 
 
 def log(z: complex) -> complex:

@@ -12,7 +12,6 @@ from adcli.errors import EvaluationError, TracedOverflowError, TracedValueError,
 from adcli.primitives import CONST, FIRST_PRIMITIVE, PRIMITIVES, Primitive, functions_of
 from adcli.trace import NO_ARG, Trace, format_literal
 
-
 #: From this many nodes on, long-trace work (evaluation here, linearize and the reverse sweep in
 #: :mod:`adcli.sweeps`) runs in C or NumPy, whose set-up then pays for itself.
 LONG_TRACE = 20_000

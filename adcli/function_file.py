@@ -18,13 +18,11 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from adcli.errors import (AdcliError, EvaluationError, InputError, TracedOverflowError, TracedValueError,
-                          caret_message)
+from adcli.errors import AdcliError, EvaluationError, InputError, TracedOverflowError, TracedValueError, caret_message
 from adcli.points import PointRange, Value
 from adcli.suggest import did_you_mean
 from adcli.trace import Trace
-from adcli.tracer import (Recorder, TracedList, Var, describe_int, recording, traced_math, traced_max,
-                          traced_min)
+from adcli.tracer import Recorder, TracedList, Var, describe_int, recording, traced_math, traced_max, traced_min
 
 
 def trace_function(path: str, assigned: dict[str, Value], func: str | None = None) -> tuple[Trace, dict[str, float]]:

@@ -6,13 +6,13 @@ It is :mod:`math` and :mod:`operator` plus the few functions the expression lang
 sigmoid).
 """
 
-from math import (acos, asin, atan, cos, cosh, exp, log, sin, sinh, sqrt, tan, tanh)  # noqa: F401
 import math
+from math import acos, asin, atan, cos, cosh, exp, log, sin, sinh, sqrt, tan, tanh  # noqa: F401
 from operator import add, mul, neg, sub
 from operator import truediv as div
 
-__all__ = ["add", "sub", "mul", "div", "neg", "acos", "asin", "atan", "cos", "cosh", "exp", "log", "sin", "sinh", "sqrt", "tan", "tanh",
-           "sigmoid", "relu", "abs", "min", "max", "floor", "sign", "pow"]
+__all__ = ["add", "sub", "mul", "div", "neg", "acos", "asin", "atan", "cos", "cosh", "exp", "log", "sin", "sinh",
+           "sqrt", "tan", "tanh", "sigmoid", "relu", "abs", "min", "max", "floor", "sign", "pow"]
 
 _builtin_abs, _builtin_min, _builtin_max = abs, min, max
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection
+
 from adcli.errors import InputError
 
 _PATH_PUNCTUATION = frozenset("/._~+-")

@@ -30,8 +30,7 @@ from adcli import scalar
 from adcli.accelerator import tape as _accelerator
 from adcli.errors import EvaluationError, InputError, TracedOverflowError
 from adcli.evaluate import operation_error_class, operation_message
-from adcli.primitives import BY_NAME, PRIMITIVES, Primitive
-from adcli.primitives import CONST, INPUT
+from adcli.primitives import BY_NAME, CONST, INPUT, PRIMITIVES, Primitive
 from adcli.trace import COLUMN_TYPES, NO_ARG, Trace, constant_key, format_literal
 
 
@@ -465,7 +464,8 @@ def {method}(self, other):
 
 
 def _define_operator(dunder: str, primitive: Primitive, symbol: str) -> None:
-    for method, x, y, args in ((f"__{dunder}__", "x", "y", "self.node, b"), (f"__r{dunder}__", "y", "x", "b, self.node")):
+    for method, x, y, args in ((f"__{dunder}__", "x", "y", "self.node, b"),
+                               (f"__r{dunder}__", "y", "x", "b, self.node")):
         namespace: dict = {}
         source = _OPERATOR_TEMPLATE.format(method=method, x=x, y=y, symbol=symbol, code=primitive.opcode, args=args)
         exec(compile(source, f"<adcli operator {method}>", "exec"), globals(), namespace)  # noqa: S102

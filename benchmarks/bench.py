@@ -263,8 +263,10 @@ def bench_sweep(n: int, repeat: int) -> None:
     print(f"the cheap-gradient principle on the recorded chain (median of {repeat})")
     report([("record (run the function file)", f"{record_seconds / n * 1e6:.3f}", ""),
             ("re-evaluate the recorded trace", f"{evaluate_seconds / n * 1e6:.3f}", "1.00"),
-            ("local partials (linearize)", f"{linearize_seconds / n * 1e6:.3f}", f"{linearize_seconds / evaluate_seconds:.2f}"),
-            ("reverse sweep (adjoints)", f"{reverse_seconds / n * 1e6:.3f}", f"{reverse_seconds / evaluate_seconds:.2f}"),
+            ("local partials (linearize)", f"{linearize_seconds / n * 1e6:.3f}",
+             f"{linearize_seconds / evaluate_seconds:.2f}"),
+            ("reverse sweep (adjoints)", f"{reverse_seconds / n * 1e6:.3f}",
+             f"{reverse_seconds / evaluate_seconds:.2f}"),
             ("backward = partials + sweep", f"{backward / n * 1e6:.3f}", f"{backward / evaluate_seconds:.2f}")],
            ("", "µs/op", "× evaluation"))
 
@@ -295,7 +297,8 @@ def bench_startup(repeat: int) -> None:
 
     commands = {
         "python -c 'import typer, rich.table'": [sys.executable, "-c", "import typer, rich.table"],
-        "adcli grad 'x*exp(y)-sin(x)' --at x=1,y=0": [sys.executable, "-m", "adcli", "grad", "x*exp(y)-sin(x)", "--at", "x=1,y=0"],
+        "adcli grad 'x*exp(y)-sin(x)' --at x=1,y=0":
+            [sys.executable, "-m", "adcli", "grad", "x*exp(y)-sin(x)", "--at", "x=1,y=0"],
         "the same with --json": [sys.executable, "-m", "adcli", "grad", "x*exp(y)-sin(x)", "--at", "x=1,y=0", "--json"],
     }
     # pip compiles an installed package's bytecode; an editable install (or PYTHONDONTWRITEBYTECODE)
@@ -366,7 +369,8 @@ def main() -> None:
     parser.add_argument("--measure", choices=["chain", "expression"], help=argparse.SUPPRESS)  # see without_extension
     args = parser.parse_args()
     if args.measure:
-        figures = measure_chain(args.n, args.repeat) if args.measure == "chain" else measure_expression(args.n, args.repeat)
+        measure = measure_chain if args.measure == "chain" else measure_expression
+        figures = measure(args.n, args.repeat)
         print(*(figures if isinstance(figures, list) else [figures]))
         return
     if args.quick:

@@ -22,9 +22,8 @@ import adcli.evaluate
 import adcli.primitives
 import adcli.scalar
 from adcli import accelerator
-from adcli.errors import EvaluationError
+from adcli.errors import EvaluationError, InputError
 from adcli.evaluate import evaluate
-from adcli.errors import InputError
 from adcli.parser import _Parser, parse
 from adcli.primitives import FIRST_PRIMITIVE
 from adcli.sweeps import linearize, reverse_sweep
@@ -204,18 +203,6 @@ def test_the_c_reverse_sweep_refuses_a_malformed_trace() -> None:
     with pytest.raises(TypeError, match="d0 must be a column of 8-byte floats"):
         sweep(array("b", [0]), array("q", [-1]), array("q", [-1]), array("q", [0]), array("d", [0.0]), {},
               FIRST_PRIMITIVE)
-
-
-@needs_extension
-def test_the_pure_python_tracer_passes_the_tracer_tests() -> None:
-    """The fallback is what runs without a compiler, so it keeps passing the tracer's own tests."""
-    env = dict(os.environ, ADCLI_NO_ACCELERATOR="1")
-    files = ["tests/test_function_files.py", "tests/test_jacobian_hessian.py", "tests/test_regressions.py",
-             "tests/test_reliability_files.py",
-             "tests/test_checkpoint.py::test_long_loop_plain_gradient_matches_the_euler_recurrence", "tests/test_scale.py"]
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files], env=env,
-                          cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-3000:]
 
 
 # ---------------------------------------------------------------- the C expression parser

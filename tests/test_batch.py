@@ -542,7 +542,7 @@ def test_table_summary(runner):
     lines = result.stdout.splitlines()
     assert lines[0] == "f(x) = (x-1)^2"
     assert lines[1].strip() == "4 points"
-    header = [cell.strip() for cell in next(l for l in lines if l.startswith("┃")).strip("┃").split("┃")]
+    header = [cell.strip() for cell in next(line for line in lines if line.startswith("┃")).strip("┃").split("┃")]
     assert header == ["", "min", "max", "mean", "first point", "last point"]
     assert _table_rows(result.stdout) == {
         "x": ["0", "3", "1.5", "0", "3"],

@@ -7,9 +7,9 @@ math and names what it was derived from. The CLI part checks exit codes and the 
 
 from __future__ import annotations
 
-import json
 import ast
 import io
+import json
 import math
 import tokenize
 from pathlib import Path

@@ -36,9 +36,8 @@ from pathlib import Path
 import mpmath
 import pytest
 import sympy
-from typer.testing import CliRunner
-
 from conftest import EntryPointRunner
+from typer.testing import CliRunner
 
 import adcli.output.plot
 from adcli.cli import app

@@ -8,10 +8,10 @@ import pytest
 
 import adcli
 from adcli.analysis import load, sweep_table
-from adcli.primitives import BY_NAME, CONST, INPUT, PRIMITIVES
 from adcli.output.documents import sweep_json_text
-from adcli.trace_text import update_statements
+from adcli.primitives import BY_NAME, CONST, INPUT, PRIMITIVES
 from adcli.trace import Trace
+from adcli.trace_text import update_statements
 
 
 def plain(value):

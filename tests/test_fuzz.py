@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import adcli
 from adcli.codegen import generate
-from adcli.errors import AdcliError
+from adcli.errors import AdcliError, EvaluationError
 from adcli.hessian import hessian
 from adcli.points import parse_assignments
 
@@ -33,7 +33,14 @@ def test_any_text_either_differentiates_or_raises_an_adcli_error(source, x, y):
             if len(trace.outputs) == 1:
                 hessian(trace, point)
     except AdcliError as error:
-        assert str(error)
+        _assert_one_error_message(error)
+
+
+def _assert_one_error_message(error: AdcliError) -> None:
+    """What the CLI prints after ``error: ``: a first line with words, and an exit code of the contract."""
+    first_line = str(error).split("\n", 1)[0]
+    assert first_line.strip() == first_line and any(c.isalpha() for c in first_line), repr(str(error))
+    assert error.exit_code == (1 if isinstance(error, EvaluationError) else 2), (type(error), str(error))
 
 
 @settings(max_examples=300, deadline=None)
@@ -42,7 +49,8 @@ def test_any_at_option_parses_or_raises_an_adcli_error(text):
     try:
         parse_assignments([text])
     except AdcliError as error:
-        assert str(error)
+        _assert_one_error_message(error)
+        assert error.exit_code == 2  # --at is input: never "cannot evaluate"
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

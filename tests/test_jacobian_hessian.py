@@ -14,10 +14,10 @@ import pytest
 import sympy
 
 from adcli.analysis import load
-from adcli.jacobian import jacobian
 from adcli.cli import app
 from adcli.errors import InputError
 from adcli.hessian import hessian
+from adcli.jacobian import jacobian
 
 MODES = ["forward", "reverse"]
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

@@ -14,7 +14,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import EntryPointRunner
 
 from adcli.cli import app

@@ -2,8 +2,7 @@
 
 References come from Python's own behaviour (which exception a float operation raises, what a
 program that skips a line records) and from derivatives worked out by hand next to each test.
-Run with and without the C extension (``ADCLI_NO_ACCELERATOR=1``); test_accelerator runs this file
-on the pure-Python tracer too.
+Run with and without the C extension (``ADCLI_NO_ACCELERATOR=1``): .ci/run runs the whole suite both ways.
 """
 
 from __future__ import annotations

@@ -137,7 +137,8 @@ class ClosedOutput(io.TextIOBase):
     """Standard output when the process started with it closed (``adcli … >&-``): writing to it,
     help and version included, is the one-line error, not silence."""
 
-    error = OutputError("standard output is closed, so the result cannot be written; give -o FILE to write it to a file")
+    error = OutputError("standard output is closed, so the result cannot be written; "
+                        "give -o FILE to write it to a file")
 
     def writable(self) -> bool:
         return True

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.text import Text
 
-from typing import TYPE_CHECKING
 from adcli.output.fit_table import FitTable
 from adcli.primitives import CONST
 

@@ -86,7 +86,8 @@ def _swell_table(comparison: Comparison) -> FitTable:
     for column in ("depth", "trace ops", "reverse ops", "AD time", "SymPy derivative", "simplified", "cse"):
         table.add_column(column, kind="key" if column == "depth" else "number", justify="right")
     for row in comparison.swell:
-        cells = [str(row.depth), f"{row.trace_operations:,}", f"{row.reverse_operations:,}", seconds_text(row.ad_seconds)]
+        cells = [str(row.depth), f"{row.trace_operations:,}", f"{row.reverse_operations:,}",
+                 seconds_text(row.ad_seconds)]
         for stage in ("derivative", "simplify", "cse"):
             sizes = row.symbolic.get(stage)
             if sizes is None:
@@ -108,7 +109,8 @@ def checks_table(rows: list[CheckRow], digits: int) -> FitTable:
     if several:
         table.add_column("output", kind="key")
     notes = any(row.note for row in rows)
-    for column in ("input", "AD", "SymPy", "SymPy − AD", "central difference", "FD − AD") + (("note",) if notes else ()):
+    columns = ("input", "AD", "SymPy", "SymPy − AD", "central difference", "FD − AD") + (("note",) if notes else ())
+    for column in columns:
         table.add_column(column, kind=_KINDS.get(column, "number"))
     has_sympy = any(row.sympy is not None or "SymPy" in row.note for row in rows)
     has_fd = any(row.fd_step is not None for row in rows)
