@@ -184,14 +184,14 @@ def _load_source(source: "Source", at: list[str] | None, func: str | None):
 def _show(kind: str, args: tuple, chosen: str, digits: int | None = None, output: str | None = None,
           quiet: bool = False, **view_options) -> None:
     """Write ``kind``'s result (``args``) in the ``chosen`` format to standard output or the file
-    ``output``. Its warnings and notes go to stderr in table mode and whenever the result goes to a
-    file (unless ``quiet``); the other formats carry them too."""
+    ``output``. Its warnings and notes go to stderr (unless ``quiet``), except where the format
+    carries them to standard output itself (JSON, CSV, Markdown, LaTeX)."""
     from adcli import output as out
 
     said = out.notices(args[0])
     content = out.render(kind, chosen, args, digits or TABLE_DIGITS, said, **view_options)
     out.write(out.as_text(content, output), output)
-    if said and not quiet and (chosen == out.TERMINAL or output is not None) and sys.stderr is not None:
+    if said and not quiet and (chosen not in out.CARRY_NOTICES or output is not None) and sys.stderr is not None:
         sys.stderr.write("".join(line + "\n" for line in said))
 
 
@@ -454,6 +454,7 @@ def graph(
 
         evaluated = evaluate_at(trace, assigned)
         data.values, data.partials = evaluated.values, (evaluated.d0, evaluated.d1)
+        data.at, data.warnings, data.notes = evaluated.at, evaluated.warnings, evaluated.notes
         data.adjoints = evaluated.reverse(0)
         if wrt is not None:
             names = parse_names(wrt, trace)
@@ -611,6 +612,10 @@ def _said(error: AdcliError) -> int:
     return error.exit_code
 
 
+#: Commands that differentiate at a point (--at): there, -q with no value for q is a mistyped option.
+POINT_COMMANDS = ("grad", "trace", "jacobian", "hessian", "compare", "checkpoint")
+
+
 def source_last(command, arguments: list[str]) -> list[str]:
     """``arguments`` with an expression that starts with ``-`` moved behind ``--``, so click reads it as SRC.
 
@@ -644,13 +649,14 @@ def source_last(command, arguments: list[str]) -> list[str]:
     if positional or candidate is None:
         return arguments
     text = arguments[candidate]
-    try:
-        parse(text)
-    except ParseError:
-        return arguments
-    if re.fullmatch(r"-[A-Za-z]\w*", text) and not _assigned(text[1:], arguments):
-        return arguments  # -q with no value for q: a mistyped option, not the expression -q
-    return [*arguments[:candidate], *arguments[candidate + 1:], "--", arguments[candidate]]
+    if re.fullmatch(r"-[A-Za-z]\w*", text):  # -q: a mistyped option, or the expression -q?
+        try:
+            parse(text)
+        except ParseError:
+            return arguments
+        if not _assigned(text[1:], arguments) and command.name in POINT_COMMANDS:
+            return arguments  # no value for q: a mistyped option (the error says how to mean -q)
+    return [*arguments[:candidate], *arguments[candidate + 1:], "--", text]  # the parser words any mistake
 
 
 def _assigned(name: str, arguments: list[str]) -> bool:
@@ -667,4 +673,8 @@ def usage_message(error: typer.TyperException, command: str) -> str:
     message = " ".join(error.format_message().split()).removesuffix(".")
     if not message:
         return ""
+    option = getattr(error, "option_name", "") or ""
+    if re.fullmatch(r"-[A-Za-z]\w*", option):
+        return (f"{message} (see '{command} --help'); for the expression {option}, give its inputs: "
+                f"{command} {option} --at {option[1:]}=…")
     return f"{message} (see '{command} --help')"

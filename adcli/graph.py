@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from adcli.errors import EvaluationError, InputError
 from adcli.primitives import CONST, INPUT, PRIMITIVES
@@ -28,6 +28,9 @@ class GraphData:
     tangents: list[float] | None = None
     partials: tuple[list[float], list[float]] | None = None
     digits: int = 4
+    at: dict[str, float] | None = None  # the point, when there is one
+    warnings: list[str] = field(default_factory=list)  # where a derivative is a convention
+    notes: list[str] = field(default_factory=list)  # the branches a function file took
 
 
 def _number(value: float, digits: int) -> str:

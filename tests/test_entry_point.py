@@ -27,8 +27,12 @@ def adcli_run(*args: str) -> subprocess.CompletedProcess:
     (["gard", "x"], "error: No such command 'gard'. Did you mean 'grad'? (see 'adcli --help')"),
     (["hessian", "x", "--at", "x=1", "--digits", "40"],
      "error: Invalid value for '--digits': 40: give a whole number from 1 to 17 (see 'adcli hessian --help')"),
-    (["grad", "x", "-k", "--at", "x=1"], "error: No such option: -k (see 'adcli grad --help')"),
-    (["grad", "-k", "--at", "x=1"], "error: No such option: -k (see 'adcli grad --help')"),
+    (["grad", "x", "-k", "--at", "x=1"], "error: No such option: -k (see 'adcli grad --help'); "
+                                         "for the expression -k, give its inputs: adcli grad -k --at k=…"),
+    (["grad", "-k", "--at", "x=1"], "error: No such option: -k (see 'adcli grad --help'); "
+                                    "for the expression -k, give its inputs: adcli grad -k --at k=…"),
+    (["grad", "-x^2 +", "--at", "x=1"], "error: syntax error at column 7: the expression ends too early\n  -x^2 +\n"
+                                        "        ^"),
     (["grad", "x", "--att", "x=1"],
      "error: No such option: --att (Possible options: --at, --format, --output) (see 'adcli grad --help')"),
 ])

@@ -61,6 +61,8 @@ SUFFIXES = {".txt": "table", ".json": "json", ".md": "markdown", ".tex": "latex"
             ".gv": "dot", ".mmd": "mermaid", ".svg": "svg", ".png": "png", ".py": "python"}
 #: Formats that print rich text for a terminal, and those written as bytes.
 TERMINAL, BINARY = "table", ("png",)
+#: Formats whose documents carry a result's warnings and notes (the others leave them to stderr).
+CARRY_NOTICES = ("json", "markdown", "latex", "csv")
 #: Formats whose writer returns tables for :func:`~adcli.output.tabular.write` to lay out.
 TABULAR = ("markdown", "latex", "csv")
 

@@ -286,7 +286,8 @@ def graph_json(data, edge_labels: bool = True) -> dict:
     edge_rows = [{"from": names[a], "to": names[b], "partial": number(label) if isinstance(label, float) else label}
                  for a, b, label in edges(data, numbers=True)]
     outputs = [{"name": name, "node": names[node]} for node, name in zip(trace.outputs, trace.output_names)]
-    return {"source": trace.source, "nodes": nodes, "edges": edge_rows, "outputs": outputs}
+    return {"source": trace.source, "at": data.at, "nodes": nodes, "edges": edge_rows, "outputs": outputs,
+            "warnings": data.warnings, "notes": data.notes}
 
 
 def _op_name(trace: Trace, node: int) -> str:

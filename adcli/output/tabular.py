@@ -367,7 +367,8 @@ def sweep_tables(table) -> list[Tabular]:
     names = trace.names()
     texts = trace.equation_texts(names)
     tangents = [Label(f"tangent {label}", f"tangent ${latex_formula(label)}$") for label, _ in table.tangents]
-    columns = ["node", "operation", "value", *tangents, "adjoint"]
+    adjoint = "adjoint" if len(trace.outputs) == 1 else f"adjoint of {trace.output_names[table.output]}"
+    columns = ["node", "operation", "value", *tangents, adjoint]
     nodes = [i for i, code in enumerate(trace.op) if code != CONST]
     cells = [list(map(column.__getitem__, nodes))  # column by column: long traces have millions of rows
                         for column in (names, texts, evaluated.values, *(t for _, t in table.tangents), table.adjoints)]
@@ -383,8 +384,16 @@ def gradient_tables(result) -> list[Tabular]:
     columns = ["", *(Label(name, latex_code(name)) if several else Label("f", "$f$") for name in trace.output_names)]
     rows = [["value", *evaluated.output_values]]
     rows += [[_partial(name, "" if several else "f"), *(g[name] for g in result.gradients)] for name in result.wrt]
-    return [Tabular(f"Value and gradient of {{subject}} ({result.mode} mode)", columns, rows, source=_source(trace),
-                    at=evaluated.at)]
+    tables = [Tabular(f"Value and gradient of {{subject}} ({result.mode} mode)", columns, rows, source=_source(trace),
+                      at=evaluated.at)]
+    if result.checks is not None:
+        check_columns = ["output", "input", "AD", "SymPy", "SymPy − AD", "central difference", "step", "difference − AD",
+                         "note"]
+        check_rows = [[c.output, c.input, c.ad, c.sympy, None if c.sympy is None else c.sympy - c.ad, c.fd, c.fd_step,
+                       None if c.fd is None else c.fd - c.ad, c.note] for c in result.checks]
+        tables.append(Tabular("Cross-checks of {subject}", check_columns, check_rows, source=_source(trace),
+                              at=evaluated.at))
+    return tables
 
 
 def jacobian_tables(result) -> list[Tabular]:
@@ -437,15 +446,22 @@ def checkpoint_tables(evaluated, runs) -> list[Tabular]:
         measured = [r.peak_stored, r.recomputed, r.seconds] if r.adjoints else [None, None, None]
         rows.append([r.strategy.label, measured[0], r.theory_stored, measured[1], r.theory_recomputed, measured[2],
                      *gradient])
-    return [Tabular("Checkpointing strategies for {subject}", columns, rows, source=_source(trace),
+    notes = [f"{r.strategy.label}: {note}" for r in runs for note in r.notes]
+    return [Tabular("Checkpointing strategies for {subject}", columns, rows, notes, source=_source(trace),
                     at=evaluated.at)]
 
 
 # ---------------------------------------------------------------- CSV of gradients
 def gradient_csv(result: Gradient) -> str:
-    """The gradient at one point as CSV: the inputs, the value and each partial derivative."""
+    """The gradient at one point as CSV: the inputs, the value and each partial derivative; the
+    cross-checks of ``--check``, if any, as comment lines before it (every digit)."""
     evaluated = result.evaluated
-    return _gradient_csv({name: [value] for name, value in evaluated.at.items()}, result.trace.output_names,
+    checks = "".join(
+        f"# check d({c.output})/d{c.input}: AD {c.ad!r}"
+        + (f", SymPy {c.sympy!r}" if c.sympy is not None else "")
+        + (f", central difference {c.fd!r} (step {c.fd_step!r})" if c.fd is not None else "")
+        + (f"; {c.note}" if c.note else "") + "\n" for c in result.checks or [])
+    return checks + _gradient_csv({name: [value] for name, value in evaluated.at.items()}, result.trace.output_names,
                          [[value] for value in evaluated.output_values],
                          [{name: [g] for name, g in gradient.items()} for gradient in result.gradients])
 
