@@ -384,8 +384,8 @@ def gradient_tables(result) -> list[Tabular]:
     columns = ["", *(Label(name, latex_code(name)) if several else Label("f", "$f$") for name in trace.output_names)]
     rows = [["value", *evaluated.output_values]]
     rows += [[_partial(name, "" if several else "f"), *(g[name] for g in result.gradients)] for name in result.wrt]
-    tables = [Tabular(f"Value and gradient of {{subject}} ({result.mode} mode)", columns, rows, source=_source(trace),
-                      at=evaluated.at)]
+    title = f"Value and gradient of {{subject}} ({result.mode} mode)"
+    tables = [Tabular(title, columns, rows, source=_source(trace), at=evaluated.at)]
     if result.checks is not None:
         check_columns = ["output", "input", "AD", "SymPy", "SymPy − AD", "central difference", "step", "difference − AD",
                          "note"]
