@@ -387,8 +387,8 @@ def gradient_tables(result) -> list[Tabular]:
     title = f"Value and gradient of {{subject}} ({result.mode} mode)"
     tables = [Tabular(title, columns, rows, source=_source(trace), at=evaluated.at)]
     if result.checks is not None:
-        check_columns = ["output", "input", "AD", "SymPy", "SymPy − AD", "central difference", "step", "difference − AD",
-                         "note"]
+        check_columns = ["output", "input", "AD", "SymPy", "SymPy − AD", "central difference", "step",
+                         "difference − AD", "note"]
         check_rows = [[c.output, c.input, c.ad, c.sympy, None if c.sympy is None else c.sympy - c.ad, c.fd, c.fd_step,
                        None if c.fd is None else c.fd - c.ad, c.note] for c in result.checks]
         tables.append(Tabular("Cross-checks of {subject}", check_columns, check_rows, source=_source(trace),
