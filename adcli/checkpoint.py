@@ -50,7 +50,8 @@ def parse_strategy(text: str) -> Strategy:
     number = parse_whole(value, 1, MAX_COUNT) if name in ("every", "binomial") else None
     if number is not None:
         return Strategy(name, number)
-    raise InputError(f"--checkpoint {text}: choose all, none, every=K or binomial=S "
+    shown = text if len(text) <= 40 else f"{text[:40]}…"
+    raise InputError(f"--checkpoint {shown}: choose all, none, every=K or binomial=S "
                      f"(K, S whole numbers from 1 to {MAX_COUNT:,})")
 
 

@@ -71,7 +71,8 @@ def FormatOption(kind: str) -> Any:  # noqa: N802 - a type, named like one
 
 Output = Annotated[str | None, typer.Option(
     "-o", "--output", metavar="FILE", show_default=False,
-    help="Write the result to FILE (format from its suffix: .txt .json .md .tex .csv) instead of standard output.")]
+    help="Write the result to FILE instead of standard output, in the format its suffix names (.txt for a table, "
+         ".json, .md, .tex, .csv; graph: .dot, .mmd, .svg, .png; codegen: .py).")]
 Func = Annotated[str | None, typer.Option(
     "--func", metavar="NAME", help="The function to differentiate in a .py file.")]
 Mode = Annotated[Literal["reverse", "forward"], typer.Option(
@@ -161,7 +162,7 @@ def _source(source: str, at: list[str] | None = None) -> "Source":
     if sys.stdin.isatty() and sys.stderr is not None:
         sys.stderr.write("reading an expression from standard input (end it with Ctrl-D)\n")
     try:
-        text = sys.stdin.read().strip()
+        text = sys.stdin.read().lstrip("\ufeff").strip()  # (a BOM from a Windows editor is no character)
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"standard input cannot be read ({error})") from None
     if not text:
@@ -416,11 +417,9 @@ def compare(
 def graph(
     source: Src,
     at: At = None,
-    output: Annotated[str | None, typer.Option(
-        "-o", "--output", metavar="FILE", help="Write to this file (.dot, .mmd, .svg, .png).")] = None,
+    output: Output = None,
     output_format: FormatOption("graph") = None,
-    as_json: Annotated[bool, typer.Option(
-        "--json", help="The graph as JSON: nodes with their numbers, edges with their partials.")] = False,
+    as_json: Json = False,
     edges: Annotated[bool, typer.Option("--edges", help="Label each edge with its local partial derivative.")]
     = False,
     wrt: Annotated[str | None, typer.Option(
@@ -431,6 +430,7 @@ def graph(
     func: Func = None,
     digits: Annotated[int, typer.Option(
         "--digits", metavar="N", parser=whole_number(1, 17), help="Significant digits in labels (1 to 17).")] = 4,
+    quiet: Quiet = False,
 ) -> None:
     """The computational graph as a picture, with values and adjoints when --at is given."""
     from adcli.graph import GraphData, check_size
@@ -463,7 +463,7 @@ def graph(
             data.tangents = evaluated.forward({names[0]: 1.0})
     elif wrt is not None:
         raise InputError("--wrt shows tangents, which need a point: add --at")
-    _show("graph", (data, edges), chosen, output=output)
+    _show("graph", (data, edges), chosen, output=output, quiet=quiet)
 
 
 @command('"x*exp(y)-sin(x)" --mode forward',
@@ -476,11 +476,9 @@ def codegen(
         "--name", metavar="NAME", help="Prefix of the generated functions (NAME_grad).")] = "f",
     func: Func = None,
     output_format: FormatOption("codegen") = None,
-    as_json: Annotated[bool, typer.Option(
-        "--json", help="The code as JSON, with what it computes: its functions, inputs and mode.")] = False,
-    output: Annotated[str | None, typer.Option(
-        "-o", "--output", metavar="FILE",
-        help="Write the code to FILE (a .py file; .json for --json) instead of standard output.")] = None,
+    as_json: Json = False,
+    output: Output = None,
+    quiet: Quiet = False,
 ) -> None:
     """Python source for the value and gradient: forward (JVP) or reverse (adjoint) statements."""
     from adcli.parser import parse
@@ -497,7 +495,7 @@ def codegen(
         if at:
             raise InputError("--at: code for an expression holds at every point; --at is for function files")
         trace = parse(src.text)
-    _show("codegen", (trace, mode, name), chosen, output=output)
+    _show("codegen", (trace, mode, name), chosen, output=output, quiet=quiet)
 
 
 @command('"sin(x)^2" --at x=1 --strategies all,every=2,binomial=2',

@@ -52,8 +52,11 @@ def resolve(text: str, given: Collection[str] = ()) -> Source:
     if os.path.isdir(text):
         raise InputError(f"{text}: is a directory; give a .py file or an expression")
     if not os.path.exists(text):
-        hint = f" (did you mean {text}.py?)" if os.path.isfile(text + ".py") else ""
-        raise InputError(f"{text}: no such file{hint}")
+        if os.path.isfile(text + ".py"):
+            raise InputError(f"{text}: no such file (did you mean {text}.py?)")
+        if not text.endswith(".py") and not text.startswith(("/", "./", "../")) and _parses(text):
+            return expression(text)  # x2/y beside a folder x2: a division after all
+        raise InputError(f"{text}: no such file")
     return Source(text, is_file=True)
 
 

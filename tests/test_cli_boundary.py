@@ -179,8 +179,8 @@ def test_interrupted_while_starting_never_shows_a_traceback(delay):
     if stderr.startswith("Fatal Python error: init_import_site") or (
             "Traceback" in stderr and "adcli/__main__.py" not in stderr and "adcli/cli.py" not in stderr):
         return  # Python was still starting, or running the console script's own imports: no adcli code yet
-    assert process.returncode in (0, 130, -signal.SIGINT)
-    assert stderr == ("error: interrupted\n" if process.returncode == 130 else "")
+    assert process.returncode in (0, 130, -signal.SIGINT), stderr
+    assert stderr == ("error: interrupted\n" if process.returncode == 130 else ""), (process.returncode, stderr)
 
 
 # ---------------------------------------------------------------- Graphviz, bounded
@@ -295,3 +295,51 @@ def test_codegen_writes_a_file(tmp_path):
     namespace: dict = {}
     exec(compile(target.read_text(), str(target), "exec"), namespace)  # noqa: S102 - code adcli generated
     assert namespace["f_grad"](3.0, 4.0) == (12.0, (4.0, 3.0))  # x·y at (3, 4): value 12, gradient (y, x)
+
+
+def test_output_file_through_a_link_and_into_a_device(tmp_path):
+    """-o follows a link (the link stays a link) and keeps the mode of the file it replaces; a device is
+    written into, not replaced: /dev/full gives the disk-full line."""
+    target = tmp_path / "target.json"
+    target.write_text("{}")
+    target.chmod(0o600)
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    done = adcli("grad", "x*y", "--at", "x=1,y=2", "-o", str(link))
+    assert done.returncode == 0, done.stderr
+    assert link.is_symlink() and json.loads(target.read_text())["value"] == 2.0
+    assert target.stat().st_mode & 0o777 == 0o600
+    if os.path.exists("/dev/full"):
+        done = adcli("grad", "x*y", "--at", "x=1,y=2", "--json", "-o", "/dev/full")
+        assert (done.returncode, done.stderr) == (1, "error: -o /dev/full: cannot write the file "
+                                                     "(No space left on device)\n")
+        assert not os.path.isfile("/dev/full")  # still the device
+
+
+@pytest.mark.parametrize("args", [["grad", "-h"], ["-h"], ["grad"], ["-V"]])
+def test_help_and_version_to_a_closed_output(args):
+    if not SCRIPT.exists():
+        pytest.skip("the adcli console script is not installed beside this Python")
+    done = subprocess.run([str(SCRIPT), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          preexec_fn=lambda: os.close(1), timeout=60)
+    assert done.returncode == 1
+    assert done.stderr == ("error: standard output is closed, so the result cannot be written; "
+                           "give -o FILE to write it to a file\n")
+
+
+def test_columns_zero_is_taken_as_unset():
+    done = adcli("jacobian", "x*y, sin(x)", "--at", "x=1,y=2", env={"COLUMNS": "0"})
+    assert done.returncode == 0 and "0.84147098" in done.stdout  # sin(1), not lost
+
+
+def test_a_bom_on_standard_input_is_no_character():
+    done = adcli("grad", "-", "--at", "x=1", "--json", input="\ufeffx*2")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["gradient"] == {"x": 2.0}
+
+
+def test_a_division_beside_a_folder_is_a_division(tmp_path):
+    (tmp_path / "x2").mkdir()
+    done = adcli("grad", "x2/y", "--at", "x2=1,y=2", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["gradient"] == {"x2": 0.5, "y": -0.25}

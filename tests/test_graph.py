@@ -348,7 +348,7 @@ def test_default_limit_is_300(runner):
     ([EXAMPLE, "--wrt", "a"], "error: --wrt shows tangents, which need a point: add --at\n"),
     ([EXAMPLE, "--format", "gif"], "error: Invalid value for '--format': 'gif' is not one of 'dot', 'mermaid', "
                                    "'svg', 'png', 'json' (see 'adcli graph --help')\n"),
-    ([EXAMPLE, "-o", "graph.txt"], "error: -o graph.txt: the suffix does not say the format; use one of .json, .dot, .gv, "
+    ([EXAMPLE, "-o", "graph.txt"], "error: -o graph.txt: the suffix names table, which a graph is not written as; use one of .json, .dot, .gv, "
                                     ".mmd, .svg, .png or give --format\n"),
 ])
 def test_graph_errors(runner, args, message):

@@ -83,8 +83,9 @@ def choose(kind: str, requested: str | None, as_json: bool = False, path: str | 
         requested = SUFFIXES.get(os.path.splitext(path)[1].lower())
         if requested not in allowed:
             suffixes = [suffix for suffix, name in SUFFIXES.items() if name in allowed]
-            raise InputError(f"-o {path}: the suffix does not say the format; use one of {', '.join(suffixes)} "
-                             "or give --format")
+            said = ("does not say the format" if requested is None
+                    else f"names {requested}, which {_kind_words(kind)} is not written as")
+            raise InputError(f"-o {path}: the suffix {said}; use one of {', '.join(suffixes)} or give --format")
     chosen = requested or allowed[0]
     if chosen not in allowed:
         raise InputError(f"--format {chosen}: {_kind_words(kind)} is written as {_listing(allowed)}")
