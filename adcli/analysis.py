@@ -91,7 +91,7 @@ def _straight_through(trace: Trace, d0: list[float]) -> list[str]:
         primitive = PRIMITIVES[code]
         if primitive is not None and primitive.discrete and active[i]:
             d0[i] = 1.0
-            touched.append(f"{names[i]} = {trace.equation_text(i, names, input_name)}")
+            touched.append(trace.label(i, names, input_name))
     if not touched:
         return ["--ste: no discrete node (floor, sign) depends on an input; the gradient is unchanged"]
     return [f"straight-through estimator: the derivative of {node} is taken as 1 instead of 0 "

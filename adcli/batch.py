@@ -240,7 +240,7 @@ def _reverse(trace: Trace, partials: list[tuple], output: int, points: dict,
 
 def _undefined_warning(trace: Trace, node: int, mask: np.ndarray, points: dict) -> str:
     names = trace.names()
-    where = f"{names[node]} = {trace.equation_text(node, names, trace.input_name_of())}"
+    where = trace.label(node, names)
     first = int(np.flatnonzero(mask)[0]) if np.ndim(mask) else 0
     at = ", ".join(f"{name}={format_literal(float(np.asarray(v)[first] if np.ndim(v) else v))}"
                    for name, v in points.items())
@@ -274,7 +274,7 @@ def _convention_warnings(trace: Trace, values: list, points: dict) -> list[str]:
             first = int(np.flatnonzero(mask)[0])
             at = ", ".join(f"{name}={format_literal(float(np.broadcast_to(v, (count,))[first]))}"
                            for name, v in points.items())
-            warnings.append(f"{names[i]} = {trace.equation_text(i, names, input_name)}: {primitive.name} is not "
+            warnings.append(f"{trace.label(i, names, input_name)}: {primitive.name} is not "
                             f"differentiable at {hits:,} of the {count:,} points (the first: {at}); "
                             f"used {primitive.convention}")
     return warnings

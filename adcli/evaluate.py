@@ -101,7 +101,7 @@ def operation_error_class(primitive: Primitive, args: list[float]) -> type[Evalu
 def derivative_overflow_error(trace: Trace, values: list[float], node: int) -> EvaluationError:
     """The error for a node whose local derivative is too large for a float (1/x at 1e-200)."""
     names = trace.names()
-    where = f"{names[node]} = {trace.equation_text(node, names, trace.input_name_of())}"
+    where = trace.label(node, names)
     at = ", ".join(f"{names[a]} = {format_literal(values[a])}" for a in trace.args(node) if trace.op[a] != CONST)
     return EvaluationError(f"{where}: overflow, its derivative at {at} is too large for a float")
 
@@ -125,7 +125,7 @@ def convention_warnings(trace: Trace, values: list[float], skip_discrete: bool =
             continue
         args_nodes = trace.args(i)
         args = [values[a] for a in args_nodes]
-        where = f"{names[i]} = {trace.equation_text(i, names, input_name)}"
+        where = trace.label(i, names, input_name)
         if any(kink(*args) and active[a] for kink, a in zip(primitive.kinks, args_nodes) if kink):
             shown = ", ".join(format_literal(a) for a in args)
             warnings.append(f"{where}: {primitive.name} is not differentiable at {shown}; used {primitive.convention}")

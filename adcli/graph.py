@@ -63,7 +63,7 @@ def _labels(data: GraphData) -> dict[int, list[str]]:
         if trace.op[i] == CONST:
             labels[i] = [names[i]]
             continue
-        lines = [f"{names[i]} = {trace.equation_text(i, names, input_name)}"]
+        lines = [trace.label(i, names, input_name)]
         if data.values is not None:
             lines.append(f"value {_number(data.values[i], data.digits)}")
         if data.tangents is not None:

@@ -153,6 +153,13 @@ class Trace:
             texts[node] = names[node]
         return texts
 
+    def label(self, node: int, names: list[str] | None = None, input_name: dict[int, str] | None = None) -> str:
+        """A node as messages name it: ``v3 = log(v2)``. (``names`` and ``input_name`` save working
+        them out again when labelling many nodes.)"""
+        names = self.names() if names is None else names
+        input_name = self.input_name_of() if input_name is None else input_name
+        return f"{names[node]} = {self.equation_text(node, names, input_name)}"
+
     def input_name_of(self) -> dict[int, str]:
         return dict(zip(self.inputs, self.input_names))
 
@@ -160,7 +167,7 @@ class Trace:
         """The Wengert list as text, one equation per line, then the outputs."""
         names = self.names()
         input_name = self.input_name_of()
-        lines = [f"{names[i]} = {self.equation_text(i, names, input_name)}"
+        lines = [self.label(i, names, input_name)
                  for i, code in enumerate(self.op) if code != CONST]
         lines.append("return " + ", ".join(names[o] for o in self.outputs))
         return "\n".join(lines)
