@@ -19,6 +19,12 @@ from adcli.trace import Trace
 MODES = ("reverse", "forward")
 
 
+def check_mode(mode: str) -> None:
+    """Refuse a mode of AD other than reverse and forward."""
+    if mode not in MODES:
+        raise InputError(f"mode {mode!r}: choose reverse or forward")
+
+
 def load(source: Source | str, assigned: dict[str, Value], func: str | None = None) -> tuple[Trace, dict[str, Value]]:
     """The trace of an expression or of a function file's function, and the point to use with it.
 
@@ -170,8 +176,7 @@ class _Tangents(Mapping):
 def gradient(trace: Trace, assigned: dict[str, Value], mode: str = "reverse",
              wrt: list[str] | None = None, straight_through: bool = False) -> Gradient:
     """Value and gradient: reverse mode runs one sweep per output, forward mode one per input."""
-    if mode not in MODES:
-        raise InputError(f"--mode {mode}: choose reverse or forward")
+    check_mode(mode)
     evaluated = evaluate_at(trace, assigned, straight_through)
     wrt = list(trace.input_names) if wrt is None else wrt
     node_of = dict(zip(trace.input_names, trace.inputs))

@@ -33,8 +33,9 @@ _ENTRY = re.compile(r"^(?P<name>[A-Za-z_]\w*)\[(?P<index>\d+)\]$")
 
 def generate(trace: Trace, mode: str = "reverse", name: str = "f") -> str:
     """A Python module with ``{name}_grad`` (and, in forward mode, ``{name}_jvp``) for ``trace``."""
-    if mode not in ("reverse", "forward"):
-        raise InputError(f"--mode {mode}: choose reverse or forward")
+    from adcli.analysis import check_mode
+
+    check_mode(mode)
     if len(trace.outputs) != 1:
         raise InputError(f"codegen writes the gradient of one output; the function has {len(trace.outputs)}")
     if not trace.inputs:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adcli.analysis import MODES, Evaluated, check_finite, evaluate_at
-from adcli.errors import InputError
+from adcli.analysis import Evaluated, check_finite, check_mode, evaluate_at
 from adcli.points import Value
 from adcli.sweeps import jacobian_rows
 from adcli.trace import Trace
@@ -35,8 +34,7 @@ class Jacobian:
 
 def jacobian(trace: Trace, assigned: dict[str, Value], mode: str = "reverse") -> Jacobian:
     """Forward mode builds the Jacobian column by column, reverse mode row by row."""
-    if mode not in MODES:
-        raise InputError(f"--mode {mode}: choose reverse or forward")
+    check_mode(mode)
     evaluated = evaluate_at(trace, assigned)
     outputs, names = trace.outputs, trace.input_names
     matrix = jacobian_rows(trace, evaluated.d0, evaluated.d1, trace.inputs, mode)

@@ -115,7 +115,7 @@ def test_cheaper_mode_tie_for_a_square_jacobian():
 
 def test_jacobian_rejects_an_unknown_mode():
     trace, at = load("x*y", {"x": 1.0, "y": 2.0})
-    with pytest.raises(InputError, match=r"^--mode sideways: choose reverse or forward$"):
+    with pytest.raises(InputError, match=r"^mode 'sideways': choose reverse or forward$"):
         jacobian(trace, at, "sideways")
 
 
