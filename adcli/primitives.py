@@ -232,5 +232,19 @@ def functions_of(m) -> list:
     return [None if p is None else getattr(m, p.name) for p in PRIMITIVES]
 
 
+def builtin_names(module: str, functions: dict[str, Callable]) -> Callable[[str], Callable]:
+    """A module ``__getattr__`` for a math namespace: it serves ``functions`` under their primitive
+    names (``abs``, ``min``, ``max``, ``pow``), which are Python builtins. The namespace defines them
+    under other names, so inside it those names stay Python's own, yet ``m.abs`` still works."""
+
+    def __getattr__(name: str) -> Callable:
+        try:
+            return functions[name]
+        except KeyError:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}") from None
+
+    return __getattr__
+
+
 #: Named constants of the expression language.
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
