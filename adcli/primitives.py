@@ -1,7 +1,8 @@
 """The primitive registry: one table entry per elementary operation.
 
 Every other module (parser, evaluator, forward and reverse sweeps, SymPy bridge, renderers) looks
-operations up here, so adding a primitive means adding one ``_define`` call below.
+operations up here, so adding a primitive means adding one ``_define`` call below and its value in
+the three math namespaces (CONTRIBUTING.md, "Adding a primitive").
 
 An entry holds:
 
