@@ -11,6 +11,8 @@ from cmath import acos, asin, atan, cos, cosh, exp, sin, sinh, sqrt, tan, tanh  
 from operator import add, mul, neg, sub
 from operator import truediv as div
 
+from adcli.primitives import builtin_names
+
 __all__ = ["add", "sub", "mul", "div", "neg", "acos", "asin", "atan", "cos", "cosh", "exp", "log", "sin", "sinh",
            "sqrt", "tan", "tanh", "sigmoid", "relu", "abs", "min", "max", "floor", "sign", "pow"]
 
@@ -29,15 +31,15 @@ def relu(z: complex) -> complex:
     return z if z.real > 0 else 0j
 
 
-def abs(z: complex) -> complex:  # noqa: A001
+def absolute(z: complex) -> complex:
     return z if z.real >= 0 else -z
 
 
-def min(z: complex, w: complex) -> complex:  # noqa: A001
+def minimum(z: complex, w: complex) -> complex:
     return w if w.real < z.real else z
 
 
-def max(z: complex, w: complex) -> complex:  # noqa: A001
+def maximum(z: complex, w: complex) -> complex:
     return w if w.real > z.real else z
 
 
@@ -49,7 +51,7 @@ def sign(z: complex) -> complex:
     return complex((z.real > 0) - (z.real < 0))
 
 
-def pow(z: complex, w: complex) -> complex:  # noqa: A001
+def power(z: complex, w: complex) -> complex:
     if z.real == 0 and z.imag == 0 and w.real < 0:
         raise ZeroDivisionError("0 cannot be raised to a negative power")
     if w.imag == 0 and w.real == int(w.real):
@@ -57,3 +59,7 @@ def pow(z: complex, w: complex) -> complex:  # noqa: A001
     if z.real < 0:
         raise ValueError("a negative base needs an integer exponent")
     return z**w
+
+
+# The primitives named as builtins, under their primitive names: ``complex_math.abs`` is absolute.
+__getattr__ = builtin_names(__name__, {"abs": absolute, "min": minimum, "max": maximum, "pow": power})

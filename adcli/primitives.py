@@ -1,7 +1,8 @@
 """The primitive registry: one table entry per elementary operation.
 
 Every other module (parser, evaluator, forward and reverse sweeps, SymPy bridge, renderers) looks
-operations up here, so adding a primitive means adding one ``_define`` call below.
+operations up here, so adding a primitive means adding one ``_define`` call below and its value in
+the three math namespaces (CONTRIBUTING.md, "Adding a primitive").
 
 An entry holds:
 
@@ -230,6 +231,20 @@ FUNCTIONS: dict[str, Primitive] = {
 def functions_of(m) -> list:
     """The evaluation function of every opcode in namespace ``m`` (None for the two leaf kinds)."""
     return [None if p is None else getattr(m, p.name) for p in PRIMITIVES]
+
+
+def builtin_names(module: str, functions: dict[str, Callable]) -> Callable[[str], Callable]:
+    """A module ``__getattr__`` for a math namespace: it serves ``functions`` under their primitive
+    names (``abs``, ``min``, ``max``, ``pow``), which are Python builtins. The namespace defines them
+    under other names, so inside it those names stay Python's own, yet ``m.abs`` still works."""
+
+    def __getattr__(name: str) -> Callable:
+        try:
+            return functions[name]
+        except KeyError:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}") from None
+
+    return __getattr__
 
 
 #: Named constants of the expression language.

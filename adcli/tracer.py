@@ -564,7 +564,11 @@ def _unsupported(name: str, function):
     return wrapper
 
 
-_MATH_PRIMITIVES = ("exp", "sqrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "floor")
+#: The unary primitives :mod:`math` also has, traced under math's name; derived from the registry, so
+#: a new primitive is available in function files as ``math.<name>``. ``log`` is left to
+#: :func:`_log` (math's takes a base); ``fabs``, ``ceil`` and ``pow`` are the special cases below.
+_MATH_PRIMITIVES = tuple(p.name for p in BY_NAME.values()
+                         if p.arity == 1 and p.name != "log" and callable(getattr(math, p.name, None)))
 
 traced_math = types.ModuleType("math", "adcli's stand-in for math: the same functions, traced.")
 for _name in dir(math):
@@ -584,12 +588,34 @@ traced_max = _fold(BY_NAME["max"], max)
 traced_min = _fold(BY_NAME["min"], min)
 
 
-#: The math namespace ``m`` for primitive rules applied to traced values (higher derivatives).
-traced_namespace = types.SimpleNamespace(
-    **{name: getattr(traced_math, name) for name in _MATH_PRIMITIVES},
-    log=traced_math_log, pow=_pow_function, abs=abs, max=traced_max, min=traced_min,
-    **{name: _unary_function(BY_NAME[name], getattr(scalar, name)) for name in ("sign", "sigmoid", "relu")},
-)
+def _binary_function(primitive: Primitive):
+    """A two-argument function that records ``primitive`` when a traced value takes part."""
+    function = getattr(scalar, primitive.name)
+
+    def traced(x, y):
+        if isinstance(x, Var) or isinstance(y, Var):
+            return _active.record(primitive, (x, y))
+        return function(x, y)
+
+    traced.__name__ = primitive.name
+    return traced
+
+
+def _traced_primitive(primitive: Primitive):
+    """The function of ``traced_namespace`` for ``primitive``: traced math's where math has it."""
+    if primitive.name in _MATH_PRIMITIVES:
+        return getattr(traced_math, primitive.name)
+    special = {"log": traced_math_log, "pow": _pow_function}.get(primitive.name)
+    if special is not None:
+        return special
+    if primitive.arity == 1:
+        return _unary_function(primitive, getattr(scalar, primitive.name))
+    return _binary_function(primitive)
+
+
+#: The math namespace ``m`` for primitive rules applied to traced values (higher derivatives): one
+#: function per registry entry.
+traced_namespace = types.SimpleNamespace(**{p.name: _traced_primitive(p) for p in BY_NAME.values()})
 
 
 def replay(trace: Trace, values: list[float], recorder: Recorder) -> list:
