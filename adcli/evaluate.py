@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from adcli import accelerator, scalar
 from adcli.errors import EvaluationError, TracedOverflowError, TracedValueError, TracedZeroDivisionError
-from adcli.primitives import CONST, FIRST_PRIMITIVE, PRIMITIVES, Primitive, functions_of
+from adcli.primitives import CONST, FIRST_PRIMITIVE, PRIMITIVES, Primitive, functions_of, operations, primitive_of
 from adcli.trace import NO_ARG, Trace, format_literal
 
 #: From this many nodes on, long-trace work (evaluation here, linearize and the reverse sweep in
@@ -54,7 +54,7 @@ def evaluate(trace: Trace, point: Sequence[float], m=scalar) -> Sequence[float]:
 
 def undefined_error(trace: Trace, values: list[float], node: int) -> EvaluationError:
     """The error for an operation that failed at ``node``: its domain message, nan, or an overflow."""
-    primitive = trace.primitive(node)
+    primitive = primitive_of(trace.op[node])
     args = [values[a].real for a in trace.args(node)]  # .real: complex-step values report their real part
     names = trace.names()
     literal = [trace.op[a] == CONST for a in trace.args(node)]
@@ -110,7 +110,7 @@ def convention_warnings(trace: Trace, values: list[float], skip_discrete: bool =
     """One warning per node whose derivative is a convention at this point, and per discrete node
     (floor, sign) that an input reaches: its zero derivative stops the gradient there.
     ``skip_discrete`` leaves discrete nodes to the straight-through estimator's own notes."""
-    watched = {p.opcode for p in PRIMITIVES[FIRST_PRIMITIVE:] if p.kinks}
+    watched = {p.opcode for p in operations() if p.kinks}
     opcodes = bytes(trace.op)
     if not any(bytes((code,)) in opcodes for code in watched):  # the common case, a byte search each
         return []
