@@ -23,7 +23,7 @@ import os
 import sys
 import types
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from adcli import scalar
@@ -602,7 +602,7 @@ traced_namespace = types.SimpleNamespace(
 )
 
 
-def replay(trace: Trace, values: list[float], recorder: Recorder) -> list:
+def replay(trace: Trace, values: Sequence[float], recorder: Recorder) -> list:
     """Re-record ``trace`` on traced values into ``recorder``: returns a Var (or constant) per node."""
     from adcli.primitives import PRIMITIVES
 
