@@ -271,3 +271,14 @@ def test_every_math_namespace_defines_every_primitive(namespace):
     module = importlib.import_module(f"adcli.{namespace}")
     missing = [p.name for p in PRIMITIVES[2:] if not callable(getattr(module, p.name, None))]
     assert missing == []
+
+
+def test_primitive_of_an_opcode_and_the_operations_after_the_leaves() -> None:
+    from adcli.primitives import BY_NAME, CONST, INPUT, operations, primitive_of
+
+    assert primitive_of(BY_NAME["sin"].opcode) is BY_NAME["sin"]
+    assert [p.name for p in operations()] == list(BY_NAME)  # every primitive, in opcode order
+    assert [p.opcode for p in operations()] == list(range(2, 2 + len(BY_NAME)))
+    for leaf in (INPUT, CONST):
+        with pytest.raises(ValueError, match=f"^opcode {leaf} is a leaf"):
+            primitive_of(leaf)
