@@ -6,12 +6,12 @@ the middle can leave Python's import machinery raising other errors); once they 
 is an ordinary KeyboardInterrupt, which the command line turns into the same line.
 """
 
-import os
-import signal
 import sys
 
 
 def _interrupted_while_loading(signum, frame) -> None:
+    import os
+
     if sys.stderr is not None:
         sys.stderr.write("error: interrupted\n")
         sys.stderr.flush()
@@ -19,14 +19,16 @@ def _interrupted_while_loading(signum, frame) -> None:
 
 
 def main() -> None:
-    previous = signal.getsignal(signal.SIGINT)
-    if previous is not signal.SIG_IGN:  # (a shell's background job ignores Ctrl-C; so do we)
-        signal.signal(signal.SIGINT, _interrupted_while_loading)
     try:
-        from adcli.cli import main as run_command_line
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    try:
+        import signal
+
+        previous = signal.getsignal(signal.SIGINT)
+        if previous is not signal.SIG_IGN:  # (a shell's background job ignores Ctrl-C; so do we)
+            signal.signal(signal.SIGINT, _interrupted_while_loading)
+        try:
+            from adcli.cli import main as run_command_line
+        finally:
+            signal.signal(signal.SIGINT, previous)
         run_command_line()
     except KeyboardInterrupt:
         if sys.stderr is not None:

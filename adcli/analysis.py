@@ -6,7 +6,7 @@ call them directly (``adcli.gradient(adcli.parse("x*y"), {"x": 2, "y": 3})``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass, field
 
 from adcli.errors import EvaluationError, InputError
@@ -25,7 +25,8 @@ def check_mode(mode: str) -> None:
         raise InputError(f"mode {mode!r}: choose reverse or forward")
 
 
-def load(source: Source | str, assigned: dict[str, Value], func: str | None = None) -> tuple[Trace, dict[str, Value]]:
+def load(source: Source | str, assigned: dict[str, Value],
+         func: str | None = None) -> tuple[Trace, Mapping[str, Value]]:
     """The trace of an expression or of a function file's function, and the point to use with it.
 
     ``source`` is resolved as SRC is (:func:`adcli.source.resolve`) unless it already is a
@@ -51,9 +52,9 @@ class Evaluated:
 
     trace: Trace
     at: dict[str, float]  # input name -> value, in input order
-    values: list[float]
-    d0: list[float]
-    d1: list[float]
+    values: Sequence[float]
+    d0: Sequence[float]
+    d1: Sequence[float]
     warnings: list[str]  # where the derivative is a convention or an estimate: the user should know
     notes: list[str] = field(default_factory=list)  # what the result depended on (branches taken), what it cost
 
@@ -78,7 +79,8 @@ def evaluate_at(trace: Trace, assigned: dict[str, Value], straight_through: bool
     the straight-through estimator takes their derivative as 1 instead of 0.
     """
     point = bind_point(trace, assigned)
-    values = trace.recorded_values if point == trace.recorded_at else evaluate(trace, point)
+    recorded = trace.recorded_values
+    values = recorded if recorded is not None and point == trace.recorded_at else evaluate(trace, point)
     d0, d1 = linearize(trace, values)
     warnings = convention_warnings(trace, values, skip_discrete=straight_through)
     if straight_through:
@@ -86,7 +88,7 @@ def evaluate_at(trace: Trace, assigned: dict[str, Value], straight_through: bool
     return Evaluated(trace, dict(zip(trace.input_names, point)), values, d0, d1, warnings, list(trace.notes))
 
 
-def _straight_through(trace: Trace, d0: list[float]) -> list[str]:
+def _straight_through(trace: Trace, d0: MutableSequence[float]) -> list[str]:
     """Set the partial of every active discrete node to 1 and say which nodes that touched."""
     from adcli.primitives import PRIMITIVES
 

@@ -10,33 +10,39 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from adcli import vector_math
 from adcli.errors import InputError
 from adcli.limits import MAX_POINTS
-from adcli.points import PointRange, range_points
-from adcli.primitives import CONST, FIRST_PRIMITIVE, INPUT, PRIMITIVES, functions_of
+from adcli.points import PointRange, Value, range_points
+from adcli.primitives import CONST, INPUT, PRIMITIVES, functions_of, operations
 from adcli.trace import NO_ARG, Trace, format_literal
 from adcli.vectorized import Reuse, apply_partials
 
+if TYPE_CHECKING:
+    from adcli.source import Source
 
-def gradient_at_points(source: str, assigned: dict, points_file: str | None, func: str | None = None) -> Batch:
+
+def gradient_at_points(source: Source | str, assigned: dict, points_file: str | None, func: str | None = None) -> Batch:
     """Value and gradient of SRC at every point of the --at ranges and the --points file.
 
     A function file is traced once, at the first point, and that trace is evaluated everywhere.
     """
     from adcli.analysis import load
 
-    columns: dict[str, np.ndarray | float] = read_points(points_file) if points_file else {}
+    columns: dict[str, np.ndarray | float] = {}
+    if points_file:
+        columns.update(read_points(points_file))
     for name, value in assigned.items():
         if name in columns:
             raise InputError(f"--at {name}: {name} is also a column of --points")
         if isinstance(value, list):
             raise InputError(f"--at {name}: list parameters cannot be combined with ranges of points")
         columns[name] = range_points(value) if isinstance(value, PointRange) else value
-    first = {name: float(np.ravel(v)[0]) for name, v in columns.items()}
+    first: dict[str, Value] = {name: float(np.ravel(v)[0]) for name, v in columns.items()}
     trace, _ = load(source, first, func)
     return evaluate_batch(trace, columns)
 
@@ -252,7 +258,7 @@ def _undefined_warning(trace: Trace, node: int, mask: np.ndarray, points: dict) 
 def _convention_warnings(trace: Trace, values: list, points: dict) -> list[str]:
     """For each node whose derivative is a convention at some of the points (abs at 0, a max tie):
     which convention, at how many points, and the first of them."""
-    watched = {p.opcode for p in PRIMITIVES[FIRST_PRIMITIVE:] if p.kinks and not p.discrete}
+    watched = {p.opcode for p in operations() if p.kinks and not p.discrete}
     if not watched.intersection(trace.op):
         return []
     active, needed, names, input_name = trace.active(), trace.needed(), trace.names(), trace.input_name_of()

@@ -11,7 +11,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
 
 import typer
 
@@ -38,7 +38,17 @@ def whole_number(minimum: int, maximum: int) -> Callable[[str | int], int]:
     return parse
 
 
-APP_SETTINGS = dict(
+class AppSettings(TypedDict):
+    """The keyword arguments every :class:`typer.Typer` of adcli is built with."""
+
+    no_args_is_help: bool
+    pretty_exceptions_enable: bool
+    rich_markup_mode: Literal["markdown", "rich"] | None
+    context_settings: dict[str, list[str]]
+    help: str
+
+
+APP_SETTINGS = AppSettings(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -247,7 +257,7 @@ def grad(
     sympy_timeout: Annotated[float | None, typer.Option(
         "--sympy-timeout", metavar="SECONDS", min=0.0,
         help="Seconds SymPy may take for --check sympy (default 10; inf: no limit).")] = None,
-    output_format: FormatOption("gradient") = None,
+    output_format: FormatOption("gradient") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     output: Output = None,
     digits: Digits = None,
@@ -306,7 +316,7 @@ def trace(
         "--rows", metavar="N", help=f"Rows shown of a long trace: a number up to {MAX_ROWS:,}, or all.")] = "40",
     func: Func = None,
     ste: Ste = False,
-    output_format: FormatOption("sweep") = None,
+    output_format: FormatOption("sweep") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     output: Output = None,
     digits: Digits = None,
@@ -332,7 +342,7 @@ def jacobian(
     at: At = None,
     mode: Mode = "reverse",
     func: Func = None,
-    output_format: FormatOption("jacobian") = None,
+    output_format: FormatOption("jacobian") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     output: Output = None,
     digits: Digits = None,
@@ -353,7 +363,7 @@ def hessian(
     source: Src,
     at: At = None,
     func: Func = None,
-    output_format: FormatOption("hessian") = None,
+    output_format: FormatOption("hessian") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     output: Output = None,
     digits: Digits = None,
@@ -387,7 +397,7 @@ def compare(
         help="Also draw the sweep / swell into this .png, .svg or .pdf file (needs matplotlib).")]
     = None,
     sympy_timeout: SympyTimeout = 10.0,
-    output_format: FormatOption("compare") = None,
+    output_format: FormatOption("compare") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     output: Output = None,
     digits: Digits = None,
@@ -418,7 +428,7 @@ def graph(
     source: Src,
     at: At = None,
     output: Output = None,
-    output_format: FormatOption("graph") = None,
+    output_format: FormatOption("graph") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     edges: Annotated[bool, typer.Option("--edges", help="Label each edge with its local partial derivative.")]
     = False,
@@ -475,7 +485,7 @@ def codegen(
     name: Annotated[str, typer.Option(
         "--name", metavar="NAME", help="Prefix of the generated functions (NAME_grad).")] = "f",
     func: Func = None,
-    output_format: FormatOption("codegen") = None,
+    output_format: FormatOption("codegen") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     output: Output = None,
     quiet: Quiet = False,
@@ -512,7 +522,7 @@ def checkpoint(
         help="Draw stored values against recomputed steps into this .png, .svg or .pdf file.")]
     = None,
     func: Func = None,
-    output_format: FormatOption("checkpoint") = None,
+    output_format: FormatOption("checkpoint") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     output: Output = None,
     digits: Digits = None,
@@ -567,7 +577,7 @@ def run(arguments: list[str]) -> int:
     ascii.use_on(sys.stdout)
     ascii.use_on(sys.stderr)
     wanted = arguments[0] if arguments else None
-    chosen = [info for info in app.registered_commands if info.callback.__name__ == wanted]
+    chosen = [info for info in app.registered_commands if getattr(info.callback, "__name__", None) == wanted]
     target = app
     if chosen:
         target = typer.Typer(**APP_SETTINGS)
@@ -575,6 +585,7 @@ def run(arguments: list[str]) -> int:
         target.callback()(lambda: None)  # a group of one, so the command's name stays the first argument
     group = typer.main.get_command(target)
     if chosen:
+        assert wanted is not None and isinstance(group, typer.core.TyperGroup)  # a group of one, built above
         arguments = [wanted, *source_last(group.commands[wanted], arguments[1:])]
     try:
         code = group.main(args=arguments, prog_name="adcli", standalone_mode=False)

@@ -97,7 +97,7 @@ class _Emitter:
 
     def _seed(self, parameter: str, input_name: str) -> str:
         """The tangent of ``parameter`` for the sweep along input ``input_name`` (a list for a list)."""
-        entries = [n for n in self.trace.input_names if _ENTRY.match(n) and _ENTRY.match(n).group("name") == parameter]
+        entries = [n for n in self.trace.input_names if (entry := _ENTRY.match(n)) and entry.group("name") == parameter]
         if entries:
             return "[" + ", ".join("1.0" if entry == input_name else "0.0" for entry in entries) + "]"
         return "1.0" if parameter == input_name else "0.0"

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 from adcli import complex_math, scalar
 from adcli.analysis import Evaluated, evaluate_at
@@ -245,11 +246,10 @@ def _difference_rows(trace: Trace, point: list[float]) -> list[MethodRow]:
         for k, name in enumerate(trace.input_names):
             h = _representable(point[k], default_step(difference, point[k]))
             rows.append(_difference_row(difference.name, name, h,
-                                        lambda h=h, k=k, d=difference: d.estimate(
-                                            _partial_function(trace, point, k), point[k], h)))
+                                        partial(difference.estimate, _partial_function(trace, point, k), point[k], h)))
     for k, name in enumerate(trace.input_names):
         h = COMPLEX_STEP_DEFAULT * max(1.0, abs(point[k]))
-        rows.append(_difference_row(COMPLEX_STEP, name, h, lambda h=h, k=k: complex_step(trace, point, k, h)))
+        rows.append(_difference_row(COMPLEX_STEP, name, h, partial(complex_step, trace, point, k, h)))
     return rows
 
 
@@ -355,10 +355,10 @@ def _sweep(trace: Trace, point: list[float], steps: list[float], reference: dict
         f = _partial_function(trace, point, k)
         for difference in DIFFERENCES:
             for h in steps:
-                rows.append(_sweep_row(difference.name, name, h, lambda h=h, d=difference, f=f, x=point[k]:
-                                       d.estimate(f, x, _representable(x, h))))
+                rows.append(_sweep_row(difference.name, name, h,
+                                       partial(difference.estimate, f, point[k], _representable(point[k], h))))
         for h in steps:
-            rows.append(_sweep_row(COMPLEX_STEP, name, h, lambda h=h, k=k: complex_step(trace, point, k, h)))
+            rows.append(_sweep_row(COMPLEX_STEP, name, h, partial(complex_step, trace, point, k, h)))
     for row in rows:
         _measure(row, reference.get(row.input))
     _label_regimes(rows)
@@ -386,7 +386,7 @@ def _label_regimes(rows: list[SweepRow]) -> None:
         measured = [row for row in group if row.abs_error is not None]
         if not measured:
             continue
-        best = min(measured, key=lambda row: row.abs_error)
+        best = min(measured, key=_abs_error)
         for row in measured:
             if method == COMPLEX_STEP and row.rel_error is not None and row.rel_error <= MACHINE_PRECISION:
                 row.regime = "machine precision"
@@ -394,6 +394,12 @@ def _label_regimes(rows: list[SweepRow]) -> None:
                 row.regime = "best"
             else:
                 row.regime = "truncation" if row.step > best.step else "round-off"
+
+
+def _abs_error(row: SweepRow) -> float:
+    """The error measured at ``row`` (for rows that have one)."""
+    assert row.abs_error is not None
+    return row.abs_error
 
 
 def _best_steps(rows: list[SweepRow], point: list[float], names: list[str]) -> list[dict]:
@@ -404,7 +410,7 @@ def _best_steps(rows: list[SweepRow], point: list[float], names: list[str]) -> l
             measured = [r for r in rows if r.method == difference.name and r.input == name and r.abs_error is not None]
             if not measured:
                 continue
-            best = min(measured, key=lambda r: r.abs_error)
+            best = min(measured, key=_abs_error)
             summary.append({"method": difference.name, "input": name, "order": difference.order,
                             "best_step": best.step, "best_abs_error": best.abs_error,
                             "theoretical_step": default_step(difference, point[k])})

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from adcli import accelerator, scalar
 from adcli.errors import EvaluationError, TracedOverflowError, TracedValueError, TracedZeroDivisionError
-from adcli.primitives import CONST, FIRST_PRIMITIVE, PRIMITIVES, Primitive, functions_of
+from adcli.primitives import CONST, FIRST_PRIMITIVE, PRIMITIVES, Primitive, functions_of, operations, primitive_of
 from adcli.trace import NO_ARG, Trace, format_literal
 
 #: From this many nodes on, long-trace work (evaluation here, linearize and the reverse sweep in
@@ -52,9 +52,9 @@ def evaluate(trace: Trace, point: Sequence[float], m=scalar) -> Sequence[float]:
     return values
 
 
-def undefined_error(trace: Trace, values: list[float], node: int) -> EvaluationError:
+def undefined_error(trace: Trace, values: Sequence[float], node: int) -> EvaluationError:
     """The error for an operation that failed at ``node``: its domain message, nan, or an overflow."""
-    primitive = trace.primitive(node)
+    primitive = primitive_of(trace.op[node])
     args = [values[a].real for a in trace.args(node)]  # .real: complex-step values report their real part
     names = trace.names()
     literal = [trace.op[a] == CONST for a in trace.args(node)]
@@ -98,7 +98,7 @@ def operation_error_class(primitive: Primitive, args: list[float]) -> type[Evalu
     return TracedValueError if math.isnan(value) else TracedOverflowError
 
 
-def derivative_overflow_error(trace: Trace, values: list[float], node: int) -> EvaluationError:
+def derivative_overflow_error(trace: Trace, values: Sequence[float], node: int) -> EvaluationError:
     """The error for a node whose local derivative is too large for a float (1/x at 1e-200)."""
     names = trace.names()
     where = trace.label(node, names)
@@ -106,11 +106,11 @@ def derivative_overflow_error(trace: Trace, values: list[float], node: int) -> E
     return EvaluationError(f"{where}: overflow, its derivative at {at} is too large for a float")
 
 
-def convention_warnings(trace: Trace, values: list[float], skip_discrete: bool = False) -> list[str]:
+def convention_warnings(trace: Trace, values: Sequence[float], skip_discrete: bool = False) -> list[str]:
     """One warning per node whose derivative is a convention at this point, and per discrete node
     (floor, sign) that an input reaches: its zero derivative stops the gradient there.
     ``skip_discrete`` leaves discrete nodes to the straight-through estimator's own notes."""
-    watched = {p.opcode for p in PRIMITIVES[FIRST_PRIMITIVE:] if p.kinks}
+    watched = {p.opcode for p in operations() if p.kinks}
     opcodes = bytes(trace.op)
     if not any(bytes((code,)) in opcodes for code in watched):  # the common case, a byte search each
         return []

@@ -226,7 +226,9 @@ def _set_outputs(trace: Trace, recorder: Recorder, result, name: str, path: str)
         if isinstance(item, Var):
             trace.add_output(item.node, label)
         elif isinstance(item, (int, float)) and not isinstance(item, bool):
-            trace.add_output(recorder.constant(_finite(item, f"{path}: {name}() returned")), label)
+            node = recorder.constant(_finite(item, f"{path}: {name}() returned"))
+            assert node is not None  # a number has a constant node
+            trace.add_output(node, label)
         elif isinstance(item, (list, tuple)):
             raise InputError(f"{path}: {name}() returned a nested list; nested lists are out of scope, "
                              "return a number or a flat list of numbers")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from adcli.errors import EvaluationError, InputError
@@ -23,10 +24,10 @@ class GraphData:
     """What a picture shows: the trace and, at a point, its numbers."""
 
     trace: Trace
-    values: list[float] | None = None
+    values: Sequence[float] | None = None
     adjoints: list[float] | None = None
     tangents: list[float] | None = None
-    partials: tuple[list[float], list[float]] | None = None
+    partials: tuple[Sequence[float], Sequence[float]] | None = None
     digits: int = 4
     at: dict[str, float] | None = None  # the point, when there is one
     warnings: list[str] = field(default_factory=list)  # where a derivative is a convention
@@ -113,8 +114,8 @@ def to_dot(data: GraphData, edge_labels: bool) -> str:
     for k, (node, name) in enumerate(zip(trace.outputs, trace.output_names)):
         lines.append(f'  out{k} [label="{_escape_dot(name)}", shape=doubleoctagon];')
         lines.append(f"  n{node} -> out{k};")
-    for a, b, label in edges(data):
-        attribute = f' [label="{_escape_dot(label)}"]' if edge_labels else ""
+    for a, b, partial in edges(data):  # (the partials formatted: strings)
+        attribute = f' [label="{_escape_dot(str(partial))}"]' if edge_labels else ""
         lines.append(f"  n{a} -> n{b}{attribute};")
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -134,8 +135,8 @@ def to_mermaid(data: GraphData, edge_labels: bool) -> str:
     for k, (node, name) in enumerate(zip(trace.outputs, trace.output_names)):
         lines.append(f'  out{k}{{{{"{_escape_mermaid(name)}"}}}}')
         lines.append(f"  n{node} --> out{k}")
-    for a, b, label in edges(data):
-        lines.append(f'  n{a} -->|"{_escape_mermaid(label)}"| n{b}' if edge_labels else f"  n{a} --> n{b}")
+    for a, b, partial in edges(data):  # (the partials formatted: strings)
+        lines.append(f'  n{a} -->|"{_escape_mermaid(str(partial))}"| n{b}' if edge_labels else f"  n{a} --> n{b}")
     return "\n".join(lines) + "\n"
 
 

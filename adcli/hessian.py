@@ -4,6 +4,7 @@ column by column. Exact AD at every step, no finite differences."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from adcli.analysis import Evaluated, evaluate_at
@@ -26,7 +27,7 @@ class Hessian:
         return self.evaluated.trace
 
 
-def gradient_trace(trace: Trace, values: list[float]) -> tuple[Trace, list[float]]:
+def gradient_trace(trace: Trace, values: Sequence[float]) -> tuple[Trace, Sequence[float]]:
     """A trace whose outputs are the gradient of ``trace``'s single output, and its node values."""
     recorder = Recorder(Trace(source=trace.source), note_branches=False)
     with recording(recorder):
@@ -47,7 +48,9 @@ def gradient_trace(trace: Trace, values: list[float]) -> tuple[Trace, list[float
                 adjoint[a] = contribution if _is_zero(adjoint[a]) else adjoint[a] + contribution
         for name, input_node in zip(trace.input_names, trace.inputs):
             g = adjoint[input_node]
-            recorder.trace.add_output(g.node if isinstance(g, Var) else recorder.constant(g), f"∂f/∂{name}")
+            output = g.node if isinstance(g, Var) else recorder.constant(g)
+            assert output is not None  # an adjoint is a traced value or a number
+            recorder.trace.add_output(output, f"∂f/∂{name}")
     return recorder.trace, recorder.values
 
 

@@ -18,7 +18,7 @@ import re
 
 from adcli import accelerator
 from adcli.errors import InputError, caret_message
-from adcli.primitives import BY_NAME, CONST, CONSTANTS, FUNCTIONS, INPUT, PRIMITIVES
+from adcli.primitives import BY_NAME, CONST, CONSTANTS, FUNCTIONS, INPUT, PRIMITIVES, primitive_of
 from adcli.trace import NO_ARG, Trace, constant_key
 
 # Operators first (the commonest tokens; ``**`` before ``*``), then names, numbers, and any other
@@ -207,10 +207,10 @@ class _Parser:
     # ------------------------------------------------------------------ reductions
     def _apply(self, code: int, operands: list[int]) -> None:
         if code in _UNARY_OPCODES:
-            operands[-1] = self.trace.add_op(PRIMITIVES[code], operands[-1])
+            operands[-1] = self.trace.add_op(primitive_of(code), operands[-1])
         else:
             b = operands.pop()
-            operands[-1] = self.trace.add_op(PRIMITIVES[code], operands[-1], b)
+            operands[-1] = self.trace.add_op(primitive_of(code), operands[-1], b)
 
     def _reduce_group(self, operands: list[int], operators: list[tuple]) -> tuple | None:
         """Apply pending operators down to the innermost open parenthesis or call, and return it."""

@@ -21,7 +21,7 @@ class PointRange(NamedTuple):
 
     start: float
     stop: float
-    count: int
+    count: int  # type: ignore[assignment]  # the field shadows the method tuple.count
 
 
 Value = float | list[float] | PointRange
@@ -177,6 +177,7 @@ def _listing(names: list[str]) -> str:
 
 def bind_direction(trace: Trace, assigned: dict[str, Value]) -> dict[str, float]:
     """A forward-mode seed from ``--direction x=1,y=2``; inputs left out get tangent 0."""
+    direction: dict[str, float] = {}
     for name, value in assigned.items():
         if name not in trace.input_names:
             raise InputError(f"--direction {name}: the function has no input '{name}'"
@@ -185,4 +186,5 @@ def bind_direction(trace: Trace, assigned: dict[str, Value]) -> dict[str, float]
             raise InputError(f"--direction {name}: give one number per input, not a list")
         if isinstance(value, PointRange):
             raise InputError(f"--direction {name}: give one number per input, not a range")
-    return dict(assigned)
+        direction[name] = value
+    return direction

@@ -82,6 +82,19 @@ PRIMITIVES: list[Primitive | None] = [None, None]  # indexed by opcode; INPUT an
 BY_NAME: dict[str, Primitive] = {}
 
 
+def primitive_of(opcode: int) -> Primitive:
+    """The primitive of ``opcode``, an operation's code (the leaves INPUT and CONST have none)."""
+    primitive = PRIMITIVES[opcode]
+    if primitive is None:
+        raise ValueError(f"opcode {opcode} is a leaf (an input or a constant), not an operation")
+    return primitive
+
+
+def operations() -> list[Primitive]:
+    """Every primitive, in opcode order from ``FIRST_PRIMITIVE`` (the entries of ``PRIMITIVES`` after the leaves)."""
+    return [primitive for primitive in PRIMITIVES if primitive is not None]
+
+
 def _define(name: str, arity: int, partials, partial_text, sympy, **fields) -> None:
     opcode = len(PRIMITIVES)
     fields.setdefault("python", f"math.{name}({{x}})")

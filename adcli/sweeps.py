@@ -34,8 +34,8 @@ def linearize(trace: Trace, values: Sequence[float]) -> tuple[array, array]:
     if len(trace) >= LONG_TRACE:
         from adcli.vectorized import linearize_arrays, to_column
 
-        d0, d1 = linearize_arrays(trace, values)
-        return to_column(d0), to_column(d1)
+        partials0, partials1 = linearize_arrays(trace, values)
+        return to_column(partials0), to_column(partials1)
     op, arg1 = trace.op, trace.arg1
     zeros = bytes(8 * len(op))
     d0, d1 = array("d", zeros), array("d", zeros)
@@ -49,7 +49,7 @@ def linearize(trace: Trace, values: Sequence[float]) -> tuple[array, array]:
     return d0, d1
 
 
-def local_partials(trace: Trace, values: list[float], node: int) -> tuple:
+def local_partials(trace: Trace, values: Sequence[float], node: int) -> tuple:
     """The partials of one node, checked: infinite only where the primitive's convention says so."""
     primitive = PRIMITIVES[trace.op[node]]
     args = [values[a] for a in trace.args(node)]
@@ -63,7 +63,7 @@ def local_partials(trace: Trace, values: list[float], node: int) -> tuple:
     return partials
 
 
-def forward_sweep(trace: Trace, d0: list[float], d1: list[float], seed: dict[int, float]) -> list[float]:
+def forward_sweep(trace: Trace, d0: Sequence[float], d1: Sequence[float], seed: dict[int, float]) -> list[float]:
     """Tangents of every node for the input tangents in ``seed`` (node -> tangent): one JVP."""
     op, arg0, arg1 = trace.op, trace.arg0, trace.arg1
     tangent = [0.0] * len(op)
@@ -87,7 +87,7 @@ def forward_sweep(trace: Trace, d0: list[float], d1: list[float], seed: dict[int
     return tangent
 
 
-def reverse_sweep(trace: Trace, d0: list[float], d1: list[float], seed: dict[int, float]) -> list[float]:
+def reverse_sweep(trace: Trace, d0: Sequence[float], d1: Sequence[float], seed: dict[int, float]) -> list[float]:
     """Adjoints of every node for the output adjoints in ``seed`` (node -> adjoint): one VJP.
 
     Adjoints accumulate with ``+=``, so a node used several times receives every contribution.

@@ -14,7 +14,7 @@ import math
 from array import array
 from dataclasses import dataclass, field
 
-from adcli.primitives import CONST, INPUT, PRIMITIVES, Primitive
+from adcli.primitives import CONST, INPUT, PRIMITIVES, Primitive, operations
 
 NO_ARG = -1
 
@@ -145,7 +145,7 @@ class Trace:
     def equation_texts(self, names: list[str]) -> list[str]:
         """:meth:`equation_text` of every node at once (a constant's is its literal): one template
         per opcode formatted in a list comprehension, for the per-node output of long traces."""
-        templates = ["", ""] + [primitive.call_template for primitive in PRIMITIVES[2:]]
+        templates = ["", ""] + [primitive.call_template for primitive in operations()]
         texts = [templates[code].format(names[a], names[b]) for code, a, b in zip(self.op, self.arg0, self.arg1)]
         for node, name in zip(self.inputs, self.input_names):
             texts[node] = name

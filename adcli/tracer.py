@@ -23,14 +23,14 @@ import os
 import sys
 import types
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from adcli import scalar
 from adcli.accelerator import tape as _accelerator
 from adcli.errors import EvaluationError, InputError, TracedOverflowError
 from adcli.evaluate import operation_error_class, operation_message
-from adcli.primitives import BY_NAME, CONST, INPUT, PRIMITIVES, Primitive
+from adcli.primitives import BY_NAME, CONST, INPUT, Primitive, primitive_of
 from adcli.trace import COLUMN_TYPES, NO_ARG, Trace, constant_key, format_literal
 
 
@@ -45,8 +45,9 @@ class LazyMessage:
     """An error message built when first shown: an error the user's code catches costs no pass over
     the trace."""
 
-    def __init__(self, build) -> None:
-        self._build, self._text = build, None
+    def __init__(self, build: Callable[[], str]) -> None:
+        self._build = build
+        self._text: str | None = None
 
     def __str__(self) -> str:
         if self._text is None:
@@ -84,7 +85,7 @@ class ListTape:
         """Drop the nodes from ``size`` on."""
         del self.entries[4 * size:]
 
-    def columns(self) -> tuple[array, array, array, array]:
+    def columns(self) -> tuple[array, ...]:
         """Copies of the opcode, argument and value columns."""
         return tuple(array(kind, self.entries[k::4]) for k, kind in enumerate(COLUMN_TYPES))
 
@@ -168,7 +169,7 @@ class Recorder:
         nodes, is built only when shown."""
         tape, literal = self.tape, self.trace.literal
         code, a, b, _ = tape.node(node)
-        primitive = PRIMITIVES[code]
+        primitive = primitive_of(code)
         arg_nodes = (a,) if b == NO_ARG else (a, b)
         args = [tape.value(arg) for arg in arg_nodes]
         is_literal = [arg in literal for arg in arg_nodes]
@@ -269,7 +270,8 @@ def _var(value: float, node: int, tape) -> Var:
 def _checked(value: float, node: int) -> Var:
     """The Var of a node just taped, or the error naming it when its value is inf or NaN."""
     if value - value:  # inf or nan: the operation failed at its arguments
-        raise _active.error_at(node)
+        raise _recording().error_at(node)
+    assert _active is not None  # a Var is only taped while recording
     return _var(value, node, _active.tape)
 
 
@@ -288,6 +290,13 @@ def _constant(value) -> int | None:
         raise RuntimeError("a traced value was used outside its recording")
     node = _constants.get(value)
     return node if node is not None else _active.constant(value)
+
+
+def _recording() -> Recorder:
+    """The active recorder; a traced value used outside its recording is a RuntimeError."""
+    if _active is None:
+        raise RuntimeError("a traced value was used outside its recording")
+    return _active
 
 
 def _not_own() -> Exception:
@@ -340,7 +349,7 @@ class _PythonVarBase:
     __slots__ = ("value", "node", "generation")
 
 
-class Var(_accelerator.VarBase if _accelerator is not None else _PythonVarBase):
+class Var(_accelerator.VarBase if _accelerator is not None else _PythonVarBase):  # type: ignore[misc]
     """A traced number: its value and the trace node that computed it.
 
     Its arithmetic comes from the C base class, or from the Python operators generated below."""
@@ -360,7 +369,7 @@ class Var(_accelerator.VarBase if _accelerator is not None else _PythonVarBase):
     def __ne__(self, other): return _branch(self.value != _value(other))
     def __bool__(self): return _branch(self.value != 0)
 
-    __hash__ = None  # a traced value compares by value, so it cannot be a dict key
+    __hash__ = None  # type: ignore[assignment]  # a traced value compares by value, so it cannot be a dict key
 
     def __copy__(self):  # a Var never changes, so a copy is itself
         return self
@@ -391,7 +400,7 @@ class Var(_accelerator.VarBase if _accelerator is not None else _PythonVarBase):
     def __pow__(self, other, modulo=None):
         if modulo is not None:
             raise _escape("pow(x, y, mod)")
-        return _active.record(_POW, (self, other))
+        return _recording().record(_POW, (self, other))
 
 
 def _used_as_list() -> EscapeError:
@@ -424,7 +433,7 @@ def _value(x) -> float:
 
 
 def _branch(outcome: bool) -> bool:
-    _active.note_branch(outcome)
+    _recording().note_branch(outcome)
     return outcome
 
 
@@ -473,9 +482,10 @@ def _define_operator(dunder: str, primitive: Primitive, symbol: str) -> None:
 
 
 _OPERATORS = (("add", "add", "+"), ("sub", "sub", "-"), ("mul", "mul", "*"), ("truediv", "div", "/"))
-Var.__rpow__ = lambda self, other: _active.record(_POW, (other, self))
+Var.__rpow__ = lambda self, other: _recording().record(_POW, (other, self))
 if _accelerator is not None:
-    _accelerator.configure(Var, lambda value: _active.constant(value), lambda node: _active.error_at(node), _not_own)
+    _accelerator.configure(Var, lambda value: _recording().constant(value), lambda node: _recording().error_at(node),
+                           _not_own)
 else:
     for _dunder, _name, _symbol in _OPERATORS:
         _define_operator(_dunder, BY_NAME[_name], _symbol)
@@ -509,7 +519,7 @@ def _unary_function(primitive: Primitive, fallback):
             node = len(_tape) >> 2
             _extend((code, x.node, NO_ARG, value))
             if value - value:  # inf or nan: undefined at its argument, or an overflow
-                raise _active.error_at(node)
+                raise _recording().error_at(node)
             var = _new(Var)
             var.value = value
             var.node = node
@@ -530,7 +540,7 @@ def _fold(primitive: Primitive, builtin):
             return builtin(items, **kwargs)
         result = items[0]
         for item in items[1:]:
-            result = _active.record(primitive, (result, item))
+            result = _recording().record(primitive, (result, item))
         return result
 
     function.__name__ = builtin.__name__
@@ -578,10 +588,10 @@ for _name in dir(math):
 for _name in _MATH_PRIMITIVES:
     setattr(traced_math, _name, _unary_function(BY_NAME[_name], getattr(math, _name)))
 traced_math_log = _unary_function(BY_NAME["log"], math.log)
-traced_math.log = _log
-traced_math.fabs = _unary_function(BY_NAME["abs"], math.fabs)
-traced_math.ceil = _ceil
-traced_math.pow = _pow_function
+traced_math.log = _log  # type: ignore[attr-defined]  # (a module built at run time)
+traced_math.fabs = _unary_function(BY_NAME["abs"], math.fabs)  # type: ignore[attr-defined]
+traced_math.ceil = _ceil  # type: ignore[attr-defined]
+traced_math.pow = _pow_function  # type: ignore[attr-defined]
 TRACED_MATH_FUNCTIONS = {*_MATH_PRIMITIVES, "log", "fabs", "ceil", "pow"}
 
 traced_max = _fold(BY_NAME["max"], max)
@@ -594,7 +604,7 @@ def _binary_function(primitive: Primitive):
 
     def traced(x, y):
         if isinstance(x, Var) or isinstance(y, Var):
-            return _active.record(primitive, (x, y))
+            return _recording().record(primitive, (x, y))
         return function(x, y)
 
     traced.__name__ = primitive.name
@@ -618,7 +628,7 @@ def _traced_primitive(primitive: Primitive):
 traced_namespace = types.SimpleNamespace(**{p.name: _traced_primitive(p) for p in BY_NAME.values()})
 
 
-def replay(trace: Trace, values: list[float], recorder: Recorder) -> list:
+def replay(trace: Trace, values: Sequence[float], recorder: Recorder) -> list:
     """Re-record ``trace`` on traced values into ``recorder``: returns a Var (or constant) per node."""
     from adcli.primitives import PRIMITIVES
 

@@ -13,7 +13,7 @@ from array import array
 import numpy as np
 
 from adcli import vector_math
-from adcli.primitives import BY_NAME, FIRST_PRIMITIVE, PRIMITIVES
+from adcli.primitives import BY_NAME, FIRST_PRIMITIVE, PRIMITIVES, primitive_of
 from adcli.trace import Trace
 
 
@@ -50,7 +50,7 @@ def apply_partials(code: int, args: list, out, m=vector_math) -> tuple:
 
     A partial that does not depend on the arguments stays a plain number (add's 1.0). ``m`` is the
     math namespace the rule uses: :mod:`adcli.vector_math`, or a :class:`Reuse` of it."""
-    primitive = PRIMITIVES[code]
+    primitive = primitive_of(code)
     rule = primitive.partials_on_arrays or primitive.partials
     with np.errstate(all="ignore"):
         return rule(m, *args, out)

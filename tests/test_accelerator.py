@@ -354,6 +354,12 @@ def test_a_traced_value_used_after_its_recording_is_an_error_not_a_crash() -> No
         stale + 1
     with pytest.raises(RuntimeError, match="used outside its recording"):
         2.5 * stale
+    with pytest.raises(RuntimeError, match="used outside its recording"):
+        stale < 1  # noqa: B015 - the comparison is what raises
+    with pytest.raises(RuntimeError, match="used outside its recording"):
+        stale ** 2
+    with pytest.raises(RuntimeError, match="used outside its recording"):
+        2 ** stale
 
 
 def test_integer_inputs_are_traced_as_floats(tmp_path: Path) -> None:

@@ -177,8 +177,8 @@ def test_interrupted_while_starting_never_shows_a_traceback(delay):
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     if stderr.startswith("Fatal Python error: init_import_site") or (
-            "Traceback" in stderr and "adcli/__main__.py" not in stderr and "adcli/cli.py" not in stderr):
-        return  # Python was still starting, or running the console script's own imports: no adcli code yet
+            "Traceback" in stderr and ", in main" not in stderr and "adcli/cli.py" not in stderr):
+        return  # Python was still starting, or importing the package and its entry module: no adcli code yet
     assert process.returncode in (0, 130, -signal.SIGINT), stderr
     assert stderr == ("error: interrupted\n" if process.returncode == 130 else ""), (process.returncode, stderr)
 

@@ -261,3 +261,14 @@ def test_overflowing_log_partial_is_an_evaluation_error(mode):
     with pytest.raises(EvaluationError) as caught:
         adcli.gradient(parse("log(x)"), {"x": 5e-324}, mode=mode)
     assert str(caught.value) == "v2 = log(v1): overflow, its derivative at v1 = 5e-324 is too large for a float"
+
+
+def test_primitive_of_an_opcode_and_the_operations_after_the_leaves() -> None:
+    from adcli.primitives import BY_NAME, CONST, INPUT, operations, primitive_of
+
+    assert primitive_of(BY_NAME["sin"].opcode) is BY_NAME["sin"]
+    assert [p.name for p in operations()] == list(BY_NAME)  # every primitive, in opcode order
+    assert [p.opcode for p in operations()] == list(range(2, 2 + len(BY_NAME)))
+    for leaf in (INPUT, CONST):
+        with pytest.raises(ValueError, match=f"^opcode {leaf} is a leaf"):
+            primitive_of(leaf)

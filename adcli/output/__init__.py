@@ -24,7 +24,7 @@ import importlib
 import io
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from adcli.errors import InputError, OutputError
 
@@ -106,7 +106,7 @@ def writer(kind: str, output_format: str) -> Callable:
     return getattr(importlib.import_module(f"adcli.{module}"), function)
 
 
-def render(kind: str, output_format: str, args: tuple, digits: int, notices: list[str] = (),
+def render(kind: str, output_format: str, args: tuple, digits: int, notices: Sequence[str] = (),
            **view_options) -> str | bytes | list[str] | object:
     """``kind``'s result (``args``) in ``output_format``: text, bytes, JSON pieces, or a rich renderable.
 
@@ -222,7 +222,7 @@ def write(content: str | bytes | list[str], path: str | None = None) -> None:
         raise OutputError(f"cannot write to standard output: {error.strerror or error}") from None
 
 
-def _write_file(path: str, pieces: list[str | bytes]) -> None:
+def _write_file(path: str, pieces: Sequence[str | bytes]) -> None:
     """Write ``pieces`` to ``path``. A regular file (or a new one) is written through a temporary
     file beside it and renamed into place, so a failure leaves no half file, and it keeps the mode
     of the file it replaces; a link is followed; anything else (``/dev/stdout``, a pipe) is written
@@ -258,6 +258,6 @@ def _write_file(path: str, pieces: list[str | bytes]) -> None:
         raise OutputError(f"-o {path}: cannot write the file ({error.strerror or error})") from None
 
 
-def _write_pieces(stream, pieces: list[str | bytes]) -> None:
+def _write_pieces(stream, pieces: Sequence[str | bytes]) -> None:
     for piece in pieces:
         stream.write(piece.encode() if isinstance(piece, str) else piece)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import unicodedata
+from io import TextIOBase
 from typing import TextIO
 
 HANDLER = "adcli-ascii"
@@ -43,7 +44,7 @@ def _replace(error: UnicodeError) -> tuple[str, int]:
 codecs.register_error(HANDLER, _replace)
 
 
-def use_on(stream: TextIO | None) -> None:
+def use_on(stream: TextIO | TextIOBase | None) -> None:
     """Have ``stream`` write ASCII spellings for what its encoding cannot hold (a no-op for UTF-8)."""
     encoding = getattr(stream, "encoding", None)
     if stream is None or not encoding or not hasattr(stream, "reconfigure"):

@@ -11,7 +11,7 @@ import math
 from array import array
 from typing import TYPE_CHECKING
 
-from adcli.primitives import CONST, INPUT, PRIMITIVES
+from adcli.primitives import CONST, INPUT, PRIMITIVES, primitive_of
 from adcli.trace import Trace
 from adcli.trace_text import NodeColumns, UpdateTemplates
 
@@ -292,7 +292,7 @@ def graph_json(data, edge_labels: bool = True) -> dict:
 
 def _op_name(trace: Trace, node: int) -> str:
     code = trace.op[node]
-    return "input" if code == INPUT else "const" if code == CONST else trace.primitive(node).name
+    return "input" if code == INPUT else "const" if code == CONST else primitive_of(code).name
 
 
 def codegen_json(trace: Trace, mode: str, name: str) -> dict:

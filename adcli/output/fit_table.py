@@ -23,7 +23,7 @@ import functools
 from typing import TextIO
 
 from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, JustifyMethod, RenderResult
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
@@ -56,7 +56,7 @@ class _Column:
     """A column's header, kind and cells: ``kind`` is "key" (repeated in every part of a split),
     "number" (never cut) or "text" (may wrap)."""
 
-    def __init__(self, header: str, kind: str, justify: str, style: str | None) -> None:
+    def __init__(self, header: str, kind: str, justify: JustifyMethod, style: str | None) -> None:
         self.header, self.kind, self.justify, self.style = header, kind, justify, style
         self.cells: list = []
 
@@ -94,7 +94,7 @@ class FitTable:
         self.columns: list[_Column] = []
         self._overheads: dict[int, int] = {}
 
-    def add_column(self, header: str, kind: str = "number", justify: str | None = None,
+    def add_column(self, header: str, kind: str = "number", justify: JustifyMethod | None = None,
                    style: str | None = None) -> None:
         """Add a column; numbers are right-aligned unless ``justify`` says otherwise."""
         self.columns.append(_Column(header, kind, justify or ("right" if kind == "number" else "left"), style))

@@ -17,7 +17,7 @@ import io
 import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -187,7 +187,9 @@ def _subscript(text: str) -> str:
 def latex_name(name: str) -> str:
     """A variable for math mode: ``v_1``, ``x_1``, ``x_{12}``, ``w[0]``, ``x_{\\mathrm{max}}``,
     ``\\alpha``; longer names upright-italic as one word, ``\\mathit{rate\\_2}``."""
-    base, index = re.fullmatch(r"(.*?)((?:\[\d+\])*)", name).groups()
+    parts = re.fullmatch(r"(.*?)((?:\[\d+\])*)", name)
+    assert parts is not None  # (.*?) matches any name
+    base, index = parts.groups()
     numbered = re.fullmatch(r"([^\W\d_])_?(\d+)", base)
     if numbered:
         return _letter(numbered[1]) + _subscript(numbered[2]) + index
@@ -330,7 +332,7 @@ def _csv_column(column: tuple) -> list[str]:
     return [v if type(v) is str else repr(v) if type(v) is float and v - v == 0 else _cell(v, None) for v in column]
 
 
-def write(tables: list[Tabular], output_format: str, digits: int, notices: list[str] = ()) -> str:
+def write(tables: list[Tabular], output_format: str, digits: int, notices: Sequence[str] = ()) -> str:
     """The tables in ``output_format`` (markdown, latex or csv), numbers to ``digits`` (not in CSV),
     and the run's ``notices`` (``warning: …``, ``note: …`` lines): a quoted block after the Markdown
     tables, a list after the LaTeX ones, ``#`` comment lines before the CSV header."""
@@ -342,7 +344,7 @@ def write(tables: list[Tabular], output_format: str, digits: int, notices: list[
     return csv_comments(notices) + to_csv(tables)
 
 
-def csv_comments(notices: list[str]) -> str:
+def csv_comments(notices: Sequence[str]) -> str:
     """Notices as CSV comment lines (``# warning: …``), which pandas reads with ``comment="#"``."""
     return "".join(f"# {' '.join(line.split())}\n" for line in notices)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.text import Text
 
 from adcli.compare import COMPLEX_STEP, DIFFERENCES, CheckRow, Comparison
@@ -22,7 +22,7 @@ def _error(value: float | None) -> str:
 
 def comparison_view(comparison: Comparison, digits: int) -> Group:
     trace, evaluated = comparison.trace, comparison.evaluated
-    parts = [header(trace, evaluated.at, digits)]
+    parts: list[RenderableType] = [header(trace, evaluated.at, digits)]
     for name, text in comparison.reference.items():
         parts.append(Text(f"reference ∂f/∂{name} = {text}  (SymPy, 50 digits)"))
     if not comparison.reference:
@@ -46,8 +46,9 @@ def comparison_view(comparison: Comparison, digits: int) -> Group:
     return Group(*parts)
 
 
-def _sweep_parts(comparison: Comparison) -> list:
-    parts = []
+def _sweep_parts(comparison: Comparison) -> list[RenderableType]:
+    assert comparison.sweep is not None  # (called when there is a sweep)
+    parts: list[RenderableType] = []
     methods = [d.name for d in DIFFERENCES] + [COMPLEX_STEP]
     for name in comparison.trace.input_names:
         rows = [r for r in comparison.sweep if r.input == name]

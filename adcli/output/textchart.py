@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 
-def loglog_chart(series: dict[str, list[tuple[float, float]]], markers: dict[str, str],
+def loglog_chart(series: dict[str, list[tuple[float, float | None]]], markers: dict[str, str],
                  top: int = 1, bottom: int = -17) -> list[str]:
     """Rows of text: log10(error) from ``top`` down to ``bottom`` against log10(h), one marker per
     series; where two series share a cell the later one wins. Points with zero error sit on the
