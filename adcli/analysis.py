@@ -219,7 +219,7 @@ def sweep_table(trace: Trace, assigned: dict[str, Value], wrt: list[str] | None 
                 straight_through: bool = False) -> SweepTable:
     """The values, the tangents for each ``wrt`` input or the ``direction``, and the adjoints."""
     if not 0 <= output < len(trace.outputs):
-        raise InputError(f"--of {output + 1}: the function has {len(trace.outputs)} output(s)")
+        raise InputError(f"output {output + 1}: the function has {len(trace.outputs)} output(s)")
     evaluated = evaluate_at(trace, assigned, straight_through)
     tangents = [(name, evaluated.forward({name: 1.0})) for name in wrt or []]
     if direction:

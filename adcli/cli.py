@@ -288,6 +288,7 @@ def grad(
 
         reverse_with(result, parse_strategy(checkpoint))
     checks = None
+    _check_seconds(sympy_timeout)
     if sympy_timeout is not None and check is None:
         raise InputError("--sympy-timeout limits --check sympy; add --check sympy or leave it out")
     if check is not None:
@@ -330,6 +331,8 @@ def trace(
     trace, assigned = _load(source, at, func)
     shown_rows = _rows(rows)
     seed = bind_direction(trace, parse_assignments([direction], "--direction")) if direction else None
+    if of > len(trace.outputs):
+        raise InputError(f"--of {of}: the function has {len(trace.outputs)} output(s)")
     table = sweep_table(trace, assigned, wrt=parse_names(wrt, trace) if wrt else [], direction=seed,
                         output=of - 1, straight_through=ste)
     _show("sweep", (table,), chosen, digits, output, quiet, rows=shown_rows)
@@ -411,6 +414,7 @@ def compare(
     _check_plot(plot)
     trace, assigned = _load(source, at, func)
     sweep_steps = _parse_steps(steps) if steps is not None else DEFAULT_STEPS if sweep else None
+    _check_seconds(sympy_timeout)
     result = compute(trace, assigned, sweep_steps=sweep_steps, nest=nest, sympy_timeout=sympy_timeout)
     if plot is not None:
         from adcli.output.plot import plot_comparison
@@ -547,6 +551,12 @@ def checkpoint(
 
         plot_checkpoints(runs, plot)
     _show("checkpoint", (evaluated, runs), chosen, digits, output, quiet)
+
+
+def _check_seconds(seconds: float | None) -> None:
+    """``--sympy-timeout``: a number of seconds ≥ 0, or inf (click's range lets NaN through)."""
+    if seconds is not None and not seconds >= 0:
+        raise InputError(f"--sympy-timeout {seconds:g}: give a number of seconds ≥ 0, or inf for no limit")
 
 
 def _parse_steps(text: str) -> list[float]:

@@ -117,7 +117,7 @@ class SymbolicBudget:
 
     def __init__(self, seconds: float) -> None:
         if not seconds >= 0:  # also NaN
-            raise InputError(f"--sympy-timeout {seconds:g}: give a number of seconds ≥ 0, or inf for no limit")
+            raise InputError(f"SymPy time budget {seconds:g}: give a number of seconds ≥ 0, or inf for no limit")
         self.seconds = seconds
         self.deadline = time.monotonic() + seconds
         self.timeouts: list[str] = []

@@ -145,7 +145,7 @@ def test_sympy_timeout_inf_is_no_limit(runner):
 def test_the_budget_refuses_nan_in_the_library_too():
     from adcli.compare import SymbolicBudget
 
-    with pytest.raises(InputError, match=r"^--sympy-timeout nan: give a number of seconds ≥ 0, or inf for no limit$"):
+    with pytest.raises(InputError, match=r"^SymPy time budget nan: give a number of seconds ≥ 0, or inf for no limit$"):
         SymbolicBudget(float("nan"))
 
 
