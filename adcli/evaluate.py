@@ -4,8 +4,7 @@ points where a derivative convention is used (abs at 0, sqrt at 0, …)."""
 from __future__ import annotations
 
 import math
-from array import array
-from collections.abc import Sequence
+from collections.abc import MutableSequence, Sequence
 
 from adcli import accelerator, scalar
 from adcli.errors import EvaluationError, TracedOverflowError, TracedValueError, TracedZeroDivisionError
@@ -27,29 +26,36 @@ def evaluate(trace: Trace, point: Sequence[float], m=scalar) -> Sequence[float]:
     when an operation is undefined at its arguments or overflows.
     """
     op, arg0, arg1 = trace.op, trace.arg0, trace.arg1
-    in_c = m is scalar and accelerator.tape is not None and len(op) >= LONG_TRACE
-    values = array("d", bytes(8 * len(op))) if in_c else [0.0] * len(op)
+    long = m is scalar and len(op) >= LONG_TRACE  # the boundary's loop (in C when built) over its column
+    values = accelerator.long_values(len(op)) if long else [0.0] * len(op)
     for node, value in zip(trace.inputs, point, strict=True):
         values[node] = value
     for node, value in trace.literal.items():
         values[node] = value
-    functions = functions_of(m)
-    if in_c:  # the same loop in C: arithmetic inline, the other primitives called
-        failed = accelerator.tape.evaluate(op, arg0, arg1, values, functions, FIRST_PRIMITIVE)
-        if failed >= 0:
-            raise undefined_error(trace, values, failed)
-        return values
+    loop = accelerator.evaluate_long if long else evaluate_loop
+    failed = loop(op, arg0, arg1, values, functions_of(m), FIRST_PRIMITIVE)
+    if failed >= 0:
+        raise undefined_error(trace, values, failed)
+    return values
+
+
+def evaluate_loop(op: Sequence[int], arg0: Sequence[int], arg1: Sequence[int], values: MutableSequence,
+                  functions: Sequence, first: int) -> int:
+    """Fill ``values`` node by node (inputs and literals already set; opcodes below ``first`` are
+    skipped); return the node whose operation is undefined or overflows, or -1 when none is.
+
+    The pure-Python evaluation loop, twin of the C extension's ``evaluate``."""
     for i, (code, a, b) in enumerate(zip(op, arg0, arg1)):
-        if code < FIRST_PRIMITIVE:
+        if code < first:
             continue
         try:
             value = functions[code](values[a]) if b == NO_ARG else functions[code](values[a], values[b])
         except (ArithmeticError, ValueError):
-            raise undefined_error(trace, values, i) from None
+            return i
         if value - value:  # inf or nan from finite arguments: an overflow
-            raise undefined_error(trace, values, i)
+            return i
         values[i] = value
-    return values
+    return -1
 
 
 def undefined_error(trace: Trace, values: Sequence[float], node: int) -> EvaluationError:

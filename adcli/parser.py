@@ -61,9 +61,9 @@ _PAREN = -1  # the opcode slot of an open parenthesis
 _CALL_OPCODES = {p.opcode: p for p in FUNCTIONS.values()}
 _UNARY_OPCODES = frozenset(p.opcode for p in BY_NAME.values() if p.arity == 1)
 
-if accelerator.tape is not None:  # the C fast path parses with these same tables
-    accelerator.tape.set_grammar(_BINARY, _NEGATE, {name: p.opcode for name, p in FUNCTIONS.items()},
-                                 [0 if p is None else p.arity for p in PRIMITIVES], CONSTANTS, INPUT, CONST)
+# the fast path (the C parser, when built) parses with these same tables
+accelerator.set_grammar(_BINARY, _NEGATE, {name: p.opcode for name, p in FUNCTIONS.items()},
+                        [0 if p is None else p.arity for p in PRIMITIVES], CONSTANTS, INPUT, CONST)
 
 
 def parse(source: str) -> Trace:
@@ -75,7 +75,7 @@ def parse(source: str) -> Trace:
     With the C extension, a well-formed expression is parsed by the same loop in C; anything else
     comes here, and the Python parser below finds and words the mistake.
     """
-    fast = accelerator.tape.parse(source) if accelerator.tape is not None else None
+    fast = accelerator.parse_fast(source)
     return _Parser(source).run() if fast is None else _trace_from(source, *fast)
 
 

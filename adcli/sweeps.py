@@ -16,8 +16,7 @@ import heapq
 from array import array
 from collections.abc import Iterator, Sequence
 
-from adcli import scalar
-from adcli.accelerator import tape as _accelerator
+from adcli import accelerator, scalar
 from adcli.evaluate import LONG_TRACE, derivative_overflow_error
 from adcli.primitives import FIRST_PRIMITIVE, PRIMITIVES
 from adcli.trace import NO_ARG, Trace
@@ -91,17 +90,23 @@ def reverse_sweep(trace: Trace, d0: Sequence[float], d1: Sequence[float], seed: 
     """Adjoints of every node for the output adjoints in ``seed`` (node -> adjoint): one VJP.
 
     Adjoints accumulate with ``+=``, so a node used several times receives every contribution.
-    Long traces run the same loop in C when the extension :mod:`adcli._tape` is built.
+    Long traces run the boundary's loop (:mod:`adcli.accelerator`: in C when the extension is built).
     """
-    op, arg0, arg1 = trace.op, trace.arg0, trace.arg1
-    if len(op) >= LONG_TRACE and _accelerator is not None:
-        return _accelerator.reverse_sweep(op, arg0, arg1, d0, d1, seed, FIRST_PRIMITIVE)
+    loop = accelerator.reverse_long if len(trace.op) >= LONG_TRACE else reverse_loop
+    return loop(trace.op, trace.arg0, trace.arg1, d0, d1, seed, FIRST_PRIMITIVE)
+
+
+def reverse_loop(op: Sequence[int], arg0: Sequence[int], arg1: Sequence[int], d0: Sequence[float],
+                 d1: Sequence[float], seed: dict[int, float], first: int) -> list[float]:
+    """The adjoints of every node for ``seed``, skipping opcodes below ``first`` and zero partials.
+
+    The pure-Python reverse sweep, twin of the C extension's ``reverse_sweep``."""
     adjoint = [0.0] * len(op)
     for node, value in seed.items():
         adjoint[node] += value
     for i in range(len(op) - 1, -1, -1):
         g = adjoint[i]
-        if not g or op[i] < FIRST_PRIMITIVE:
+        if not g or op[i] < first:
             continue
         da = d0[i]
         if da:
@@ -116,8 +121,10 @@ def reverse_sweep(trace: Trace, d0: Sequence[float], d1: Sequence[float], seed: 
 
 # Above this many node visits (outputs × nodes), full reverse sweeps give way to sweeps over each
 # output's cone, whose cost does not grow with the trace's length: a cone sweep costs about 4× a
-# Python full sweep per node it visits (heap and dict) and 150× a C one.
-DENSE_VISITS, DENSE_VISITS_C = 1_000_000, 50_000_000
+# Python full sweep per node it visits (heap and dict); ``DENSE_VISITS_LONG`` is the boundary's
+# figure for the long-trace sweep it chose.
+DENSE_VISITS = 1_000_000
+DENSE_VISITS_LONG = accelerator.DENSE_VISITS_LONG
 
 
 def reverse_cone(trace: Trace, d0: Sequence[float], d1: Sequence[float], output: int) -> dict[int, float]:
@@ -151,11 +158,11 @@ def gradient_rows(trace: Trace, d0: Sequence[float], d1: Sequence[float], nodes:
 
     Each row is one reverse sweep whose per-node adjoints are dropped once the row is read. Full
     sweeps (:func:`reverse_sweep`, in C for a long trace) run while outputs × nodes stays under
-    :data:`DENSE_VISITS` (``DENSE_VISITS_C`` in C); past it each output's sweep visits only its
-    dependency cone (:func:`reverse_cone`). Both give the same floats.
+    :data:`DENSE_VISITS` (``DENSE_VISITS_LONG`` for a long trace); past it each output's sweep visits
+    only its dependency cone (:func:`reverse_cone`). Both give the same floats.
     """
-    in_c = _accelerator is not None and len(trace) >= LONG_TRACE
-    dense = len(trace.outputs) == 1 or len(trace.outputs) * len(trace) <= (DENSE_VISITS_C if in_c else DENSE_VISITS)
+    limit = DENSE_VISITS_LONG if len(trace) >= LONG_TRACE else DENSE_VISITS
+    dense = len(trace.outputs) == 1 or len(trace.outputs) * len(trace) <= limit
     for output in trace.outputs:
         if dense:
             adjoint = reverse_sweep(trace, d0, d1, {output: 1.0})

@@ -8,9 +8,10 @@ the path that ran. Anything that would turn a traced value into a plain number (
 ``int(x)``, ``round(x)``, formatting) raises :class:`EscapeError` instead of silently dropping the
 derivative.
 
-The hot path (arithmetic and the unary math functions) runs in C when the optional extension
-:mod:`adcli._tape` was built, and in the Python below otherwise (or with ``ADCLI_NO_ACCELERATOR=1``);
-both append the same nodes to the same tape, and the tests run the tracer both ways.
+The hot path (arithmetic and the unary math functions) is the one :mod:`adcli.accelerator` chose: in C
+when the optional extension was built, and otherwise the Python below (:class:`ListTape`,
+:class:`PythonVarBase`, :func:`activate_list_tape`, :func:`define_python_operators`,
+:func:`python_unary`); both append the same nodes to the same tape, and the tests run the tracer both ways.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ import types
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
-from adcli import scalar
-from adcli.accelerator import tape as _accelerator
+from adcli import accelerator, scalar
 from adcli.errors import EvaluationError, InputError, TracedOverflowError
 from adcli.evaluate import operation_error_class, operation_message
 from adcli.primitives import BY_NAME, CONST, INPUT, Primitive, primitive_of
@@ -101,7 +102,7 @@ class Recorder:
         if len(trace):
             raise ValueError("a recorder starts from an empty trace")
         self.trace = trace
-        self.tape = _accelerator.Tape() if _accelerator is not None else ListTape()
+        self.tape = accelerator.Tape()
         self.values: array = array("d")  # the value of every node, as of the last flush
         self.note_branches = note_branches
         self.branches: dict[tuple[str, int], list[int]] = {}  # (file, line) -> [true count, false count]
@@ -216,11 +217,11 @@ class Recorder:
 
 # ---------------------------------------------------------------- the active tape
 # While a recording runs, these module globals point at its tape's list and its constant cache:
-# the Python hot paths below use them directly, the cheapest access CPython offers. (The C hot
-# path gets the same from ``activate``.)
+# the Python hot paths below use them directly, the cheapest access CPython offers. (Either hot
+# path gets its tape from the boundary's ``activate``.)
 _active: Recorder | None = None
-_tape: list = []
-_extend = _tape.extend
+_entries: list = []
+_extend = _entries.extend
 _constants: dict = {}
 _generation: int | None = None  # the active tape's; a Var of any other is not this recording's
 _new = object.__new__
@@ -235,14 +236,10 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
     :class:`Var` and the tape holds no cycles, so its collections would only re-scan young objects
     (about a sixth of the recording time). Cycles the user's code makes are collected afterwards.
     """
-    global _active, _tape, _extend, _constants, _generation
-    saved = _active, _tape, _extend, _constants, _generation
+    global _active, _entries, _extend, _constants, _generation
+    saved = _active, _entries, _extend, _constants, _generation
     _active, _constants, _generation = recorder, recorder.trace._const_cache, recorder.tape.generation
-    if _accelerator is not None:
-        _accelerator.activate(recorder.tape, _constants)
-    else:
-        _tape = recorder.tape.entries
-        _extend = _tape.extend
+    accelerator.activate(recorder.tape, _constants)
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -250,21 +247,23 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
     finally:
         if collecting:
             gc.enable()
-        _active, _tape, _extend, _constants, _generation = saved
-        if _accelerator is not None:
-            _accelerator.activate(_active.tape if _active is not None else None, _constants)
+        _active, _entries, _extend, _constants, _generation = saved
+        accelerator.activate(_active.tape if _active is not None else None, _constants)
         recorder.flush()
 
 
 def _var(value: float, node: int, tape) -> Var:
     """The Var of ``node`` of ``tape`` (the recorder's; user code cannot build one by hand)."""
-    if _accelerator is not None:
-        return _accelerator.VarBase.__new__(Var, value, node, tape)
-    var = _new(Var)
-    var.value = value
-    var.node = node
-    var.generation = tape.generation
-    return var
+    return accelerator.VarBase.__new__(Var, value, node, tape)
+
+
+def activate_list_tape(tape: ListTape | None, constants: dict) -> None:
+    """Point the Python hot paths at ``tape``'s entries (None: leave them; the recording restores
+    them): the pure-Python twin of the C extension's ``activate``."""
+    global _entries, _extend
+    if tape is not None:
+        _entries = tape.entries
+        _extend = _entries.extend
 
 
 def _checked(value: float, node: int) -> Var:
@@ -277,7 +276,7 @@ def _checked(value: float, node: int) -> Var:
 
 def _push(code: int, a: int, b: int, value: float) -> Var:
     """Tape an operation on the Var of node ``a`` (checked by the caller)."""
-    node = len(_tape) >> 2
+    node = len(_entries) >> 2
     _extend((code, a, b, value))
     return _checked(value, node)
 
@@ -343,13 +342,23 @@ def _escape(what: str) -> EscapeError:
 _NEG, _ABS, _POW = BY_NAME["neg"], BY_NAME["abs"], BY_NAME["pow"]
 
 
-class _PythonVarBase:
+class PythonVarBase:
     """What the C base class holds, for the pure-Python tracer."""
 
     __slots__ = ("value", "node", "generation")
+    value: float
+    node: int
+    generation: int
+
+    def __new__(cls, value: float, node: int, tape: ListTape):
+        var = _new(cls)
+        var.value = value
+        var.node = node
+        var.generation = tape.generation
+        return var
 
 
-class Var(_accelerator.VarBase if _accelerator is not None else _PythonVarBase):  # type: ignore[misc]
+class Var(accelerator.VarBase):  # type: ignore[misc, valid-type]
     """A traced number: its value and the trace node that computed it.
 
     Its arithmetic comes from the C base class, or from the Python operators generated below."""
@@ -460,7 +469,7 @@ def {method}(self, other):
         value = x {symbol} y
     except ArithmeticError:
         value = _nan
-    node = len(_tape) >> 2
+    node = len(_entries) >> 2
     _extend(({code}, {args}, value))
     if value - value:
         raise _active.error_at(node)
@@ -483,15 +492,21 @@ def _define_operator(dunder: str, primitive: Primitive, symbol: str) -> None:
 
 _OPERATORS = (("add", "add", "+"), ("sub", "sub", "-"), ("mul", "mul", "*"), ("truediv", "div", "/"))
 Var.__rpow__ = lambda self, other: _recording().record(_POW, (other, self))
-if _accelerator is not None:
-    _accelerator.configure(Var, lambda value: _recording().constant(value), lambda node: _recording().error_at(node),
-                           _not_own)
-else:
-    for _dunder, _name, _symbol in _OPERATORS:
-        _define_operator(_dunder, BY_NAME[_name], _symbol)
-    Var.__pos__ = lambda self: self
-    Var.__neg__ = lambda self: _push(_NEG.opcode, _own(self).node, NO_ARG, -self.value)
-    Var.__abs__ = lambda self: _push(_ABS.opcode, _own(self).node, NO_ARG, abs(self.value))
+
+
+def define_python_operators(var_type: Any, constant_hook, error_hook, foreign_hook) -> None:
+    """Give ``var_type`` its arithmetic in Python: the pure-Python twin of the C extension's
+    ``configure`` (the Python operators reach the recording through this module's globals, so the
+    hooks the C side calls are not needed here)."""
+    for dunder, name, symbol in _OPERATORS:
+        _define_operator(dunder, BY_NAME[name], symbol)
+    var_type.__pos__ = lambda self: self
+    var_type.__neg__ = lambda self: _push(_NEG.opcode, _own(self).node, NO_ARG, -self.value)
+    var_type.__abs__ = lambda self: _push(_ABS.opcode, _own(self).node, NO_ARG, abs(self.value))
+
+
+accelerator.configure(Var, lambda value: _recording().constant(value), lambda node: _recording().error_at(node),
+                      _not_own)
 
 
 # ---------------------------------------------------------------- the math stand-in
@@ -505,8 +520,12 @@ def _unary_function(primitive: Primitive, fallback):
             _list_used_as_number()
         return fallback(x)
 
-    if _accelerator is not None:
-        return _accelerator.Unary(code, function, plain, primitive.name)
+    return accelerator.Unary(code, function, plain, primitive.name)
+
+
+def python_unary(code: int, function: Callable[[float], float], fallback: Callable, name: str) -> Callable:
+    """The traced math function that records opcode ``code`` (value ``function(x)``) on a Var and
+    calls ``fallback`` on anything else: the pure-Python twin of the C extension's ``Unary``."""
 
     def traced(x):
         if x.__class__ is Var:
@@ -516,7 +535,7 @@ def _unary_function(primitive: Primitive, fallback):
                 value = function(x.value)
             except (ArithmeticError, ValueError):
                 value = _nan
-            node = len(_tape) >> 2
+            node = len(_entries) >> 2
             _extend((code, x.node, NO_ARG, value))
             if value - value:  # inf or nan: undefined at its argument, or an overflow
                 raise _recording().error_at(node)
@@ -525,9 +544,9 @@ def _unary_function(primitive: Primitive, fallback):
             var.node = node
             var.generation = _generation
             return var
-        return plain(x)
+        return fallback(x)
 
-    traced.__name__ = primitive.name
+    traced.__name__ = name
     return traced
 
 

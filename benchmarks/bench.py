@@ -191,10 +191,10 @@ def bench_chain(n: int, repeat: int, peer_n: int) -> None:
 
     per_float = median_time(lambda: chain_float(n // 4), repeat) / n * 1e6
     per_adcli = measure_chain(n, repeat)
-    name = "adcli (function file: record + reverse)" + ("" if accelerator.tape else ", C extension NOT built")
+    name = "adcli (function file: record + reverse)" + ("" if accelerator.NATIVE else ", C extension NOT built")
     rows = [("plain Python floats (no derivative)", f"{n:,}", f"{per_float:.3f}", "1.0", ""),
             (name, f"{n:,}", f"{per_adcli:.3f}", f"{per_adcli / per_float:.1f}", "1.0")]
-    if accelerator.tape is not None:
+    if accelerator.NATIVE:
         [per_python] = without_extension("chain", n, repeat)
         rows.append(("adcli without its C extension", f"{n:,}", f"{per_python:.3f}", f"{per_python / per_float:.1f}",
                      f"{per_python / per_adcli:.1f}"))
@@ -236,7 +236,7 @@ def bench_expression(n: int, repeat: int) -> None:
     operations, total, parsing = measure_expression(n, repeat)
     rows = [("parse + evaluate + reverse", f"{operations:,.0f}", f"{total:.3f}"),
             ("of which parse", f"{operations:,.0f}", f"{parsing:.3f}")]
-    if accelerator.tape is not None:
+    if accelerator.NATIVE:
         _, total, parsing = without_extension("expression", n, repeat)
         rows += [("without the C extension: all", f"{operations:,.0f}", f"{total:.3f}"),
                  ("without the C extension: parse", f"{operations:,.0f}", f"{parsing:.3f}")]

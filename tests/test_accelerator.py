@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -29,7 +30,9 @@ from adcli.primitives import FIRST_PRIMITIVE
 from adcli.sweeps import linearize, reverse_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
-ACCELERATED = accelerator.tape is not None
+ACCELERATED = accelerator.NATIVE
+if ACCELERATED:
+    from adcli import _tape as c_tape
 needs_extension = pytest.mark.skipif(not ACCELERATED, reason="adcli._tape is not built or is switched off")
 
 RECORD_ALL = """
@@ -47,7 +50,7 @@ for path in sys.argv[1:]:
                         "literal": sorted((node, repr(v)) for node, v in trace.literal.items())})
     except AdcliError as error:
         results.append({"error": str(error)})
-print(json.dumps({"accelerated": accelerator.tape is not None, "results": results}))
+print(json.dumps({"accelerated": accelerator.NATIVE, "results": results}))
 """
 
 
@@ -158,7 +161,7 @@ def test_the_c_reverse_sweep_gives_the_python_adjoints_bit_for_bit(seed: int) ->
     d0, d1 = linearize(trace, values)
     seed_adjoints = {trace.outputs[0]: 1.0}
     python = reverse_sweep(trace, d0, d1, seed_adjoints)  # short trace: the Python loop
-    c = accelerator.tape.reverse_sweep(trace.op, trace.arg0, trace.arg1, array("d", d0), array("d", d1),
+    c = c_tape.reverse_sweep(trace.op, trace.arg0, trace.arg1, array("d", d0), array("d", d1),
                                        seed_adjoints, FIRST_PRIMITIVE)
     assert [repr(v) for v in c] == [repr(v) for v in python]
 
@@ -193,7 +196,7 @@ def test_the_c_reverse_sweep_refuses_a_malformed_trace() -> None:
     def columns(op, arg0, arg1, d0, d1):
         return array("b", op), array("q", arg0), array("q", arg1), array("d", d0), array("d", d1)
 
-    sweep = accelerator.tape.reverse_sweep
+    sweep = c_tape.reverse_sweep
     with pytest.raises(ValueError, match="refers to a later node"):
         sweep(*columns([0, 3], [-1, 1], [-1, -1], [0.0, 1.0], [0.0, 0.0]), {1: 1.0}, FIRST_PRIMITIVE)
     with pytest.raises(ValueError, match="differ in length"):
@@ -236,7 +239,7 @@ def test_the_c_parser_builds_the_python_parsers_trace() -> None:
     rng = random.Random(11)
     for _ in range(3000):
         text = ", ".join(random_expression(rng) for _ in range(rng.choice([1, 1, 2, 3])))
-        fast = accelerator.tape.parse(text)
+        fast = c_tape.parse(text)
         assert fast is not None, text
         assert fields(parse(text)) == fields(_Parser(text).run()), text
 
@@ -253,7 +256,7 @@ def test_the_c_parser_leaves_every_mistake_to_the_python_parser() -> None:
     built = declined = 0
     for _ in range(20000):
         text = "".join(rng.choice(SOUP) for _ in range(rng.randint(1, 10)))
-        fast = accelerator.tape.parse(text)
+        fast = c_tape.parse(text)
         try:
             reference = _Parser(text).run()
         except InputError:
@@ -284,7 +287,7 @@ def test_both_parsers_refuse_a_foreign_digit_or_space_anywhere() -> None:
         where = rng.randint(0, len(text))
         char = rng.choice(FOREIGN)
         spoiled = text[:where] + char + text[where:]
-        assert accelerator.tape.parse(spoiled) is None, spoiled
+        assert c_tape.parse(spoiled) is None, spoiled
         with pytest.raises(InputError) as raised:
             _Parser(spoiled).run()
         assert str(raised.value).startswith(f"syntax error at column {where + 1}: unexpected {char!r}: "), spoiled
@@ -306,10 +309,10 @@ def test_the_python_parser_reads_ascii_digits_and_spaces_only(text, column) -> N
 
 @needs_extension
 def test_the_c_parser_declines_and_the_python_parser_words_the_error() -> None:
-    assert accelerator.tape.parse("x*\u0663") is None  # non-ASCII: always the Python parser's
+    assert c_tape.parse("x*\u0663") is None  # non-ASCII: always the Python parser's
     with pytest.raises(InputError, match="column 3: unexpected '\u0663': '\u0663' is not part of the expression"):
         parse("x*\u0663")
-    assert accelerator.tape.parse("x*1e400") is None
+    assert c_tape.parse("x*1e400") is None
     with pytest.raises(InputError, match="the number 1e400 is too large for a float"):
         parse("x*1e400")
 
@@ -328,7 +331,7 @@ def test_the_c_evaluation_refuses_a_negative_or_unknown_opcode(op, first_primiti
     """Called directly, a negative opcode once read before the function list (ASan: use after free)."""
     functions = adcli.primitives.functions_of(adcli.scalar)
     with pytest.raises(ValueError, match="evaluate: "):
-        accelerator.tape.evaluate(array("b", op), array("q", [-1, 0]), array("q", [-1, -1]), array("d", [1.0, 0.0]),
+        c_tape.evaluate(array("b", op), array("q", [-1, 0]), array("q", [-1, -1]), array("d", [1.0, 0.0]),
                                   functions, first_primitive)
 
 
@@ -336,12 +339,12 @@ def test_the_c_evaluation_refuses_a_negative_or_unknown_opcode(op, first_primiti
 def test_the_c_tape_refuses_a_var_of_a_node_it_does_not_have() -> None:
     from adcli.tracer import Var
 
-    tape = accelerator.tape.Tape()
+    tape = c_tape.Tape()
     tape.push(0, -1, -1, 1.0)
     with pytest.raises(IndexError, match="no such node"):
-        accelerator.tape.VarBase.__new__(Var, 1.0, 10**6, tape)
+        c_tape.VarBase.__new__(Var, 1.0, 10**6, tape)
     with pytest.raises(IndexError, match="no such node"):
-        accelerator.tape.VarBase.__new__(Var, 1.0, -1, tape)
+        c_tape.VarBase.__new__(Var, 1.0, -1, tape)
 
 
 def test_a_traced_value_used_after_its_recording_is_an_error_not_a_crash() -> None:
@@ -370,3 +373,41 @@ def test_integer_inputs_are_traced_as_floats(tmp_path: Path) -> None:
     trace, _ = trace_function(str(path), {"x": 12345679})
     x = 12345679.0
     assert trace.recorded_values[trace.outputs[0]] == x * x * x * x
+
+
+def only_the_boundary_chooses(package: Path) -> list[str]:
+    """The modules of ``package``, other than the boundary, that mention the C extension, its switch or
+    whether it was chosen."""
+    mention = re.compile(r"\b_tape\b|ADCLI_NO_ACCELERATOR|\bNATIVE\b|accelerator\.tape\b")
+    return sorted(str(path.relative_to(package)) for path in package.rglob("*.py")
+                  if path.name != "accelerator.py" and mention.search(path.read_text(encoding="utf-8")))
+
+
+def test_no_module_but_the_boundary_mentions_the_c_extension(tmp_path: Path) -> None:
+    assert only_the_boundary_chooses(ROOT / "adcli") == []
+    (tmp_path / "sweeps.py").write_text("from adcli import _tape\n", encoding="utf-8")  # the check can fail
+    (tmp_path / "tracer.py").write_text("os.environ.get('ADCLI_NO_ACCELERATOR')\n", encoding="utf-8")
+    (tmp_path / "parser.py").write_text("if accelerator.NATIVE:\n    pass\n", encoding="utf-8")
+    (tmp_path / "accelerator.py").write_text("from adcli import _tape\n", encoding="utf-8")
+    assert only_the_boundary_chooses(tmp_path) == ["parser.py", "sweeps.py", "tracer.py"]
+
+
+def test_the_boundary_exports_the_chosen_twin_of_each_hot_loop() -> None:
+    import adcli.evaluate
+    import adcli.sweeps
+    import adcli.tracer
+
+    chosen = {name: getattr(accelerator, name) for name in
+              ("evaluate_long", "reverse_long", "Tape", "VarBase", "activate", "configure", "Unary")}
+    if ACCELERATED:
+        assert chosen == {"evaluate_long": c_tape.evaluate, "reverse_long": c_tape.reverse_sweep,
+                          "Tape": c_tape.Tape, "VarBase": c_tape.VarBase, "activate": c_tape.activate,
+                          "configure": c_tape.configure, "Unary": c_tape.Unary}
+        assert accelerator.parse_fast("x*2") is not None
+    else:
+        assert chosen == {"evaluate_long": adcli.evaluate.evaluate_loop, "reverse_long": adcli.sweeps.reverse_loop,
+                          "Tape": adcli.tracer.ListTape, "VarBase": adcli.tracer.PythonVarBase,
+                          "activate": adcli.tracer.activate_list_tape,
+                          "configure": adcli.tracer.define_python_operators, "Unary": adcli.tracer.python_unary}
+        assert accelerator.parse_fast("x*2") is None
+    assert issubclass(adcli.tracer.Var, chosen["VarBase"])
