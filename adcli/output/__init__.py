@@ -59,8 +59,8 @@ WRITERS: dict[str, dict[str, str]] = {
 #: The format an ``-o`` file's suffix names.
 SUFFIXES = {".txt": "table", ".json": "json", ".md": "markdown", ".tex": "latex", ".csv": "csv", ".dot": "dot",
             ".gv": "dot", ".mmd": "mermaid", ".svg": "svg", ".png": "png", ".py": "python"}
-#: Formats that print rich text for a terminal, and those written as bytes.
-TERMINAL, BINARY = "table", ("png",)
+#: The format that prints rich text for a terminal.
+TERMINAL = "table"
 #: Formats whose documents carry a result's warnings and notes (the others leave them to stderr).
 CARRY_NOTICES = ("json", "markdown", "latex", "csv")
 #: Formats whose writer returns tables for :func:`~adcli.output.tabular.write` to lay out.
