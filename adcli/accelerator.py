@@ -1,5 +1,6 @@
-"""The one boundary for the speedups: it chooses, once per process, between the optional C extension
-:mod:`adcli._tape` and the pure-Python implementation of each hot loop, and exports the chosen ones.
+"""The one boundary for the speedups: it chooses between the optional C extension :mod:`adcli._tape`
+and the pure-Python implementation of each hot loop, and exports the chosen ones. The choice is
+made at import; :func:`use` switches the loops and the parser inside a process (for tests).
 
 C is chosen when the extension was built (a C compiler at install time) and the environment does not
 set ``ADCLI_NO_ACCELERATOR=1``. Either way the results are the same: the pure-Python code is the
@@ -45,12 +46,12 @@ def _load():
 _native = _load()
 
 #: Whether the hot loops run in C (for messages and benchmarks only: never branch on it elsewhere).
-NATIVE = _native is not None
-
-# Above this many node visits (outputs × nodes) of a long trace, its full reverse sweeps give way to
-# sweeps over each output's cone: a cone sweep costs about 150× a C full sweep per node it visits,
-# 4× a Python one.
-DENSE_VISITS_LONG = 50_000_000 if NATIVE else 1_000_000
+NATIVE = False
+#: Above this many node visits (outputs × nodes) of a long trace, its full reverse sweeps give way
+#: to sweeps over each output's cone: a cone sweep costs about 150× a C full sweep per node it
+#: visits, 4× a Python one.
+DENSE_VISITS_LONG = 1_000_000
+_grammar: tuple = ()
 
 
 def _python_values(n: int) -> list[float]:
@@ -65,40 +66,61 @@ def _no_fast_parse(source: str) -> None:
     return None
 
 
-def _no_grammar(*tables: Any) -> None:
-    return None
+long_values: Callable[[int], MutableSequence[float]] = _python_values
+parse_fast: Callable[[str], Any] = _no_fast_parse
 
 
-long_values: Callable[[int], MutableSequence[float]]
-if _native is not None:
-    long_values = _c_values
-    evaluate_long = _native.evaluate
-    reverse_long = _native.reverse_sweep
-    set_grammar = _native.set_grammar
-    parse_fast = _native.parse
-    Tape = _native.Tape
-    VarBase = _native.VarBase
-    activate = _native.activate
-    configure = _native.configure
-    Unary = _native.Unary
-else:
-    long_values = _python_values
-    set_grammar = _no_grammar
-    parse_fast = _no_fast_parse
+def set_grammar(*tables: Any) -> None:
+    """Give the C parser the grammar's tables (kept, so that a later switch to C has them too)."""
+    global _grammar
+    _grammar = tables
+    if NATIVE:
+        assert _native is not None
+        _native.set_grammar(*tables)
 
-# The pure-Python twins, imported on first use: (module, name) for each export not bound above.
-_PYTHON = {"evaluate_long": ("adcli.evaluate", "evaluate_loop"), "reverse_long": ("adcli.sweeps", "reverse_loop"),
-           "Tape": ("adcli.tracer", "ListTape"), "VarBase": ("adcli.tracer", "PythonVarBase"),
+
+def use(native: bool) -> bool:
+    """Run the hot loops (long traces' evaluation and reverse sweep) and the parser in C, when the
+    extension is built, or in Python from now on; returns whether C is now in use.
+
+    The choice is made once at import (C unless ``ADCLI_NO_ACCELERATOR=1``); tests switch inside one
+    process to compare the twins. The tracer's arithmetic is bound to its Var class when
+    :mod:`adcli.tracer` is imported, so the tracer keeps the choice made at import."""
+    global NATIVE, DENSE_VISITS_LONG, long_values, parse_fast
+    NATIVE = native and _native is not None
+    if NATIVE:
+        assert _native is not None
+        long_values, parse_fast = _c_values, _native.parse
+        globals().update(evaluate_long=_native.evaluate, reverse_long=_native.reverse_sweep)
+        if _grammar:
+            _native.set_grammar(*_grammar)
+        DENSE_VISITS_LONG = 50_000_000
+    else:
+        long_values, parse_fast = _python_values, _no_fast_parse
+        for name in _LOOPS:
+            globals().pop(name, None)  # the Python twins, imported on first use
+        DENSE_VISITS_LONG = 1_000_000
+    return NATIVE
+
+
+# The pure-Python twins, imported on first use (a module ``__getattr__``, which avoids an import
+# cycle): the hot loops, and the tracer's hot path (bound at import, see :func:`use`).
+_LOOPS = {"evaluate_long": ("adcli.evaluate", "evaluate_loop"), "reverse_long": ("adcli.sweeps", "reverse_loop")}
+_TRACER = {"Tape": ("adcli.tracer", "ListTape"), "VarBase": ("adcli.tracer", "PythonVarBase"),
            "activate": ("adcli.tracer", "activate_list_tape"), "configure": ("adcli.tracer", "define_python_operators"),
            "Unary": ("adcli.tracer", "python_unary")}
+if _native is not None:
+    globals().update({name: getattr(_native, name) for name in _TRACER})
+use(True)
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _PYTHON:
+    twin = _LOOPS.get(name) or _TRACER.get(name)
+    if twin is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
 
-    module, attribute = _PYTHON[name]
-    value = getattr(importlib.import_module(module), attribute)
-    globals()[name] = value
+    value = getattr(importlib.import_module(twin[0]), twin[1])
+    if name in _TRACER or not NATIVE:
+        globals()[name] = value
     return value

@@ -18,8 +18,10 @@ from adcli import vector_math
 from adcli.errors import InputError
 from adcli.limits import MAX_POINTS
 from adcli.points import PointRange, Value, range_points
-from adcli.primitives import CONST, INPUT, PRIMITIVES, functions_of, operations
-from adcli.trace import NO_ARG, Trace, format_literal
+from adcli.evaluate import evaluate_steps
+from adcli.primitives import CONST, FIRST_PRIMITIVE, PRIMITIVES, functions_of, operations
+from adcli.sweeps import is_zero, reverse_steps
+from adcli.trace import Trace, format_literal
 from adcli.vectorized import Reuse, apply_partials
 
 if TYPE_CHECKING:
@@ -172,39 +174,43 @@ def _evaluate(trace: Trace, points: dict[str, np.ndarray]):
     values: list = [None] * len(trace)
     for name, node in zip(trace.input_names, trace.inputs):
         values[node] = points[name]
+    for node, value in trace.literal.items():
+        values[node] = value
     undefined = []
+
+    def apply(i: int, code: int, args: tuple):
+        result = functions[code](*args)
+        if not np.isfinite(result).all():  # one cheap pass; the mask only when needed
+            bad = ~np.isfinite(result)
+            for a in args:
+                bad &= np.isfinite(a)  # only where this operation failed, not its arguments
+            if np.any(bad):
+                undefined.append((i, bad))
+                result = np.where(bad, np.nan, result)  # undefined, not a number such as -inf
+        return result
+
     with np.errstate(all="ignore"):
-        for i, code in enumerate(trace.op):
-            if code == CONST:
-                values[i] = trace.literal[i]
-            elif code != INPUT:
-                b = trace.arg1[i]
-                args = (values[trace.arg0[i]],) if b == NO_ARG else (values[trace.arg0[i]], values[b])
-                result = functions[code](*args)
-                if not np.isfinite(result).all():  # one cheap pass; the mask only when needed
-                    bad = ~np.isfinite(result)
-                    for a in args:
-                        bad &= np.isfinite(a)  # only where this operation failed, not its arguments
-                    if np.any(bad):
-                        undefined.append((i, bad))
-                        result = np.where(bad, np.nan, result)  # undefined, not a number such as -inf
-                values[i] = result
+        evaluate_steps(trace.op, trace.arg0, trace.arg1, values, _operations(trace), apply)
     return values, undefined
 
 
+def _operations(trace: Trace) -> list[int]:
+    return [i for i, code in enumerate(trace.op) if code >= FIRST_PRIMITIVE]
+
+
 def _linearize(trace: Trace, values: list) -> list[tuple]:
+    """Every node's partials at every point; a constant argument's partial is 0 (it needs no adjoint)."""
     partials: list[tuple] = [()] * len(trace)
     m = Reuse(trace, values)
-    for i, code in enumerate(trace.op):
-        if code not in (INPUT, CONST):
-            args = [np.asarray(values[a], dtype=float) for a in trace.args(i)]
-            partials[i] = apply_partials(code, args, np.asarray(values[i], dtype=float), m)
+    for i in _operations(trace):
+        args = [np.asarray(values[a], dtype=float) for a in trace.args(i)]
+        partials[i] = tuple(0.0 if trace.op[a] == CONST else partial
+                            for a, partial in zip(trace.args(i), apply_partials(trace.op[i], args, np.asarray(values[i], dtype=float), m)))
     return partials
 
 
-def _reverse(trace: Trace, partials: list[tuple], output: int, points: dict,
-             zero_times_inf: bool) -> dict[str, np.ndarray]:
-    """One reverse sweep on arrays: the adjoint of every node at every point.
+class _ArrayAdjoints:
+    """Adjoint arithmetic on arrays over the points, for :func:`adcli.sweeps.reverse_steps`.
 
     Adjoints accumulate in place into arrays the sweep allocated itself (``owned``); an adjoint that
     is another node's array (add passes its adjoint through unchanged) is copied before it is added to.
@@ -215,32 +221,43 @@ def _reverse(trace: Trace, partials: list[tuple], output: int, points: dict,
     it only if a gradient has a NaN where the output has a value: NaN survives every later product
     and sum, so a NaN that reaches no input did not matter.
     """
-    adjoint: list = [None] * len(trace)
-    owned = [False] * len(trace)
+
+    def __init__(self, size: int, zero_times_inf: bool) -> None:
+        self.owned = [False] * size
+        self.zero_times_inf = zero_times_inf
+        self.fresh = None  # the last product, an array no node holds yet
+
+    def times(self, g, partial):
+        if isinstance(partial, float) and partial in (1.0, -1.0):  # add, sub, neg: no product
+            product = g if partial == 1.0 else -g
+        else:
+            product = g * partial
+            if self.zero_times_inf and not np.isfinite(partial).all():
+                product = np.where(np.asarray(g) == 0, 0.0, product)
+        self.fresh = product if product is not g else None
+        return product
+
+    def add_to(self, adjoint: list, node: int, contribution) -> None:
+        fresh, self.fresh = contribution is self.fresh, None
+        if is_zero(adjoint[node]):
+            adjoint[node], self.owned[node] = contribution, fresh
+        elif self.owned[node]:
+            adjoint[node] += contribution
+        else:
+            adjoint[node], self.owned[node] = adjoint[node] + contribution, True
+
+
+def _reverse(trace: Trace, partials: list[tuple], output: int, points: dict,
+             zero_times_inf: bool) -> dict[str, np.ndarray]:
+    """One reverse sweep on arrays (see :class:`_ArrayAdjoints`): the adjoint of every input at every point."""
+    adjoint: list = [0.0] * len(trace)
     adjoint[output] = 1.0
+    arithmetic = _ArrayAdjoints(len(trace), zero_times_inf)
     with np.errstate(all="ignore"):
-        for i in range(len(trace) - 1, -1, -1):
-            g = adjoint[i]
-            if g is None or trace.op[i] in (INPUT, CONST):
-                continue
-            for a, partial in zip(trace.args(i), partials[i]):
-                if trace.op[a] == CONST:
-                    continue
-                fresh = True
-                if isinstance(partial, float) and partial in (1.0, -1.0):  # add, sub, neg: no product
-                    contribution, fresh = (g, False) if partial == 1.0 else (-g, True)
-                else:
-                    contribution = g * partial
-                    if zero_times_inf and not np.isfinite(partial).all():
-                        contribution = np.where(np.asarray(g) == 0, 0.0, contribution)
-                if adjoint[a] is None:
-                    adjoint[a], owned[a] = contribution, fresh
-                elif owned[a]:
-                    adjoint[a] += contribution
-                else:
-                    adjoint[a], owned[a] = adjoint[a] + contribution, True
+        reverse_steps(trace.arg0, trace.arg1, reversed(_operations(trace)), partials.__getitem__, adjoint,
+                      arithmetic.times, arithmetic.add_to)
     count = max((len(v) for v in points.values() if np.ndim(v)), default=1)
-    return {name: np.zeros(count) if adjoint[node] is None else np.broadcast_to(adjoint[node], (count,)).copy()
+    return {name: np.broadcast_to(adjoint[node], (count,)).astype(float, copy=True)
             for name, node in zip(trace.input_names, trace.inputs)}
 
 

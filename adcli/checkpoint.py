@@ -28,7 +28,9 @@ from adcli import scalar
 from adcli.errors import InputError
 from adcli.limits import MAX_COUNT, parse_whole
 from adcli.primitives import FIRST_PRIMITIVE, PRIMITIVES, functions_of
-from adcli.trace import NO_ARG, Trace
+from adcli.evaluate import evaluate_steps
+from adcli.sweeps import reverse_steps
+from adcli.trace import Trace
 
 
 @dataclass
@@ -85,21 +87,20 @@ class _Machine:
     def __init__(self, trace: Trace, values_at_inputs: dict[int, float], output: int) -> None:
         self.trace = trace
         functions = functions_of(scalar)
+        self.apply = lambda i, code, args: functions[code](*args)
         self.steps = [i for i, code in enumerate(trace.op) if code >= FIRST_PRIMITIVE]
         last_use = [-1] * len(trace)
         for position, i in enumerate(self.steps):
             for a in trace.args(i):
                 last_use[a] = position
         last_use[output] = len(self.steps)  # the output stays live to the end
-        # One plan entry per step: (function, first argument, second argument, node, values that die here).
-        self.plan = []
-        for position, i in enumerate(self.steps):
-            dying = tuple(a for a in set(trace.args(i)) if trace.op[a] >= FIRST_PRIMITIVE and last_use[a] == position)
-            self.plan.append((functions[trace.op[i]], trace.arg0[i], trace.arg1[i], i, dying))
+        # Per step, the computed values it is the last to use: they leave the live state after it.
+        self.dying = [[a for a in set(trace.args(i)) if trace.op[a] >= FIRST_PRIMITIVE and last_use[a] == position]
+                      for position, i in enumerate(self.steps)]
         self.base = {**trace.literal, **values_at_inputs}
         live = self.width = 0  # the most computed values alive at once between two steps
-        for entry in self.plan:
-            live += 1 - len(entry[4])
+        for dying in self.dying:
+            live += 1 - len(dying)
             self.width = max(self.width, live)
         self.adjoint = [0.0] * len(trace)
         self.adjoint[output] = 1.0
@@ -119,39 +120,30 @@ class _Machine:
 
     def advance(self, state: dict[int, float], start: int, stop: int) -> dict[int, float]:
         """The live state after steps start … stop−1, from the live state before them."""
+        state = self.evaluate(state, start, stop)
+        for dying in self.dying[start:stop]:
+            for node in dying:
+                del state[node]
+        return state
+
+    def evaluate(self, state: dict[int, float], start: int, stop: int) -> dict[int, float]:
+        """``state`` with the values of steps start … stop−1 added."""
         state = dict(state)
-        pop = state.pop
-        for function, a, b, node, dying in self.plan[start:stop]:
-            state[node] = function(state[a]) if b == NO_ARG else function(state[a], state[b])
-            for d in dying:
-                pop(d)
+        trace = self.trace
+        evaluate_steps(trace.op, trace.arg0, trace.arg1, state, self.steps[start:stop], self.apply)
         self.evaluations += stop - start
         return state
 
     def reverse_segment(self, state: dict[int, float], start: int, stop: int) -> None:
         """Tape steps start … stop−1 from the state before them, then reverse them."""
-        taped = dict(state)
-        for function, a, b, node, _ in self.plan[start:stop]:
-            taped[node] = function(taped[a]) if b == NO_ARG else function(taped[a], taped[b])
-        self.evaluations += stop - start
+        taped = self.evaluate(state, start, stop)
         self._hold(stop - start)
-        adjoint, op = self.adjoint, self.trace.op
-        for _, a, b, node, _ in reversed(self.plan[start:stop]):
-            g = adjoint[node]
-            if not g:
-                continue
-            rule = PRIMITIVES[op[node]].partials
-            # as adcli.sweeps.reverse_sweep: a zero partial adds nothing (so 0·inf never arises)
-            if b == NO_ARG:
-                (partial,) = rule(scalar, taped[a], taped[node])
-                if partial:
-                    adjoint[a] += g * partial
-            else:
-                partial_a, partial_b = rule(scalar, taped[a], taped[b], taped[node])
-                if partial_a:
-                    adjoint[a] += g * partial_a
-                if partial_b:
-                    adjoint[b] += g * partial_b
+        trace = self.trace
+
+        def partials_at(i: int) -> tuple:
+            return PRIMITIVES[trace.op[i]].partials(scalar, *(taped[a] for a in trace.args(i)), taped[i])
+
+        reverse_steps(trace.arg0, trace.arg1, reversed(self.steps[start:stop]), partials_at, self.adjoint)
         self.stored -= stop - start
 
 

@@ -4,7 +4,7 @@ points where a derivative convention is used (abs at 0, sqrt at 0, …)."""
 from __future__ import annotations
 
 import math
-from collections.abc import MutableSequence, Sequence
+from collections.abc import Callable, Iterable, MutableSequence, Sequence
 
 from adcli import accelerator, scalar
 from adcli.errors import EvaluationError, TracedOverflowError, TracedValueError, TracedZeroDivisionError
@@ -39,22 +39,45 @@ def evaluate(trace: Trace, point: Sequence[float], m=scalar) -> Sequence[float]:
     return values
 
 
+def evaluate_steps(op: Sequence[int], arg0: Sequence[int], arg1: Sequence[int], values, steps: Iterable[int],
+                   apply: Callable) -> None:
+    """Fill ``values`` at each node of ``steps`` in turn, from its arguments' values:
+    ``values[i] = apply(i, op[i], args)``.
+
+    The one evaluation loop of adcli: whole traces on floats (below), checkpointing (a segment at a
+    time, ``values`` a dict), batches (``values`` arrays over the points) and the Hessian's replay
+    (traced values) run it, each with its own ``apply``."""
+    for i in steps:
+        b = arg1[i]
+        args = (values[arg0[i]],) if b == NO_ARG else (values[arg0[i]], values[b])
+        values[i] = apply(i, op[i], args)
+
+
+class _Undefined(Exception):
+    def __init__(self, node: int) -> None:
+        self.node = node
+
+
 def evaluate_loop(op: Sequence[int], arg0: Sequence[int], arg1: Sequence[int], values: MutableSequence,
                   functions: Sequence, first: int) -> int:
     """Fill ``values`` node by node (inputs and literals already set; opcodes below ``first`` are
     skipped); return the node whose operation is undefined or overflows, or -1 when none is.
 
     The pure-Python evaluation loop, twin of the C extension's ``evaluate``."""
-    for i, (code, a, b) in enumerate(zip(op, arg0, arg1)):
-        if code < first:
-            continue
+
+    def apply(i: int, code: int, args: tuple) -> float:
         try:
-            value = functions[code](values[a]) if b == NO_ARG else functions[code](values[a], values[b])
+            value = functions[code](*args)
         except (ArithmeticError, ValueError):
-            return i
+            raise _Undefined(i) from None
         if value - value:  # inf or nan from finite arguments: an overflow
-            return i
-        values[i] = value
+            raise _Undefined(i)
+        return value
+
+    try:
+        evaluate_steps(op, arg0, arg1, values, (i for i in range(len(op)) if op[i] >= first), apply)
+    except _Undefined as undefined:
+        return undefined.node
     return -1
 
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from adcli.analysis import Evaluated, evaluate_at
 from adcli.errors import InputError
 from adcli.points import Value
-from adcli.sweeps import jacobian_rows, linearize
+from adcli.primitives import FIRST_PRIMITIVE, primitive_of
+from adcli.sweeps import is_zero, jacobian_rows, linearize, reverse_steps
 from adcli.trace import Trace
 from adcli.tracer import Recorder, Var, recording, replay, traced_namespace
 
@@ -28,24 +29,23 @@ class Hessian:
 
 
 def gradient_trace(trace: Trace, values: Sequence[float]) -> tuple[Trace, Sequence[float]]:
-    """A trace whose outputs are the gradient of ``trace``'s single output, and its node values."""
+    """A trace whose outputs are the gradient of ``trace``'s single output, and its node values.
+
+    The reverse sweep runs on traced values, so recording it records every adjoint's computation."""
     recorder = Recorder(Trace(source=trace.source), note_branches=False)
     with recording(recorder):
         node = replay(trace, values, recorder)
+
+        def partials_at(i: int) -> tuple:
+            args = trace.args(i)
+            partials = primitive_of(trace.op[i]).partials(traced_namespace, *(node[a] for a in args), node[i])
+            # a constant needs no adjoint: its zero partial keeps the sweep from recording one
+            return tuple(p if isinstance(node[a], Var) else 0.0 for a, p in zip(args, partials))
+
         adjoint: list = [0.0] * len(trace)
         adjoint[trace.outputs[0]] = 1.0
-        for i in range(len(trace) - 1, -1, -1):
-            g = adjoint[i]
-            primitive = trace.primitive(i)
-            if primitive is None or _is_zero(g):
-                continue
-            args = [node[a] for a in trace.args(i)]
-            partials = primitive.partials(traced_namespace, *args, node[i])
-            for a, partial in zip(trace.args(i), partials):
-                if not isinstance(node[a], Var) or _is_zero(partial):
-                    continue  # constants need no adjoint; zero partials add nothing
-                contribution = partial if _is_one(g) else g if _is_one(partial) else g * partial
-                adjoint[a] = contribution if _is_zero(adjoint[a]) else adjoint[a] + contribution
+        steps = (i for i in range(len(trace) - 1, -1, -1) if trace.op[i] >= FIRST_PRIMITIVE)
+        reverse_steps(trace.arg0, trace.arg1, steps, partials_at, adjoint, _times, _add_to)
         for name, input_node in zip(trace.input_names, trace.inputs):
             g = adjoint[input_node]
             output = g.node if isinstance(g, Var) else recorder.constant(g)
@@ -54,8 +54,14 @@ def gradient_trace(trace: Trace, values: Sequence[float]) -> tuple[Trace, Sequen
     return recorder.trace, recorder.values
 
 
-def _is_zero(value) -> bool:
-    return not isinstance(value, Var) and value == 0
+def _times(g, partial):
+    """``g * partial``, without recording a product by a plain 1."""
+    return partial if _is_one(g) else g if _is_one(partial) else g * partial
+
+
+def _add_to(adjoint: list, node: int, contribution) -> None:
+    """``adjoint[node] += contribution``, without recording a sum with a plain 0."""
+    adjoint[node] = contribution if is_zero(adjoint[node]) else adjoint[node] + contribution
 
 
 def _is_one(value) -> bool:

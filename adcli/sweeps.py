@@ -13,8 +13,9 @@ plus one sweep's.
 from __future__ import annotations
 
 import heapq
+import operator
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
 
 from adcli import accelerator, scalar
 from adcli.evaluate import LONG_TRACE, derivative_overflow_error
@@ -33,7 +34,9 @@ def linearize(trace: Trace, values: Sequence[float]) -> tuple[array, array]:
     if len(trace) >= LONG_TRACE:
         from adcli.vectorized import linearize_arrays, to_column
 
-        partials0, partials1 = linearize_arrays(trace, values)
+        partials0, partials1, not_finite = linearize_arrays(trace, values)
+        for node in not_finite:  # a convention (allowed) or an overflow (raises)
+            local_partials(trace, values, node)
         return to_column(partials0), to_column(partials1)
     op, arg1 = trace.op, trace.arg1
     zeros = bytes(8 * len(op))
@@ -62,8 +65,16 @@ def local_partials(trace: Trace, values: Sequence[float], node: int) -> tuple:
     return partials
 
 
+def is_zero(x) -> bool:
+    """Whether ``x`` is a number equal to zero (a traced value or an array never is)."""
+    return isinstance(x, (int, float)) and x == 0
+
+
 def forward_sweep(trace: Trace, d0: Sequence[float], d1: Sequence[float], seed: dict[int, float]) -> list[float]:
-    """Tangents of every node for the input tangents in ``seed`` (node -> tangent): one JVP."""
+    """Tangents of every node for the input tangents in ``seed`` (node -> tangent): one JVP.
+
+    As in the reverse sweep, a product with a zero factor is not taken, so an infinite partial
+    (sqrt'(0)) times a zero tangent gives 0 in both modes alike."""
     op, arg0, arg1 = trace.op, trace.arg0, trace.arg1
     tangent = [0.0] * len(op)
     for node, value in seed.items():
@@ -71,19 +82,38 @@ def forward_sweep(trace: Trace, d0: Sequence[float], d1: Sequence[float], seed: 
     for i, code in enumerate(op):
         if code < FIRST_PRIMITIVE:
             continue
-        # A product is taken only when both factors are nonzero, here and in the reverse sweep, so
-        # an infinite partial (sqrt'(0)) times a zero gives 0 in both modes alike.
         t = 0.0
-        ta, da = tangent[arg0[i]], d0[i]
-        if ta and da:
-            t = da * ta
-        b = arg1[i]
-        if b != NO_ARG:
-            tb, db = tangent[b], d1[i]
-            if tb and db:
-                t += db * tb
+        for a, partial in ((arg0[i], d0[i]), (arg1[i], d1[i])):
+            if a != NO_ARG and tangent[a] and partial:
+                t += partial * tangent[a]
         tangent[i] = t
     return tangent
+
+
+def add_in_place(adjoint: MutableSequence, node: int, contribution) -> None:
+    """``adjoint[node] += contribution``: how float adjoints accumulate."""
+    adjoint[node] += contribution
+
+
+def reverse_steps(arg0: Sequence[int], arg1: Sequence[int], steps: Iterable[int],
+                  partials_at: Callable[[int], Sequence], adjoint, times: Callable = operator.mul,
+                  add_to: Callable = add_in_place) -> None:
+    """Carry adjoints back through ``steps`` (operation nodes, latest first): for each argument
+    ``a`` of node ``i``, ``adjoint[a] += adjoint[i] * partial`` with ``partial = partials_at(i)[k]``.
+
+    The one reverse sweep of adcli: the float sweep below, checkpointing (a segment at a time), the
+    Hessian (on traced values, which records the sweep) and batches (on arrays) all run it, each
+    with its own ``times`` and ``add_to``. Here alone lives the rule that keeps 0·inf out: a zero
+    adjoint or a zero partial contributes nothing, so an infinite partial (sqrt'(0)) times a zero
+    adjoint gives 0, the same as forward mode.
+    """
+    for i in steps:
+        g = adjoint[i]
+        if is_zero(g):
+            continue
+        for a, partial in zip((arg0[i], arg1[i]), partials_at(i)):
+            if a != NO_ARG and not is_zero(partial):
+                add_to(adjoint, a, times(g, partial))
 
 
 def reverse_sweep(trace: Trace, d0: Sequence[float], d1: Sequence[float], seed: dict[int, float]) -> list[float]:
@@ -98,33 +128,21 @@ def reverse_sweep(trace: Trace, d0: Sequence[float], d1: Sequence[float], seed: 
 
 def reverse_loop(op: Sequence[int], arg0: Sequence[int], arg1: Sequence[int], d0: Sequence[float],
                  d1: Sequence[float], seed: dict[int, float], first: int) -> list[float]:
-    """The adjoints of every node for ``seed``, skipping opcodes below ``first`` and zero partials.
-
-    The pure-Python reverse sweep, twin of the C extension's ``reverse_sweep``."""
+    """The adjoints of every node for ``seed`` from the partial columns ``d0``, ``d1`` (opcodes
+    below ``first`` are leaves): the pure-Python twin of the C extension's ``reverse_sweep``."""
     adjoint = [0.0] * len(op)
     for node, value in seed.items():
         adjoint[node] += value
-    for i in range(len(op) - 1, -1, -1):
-        g = adjoint[i]
-        if not g or op[i] < first:
-            continue
-        da = d0[i]
-        if da:
-            adjoint[arg0[i]] += g * da
-        b = arg1[i]
-        if b != NO_ARG:
-            db = d1[i]
-            if db:
-                adjoint[b] += g * db
+    steps = (i for i in range(len(op) - 1, -1, -1) if op[i] >= first)
+    reverse_steps(arg0, arg1, steps, lambda i: (d0[i], d1[i]), adjoint)
     return adjoint
 
 
 # Above this many node visits (outputs × nodes), full reverse sweeps give way to sweeps over each
 # output's cone, whose cost does not grow with the trace's length: a cone sweep costs about 4× a
-# Python full sweep per node it visits (heap and dict); ``DENSE_VISITS_LONG`` is the boundary's
-# figure for the long-trace sweep it chose.
+# Python full sweep per node it visits (heap and dict); ``accelerator.DENSE_VISITS_LONG`` is the
+# boundary's figure for the long-trace sweep it chose.
 DENSE_VISITS = 1_000_000
-DENSE_VISITS_LONG = accelerator.DENSE_VISITS_LONG
 
 
 def reverse_cone(trace: Trace, d0: Sequence[float], d1: Sequence[float], output: int) -> dict[int, float]:
@@ -134,22 +152,24 @@ def reverse_cone(trace: Trace, d0: Sequence[float], d1: Sequence[float], output:
     sweep visits only ``output``'s dependency cone, latest node first (a max-heap of node numbers),
     so many outputs over a long trace cost the sum of their cones, not outputs × nodes.
     """
-    op, arg0, arg1 = trace.op, trace.arg0, trace.arg1
+    op = trace.op
     adjoint = {output: 1.0}
     pending = [-output]
-    while pending:
-        i = -heapq.heappop(pending)
-        g = adjoint[i]
-        if not g or op[i] < FIRST_PRIMITIVE:
-            continue
-        for node, partial in ((arg0[i], d0[i]), (arg1[i], d1[i])):
-            if node == NO_ARG or not partial:
-                continue
-            if node in adjoint:
-                adjoint[node] += g * partial
-            else:
-                adjoint[node] = 0.0 + g * partial  # as the dense sweep adds to 0.0 (a -0.0 becomes 0.0)
-                heapq.heappush(pending, -node)
+
+    def steps() -> Iterator[int]:
+        while pending:
+            i = -heapq.heappop(pending)
+            if op[i] >= FIRST_PRIMITIVE:
+                yield i
+
+    def add_to(adjoint: dict[int, float], node: int, contribution: float) -> None:
+        if node in adjoint:
+            adjoint[node] += contribution
+        else:
+            adjoint[node] = 0.0 + contribution  # as the dense sweep adds to 0.0 (a -0.0 becomes 0.0)
+            heapq.heappush(pending, -node)
+
+    reverse_steps(trace.arg0, trace.arg1, steps(), lambda i: (d0[i], d1[i]), adjoint, add_to=add_to)
     return adjoint
 
 
@@ -158,10 +178,10 @@ def gradient_rows(trace: Trace, d0: Sequence[float], d1: Sequence[float], nodes:
 
     Each row is one reverse sweep whose per-node adjoints are dropped once the row is read. Full
     sweeps (:func:`reverse_sweep`, in C for a long trace) run while outputs × nodes stays under
-    :data:`DENSE_VISITS` (``DENSE_VISITS_LONG`` for a long trace); past it each output's sweep visits
+    :data:`DENSE_VISITS` (``accelerator.DENSE_VISITS_LONG`` for a long trace); past it each output's sweep visits
     only its dependency cone (:func:`reverse_cone`). Both give the same floats.
     """
-    limit = DENSE_VISITS_LONG if len(trace) >= LONG_TRACE else DENSE_VISITS
+    limit = accelerator.DENSE_VISITS_LONG if len(trace) >= LONG_TRACE else DENSE_VISITS
     dense = len(trace.outputs) == 1 or len(trace.outputs) * len(trace) <= limit
     for output in trace.outputs:
         if dense:

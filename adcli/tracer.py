@@ -30,8 +30,8 @@ from typing import Any
 
 from adcli import accelerator, scalar
 from adcli.errors import EvaluationError, InputError, TracedOverflowError
-from adcli.evaluate import operation_error_class, operation_message
-from adcli.primitives import BY_NAME, CONST, INPUT, Primitive, primitive_of
+from adcli.evaluate import evaluate_steps, operation_error_class, operation_message
+from adcli.primitives import BY_NAME, CONST, FIRST_PRIMITIVE, INPUT, Primitive, primitive_of
 from adcli.trace import COLUMN_TYPES, NO_ARG, Trace, constant_key, format_literal
 
 
@@ -649,16 +649,12 @@ traced_namespace = types.SimpleNamespace(**{p.name: _traced_primitive(p) for p i
 
 def replay(trace: Trace, values: Sequence[float], recorder: Recorder) -> list:
     """Re-record ``trace`` on traced values into ``recorder``: returns a Var (or constant) per node."""
-    from adcli.primitives import PRIMITIVES
-
-    input_name = trace.input_name_of()
     out: list = [None] * len(trace)
-    for i, code in enumerate(trace.op):
-        if code == INPUT:
-            out[i] = recorder.input(input_name[i], values[i])
-        elif code == CONST:
-            out[i] = trace.literal[i]
-        else:
-            out[i] = recorder.record(PRIMITIVES[code], tuple(out[a] for a in trace.args(i)))
+    for name, node in zip(trace.input_names, trace.inputs):
+        out[node] = recorder.input(name, values[node])
+    for node, value in trace.literal.items():
+        out[node] = value
+    steps = (i for i, code in enumerate(trace.op) if code >= FIRST_PRIMITIVE)
+    evaluate_steps(trace.op, trace.arg0, trace.arg1, out, steps,
+                   lambda i, code, args: recorder.record(primitive_of(code), args))
     return out
-

@@ -83,10 +83,9 @@ class Reuse:
         return reuse
 
 
-def linearize_arrays(trace: Trace, values) -> tuple[np.ndarray, np.ndarray]:
-    """The local partials of every node, a primitive at a time (see :func:`adcli.sweeps.linearize`)."""
-    from adcli.sweeps import local_partials
-
+def linearize_arrays(trace: Trace, values) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The local partials of every node, a primitive at a time, and the nodes where one is not
+    finite, for :func:`adcli.sweeps.linearize` to check (a convention, or an overflow)."""
     op, arg0, arg1 = columns(trace)
     v = as_floats(values)
     d0, d1 = np.zeros(len(op)), np.zeros(len(op))
@@ -94,6 +93,4 @@ def linearize_arrays(trace: Trace, values) -> tuple[np.ndarray, np.ndarray]:
         args = [v[arg0[nodes]]] if PRIMITIVES[code].arity == 1 else [v[arg0[nodes]], v[arg1[nodes]]]
         for target, partial in zip((d0, d1), apply_partials(code, args, v[nodes])):
             target[nodes] = partial
-    for node in np.flatnonzero(~(np.isfinite(d0) & np.isfinite(d1))):  # a convention (allowed) or an overflow (raises)
-        local_partials(trace, values, int(node))
-    return d0, d1
+    return d0, d1, np.flatnonzero(~(np.isfinite(d0) & np.isfinite(d1))).tolist()

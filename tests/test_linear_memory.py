@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import adcli
-from adcli import sweeps
+from adcli import accelerator, sweeps
 from adcli.analysis import evaluate_at, gradient
 from adcli.jacobian import jacobian
 
@@ -100,7 +100,7 @@ def test_long_trace_with_several_outputs_same_rows_either_sweep(monkeypatch):
     evaluated = evaluate_at(trace, {"x": 0.5, "y": 0.25})
     dense = list(sweeps.gradient_rows(trace, evaluated.d0, evaluated.d1, trace.inputs))
     monkeypatch.setattr(sweeps, "DENSE_VISITS", 0)
-    monkeypatch.setattr(sweeps, "DENSE_VISITS_LONG", 0)
+    monkeypatch.setattr(accelerator, "DENSE_VISITS_LONG", 0)
     assert list(sweeps.gradient_rows(trace, evaluated.d0, evaluated.d1, trace.inputs)) == dense
     assert dense[1] == [0.25, 0.5]
     assert dense[0] == [1.0001, pytest.approx(12_000 * 1.0001, rel=1e-12)]
