@@ -109,6 +109,13 @@ _LOOPS = {"evaluate_long": ("adcli.evaluate", "evaluate_loop"), "reverse_long": 
 _TRACER = {"Tape": ("adcli.tracer", "ListTape"), "VarBase": ("adcli.tracer", "PythonVarBase"),
            "activate": ("adcli.tracer", "activate_list_tape"), "configure": ("adcli.tracer", "define_python_operators"),
            "Unary": ("adcli.tracer", "python_unary")}
+Tape: Any
+VarBase: Any
+activate: Callable[..., None]
+configure: Callable[..., None]
+Unary: Callable[..., Callable]
+evaluate_long: Callable[..., int]
+reverse_long: Callable[..., list[float]]
 if _native is not None:
     globals().update({name: getattr(_native, name) for name in _TRACER})
 use(True)

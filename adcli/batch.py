@@ -16,9 +16,9 @@ import numpy as np
 
 from adcli import vector_math
 from adcli.errors import InputError
+from adcli.evaluate import evaluate_steps
 from adcli.limits import MAX_POINTS
 from adcli.points import PointRange, Value, range_points
-from adcli.evaluate import evaluate_steps
 from adcli.primitives import CONST, FIRST_PRIMITIVE, PRIMITIVES, functions_of, operations
 from adcli.sweeps import is_zero, reverse_steps
 from adcli.trace import Trace, format_literal
@@ -204,8 +204,8 @@ def _linearize(trace: Trace, values: list) -> list[tuple]:
     m = Reuse(trace, values)
     for i in _operations(trace):
         args = [np.asarray(values[a], dtype=float) for a in trace.args(i)]
-        partials[i] = tuple(0.0 if trace.op[a] == CONST else partial
-                            for a, partial in zip(trace.args(i), apply_partials(trace.op[i], args, np.asarray(values[i], dtype=float), m)))
+        rule = apply_partials(trace.op[i], args, np.asarray(values[i], dtype=float), m)
+        partials[i] = tuple(0.0 if trace.op[a] == CONST else partial for a, partial in zip(trace.args(i), rule))
     return partials
 
 

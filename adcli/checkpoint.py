@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 
 from adcli import scalar
 from adcli.errors import InputError
+from adcli.evaluate import evaluate_steps
 from adcli.limits import MAX_COUNT, parse_whole
 from adcli.primitives import FIRST_PRIMITIVE, PRIMITIVES, functions_of
-from adcli.evaluate import evaluate_steps
 from adcli.sweeps import reverse_steps
 from adcli.trace import Trace
 
