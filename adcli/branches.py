@@ -117,8 +117,7 @@ def _distances(trace: Trace, margin: float, slope: list[float]) -> dict[str, flo
     nan when the distances were not worked out)."""
     if not slope:
         return {name: math.nan for name in trace.input_names}
-    return {name: 0.0 if margin == 0 else abs(margin) / abs(s) if s else math.inf
-            for name, s in zip(trace.input_names, slope)}
+    return {name: abs(margin) / abs(s) if s else math.inf for name, s in zip(trace.input_names, slope)}
 
 
 def holds_note(points: list[BranchPoint]) -> str | None:

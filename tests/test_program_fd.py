@@ -214,20 +214,11 @@ def test_a_float_count_is_still_refused(runner, tmp_path):
     assert "using a traced value as an index or count" in result.stderr
 
 
-def test_while_count_is_noted(runner, tmp_path):
-    # while n < x: x only decides the count (n = 0, 1, 2 at x = 2.5: 3 iterations); y·y³ = 81
-    path = write(tmp_path, """
-        def f(x, y):
-            s = y
-            n = 0
-            while n < x:
-                s = s * y
-                n += 1
-            return s
-        """)
-    result = runner.invoke(app, ["grad", path, "--at", "x=2.5,y=3"])
+def test_while_count_is_noted(runner):
+    # samples/while_count.py: while n < x only decides the count (n = 0, 1, 2 at x = 2.5: 3 iterations)
+    result = runner.invoke(app, ["grad", str(SAMPLES / "while_count.py"), "--at", "x=2.5,y=3"])
     assert result.exit_code == 0
-    assert ("note: x sets the number of iterations of the loop at line 5 (while n < x) and reaches the output "
+    assert ("note: x sets the number of iterations of the loop at line 7 (while n < x) and reaches the output "
             "by no differentiable path") in result.stderr
 
 
