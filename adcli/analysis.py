@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass, field
 
+from adcli.branches import BranchPoint, branch_points, control_only_notes, holds_note, point_notes
 from adcli.errors import EvaluationError, InputError
 from adcli.evaluate import convention_warnings, evaluate
 from adcli.points import Value, bind_point
@@ -57,6 +58,15 @@ class Evaluated:
     d1: Sequence[float]
     warnings: list[str]  # where the derivative is a convention or an estimate: the user should know
     notes: list[str] = field(default_factory=list)  # what the result depended on (branches taken), what it cost
+    _branches: list[BranchPoint] | None = None
+
+    @property
+    def branches(self) -> list[BranchPoint]:
+        """The comparisons and kinks of the trace, with how far from the point each one flips
+        (worked out when first read, on the true derivatives, also under --ste)."""
+        if self._branches is None:
+            self._branches = branch_points(self.trace, self.values, self.d0, self.d1)
+        return self._branches
 
     @property
     def output_values(self) -> list[float]:
@@ -83,27 +93,35 @@ def evaluate_at(trace: Trace, assigned: dict[str, Value], straight_through: bool
     values = recorded if recorded is not None and point == trace.recorded_at else evaluate(trace, point)
     d0, d1 = linearize(trace, values)
     warnings = convention_warnings(trace, values, skip_discrete=straight_through)
+    evaluated = Evaluated(trace, dict(zip(trace.input_names, point)), values, d0, d1, warnings,
+                          list(trace.notes) + control_only_notes(trace))
     if straight_through:
+        evaluated.branches  # noqa: B018 - worked out before the estimator changes the partials
         warnings += _straight_through(trace, d0)
-    return Evaluated(trace, dict(zip(trace.input_names, point)), values, d0, d1, warnings, list(trace.notes))
+    return evaluated
 
 
 def _straight_through(trace: Trace, d0: MutableSequence[float]) -> list[str]:
     """Set the partial of every active discrete node to 1 and say which nodes that touched."""
     from adcli.primitives import PRIMITIVES
 
-    active = trace.active()
+    active, needed = trace.active(), trace.needed()
     names, input_name = trace.names(), trace.input_name_of()
-    touched = []
+    touched: list[str] = []
+    unreachable: list[str] = []
     for i, code in enumerate(trace.op):
         primitive = PRIMITIVES[code]
         if primitive is not None and primitive.discrete and active[i]:
             d0[i] = 1.0
-            touched.append(trace.label(i, names, input_name))
+            (touched if needed[i] else unreachable).append(trace.label(i, names, input_name))
+    said = [f"--ste: {node} reaches no output (it only decides control flow, a loop count or a branch), "
+            "so a straight-through derivative cannot reach the output through it" for node in unreachable]
+    if unreachable and not touched:
+        return [message + "; the gradient is unchanged" for message in said]
     if not touched:
         return ["--ste: no discrete node (floor, sign) depends on an input; the gradient is unchanged"]
-    return [f"straight-through estimator: the derivative of {node} is taken as 1 instead of 0 "
-            "(a biased estimate, not the derivative)" for node in touched]
+    return said + [f"straight-through estimator: the derivative of {node} is taken as 1 instead of 0 "
+                   "(a biased estimate, not the derivative)" for node in touched]
 
 
 @dataclass(eq=False, repr=False)
@@ -186,6 +204,9 @@ def gradient(trace: Trace, assigned: dict[str, Value], mode: str = "reverse",
     rows = jacobian_rows(trace, evaluated.d0, evaluated.d1, nodes, mode)
     gradients = [dict(zip(wrt, row)) for row in rows]
     check_finite(evaluated, trace.output_names, [list(g.items()) for g in gradients])
+    holds = holds_note(evaluated.branches)
+    if holds is not None:
+        evaluated.notes.append(holds)
     return Gradient(evaluated, mode, wrt, gradients, len(trace.outputs) if mode == "reverse" else len(wrt))
 
 
@@ -221,6 +242,7 @@ def sweep_table(trace: Trace, assigned: dict[str, Value], wrt: list[str] | None 
     if not 0 <= output < len(trace.outputs):
         raise InputError(f"output {output + 1}: the function has {len(trace.outputs)} output(s)")
     evaluated = evaluate_at(trace, assigned, straight_through)
+    evaluated.notes.extend(point_notes(evaluated.branches))
     tangents = [(name, evaluated.forward({name: 1.0})) for name in wrt or []]
     if direction:
         label = ",".join(f"{name}={value:g}" for name, value in direction.items())

@@ -172,7 +172,17 @@ def _alarm(seconds: float):
 
 # ---------------------------------------------------------------- evaluating f near the point
 def _partial_function(trace: Trace, point: list[float], k: int, m=scalar, output: int = 0) -> Callable:
-    """x ↦ f(point with input k set to x): the recorded trace evaluated at a moved point."""
+    """x ↦ f(point with input k set to x): for a function file the program itself run at the moved
+    point (as a user would by hand, so a branch that flips within a step shows), otherwise (and for
+    complex numbers, which the program's math does not take) the recorded trace evaluated there."""
+    program = trace.program
+    if program is not None and m is scalar:
+        def run(x):
+            moved = list(point)
+            moved[k] = x
+            return program(moved)[output]
+
+        return run
     node = trace.outputs[output]
 
     def f(x):
@@ -219,6 +229,7 @@ def compare(trace: Trace, assigned: dict[str, Value], sweep_steps: list[float] |
     methods = _ad_rows(evaluated) + _sympy_rows(symbolic, names, point, budget) + _difference_rows(trace, point)
     for row in methods:
         _measure(row, reference.get(row.input))
+    evaluated.warnings.extend(_explain_differences(evaluated, methods))
     sweep = best = None
     if sweep_steps is not None:
         sweep = _sweep(trace, point, sweep_steps, reference)
@@ -250,7 +261,76 @@ def _difference_rows(trace: Trace, point: list[float]) -> list[MethodRow]:
     for k, name in enumerate(trace.input_names):
         h = COMPLEX_STEP_DEFAULT * max(1.0, abs(point[k]))
         rows.append(_difference_row(COMPLEX_STEP, name, h, partial(complex_step, trace, point, k, h)))
+        if trace.program is not None and not rows[-1].note:
+            rows[-1].note = "of the recorded path (the program's math takes no complex numbers)"
     return rows
+
+
+_BY_NAME = {d.name: d for d in DIFFERENCES}
+_ORDER = {FORWARD.name: 1, BACKWARD.name: 1, CENTRAL.name: 2, FOURTH_ORDER.name: 4}
+_REACH = {FORWARD.name: 1, BACKWARD.name: 1, CENTRAL.name: 1, FOURTH_ORDER.name: 2}  # steps from x
+
+
+def error_bound(method: str, f: Callable[[float], float], x: float, h: float, estimate: float) -> float:
+    """The difference's own error bound at step h: its truncation error estimated from the same
+    formula at 2h (Richardson: |D(h) − D(2h)| / (2^p − 1) for order p), plus round-off (a few ε·|f|/h),
+    times 10 for safety; inf when f is not defined at 2h."""
+    try:
+        coarse = _BY_NAME[method].estimate(f, x, 2 * h)
+        value = f(x)
+    except (AdcliError, ArithmeticError, ValueError):
+        return math.inf
+    truncation = abs(estimate - coarse) / (2 ** _ORDER[method] - 1)
+    return 10 * (truncation + 4 * EPS * max(1.0, abs(value)) / h + 4 * EPS * abs(estimate))
+
+
+def disagreement(evaluated: Evaluated, name: str, ad: float, method: str, estimate: float, h: float,
+                 f: Callable[[float], float]) -> tuple[str, str] | None:
+    """When a finite difference and AD differ by more than the difference's own error bound
+    (:func:`error_bound`), why: (a short note for its row, the full sentence). The reasons are the
+    comparisons and kinks of the trace that flip within the step's reach (linearised distance,
+    :mod:`adcli.branches`); None when they agree."""
+    gap = estimate - ad
+    if not abs(gap) > 4 * EPS * max(1.0, abs(ad)):
+        return None
+    bound = error_bound(method, f, evaluated.at[name], h, estimate)
+    if not abs(gap) > bound:
+        return None
+    reach = _REACH[method] * h
+    inside = sorted(((point.distances[name], k, point) for k, point in enumerate(evaluated.branches)
+                     if point.distances.get(name, math.inf) <= reach), key=lambda item: item[:2])
+    said = (f"the {method} of ∂/∂{name} (h = {h:.3g}) differs from AD by {gap:.3g}, "
+            f"more than its error bound {bound:.2g}")
+    if not inside:
+        return ("no branch or kink within the step",
+                f"{said}; no comparison or kink of the recorded path flips within the step, so the program "
+                "is not smooth at this scale (or takes another path there)")
+    reasons = [f"{'the branch ' if point.kind == 'branch' else 'the kink of '}{point.where} flips at "
+               f"|Δ{name}| ≈ {distance:.3g}" for distance, _, point in inside]
+    first = inside[0][2]
+    short = "a branch flips within the step" if first.kind == "branch" else "a kink within the step"
+    return (f"{short}: {first.where}",
+            f"{said}: within the step {'; '.join(reasons)}; AD differentiates the path that ran, the difference "
+            "quotient straddles the change")
+
+
+def _explain_differences(evaluated: Evaluated, rows: list[MethodRow]) -> list[str]:
+    """Mark each difference row that disagrees with AD and say why (one sentence per input, for the
+    central difference, the one ``grad --check fd`` uses)."""
+    trace = evaluated.trace
+    ad = {row.input: row.value for row in rows if row.method == "reverse-mode AD"}
+    point = [evaluated.at[name] for name in trace.input_names]
+    sentences = []
+    for row in rows:
+        exact = ad.get(row.input)
+        if row.method in _REACH and row.value is not None and exact is not None and row.step:
+            f = _partial_function(trace, point, trace.input_names.index(row.input))
+            found = disagreement(evaluated, row.input, exact, row.method, row.value, row.step, f)
+            if found is not None:
+                row.note = row.note or found[0]
+                if row.method == CENTRAL.name:
+                    sentences.append(found[1])
+    return sentences
 
 
 def _difference_row(method: str, name: str, h: float, estimate: Callable[[], float]) -> MethodRow:
@@ -524,7 +604,7 @@ def cross_check(result, checks: list[str], sympy_timeout: float = 10.0) -> tuple
     symbolic = None
     if "sympy" in checks:
         symbolic = budget.run("differentiate with SymPy", lambda: _all_output_derivatives(trace))
-    rows = []
+    rows, explanations = [], []
     for k, (output, gradient) in enumerate(zip(trace.output_names, result.gradients)):
         for name in result.wrt:
             j = names.index(name)
@@ -537,12 +617,18 @@ def cross_check(result, checks: list[str], sympy_timeout: float = 10.0) -> tuple
                     row.note = "SymPy timed out" if budget.timeouts else "SymPy's derivative has no float value here"
             if "fd" in checks:
                 row.fd_step = _representable(point[j], default_step(CENTRAL, point[j]))
+                f = _partial_function(trace, point, j, output=k)
                 try:
-                    row.fd = CENTRAL.estimate(_partial_function(trace, point, j, output=k), point[j], row.fd_step)
+                    row.fd = CENTRAL.estimate(f, point[j], row.fd_step)
                 except (AdcliError, ArithmeticError, ValueError):
                     row.note = "f is not defined within one step of the point"
+                else:
+                    found = disagreement(evaluated, name, row.ad, CENTRAL.name, row.fd, row.fd_step, f)
+                    if found is not None:
+                        row.note = found[0]
+                        explanations.append(found[1])
             rows.append(row)
-    return rows, budget.messages()
+    return rows, budget.messages() + explanations
 
 
 def _all_output_derivatives(trace: Trace):

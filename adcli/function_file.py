@@ -98,9 +98,38 @@ def _trace(path: str, assigned: dict[str, Value], func: str | None) -> tuple[Tra
             raise _exit_error(error, path) from None
         _set_outputs(trace, recorder, result, function.__name__, path)
     trace.notes.extend(recorder.branch_notes())
+    trace.controls = recorder.control_flow()
+    trace.program = _program(path, function, [(p.name, assigned[p.name]) for p in parameters if p.name in assigned])
     trace.recorded_at = [point[name] for name in trace.input_names]
     trace.recorded_values = recorder.values
     return trace, point
+
+
+def _program(path: str, function: Callable, shapes: list[tuple[str, Value]]) -> Callable[[list[float]], list[float]]:
+    """The program itself on plain numbers: a flattened point (the inputs in order) -> its outputs,
+    as ``python file.py`` computes them (for finite differences of the program, not of one path).
+    An error of the user's code is an :class:`AdcliError`, as when tracing."""
+
+    def run(point: list[float]) -> list[float]:
+        numbers = iter(point)
+        arguments = {name: [next(numbers) for _ in value] if isinstance(value, list) else next(numbers)
+                     for name, value in shapes}
+        with _as_a_script(path):
+            try:
+                with _recursion_floor():
+                    result = function(**arguments)
+            except (AdcliError, MemoryError):
+                raise
+            except Exception as error:
+                raise _user_error(error, path) from None
+            except SystemExit as error:
+                raise _exit_error(error, path) from None
+        items = list(result) if isinstance(result, (list, tuple)) else [result]
+        if not all(isinstance(item, (int, float)) and not isinstance(item, bool) for item in items):
+            raise EvaluationError(f"{path}: {function.__name__}() returned something other than numbers here")
+        return [float(item) for item in items]
+
+    return run
 
 
 def load_function(path: str, func: str | None) -> Callable:

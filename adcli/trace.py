@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from adcli.primitives import CONST, INPUT, PRIMITIVES, Primitive, operations
 
@@ -20,6 +22,19 @@ NO_ARG = -1
 
 #: array.array type codes of the columns op, arg0, arg1 and of a trace's values: 25 bytes a node.
 COLUMN_TYPES = "bqqd"
+
+
+class Control(NamedTuple):
+    """A comparison (``if x > 0``, ``while n < x``) or a count (``range(math.floor(x))``) of a
+    function file that a traced value decided: its line, the node compared and what it was compared
+    with (a node, or ``constant`` when ``other`` is NO_ARG)."""
+
+    line: int
+    text: str
+    node: int
+    other: int
+    constant: float
+    is_count: bool  # a whole number used as a count or an index, not a comparison
 
 
 @dataclass(eq=False, repr=False)
@@ -37,6 +52,9 @@ class Trace:
     outputs: list[int] = field(default_factory=list)
     output_names: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the recording depended on (branches taken)
+    controls: list[Control] = field(default_factory=list)  # function files: the comparisons and counts
+    # function files: the program itself, run on plain numbers (the flattened point -> every output)
+    program: Callable[[list[float]], list[float]] | None = field(default=None, repr=False)
     recorded_at: list[float] | None = None  # a traced function's point, whose values are recorded_values
     recorded_values: array | None = field(default=None, repr=False)
     _const_cache: dict = field(default_factory=dict, repr=False)  # constant value -> its node

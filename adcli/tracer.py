@@ -32,7 +32,7 @@ from adcli import accelerator, scalar
 from adcli.errors import EvaluationError, InputError, TracedOverflowError
 from adcli.evaluate import evaluate_steps, operation_error_class, operation_message
 from adcli.primitives import BY_NAME, CONST, FIRST_PRIMITIVE, INPUT, Primitive, primitive_of
-from adcli.trace import COLUMN_TYPES, NO_ARG, Trace, constant_key, format_literal
+from adcli.trace import COLUMN_TYPES, NO_ARG, Control, Trace, constant_key, format_literal
 
 
 class EscapeError(InputError):
@@ -106,6 +106,8 @@ class Recorder:
         self.values: array = array("d")  # the value of every node, as of the last flush
         self.note_branches = note_branches
         self.branches: dict[tuple[str, int], list[int]] = {}  # (file, line) -> [true count, false count]
+        # per comparison or count: ((file, line), node, other node or NO_ARG, other value, is a count)
+        self.controls: list[tuple[tuple[str, int], int, int, float, bool]] = []
 
     def flush(self) -> None:
         """Copy the tape into the trace's columns (and :attr:`values`)."""
@@ -195,11 +197,36 @@ class Recorder:
             del cache[constant_key(self.trace.literal.pop(size))]
         self.tape.truncate(size)
 
-    def note_branch(self, outcome: bool) -> None:
+    def note_branch(self, outcome: bool, var: Var | None = None, other=None) -> None:
+        """Count the outcome of a comparison at its source line and keep what it compared (the
+        node of ``var``, and ``other``'s node or value) for the margins of :mod:`adcli.branches`."""
         if self.note_branches:
             frame = user_frame()
-            counts = self.branches.setdefault((frame.f_code.co_filename, frame.f_lineno), [0, 0])
+            key = (frame.f_code.co_filename, frame.f_lineno)
+            counts = self.branches.setdefault(key, [0, 0])
             counts[0 if outcome else 1] += 1
+            if var is not None:
+                if isinstance(other, Var) and other.generation == self.tape.generation:
+                    self.controls.append((key, var.node, other.node, 0.0, False))
+                elif isinstance(other, (int, float)):
+                    self.controls.append((key, var.node, NO_ARG, float(other), False))
+
+    def note_count(self, var: Var) -> None:
+        """Keep a traced whole number used as a count or an index (``range(math.floor(x))``)."""
+        if self.note_branches:
+            frame = user_frame()
+            self.controls.append(((frame.f_code.co_filename, frame.f_lineno), var.node, NO_ARG, 0.0, True))
+
+    def control_flow(self) -> list[Control]:
+        """The comparisons and counts kept while recording, with their lines' text."""
+        size, texts = len(self.tape), {}
+        controls = []
+        for key, a, b, constant, count in self.controls:
+            if a < size and (b == NO_ARG or b < size):  # (nodes dropped after an error are gone)
+                if key not in texts:
+                    texts[key] = line_text(*key)
+                controls.append(Control(key[1], texts[key], a, b, constant, count))
+        return controls
 
     def branch_notes(self) -> list[str]:
         """One sentence per source line whose control flow depended on a traced value."""
@@ -370,13 +397,13 @@ class Var(accelerator.VarBase):  # type: ignore[misc, valid-type]
                           "compute it from the parameters")
 
     # Comparisons decide control flow on the value; each is noted with its line.
-    def __lt__(self, other): return _branch(self.value < _value(other))
-    def __le__(self, other): return _branch(self.value <= _value(other))
-    def __gt__(self, other): return _branch(self.value > _value(other))
-    def __ge__(self, other): return _branch(self.value >= _value(other))
-    def __eq__(self, other): return _branch(self.value == _value(other))
-    def __ne__(self, other): return _branch(self.value != _value(other))
-    def __bool__(self): return _branch(self.value != 0)
+    def __lt__(self, other): return _branch(self.value < _value(other), self, other)
+    def __le__(self, other): return _branch(self.value <= _value(other), self, other)
+    def __gt__(self, other): return _branch(self.value > _value(other), self, other)
+    def __ge__(self, other): return _branch(self.value >= _value(other), self, other)
+    def __eq__(self, other): return _branch(self.value == _value(other), self, other)
+    def __ne__(self, other): return _branch(self.value != _value(other), self, other)
+    def __bool__(self): return _branch(self.value != 0, self, 0)
 
     __hash__ = None  # type: ignore[assignment]  # a traced value compares by value, so it cannot be a dict key
 
@@ -390,7 +417,13 @@ class Var(accelerator.VarBase):  # type: ignore[misc, valid-type]
 
     def __float__(self): raise _escape("float(x)")
     def __int__(self): raise _escape("int(x)")
-    def __index__(self): raise _escape("using a traced value as an index or count")
+    def __index__(self):
+        # a whole number computed by floor (range(math.floor(x)), w[math.ceil(x) - 1]) is an int in
+        # Python, so it counts and indexes; the count is noted, as AD takes it as constant
+        if not _whole_number(self):
+            raise _escape("using a traced value as an index or count")
+        _recording().note_count(self)
+        return int(self.value)
     def __round__(self, ndigits=None): raise _escape("round(x)")
     def __trunc__(self): raise _escape("math.trunc(x)")
     def __format__(self, spec): raise _escape("formatting a traced value")
@@ -441,9 +474,33 @@ def _value(x) -> float:
     return x.value if isinstance(x, Var) else x
 
 
-def _branch(outcome: bool) -> bool:
-    _recording().note_branch(outcome)
+def _branch(outcome: bool, var: Var, other) -> bool:
+    _recording().note_branch(outcome, var, other)
     return outcome
+
+
+_WHOLE_PRESERVING = frozenset(BY_NAME[name].opcode for name in ("add", "sub", "mul", "neg", "abs", "max", "min"))
+_FLOOR = BY_NAME["floor"].opcode
+_WHOLE_SEARCH_LIMIT = 64  # nodes looked at: a count is a short expression around a floor
+
+
+def _whole_number(var: Var) -> bool:
+    """Whether ``var`` stands for a Python int: a whole number computed from floors (math.floor and
+    math.ceil return ints) and whole constants by +, -, *, abs, max and min."""
+    if not float(var.value).is_integer():
+        return False
+    tape, pending, seen = _recording().tape, [_own(var).node], 0
+    while pending and seen < _WHOLE_SEARCH_LIMIT:
+        code, a, b, value = tape.node(pending.pop())
+        seen += 1
+        if code == CONST:
+            if not float(value).is_integer():
+                return False
+        elif code in _WHOLE_PRESERVING:
+            pending += (a,) if b == NO_ARG else (a, b)
+        elif code != _FLOOR:
+            return False
+    return not pending
 
 
 # The arithmetic operators are the hot path of tracing, so each is generated from this template

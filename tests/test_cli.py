@@ -140,7 +140,8 @@ def test_grad_warning_on_terminal(runner):
     assert result.exit_code == 0
     assert field(result.stdout, "∂/∂x") == "0"
     warning = "warning: v2 = abs(v1): abs is not differentiable at 0; used abs'(0) = 0 (as PyTorch and JAX)"
-    assert result.stderr == warning + "\n"  # on stderr, whole; stdout is the result alone
+    boundary = "note: this trace is on the boundary of its path along x: v2 = abs(v1) has margin 0"
+    assert result.stderr == warning + "\n" + boundary + "\n"  # on stderr, whole; stdout is the result alone
     assert "warning" not in result.stdout
     assert run(runner, ["grad", "abs(x)", "--at", "x=0", "--quiet"]).stderr == ""
 
@@ -148,7 +149,7 @@ def test_grad_warning_on_terminal(runner):
 @pytest.mark.parametrize(("fmt", "carried"), [
     ("json", lambda out, w: json.loads(out)["warnings"] == [w.removeprefix("warning: ")]),
     ("csv", lambda out, w: out.splitlines()[0] == "# " + w),
-    ("markdown", lambda out, w: out.rstrip().endswith("> " + w.replace("*", "\\*"))),
+    ("markdown", lambda out, w: "\n> " + w.replace("*", "\\*") + "\n" in out),
     ("latex", lambda out, w: "\\item warning: v2 = abs(v1)" in out),
 ])
 def test_every_format_carries_the_warning(runner, fmt, carried):
@@ -161,7 +162,8 @@ def test_every_format_carries_the_warning(runner, fmt, carried):
 
 def test_branch_notes_are_notes_not_warnings(runner):
     result = run(runner, ["grad", str(SAMPLES / "branch.py"), "--at", "x=3"])
-    assert result.stderr == "note: line 5: if x > 0: took the true branch; the derivative is that of the path that ran\n"
+    assert result.stderr == ("note: line 5: if x > 0: took the true branch; the derivative is that of the path that ran\n"
+                             "note: this trace holds for |Δx| < 3: line 5, if x > 0\n")  # margin x − 0 = 3
 
 
 def test_grad_from_stdin(runner):

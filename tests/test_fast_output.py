@@ -8,7 +8,7 @@ import pytest
 
 import adcli
 from adcli.analysis import load, sweep_table
-from adcli.output.documents import sweep_json_text
+from adcli.output.documents import branches_json, sweep_json_text
 from adcli.primitives import BY_NAME, CONST, INPUT, PRIMITIVES
 from adcli.trace import Trace
 from adcli.trace_text import update_statements
@@ -58,7 +58,8 @@ def plain_document(table) -> dict:
     values = [plain(evaluated.values[o]) for o in trace.outputs]
     return {"source": trace.source, "at": evaluated.at, "outputs": trace.output_names,
             "value": values[0] if len(values) == 1 else values, "adjoint_of": trace.output_names[table.output],
-            "warnings": evaluated.warnings, "notes": evaluated.notes, "trace": rows}
+            "warnings": evaluated.warnings, "notes": evaluated.notes, "branches": branches_json(evaluated.branches),
+            "trace": rows}
 
 
 CASES = [
@@ -138,6 +139,6 @@ def test_grad_json_has_counts_and_no_trace():
     result = EntryPointRunner().invoke(app, ["grad", "x*exp(y)-sin(x)", "--at", "x=1,y=0", "--json"])
     document = json.loads(result.stdout)
     assert set(document) == {"source", "mode", "at", "outputs", "value", "gradient", "sweeps", "operations",
-                             "warnings", "notes"}
+                             "warnings", "notes", "branches"}
     assert (document["operations"], document["sweeps"]) == (4, 1)  # exp, *, sin, -
     assert document["gradient"] == {"x": 1 - math.cos(1.0), "y": 1.0}

@@ -132,8 +132,11 @@ def test_branch(x, value, derivative, outcome, mode):
     result = grad(sample("branch.py"), {"x": x}, mode)
     assert result.evaluated.output_values == [value]
     assert result.gradients == [{"x": derivative}]
+    # the margin of x > 0 is x, its slope 1: the path holds for |Δx| < |x| (on the boundary at 0)
+    holds = f"this trace holds for |Δx| < {abs(x):g}: line 5, if x > 0" if x else \
+        "this trace is on the boundary of its path along x: line 5, if x > 0 has margin 0"
     assert result.evaluated.notes == [
-        f"line 5: if x > 0: took the {outcome} branch; the derivative is that of the path that ran"]
+        f"line 5: if x > 0: took the {outcome} branch; the derivative is that of the path that ran", holds]
 
 
 def test_branch_warning_in_cli_json(runner):
@@ -143,7 +146,8 @@ def test_branch_warning_in_cli_json(runner):
     assert document["value"] == 9.0
     assert document["gradient"] == {"x": 6.0}
     assert document["notes"] == [
-        "line 5: if x > 0: took the true branch; the derivative is that of the path that ran"]
+        "line 5: if x > 0: took the true branch; the derivative is that of the path that ran",
+        "this trace holds for |Δx| < 3: line 5, if x > 0"]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -206,7 +210,9 @@ def test_while_loop_on_a_traced_value(tmp_path, mode):
     assert result.evaluated.output_values == [12.0]
     assert result.gradients == [{"x": 8.0}]
     assert result.evaluated.notes == [
-        "line 2: while x < 10: was evaluated 4 times (3 true, 1 false); the derivative is that of the path that ran"]
+        "line 2: while x < 10: was evaluated 4 times (3 true, 1 false); the derivative is that of the path that ran",
+        # margins 1.5·2^k − 10 with slopes 2^k (k = 0..3): distances 8.5, 3.5, 1, 0.25
+        "this trace holds for |Δx| < 0.25: line 2, while x < 10"]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -242,7 +248,9 @@ def test_recursion_whose_depth_depends_on_the_input(tmp_path, mode):
     assert result.evaluated.output_values == [2.5625]
     assert result.gradients == [{"x": 0.375}]
     assert result.evaluated.notes == [
-        "line 2: if x < 1: was evaluated 3 times (1 true, 2 false); the derivative is that of the path that ran"]
+        "line 2: if x < 1: was evaluated 3 times (1 true, 2 false); the derivative is that of the path that ran",
+        # x/2^k − 1 for k = 0..2 (margins 2, 0.5, −0.25), slopes 1/2^k: distances 2, 1, 1
+        "this trace holds for |Δx| < 1: line 2, if x < 1"]
 
 
 COMPARISONS = """

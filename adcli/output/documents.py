@@ -17,6 +17,7 @@ from adcli.trace_text import NodeColumns, UpdateTemplates
 
 if TYPE_CHECKING:
     from adcli.analysis import Gradient, SweepTable
+    from adcli.branches import BranchPoint
     from adcli.jacobian import Jacobian
 
 def number(value: float) -> float | None:
@@ -26,6 +27,15 @@ def number(value: float) -> float | None:
 
 def one_or_list(items: list):
     return items[0] if len(items) == 1 else items
+
+
+def branches_json(points: list[BranchPoint]) -> list[dict]:
+    """The JSON key ``branches``: each comparison of a function file (per line) and kink node, its
+    margin and, per input, the linearised distance before it flips (null: that input does not move
+    it)."""
+    return [{"kind": p.kind, "where": p.where, "line": p.line, "node": p.node, "evaluations": p.evaluations,
+             "margin": number(p.margin), "holds_for": {name: number(d) for name, d in p.distances.items()}}
+            for p in points]
 
 
 def gradient_json(result: Gradient) -> dict:
@@ -42,6 +52,7 @@ def gradient_json(result: Gradient) -> dict:
         "sweeps": result.sweeps,
         "operations": trace.operation_count,
         "warnings": evaluated.warnings, "notes": evaluated.notes,
+        "branches": branches_json(evaluated.branches),
     }
     if result.checks is not None:
         document["checks"] = checks_json(result.checks)
@@ -86,7 +97,7 @@ def sweep_json_chunks(table: SweepTable) -> list[str]:
         head = _json({"source": trace.source, "at": evaluated.at, "outputs": trace.output_names,
                       "value": one_or_list([number(v) for v in evaluated.output_values]),
                       "adjoint_of": trace.output_names[table.output], "warnings": evaluated.warnings,
-                      "notes": evaluated.notes})
+                      "notes": evaluated.notes, "branches": branches_json(evaluated.branches)})
         statements = list(filter(None, statements))
         return [head[:-1], ',"trace":[', *_joined(rows, ","), '],"reverse_sweep":[',
                 *(['"', *_joined(statements, '","'), '"'] if statements else []), "]}"]
@@ -218,6 +229,7 @@ def compare_json(comparison) -> dict:
         "timeouts": comparison.timeouts,
         "sympy_failures": comparison.failures,
         "warnings": evaluated.warnings, "notes": evaluated.notes,
+        "branches": branches_json(evaluated.branches),
     })
 
 
