@@ -20,6 +20,7 @@ import gc
 import itertools
 import linecache
 import math
+import operator
 import os
 import sys
 import types
@@ -31,7 +32,7 @@ from typing import Any
 from adcli import accelerator, scalar
 from adcli.errors import EvaluationError, InputError, TracedOverflowError
 from adcli.evaluate import evaluate_steps, operation_error_class, operation_message
-from adcli.primitives import BY_NAME, CONST, FIRST_PRIMITIVE, INPUT, Primitive, primitive_of
+from adcli.primitives import BY_NAME, CONST, FIRST_PRIMITIVE, INPUT, Primitive, functions_of, primitive_of
 from adcli.trace import COLUMN_TYPES, NO_ARG, Control, Trace, constant_key, format_literal
 
 
@@ -344,7 +345,7 @@ _PACKAGE_DIR = os.path.dirname(__file__)
 def user_frame() -> types.FrameType:
     """The innermost frame outside adcli: the user's code that is running."""
     frame = sys._getframe(1)
-    while frame.f_back is not None and frame.f_code.co_filename.startswith((_PACKAGE_DIR, "<adcli operator")):
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame = frame.f_back
     return frame
 
@@ -366,11 +367,15 @@ def _escape(what: str) -> EscapeError:
                        "its derivative; compute with the value itself")
 
 
+_ADD, _SUB, _MUL, _DIV = BY_NAME["add"], BY_NAME["sub"], BY_NAME["mul"], BY_NAME["div"]
 _NEG, _ABS, _POW = BY_NAME["neg"], BY_NAME["abs"], BY_NAME["pow"]
+_SCALAR = functions_of(scalar)
 
 
 class PythonVarBase:
-    """What the C base class holds, for the pure-Python tracer."""
+    """The pure-Python base of a traced number: what the C base class holds, and its arithmetic.
+
+    Each operator tapes one node through :func:`_tape_binary` or :func:`_tape_unary`."""
 
     __slots__ = ("value", "node", "generation")
     value: float
@@ -384,11 +389,58 @@ class PythonVarBase:
         var.generation = tape.generation
         return var
 
+    def __add__(self, other): return _tape_binary(_ADD, self, other)
+    def __radd__(self, other): return _tape_binary(_ADD, other, self)
+    def __sub__(self, other): return _tape_binary(_SUB, self, other)
+    def __rsub__(self, other): return _tape_binary(_SUB, other, self)
+    def __mul__(self, other): return _tape_binary(_MUL, self, other)
+    def __rmul__(self, other): return _tape_binary(_MUL, other, self)
+    def __truediv__(self, other): return _tape_binary(_DIV, self, other)
+    def __rtruediv__(self, other): return _tape_binary(_DIV, other, self)
+    def __neg__(self): return _tape_unary(_NEG.opcode, operator.neg, self)
+    def __abs__(self): return _tape_unary(_ABS.opcode, abs, self)
+    def __pos__(self): return self
+
+
+def _operand(x) -> tuple[int, float] | None:
+    """The node and value of an operand of traced arithmetic: this recording's Var, or a plain
+    number (taped as a constant); None for anything else."""
+    if x.__class__ is Var:
+        if x.generation != _generation:
+            raise _not_own()
+        return x.node, x.value
+    node = _constant(x)
+    return None if node is None else (node, float(x))
+
+
+def _tape_binary(primitive: Primitive, x, y):
+    """Tape ``primitive(x, y)``, one of them a Var, and return its Var (NotImplemented when the
+    other is not a number, so Python tries the other operand)."""
+    left, right = _operand(x), _operand(y)
+    if left is None or right is None:
+        return NotImplemented
+    try:
+        value = _SCALAR[primitive.opcode](left[1], right[1])
+    except ArithmeticError:
+        value = _nan
+    return _push(primitive.opcode, left[0], right[0], value)
+
+
+def _tape_unary(code: int, function: Callable[[float], float], x) -> Var:
+    """Tape the one-argument operation ``code`` (value ``function(x)``) on the Var ``x``."""
+    if x.generation != _generation:
+        raise _not_own()
+    try:
+        value = function(x.value)
+    except (ArithmeticError, ValueError):
+        value = _nan
+    return _push(code, x.node, NO_ARG, value)
+
 
 class Var(accelerator.VarBase):  # type: ignore[misc, valid-type]
     """A traced number: its value and the trace node that computed it.
 
-    Its arithmetic comes from the C base class, or from the Python operators generated below."""
+    Its arithmetic comes from its base class: the C extension's, or :class:`PythonVarBase`."""
 
     __slots__ = ()
 
@@ -503,63 +555,13 @@ def _whole_number(var: Var) -> bool:
     return not pending
 
 
-# The arithmetic operators are the hot path of tracing, so each is generated from this template
-# with its operation written inline (as dataclasses generate __init__): no call per operation
-# beyond the operator method itself.
-_OPERATOR_TEMPLATE = """
-def {method}(self, other):
-    if self.generation != _generation:
-        raise _not_own()
-    if other.__class__ is Var:
-        if other.generation != _generation:
-            raise _not_own()
-        operand, b = other.value, other.node
-    else:
-        b = _constants.get(other) if other.__class__ is float else None
-        if b is None:
-            b = _constant(other)
-            if b is None:
-                return NotImplemented
-        operand = other if other.__class__ is float else float(other)
-    {x}, {y} = self.value, operand
-    try:
-        value = x {symbol} y
-    except ArithmeticError:
-        value = _nan
-    node = len(_entries) >> 2
-    _extend(({code}, {args}, value))
-    if value - value:
-        raise _active.error_at(node)
-    var = _new(Var)
-    var.value = value
-    var.node = node
-    var.generation = _generation
-    return var
-"""
-
-
-def _define_operator(dunder: str, primitive: Primitive, symbol: str) -> None:
-    for method, x, y, args in ((f"__{dunder}__", "x", "y", "self.node, b"),
-                               (f"__r{dunder}__", "y", "x", "b, self.node")):
-        namespace: dict = {}
-        source = _OPERATOR_TEMPLATE.format(method=method, x=x, y=y, symbol=symbol, code=primitive.opcode, args=args)
-        exec(compile(source, f"<adcli operator {method}>", "exec"), globals(), namespace)  # noqa: S102
-        setattr(Var, method, namespace[method])
-
-
-_OPERATORS = (("add", "add", "+"), ("sub", "sub", "-"), ("mul", "mul", "*"), ("truediv", "div", "/"))
 Var.__rpow__ = lambda self, other: _recording().record(_POW, (other, self))
 
 
 def define_python_operators(var_type: Any, constant_hook, error_hook, foreign_hook) -> None:
-    """Give ``var_type`` its arithmetic in Python: the pure-Python twin of the C extension's
-    ``configure`` (the Python operators reach the recording through this module's globals, so the
-    hooks the C side calls are not needed here)."""
-    for dunder, name, symbol in _OPERATORS:
-        _define_operator(dunder, BY_NAME[name], symbol)
-    var_type.__pos__ = lambda self: self
-    var_type.__neg__ = lambda self: _push(_NEG.opcode, _own(self).node, NO_ARG, -self.value)
-    var_type.__abs__ = lambda self: _push(_ABS.opcode, _own(self).node, NO_ARG, abs(self.value))
+    """Nothing to do: :class:`PythonVarBase` has its arithmetic as methods, which reach the recording
+    through this module's globals. The pure-Python twin of the C extension's ``configure``, which
+    gives the C base class the hooks it calls back."""
 
 
 accelerator.configure(Var, lambda value: _recording().constant(value), lambda node: _recording().error_at(node),
@@ -585,23 +587,7 @@ def python_unary(code: int, function: Callable[[float], float], fallback: Callab
     calls ``fallback`` on anything else: the pure-Python twin of the C extension's ``Unary``."""
 
     def traced(x):
-        if x.__class__ is Var:
-            if x.generation != _generation:
-                raise _not_own()
-            try:
-                value = function(x.value)
-            except (ArithmeticError, ValueError):
-                value = _nan
-            node = len(_entries) >> 2
-            _extend((code, x.node, NO_ARG, value))
-            if value - value:  # inf or nan: undefined at its argument, or an overflow
-                raise _recording().error_at(node)
-            var = _new(Var)
-            var.value = value
-            var.node = node
-            var.generation = _generation
-            return var
-        return fallback(x)
+        return _tape_unary(code, function, x) if x.__class__ is Var else fallback(x)
 
     traced.__name__ = name
     return traced
