@@ -1,6 +1,13 @@
 """Second derivatives by forward-over-reverse: the reverse sweep is itself recorded as a trace
 (its adjoints are traced values), and forward mode over that gradient trace gives the Hessian
-column by column. Exact AD at every step, no finite differences."""
+column by column. Exact AD at every step, no finite differences.
+
+A partial that is infinite by convention (sqrt'(0) = inf) is a constant the recorded sweep cannot
+differentiate, so it is left out of the recording and its part of the gradient and Hessian is added
+afterwards from the primitive's second partials there (``kink_second_partials``): the Hessian of
+sqrt(x) at 0 is -inf, not 0. Where that part is not determined (inf - inf, or an infinite partial of
+a non-linear argument), the Hessian is undefined at the point and says so.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from adcli.analysis import Evaluated, evaluate_at
-from adcli.errors import InputError
+from adcli.errors import EvaluationError, InputError
 from adcli.points import Value
-from adcli.sweeps import jacobian_rows, linearize
+from adcli.primitives import PRIMITIVES
+from adcli.sweeps import forward_sweep, jacobian_rows, linearize
 from adcli.trace import Trace
 from adcli.tracer import Recorder, Var, recording, replay, traced_namespace
 
@@ -27,8 +35,23 @@ class Hessian:
         return self.evaluated.trace
 
 
-def gradient_trace(trace: Trace, values: Sequence[float]) -> tuple[Trace, Sequence[float]]:
-    """A trace whose outputs are the gradient of ``trace``'s single output, and its node values."""
+@dataclass
+class InfinitePartial:
+    """A node of the original trace whose partial is infinite by convention, left out of the
+    recorded sweep: its adjoint (a traced value or a number) and its arguments in the gradient trace."""
+
+    node: int
+    adjoint: object
+    args: list  # per argument: its traced value in the gradient trace, or a number
+    partials: tuple  # the float partials, one of them infinite
+
+
+def gradient_trace(trace: Trace, values: Sequence[float],
+                   infinite: list[InfinitePartial] | None = None) -> tuple[Trace, Sequence[float]]:
+    """A trace whose outputs are the gradient of ``trace``'s single output, and its node values.
+
+    A node whose partial is an infinite constant (a convention at a kink) records no contribution;
+    it is appended to ``infinite`` instead (an error when no list is given)."""
     recorder = Recorder(Trace(source=trace.source), note_branches=False)
     with recording(recorder):
         node = replay(trace, values, recorder)
@@ -41,6 +64,11 @@ def gradient_trace(trace: Trace, values: Sequence[float]) -> tuple[Trace, Sequen
                 continue
             args = [node[a] for a in trace.args(i)]
             partials = primitive.partials(traced_namespace, *args, node[i])
+            if any(_is_infinite(p) for a, p in zip(trace.args(i), partials) if isinstance(node[a], Var)):
+                if infinite is None:
+                    raise _undefined(trace, i, "its partial is infinite")
+                infinite.append(InfinitePartial(i, g, args, partials))
+                continue
             for a, partial in zip(trace.args(i), partials):
                 if not isinstance(node[a], Var) or _is_zero(partial):
                     continue  # constants need no adjoint; zero partials add nothing
@@ -62,14 +90,101 @@ def _is_one(value) -> bool:
     return not isinstance(value, Var) and value == 1
 
 
+def _is_infinite(value) -> bool:
+    return not isinstance(value, Var) and value - value != 0
+
+
+def _times(a: float, b: float) -> float:
+    """a * b, with 0 * inf = 0 as in the sweeps (a zero factor contributes nothing)."""
+    return a * b if a and b else 0.0
+
+
+def _undefined(trace: Trace, node: int, why: str) -> EvaluationError:
+    return EvaluationError(f"{trace.label(node)}: the second derivative is undefined at this point: {why}")
+
+
+def _affine(trace: Trace) -> list[bool]:
+    """Per node: is it an affine function of the inputs (sums, differences, scaling by constants)?"""
+    active = trace.active()
+    flags = [not a for a in active]  # a constant is affine
+    linear = {"add", "sub", "neg", "mul", "div"}
+    for i, code in enumerate(trace.op):
+        primitive = PRIMITIVES[code]
+        if primitive is None:
+            flags[i] = True
+        elif active[i] and primitive.name in linear:
+            args = trace.args(i)
+            varying = [a for a in args if active[a]]
+            flags[i] = all(flags[a] for a in varying) and (
+                primitive.name not in ("mul", "div") or len(varying) == 1 and (primitive.name == "mul" or varying[0] == args[0]))
+    return flags
+
+
+def _add_infinite_parts(trace: Trace, grad_trace: Trace, values: Sequence[float], d0, d1,
+                        infinite: list[InfinitePartial], gradient: list[float]) -> list[list[float]]:
+    """The Hessian with the parts of the nodes in ``infinite`` added (``gradient`` gets theirs too):
+    node k with adjoint g and infinite partial p_a along argument a contributes
+    ∂a/∂x_i · (∂g/∂x_j p_a + g Σ_b p_ab ∂b/∂x_j), with p_ab the primitive's second partials there."""
+    affine = _affine(trace)
+    for part in infinite:
+        for a, partial in zip(trace.args(part.node), part.partials):
+            if _is_infinite(partial) and not affine[a]:
+                raise _undefined(trace, part.node, f"its partial along {trace.names()[a]} is infinite and "
+                                 f"{trace.names()[a]} is not a linear function of the inputs")
+    n = len(grad_trace.inputs)
+    matrix = [[0.0] * n for _ in range(n)]
+    derivatives = []  # per input j: (∂g/∂x_j, [∂arg/∂x_j]) per infinite node
+    for j, input_node in enumerate(grad_trace.inputs):
+        tangent = forward_sweep(grad_trace, d0, d1, {input_node: 1.0})
+        for i, o in enumerate(grad_trace.outputs):
+            matrix[i][j] = tangent[o]
+        derivatives.append([(_tangent(part.adjoint, tangent), [_tangent(v, tangent) for v in part.args])
+                            for part in infinite])
+    for k, part in enumerate(infinite):
+        primitive = trace.primitive(part.node)
+        assert primitive is not None and primitive.kink_second_partials is not None
+        second = primitive.kink_second_partials(*(values[a] for a in trace.args(part.node)))
+        g = _plain(part.adjoint)
+        for a, (partial, row) in enumerate(zip(part.partials, second)):
+            for i in range(n):
+                da_i = derivatives[i][k][1][a]
+                if _is_infinite(partial):
+                    gradient[i] += _times(_times(g, partial), da_i)
+                for j in range(n):
+                    dg_j, dargs_j = derivatives[j][k]
+                    t = _times(dg_j, partial) if _is_infinite(partial) else 0.0
+                    for p_ab, db_j in zip(row, dargs_j):
+                        t += _times(g, _times(p_ab, db_j))
+                    matrix[i][j] += _times(da_i, t)
+    return matrix
+
+
+def _tangent(value, tangent: Sequence[float]) -> float:
+    return tangent[value.node] if isinstance(value, Var) else 0.0
+
+
+def _plain(value) -> float:
+    return value.value if isinstance(value, Var) else value
+
+
 def hessian(trace: Trace, assigned: dict[str, Value]) -> Hessian:
     """The Hessian of a single-output function at a point."""
     if len(trace.outputs) != 1:
         raise InputError(f"the Hessian needs a single output; the function has {len(trace.outputs)} "
                          "(use adcli jacobian for several outputs)")
     evaluated = evaluate_at(trace, assigned)
-    grad_trace, values = gradient_trace(trace, evaluated.values)
+    infinite: list[InfinitePartial] = []
+    grad_trace, values = gradient_trace(trace, evaluated.values, infinite)
     d0, d1 = linearize(grad_trace, values)
-    matrix = jacobian_rows(grad_trace, d0, d1, grad_trace.inputs, "forward")  # one JVP per input
     gradient = [values[o] for o in grad_trace.outputs]
+    if infinite:
+        matrix = _add_infinite_parts(trace, grad_trace, evaluated.values, d0, d1, infinite, gradient)
+    else:
+        matrix = jacobian_rows(grad_trace, d0, d1, grad_trace.inputs, "forward")  # one JVP per input
+    names = grad_trace.input_names
+    for i, row in enumerate(matrix):
+        for j, entry in enumerate(row):
+            if entry != entry:
+                raise EvaluationError(f"the second derivative ∂²f/∂{names[i]}∂{names[j]} is undefined at "
+                                      "this point: its terms add up to inf - inf")
     return Hessian(evaluated, gradient, matrix, grad_trace)
