@@ -3,10 +3,11 @@
 column by column. Exact AD at every step, no finite differences.
 
 A partial that is infinite by convention (sqrt'(0) = inf) is a constant the recorded sweep cannot
-differentiate, so it is left out of the recording and its part of the gradient and Hessian is added
-afterwards from the primitive's second partials there (``kink_second_partials``): the Hessian of
-sqrt(x) at 0 is -inf, not 0. Where that part is not determined (inf - inf, or an infinite partial of
-a non-linear argument), the Hessian is undefined at the point and says so.
+differentiate. A node where the primitive's second partials are infinite (``kink_second_partials``)
+is therefore left out of the recording, and its part of the gradient and Hessian is added afterwards
+from those second partials: the Hessian of sqrt(x) at 0 is -inf, not 0. Where that part is not
+determined (inf - inf, or such a node on a non-linear argument), the Hessian is undefined at the
+point and says so.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from adcli import scalar
 from adcli.analysis import Evaluated, evaluate_at
 from adcli.errors import EvaluationError, InputError
 from adcli.points import Value
@@ -37,21 +39,22 @@ class Hessian:
 
 @dataclass
 class InfinitePartial:
-    """A node of the original trace whose partial is infinite by convention, left out of the
-    recorded sweep: its adjoint (a traced value or a number) and its arguments in the gradient trace."""
+    """A node of the original trace whose second partials are infinite, left out of the recorded
+    sweep: its adjoint (a traced value or a number) and its arguments in the gradient trace."""
 
     node: int
     adjoint: object
     args: list  # per argument: its traced value in the gradient trace, or a number
-    partials: tuple  # the float partials, one of them infinite
+    partials: tuple  # the float partials (sqrt'(0) = inf)
+    second: tuple  # the primitive's second partials there, a row per argument
 
 
 def gradient_trace(trace: Trace, values: Sequence[float],
                    infinite: list[InfinitePartial] | None = None) -> tuple[Trace, Sequence[float]]:
     """A trace whose outputs are the gradient of ``trace``'s single output, and its node values.
 
-    A node whose partial is an infinite constant (a convention at a kink) records no contribution;
-    it is appended to ``infinite`` instead (an error when no list is given)."""
+    A node whose second partials are infinite (the primitive's ``kink_second_partials``) records no
+    contribution; it is appended to ``infinite`` instead (an error when no list is given)."""
     recorder = Recorder(Trace(source=trace.source), note_branches=False)
     with recording(recorder):
         node = replay(trace, values, recorder)
@@ -63,12 +66,14 @@ def gradient_trace(trace: Trace, values: Sequence[float],
             if primitive is None or _is_zero(g):
                 continue
             args = [node[a] for a in trace.args(i)]
-            partials = primitive.partials(traced_namespace, *args, node[i])
-            if any(_is_infinite(p) for a, p in zip(trace.args(i), partials) if isinstance(node[a], Var)):
+            second = primitive.kink_second_partials and primitive.kink_second_partials(*map(_plain, args))
+            if second:
                 if infinite is None:
-                    raise _undefined(trace, i, "its partial is infinite")
-                infinite.append(InfinitePartial(i, g, args, partials))
+                    raise _undefined(trace, i, "its second partials are infinite")
+                infinite.append(InfinitePartial(i, g, args, primitive.partials(scalar, *map(_plain, args),
+                                                                               _plain(node[i])), second))
                 continue
+            partials = primitive.partials(traced_namespace, *args, node[i])
             for a, partial in zip(trace.args(i), partials):
                 if not isinstance(node[a], Var) or _is_zero(partial):
                     continue  # constants need no adjoint; zero partials add nothing
@@ -90,10 +95,6 @@ def _is_one(value) -> bool:
     return not isinstance(value, Var) and value == 1
 
 
-def _is_infinite(value) -> bool:
-    return not isinstance(value, Var) and value - value != 0
-
-
 def _times(a: float, b: float) -> float:
     """a * b, with 0 * inf = 0 as in the sweeps (a zero factor contributes nothing)."""
     return a * b if a and b else 0.0
@@ -107,29 +108,31 @@ def _affine(trace: Trace) -> list[bool]:
     """Per node: is it an affine function of the inputs (sums, differences, scaling by constants)?"""
     active = trace.active()
     flags = [not a for a in active]  # a constant is affine
-    linear = {"add", "sub", "neg", "mul", "div"}
     for i, code in enumerate(trace.op):
         primitive = PRIMITIVES[code]
         if primitive is None:
             flags[i] = True
-        elif active[i] and primitive.name in linear:
-            args = trace.args(i)
-            varying = [a for a in args if active[a]]
-            flags[i] = all(flags[a] for a in varying) and (
-                primitive.name not in ("mul", "div") or len(varying) == 1 and (primitive.name == "mul" or varying[0] == args[0]))
+            continue
+        if not active[i] or primitive.name not in ("add", "sub", "neg", "mul", "div"):
+            continue
+        args = trace.args(i)
+        varying = [k for k, a in enumerate(args) if active[a]]
+        scaled = primitive.name not in ("mul", "div") or varying in ([0], [1] if primitive.name == "mul" else [0])
+        flags[i] = scaled and all(flags[args[k]] for k in varying)
     return flags
 
 
-def _add_infinite_parts(trace: Trace, grad_trace: Trace, values: Sequence[float], d0, d1,
+def _add_infinite_parts(trace: Trace, grad_trace: Trace, d0, d1,
                         infinite: list[InfinitePartial], gradient: list[float]) -> list[list[float]]:
     """The Hessian with the parts of the nodes in ``infinite`` added (``gradient`` gets theirs too):
-    node k with adjoint g and infinite partial p_a along argument a contributes
-    ∂a/∂x_i · (∂g/∂x_j p_a + g Σ_b p_ab ∂b/∂x_j), with p_ab the primitive's second partials there."""
+    node k with adjoint g and partial p_a along argument a contributes g p_a ∂a/∂x_i to the gradient
+    and ∂a/∂x_i · (∂g/∂x_j p_a + g Σ_b p_ab ∂b/∂x_j) to the Hessian, with p_ab its second partials.
+    (Exact when a is affine in the inputs, or p_a = 0; otherwise g p_a ∂²a/∂x² would be missing.)"""
     affine = _affine(trace)
     for part in infinite:
         for a, partial in zip(trace.args(part.node), part.partials):
-            if _is_infinite(partial) and not affine[a]:
-                raise _undefined(trace, part.node, f"its partial along {trace.names()[a]} is infinite and "
+            if partial and not affine[a]:
+                raise _undefined(trace, part.node, f"its second partials are infinite and its argument "
                                  f"{trace.names()[a]} is not a linear function of the inputs")
     n = len(grad_trace.inputs)
     matrix = [[0.0] * n for _ in range(n)]
@@ -141,18 +144,14 @@ def _add_infinite_parts(trace: Trace, grad_trace: Trace, values: Sequence[float]
         derivatives.append([(_tangent(part.adjoint, tangent), [_tangent(v, tangent) for v in part.args])
                             for part in infinite])
     for k, part in enumerate(infinite):
-        primitive = trace.primitive(part.node)
-        assert primitive is not None and primitive.kink_second_partials is not None
-        second = primitive.kink_second_partials(*(values[a] for a in trace.args(part.node)))
         g = _plain(part.adjoint)
-        for a, (partial, row) in enumerate(zip(part.partials, second)):
+        for a, (partial, row) in enumerate(zip(part.partials, part.second)):
             for i in range(n):
                 da_i = derivatives[i][k][1][a]
-                if _is_infinite(partial):
-                    gradient[i] += _times(_times(g, partial), da_i)
+                gradient[i] += _times(_times(g, partial), da_i)
                 for j in range(n):
                     dg_j, dargs_j = derivatives[j][k]
-                    t = _times(dg_j, partial) if _is_infinite(partial) else 0.0
+                    t = _times(dg_j, partial)
                     for p_ab, db_j in zip(row, dargs_j):
                         t += _times(g, _times(p_ab, db_j))
                     matrix[i][j] += _times(da_i, t)
@@ -178,7 +177,7 @@ def hessian(trace: Trace, assigned: dict[str, Value]) -> Hessian:
     d0, d1 = linearize(grad_trace, values)
     gradient = [values[o] for o in grad_trace.outputs]
     if infinite:
-        matrix = _add_infinite_parts(trace, grad_trace, evaluated.values, d0, d1, infinite, gradient)
+        matrix = _add_infinite_parts(trace, grad_trace, d0, d1, infinite, gradient)
     else:
         matrix = jacobian_rows(grad_trace, d0, d1, grad_trace.inputs, "forward")  # one JVP per input
     names = grad_trace.input_names

@@ -56,10 +56,11 @@ class Primitive:
     # The partials as Python source over {x}, {y}, {out}, for generated code, where the printed rule
     # alone would miss the convention at a kink (sqrt'(0) = inf, not a ZeroDivisionError).
     python_partials: tuple[str, ...] = ()
-    # Where a partial is infinite by convention (sqrt'(0) = inf), the second partials there, one row
-    # per argument (±inf, the limit from inside the domain): a recorded reverse sweep cannot
-    # differentiate the constant inf, so adcli.hessian takes these instead.
-    kink_second_partials: Callable[..., tuple[tuple[float, ...], ...]] | None = None
+    # Where a second partial is infinite (sqrt''(0) = -inf), the second partials there, one row per
+    # argument (±inf: the limit from inside the domain), and None elsewhere. The recorded reverse
+    # sweep cannot differentiate a partial that is a constant there (sqrt'(0) = inf), so
+    # adcli.hessian takes these instead.
+    kink_second_partials: Callable[..., tuple[tuple[float, ...], ...] | None] | None = None
     opcode: int = -1
 
     def evaluate(self, m, *args):
@@ -128,6 +129,14 @@ def _pow_partials(m, x, y, out):
         c = _plain(y)
         return (0.0 if c == 0 else c * m.pow(x, c - 1)), 0.0
     return (0.0 if y == 0 else INF if 0 < y < 1 else y * m.pow(x, y - 1)), 0.0  # x == 0
+
+
+def _pow_second_partials(x, y):
+    """At x = 0 and 0 < y <= 1, as x -> 0+: d2/dx2 = y(y-1)x^(y-2) -> -inf (0 at y = 1), and
+    d2/dxdy = x^(y-1)(1 + y log x) -> -inf; d2/dy2 = 0, as 0^y = 0 for every y > 0."""
+    if x != 0 or not 0 < y <= 1:
+        return None
+    return (-INF if y < 1 else 0.0, -INF), (-INF, 0.0)
 
 
 def _sqrt_partial(m, x, out):
@@ -219,8 +228,7 @@ _define("pow", 2, _pow_partials, ("{y} * {x}^({y} - 1)", "{out} * log({x})"),
         convention="d(x^y)/dx = inf at x = 0 for 0 < y < 1, and d(x^y)/dy = 0 where x < 0 "
                    "(x^y has no real values for nearby y)",
         partials_on_arrays=_pow_partials_on_arrays,
-        # at x = 0, 0 < y < 1: y(y-1)x^(y-2) and x^(y-1)(1 + y log x) tend to -inf as x -> 0+, and 0^y = 0
-        kink_second_partials=lambda x, y: ((-INF, -INF), (-INF, 0.0)),
+        kink_second_partials=_pow_second_partials,
         python_partials=("0.0 if {y} == 0 else math.inf if {x} == 0 and 0 < {y} < 1 else {y} * math.pow({x}, {y} - 1)",
                          "{out} * math.log({x}) if {x} > 0 else 0.0"))
 
@@ -232,7 +240,7 @@ _define("sqrt", 1, _sqrt_partial, ("0.5 / {out}",), lambda sp, x: sp.sqrt(x),
         domain=lambda x: x >= 0, domain_message="sqrt is undefined at {x}",
         kinks=(lambda x: x == 0,), convention="sqrt'(0) = inf (as PyTorch and JAX)",
         partials_on_arrays=lambda m, x, out: (0.5 / m.abs(out),),  # abs: sqrt(-0.0) is -0.0
-        kink_second_partials=lambda x: ((-INF,),),  # sqrt''(x) = -x^(-3/2) / 4
+        kink_second_partials=lambda x: ((-INF,),) if x == 0 else None,  # sqrt''(x) = -x^(-3/2) / 4
         python_partials=("0.5 / {out} if {out} != 0 else math.inf",))
 
 # ---------------------------------------------------------- trigonometric
@@ -244,14 +252,14 @@ _define("asin", 1, _arcsine_partial, ("1 / sqrt(1 - {x}^2)",), lambda sp, x: sp.
         domain=lambda x: -1 <= x <= 1, domain_message="asin is undefined at {x} (outside [-1, 1])",
         kinks=(lambda x: abs(x) == 1,), convention="asin'(±1) = inf",
         partials_on_arrays=_arcsine_partial_on_arrays,
-        kink_second_partials=lambda x: ((INF if x > 0 else -INF,),),  # asin''(x) = x (1 - x^2)^(-3/2)
+        kink_second_partials=lambda x: ((INF * x,),) if abs(x) == 1 else None,  # asin''(x) = x (1 - x^2)^(-3/2)
         python_partials=("1 / math.sqrt((1 - {x}) * (1 + {x})) if abs({x}) != 1 else math.inf",))
 _define("acos", 1, _arccosine_partial, ("-1 / sqrt(1 - {x}^2)",),
         lambda sp, x: sp.acos(x),
         domain=lambda x: -1 <= x <= 1, domain_message="acos is undefined at {x} (outside [-1, 1])",
         kinks=(lambda x: abs(x) == 1,), convention="acos'(±1) = -inf",
         partials_on_arrays=lambda m, x, out: (-_arcsine_partial_on_arrays(m, x, out)[0],),
-        kink_second_partials=lambda x: ((-INF if x > 0 else INF,),),
+        kink_second_partials=lambda x: ((-INF * x,),) if abs(x) == 1 else None,
         python_partials=("-1 / math.sqrt((1 - {x}) * (1 + {x})) if abs({x}) != 1 else -math.inf",))
 _define("atan", 1, _arctangent_partial, ("1 / (1 + {x}^2)",),
         lambda sp, x: sp.atan(x), partials_on_arrays=_arctangent_partial_on_arrays)
