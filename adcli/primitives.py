@@ -158,15 +158,30 @@ def _arctangent_partial(m, x, out):
     return (1 / (1 + x * x),)
 
 
-def _tanh_partial(m, x, out):
-    """1 - tanh(x)^2 is 0 once tanh(x) rounds to ±1 (x > 19); 4z / (1 + z)^2 with z = exp(-2|x|) is not."""
+def _sech_squared(m, x, tanh_x=None):
+    """1 - tanh(x)^2 where tanh(x) stays away from ±1; beyond, where it cancels (it is 0 once tanh(x)
+    rounds to ±1, at x > 19), 4z / (1 + z)^2 with z = exp(-2|x|), whose derivative in turn would
+    cancel near 0."""
+    if abs(_plain(x)) < 0.55:  # |tanh(x)| < 1/2
+        t = m.tanh(x) if tanh_x is None else tanh_x
+        return 1 - t * t
     z = m.exp(-2 * m.abs(x))
-    return (4 * z / ((1 + z) * (1 + z)),)
+    return 4 * z / ((1 + z) * (1 + z))
+
+
+def _sech_squared_on_arrays(m, x, tanh_x):
+    z = m.exp(-2 * m.abs(x))
+    return m.where(m.abs(x) < 0.55, 1 - tanh_x * tanh_x, 4 * z / ((1 + z) * (1 + z)))
+
+
+def _tanh_partial(m, x, out):
+    return (_sech_squared(m, x, out),)
 
 
 def _sigmoid_partial(m, x, out):
-    """sigmoid(x) (1 - sigmoid(x)) cancels once sigmoid(x) rounds to 1; sigmoid(x) sigmoid(-x) does not."""
-    return (out * m.sigmoid(-x),)
+    """sigmoid' = sech(x/2)^2 / 4, without the cancellation of sigmoid(x) (1 - sigmoid(x)) where
+    sigmoid(x) rounds to 1."""
+    return (0.25 * _sech_squared(m, x / 2),)
 
 
 def _max_partials(m, x, y, out):
@@ -268,9 +283,10 @@ _define("atan", 1, _arctangent_partial, ("1 / (1 + {x}^2)",),
 _define("sinh", 1, lambda m, x, out: (m.cosh(x),), ("cosh({x})",), lambda sp, x: sp.sinh(x))
 _define("cosh", 1, lambda m, x, out: (m.sinh(x),), ("sinh({x})",), lambda sp, x: sp.cosh(x))
 _define("tanh", 1, _tanh_partial, ("1 - {out}^2",),
-        lambda sp, x: sp.tanh(x))
+        lambda sp, x: sp.tanh(x), partials_on_arrays=lambda m, x, out: (_sech_squared_on_arrays(m, x, out),))
 _define("sigmoid", 1, _sigmoid_partial, ("{out} * (1 - {out})",),
-        lambda sp, x: 1 / (1 + sp.exp(-x)), python="_sigmoid({x})")
+        lambda sp, x: 1 / (1 + sp.exp(-x)), python="_sigmoid({x})",
+        partials_on_arrays=lambda m, x, out: (0.25 * _sech_squared_on_arrays(m, x / 2, m.tanh(x / 2)),))
 
 # ------------------------------------------------------ piecewise and discrete
 _define("relu", 1, lambda m, x, out: (1.0 if x > 0 else 0.0,),
