@@ -277,16 +277,19 @@ _define("acos", 1, _arccosine_partial, ("-1 / sqrt(1 - {x}^2)",),
         kink_second_partials=lambda x: ((-INF * x,),) if abs(x) == 1 else None,
         python_partials=("-1 / math.sqrt((1 - {x}) * (1 + {x})) if abs({x}) != 1 else -math.inf",))
 _define("atan", 1, _arctangent_partial, ("1 / (1 + {x}^2)",),
-        lambda sp, x: sp.atan(x), partials_on_arrays=_arctangent_partial_on_arrays)
+        lambda sp, x: sp.atan(x), partials_on_arrays=_arctangent_partial_on_arrays,
+        python_partials=("1 / (1 + {x} * {x}) if abs({x}) <= 1 else 1 / {x} / ({x} + 1 / {x})",))
 
 # ------------------------------------------------------------- hyperbolic
 _define("sinh", 1, lambda m, x, out: (m.cosh(x),), ("cosh({x})",), lambda sp, x: sp.sinh(x))
 _define("cosh", 1, lambda m, x, out: (m.sinh(x),), ("sinh({x})",), lambda sp, x: sp.cosh(x))
 _define("tanh", 1, _tanh_partial, ("1 - {out}^2",),
-        lambda sp, x: sp.tanh(x), partials_on_arrays=lambda m, x, out: (_sech_squared_on_arrays(m, x, out),))
+        lambda sp, x: sp.tanh(x), partials_on_arrays=lambda m, x, out: (_sech_squared_on_arrays(m, x, out),),
+        python_partials=("4 * math.exp(-2 * abs({x})) / (1 + math.exp(-2 * abs({x}))) ** 2",))
 _define("sigmoid", 1, _sigmoid_partial, ("{out} * (1 - {out})",),
         lambda sp, x: 1 / (1 + sp.exp(-x)), python="_sigmoid({x})",
-        partials_on_arrays=lambda m, x, out: (0.25 * _sech_squared_on_arrays(m, x / 2, m.tanh(x / 2)),))
+        partials_on_arrays=lambda m, x, out: (0.25 * _sech_squared_on_arrays(m, x / 2, m.tanh(x / 2)),),
+        python_partials=("math.exp(-abs({x})) / (1 + math.exp(-abs({x}))) ** 2",))
 
 # ------------------------------------------------------ piecewise and discrete
 _define("relu", 1, lambda m, x, out: (1.0 if x > 0 else 0.0,),
