@@ -144,15 +144,15 @@ def _sqrt_partial(m, x, out):
 
 
 def _arcsine_partial(m, x, out):
-    return (1 / m.sqrt((1 - x) * (1 + x)) if abs(x) != 1 else INF,)  # (1 - x)(1 + x): 1 - x*x cancels near ±1
+    return (1 / m.sqrt((1 - x) * (1 + x)) if abs(_plain(x)) != 1 else INF,)  # (1 - x)(1 + x): 1 - x*x cancels near ±1
 
 
 def _arccosine_partial(m, x, out):
-    return (-1 / m.sqrt((1 - x) * (1 + x)) if abs(x) != 1 else -INF,)
+    return (-1 / m.sqrt((1 - x) * (1 + x)) if abs(_plain(x)) != 1 else -INF,)
 
 
 def _arctangent_partial(m, x, out):
-    if abs(x) > 1:  # 1 / (1 + x*x) with x*x overflowing would be 0 at 1e155, not 4e-311
+    if abs(_plain(x)) > 1:  # 1 / (1 + x*x) with x*x overflowing would be 0 at 1e155, not 1e-310
         u = 1 / x
         return (u / (x + u),)
     return (1 / (1 + x * x),)
