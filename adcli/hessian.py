@@ -1,17 +1,26 @@
 """Second derivatives by forward-over-reverse: the reverse sweep is itself recorded as a trace
 (its adjoints are traced values), and forward mode over that gradient trace gives the Hessian
-column by column. Exact AD at every step, no finite differences."""
+column by column. Exact AD at every step, no finite differences.
+
+A partial that is infinite by convention (sqrt'(0) = inf) is a constant the recorded sweep cannot
+differentiate. A node where the primitive's second partials are infinite (``kink_second_partials``)
+is therefore left out of the recording, and its part of the gradient and Hessian is added afterwards
+from those second partials: the Hessian of sqrt(x) at 0 is -inf, not 0. Where that part is not
+determined (inf - inf, or such a node on a non-linear argument), the Hessian is undefined at the
+point and says so.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from adcli import scalar
 from adcli.analysis import Evaluated, evaluate_at
-from adcli.errors import InputError
+from adcli.errors import EvaluationError, InputError
 from adcli.points import Value
-from adcli.primitives import FIRST_PRIMITIVE, primitive_of
-from adcli.sweeps import is_zero, jacobian_rows, linearize, reverse_steps
+from adcli.primitives import FIRST_PRIMITIVE, PRIMITIVES, primitive_of
+from adcli.sweeps import forward_sweep, is_zero, jacobian_rows, linearize, product, reverse_steps
 from adcli.trace import Trace
 from adcli.tracer import Recorder, Var, recording, replay, traced_namespace
 
@@ -28,22 +37,44 @@ class Hessian:
         return self.evaluated.trace
 
 
-def gradient_trace(trace: Trace, values: Sequence[float]) -> tuple[Trace, Sequence[float]]:
+@dataclass
+class InfinitePartial:
+    """A node of the original trace whose second partials are infinite, left out of the recorded
+    sweep: its adjoint (a traced value or a number) and its arguments in the gradient trace."""
+
+    node: int
+    adjoint: object
+    args: list  # per argument: its traced value in the gradient trace, or a number
+    partials: tuple  # the float partials (sqrt'(0) = inf)
+    second: tuple  # the primitive's second partials there, a row per argument
+
+
+def gradient_trace(trace: Trace, values: Sequence[float],
+                   infinite: list[InfinitePartial] | None = None) -> tuple[Trace, Sequence[float]]:
     """A trace whose outputs are the gradient of ``trace``'s single output, and its node values.
 
-    The reverse sweep runs on traced values, so recording it records every adjoint's computation."""
+    A node whose second partials are infinite (the primitive's ``kink_second_partials``) records no
+    contribution; it is appended to ``infinite`` instead (an error when no list is given)."""
     recorder = Recorder(Trace(source=trace.source), note_branches=False)
     with recording(recorder):
         node = replay(trace, values, recorder)
-
-        def partials_at(i: int) -> tuple:
-            args = trace.args(i)
-            partials = primitive_of(trace.op[i]).partials(traced_namespace, *(node[a] for a in args), node[i])
-            # a constant needs no adjoint: its zero partial keeps the sweep from recording one
-            return tuple(p if isinstance(node[a], Var) else 0.0 for a, p in zip(args, partials))
-
         adjoint: list = [0.0] * len(trace)
         adjoint[trace.outputs[0]] = 1.0
+
+        def partials_at(i: int) -> tuple:
+            primitive = primitive_of(trace.op[i])
+            args = [node[a] for a in trace.args(i)]
+            second = primitive.kink_second_partials and primitive.kink_second_partials(*map(_plain, args))
+            if second:  # its part is added afterwards (_add_infinite_parts)
+                if infinite is None:
+                    raise _undefined(trace, i, "its second partials are infinite")
+                partials = primitive.partials(scalar, *map(_plain, args), _plain(node[i]))
+                infinite.append(InfinitePartial(i, adjoint[i], args, partials, second))
+                return (0.0, 0.0)
+            partials = primitive.partials(traced_namespace, *args, node[i])
+            # a constant needs no adjoint: its zero partial keeps the sweep from recording one
+            return tuple(p if isinstance(arg, Var) else 0.0 for arg, p in zip(args, partials))
+
         steps = (i for i in range(len(trace) - 1, -1, -1) if trace.op[i] >= FIRST_PRIMITIVE)
         reverse_steps(trace.arg0, trace.arg1, steps, partials_at, adjoint, _times, _add_to)
         for name, input_node in zip(trace.input_names, trace.inputs):
@@ -68,14 +99,90 @@ def _is_one(value) -> bool:
     return not isinstance(value, Var) and value == 1
 
 
+def _undefined(trace: Trace, node: int, why: str) -> EvaluationError:
+    return EvaluationError(f"{trace.label(node)}: the second derivative is undefined at this point: {why}")
+
+
+def _affine(trace: Trace) -> list[bool]:
+    """Per node: is it an affine function of the inputs (sums, differences, scaling by constants)?"""
+    active = trace.active()
+    flags = [not a for a in active]  # a constant is affine
+    for i, code in enumerate(trace.op):
+        primitive = PRIMITIVES[code]
+        if primitive is None:
+            flags[i] = True
+            continue
+        if not active[i] or primitive.name not in ("add", "sub", "neg", "mul", "div"):
+            continue
+        args = trace.args(i)
+        varying = [k for k, a in enumerate(args) if active[a]]
+        scaled = primitive.name not in ("mul", "div") or varying in ([0], [1] if primitive.name == "mul" else [0])
+        flags[i] = scaled and all(flags[args[k]] for k in varying)
+    return flags
+
+
+def _add_infinite_parts(trace: Trace, grad_trace: Trace, d0, d1,
+                        infinite: list[InfinitePartial], gradient: list[float]) -> list[list[float]]:
+    """The Hessian with the parts of the nodes in ``infinite`` added (``gradient`` gets theirs too):
+    node k with adjoint g and partial p_a along argument a contributes g p_a ∂a/∂x_i to the gradient
+    and ∂a/∂x_i · (∂g/∂x_j p_a + g Σ_b p_ab ∂b/∂x_j) to the Hessian, with p_ab its second partials.
+    (Exact when a is affine in the inputs, or p_a = 0; otherwise g p_a ∂²a/∂x² would be missing.)"""
+    affine = _affine(trace)
+    for part in infinite:
+        for a, partial in zip(trace.args(part.node), part.partials):
+            if partial and not affine[a]:
+                raise _undefined(trace, part.node, f"its second partials are infinite and its argument "
+                                 f"{trace.names()[a]} is not a linear function of the inputs")
+    n = len(grad_trace.inputs)
+    matrix = [[0.0] * n for _ in range(n)]
+    derivatives = []  # per input j: (∂g/∂x_j, [∂arg/∂x_j]) per infinite node
+    for j, input_node in enumerate(grad_trace.inputs):
+        tangent = forward_sweep(grad_trace, d0, d1, {input_node: 1.0})
+        for i, o in enumerate(grad_trace.outputs):
+            matrix[i][j] = tangent[o]
+        derivatives.append([(_tangent(part.adjoint, tangent), [_tangent(v, tangent) for v in part.args])
+                            for part in infinite])
+    for k, part in enumerate(infinite):
+        g = _plain(part.adjoint)
+        for a, (partial, row) in enumerate(zip(part.partials, part.second)):
+            for i in range(n):
+                da_i = derivatives[i][k][1][a]
+                gradient[i] += product(product(g, partial), da_i)
+                for j in range(n):
+                    dg_j, dargs_j = derivatives[j][k]
+                    t = product(dg_j, partial)
+                    for p_ab, db_j in zip(row, dargs_j):
+                        t += product(g, product(p_ab, db_j))
+                    matrix[i][j] += product(da_i, t)
+    return matrix
+
+
+def _tangent(value, tangent: Sequence[float]) -> float:
+    return tangent[value.node] if isinstance(value, Var) else 0.0
+
+
+def _plain(value) -> float:
+    return value.value if isinstance(value, Var) else value
+
+
 def hessian(trace: Trace, assigned: dict[str, Value]) -> Hessian:
     """The Hessian of a single-output function at a point."""
     if len(trace.outputs) != 1:
         raise InputError(f"the Hessian needs a single output; the function has {len(trace.outputs)} "
                          "(use adcli jacobian for several outputs)")
     evaluated = evaluate_at(trace, assigned)
-    grad_trace, values = gradient_trace(trace, evaluated.values)
+    infinite: list[InfinitePartial] = []
+    grad_trace, values = gradient_trace(trace, evaluated.values, infinite)
     d0, d1 = linearize(grad_trace, values)
-    matrix = jacobian_rows(grad_trace, d0, d1, grad_trace.inputs, "forward")  # one JVP per input
     gradient = [values[o] for o in grad_trace.outputs]
+    if infinite:
+        matrix = _add_infinite_parts(trace, grad_trace, d0, d1, infinite, gradient)
+    else:
+        matrix = jacobian_rows(grad_trace, d0, d1, grad_trace.inputs, "forward")  # one JVP per input
+    names = grad_trace.input_names
+    for i, row in enumerate(matrix):
+        for j, entry in enumerate(row):
+            if entry != entry:
+                raise EvaluationError(f"the second derivative ∂²f/∂{names[i]}∂{names[j]} is undefined at "
+                                      "this point: its terms add up to inf - inf")
     return Hessian(evaluated, gradient, matrix, grad_trace)

@@ -56,6 +56,11 @@ class Primitive:
     # The partials as Python source over {x}, {y}, {out}, for generated code, where the printed rule
     # alone would miss the convention at a kink (sqrt'(0) = inf, not a ZeroDivisionError).
     python_partials: tuple[str, ...] = ()
+    # Where a second partial is infinite (sqrt''(0) = -inf), the second partials there, one row per
+    # argument (±inf: the limit from inside the domain), and None elsewhere. The recorded reverse
+    # sweep cannot differentiate a partial that is a constant there (sqrt'(0) = inf), so
+    # adcli.hessian takes these instead.
+    kink_second_partials: Callable[..., tuple[tuple[float, ...], ...] | None] | None = None
     opcode: int = -1
 
     def evaluate(self, m, *args):
@@ -107,10 +112,31 @@ def _is_integer(y: float) -> bool:
     return y == math.floor(y)
 
 
+def _plain(x):
+    """The number a rule argument holds: itself, or a traced value's value (higher derivatives)."""
+    return getattr(x, "value", x)
+
+
+# The rules below are also applied to traced values to record the reverse sweep for second
+# derivatives (adcli.hessian), so a rule that branches on a value must still return an expression
+# that depends on every argument its true partial depends on: at y == 0, d(x^y)/dx is 0 for every
+# x, yet its derivative along y is 1/x, so the rule returns y / x there and not the constant 0.
 def _pow_partials(m, x, y, out):
-    d_base = 0.0 if y == 0 else (INF if x == 0 and 0 < y < 1 else y * m.pow(x, y - 1))
-    d_exponent = out * m.log(x) if x > 0 else 0.0
-    return d_base, d_exponent
+    if x > 0:
+        d_base = y / x if y == 0 else y * m.pow(x, y - 1)  # y / x: x^-1 overflows at subnormal x
+        return d_base, out * m.log(x)
+    if x < 0:  # y is an integer; x^y has no real values for nearby y, so y is taken as a constant
+        c = _plain(y)
+        return (0.0 if c == 0 else c * m.pow(x, c - 1)), 0.0
+    return (0.0 if y == 0 else INF if 0 < y < 1 else y * m.pow(x, y - 1)), 0.0  # x == 0
+
+
+def _pow_second_partials(x, y):
+    """At x = 0 and 0 < y <= 1, as x -> 0+: d2/dx2 = y(y-1)x^(y-2) -> -inf (0 at y = 1), and
+    d2/dxdy = x^(y-1)(1 + y log x) -> -inf; d2/dy2 = 0, as 0^y = 0 for every y > 0."""
+    if x != 0 or not 0 < y <= 1:
+        return None
+    return (-INF if y < 1 else 0.0, -INF), (-INF, 0.0)
 
 
 def _sqrt_partial(m, x, out):
@@ -118,11 +144,44 @@ def _sqrt_partial(m, x, out):
 
 
 def _arcsine_partial(m, x, out):
-    return (1 / m.sqrt(1 - x * x) if abs(x) != 1 else INF,)
+    return (1 / m.sqrt((1 - x) * (1 + x)) if abs(_plain(x)) != 1 else INF,)  # (1 - x)(1 + x): 1 - x*x cancels near ±1
 
 
 def _arccosine_partial(m, x, out):
-    return (-1 / m.sqrt(1 - x * x) if abs(x) != 1 else -INF,)
+    return (-1 / m.sqrt((1 - x) * (1 + x)) if abs(_plain(x)) != 1 else -INF,)
+
+
+def _arctangent_partial(m, x, out):
+    if abs(_plain(x)) > 1:  # 1 / (1 + x*x) with x*x overflowing would be 0 at 1e155, not 1e-310
+        u = 1 / x
+        return (u / (x + u),)
+    return (1 / (1 + x * x),)
+
+
+def _sech_squared(m, x, tanh_x=None):
+    """1 - tanh(x)^2 where tanh(x) stays away from ±1; beyond, where it cancels (it is 0 once tanh(x)
+    rounds to ±1, at x > 19), 4z / (1 + z)^2 with z = exp(-2|x|), whose derivative in turn would
+    cancel near 0."""
+    if abs(_plain(x)) < 0.55:  # |tanh(x)| < 1/2
+        t = m.tanh(x) if tanh_x is None else tanh_x
+        return 1 - t * t
+    z = m.exp(-2 * m.abs(x))
+    return 4 * z / ((1 + z) * (1 + z))
+
+
+def _sech_squared_on_arrays(m, x, tanh_x):
+    z = m.exp(-2 * m.abs(x))
+    return m.where(m.abs(x) < 0.55, 1 - tanh_x * tanh_x, 4 * z / ((1 + z) * (1 + z)))
+
+
+def _tanh_partial(m, x, out):
+    return (_sech_squared(m, x, out),)
+
+
+def _sigmoid_partial(m, x, out):
+    """sigmoid' = sech(x/2)^2 / 4, without the cancellation of sigmoid(x) (1 - sigmoid(x)) where
+    sigmoid(x) rounds to 1."""
+    return (0.25 * _sech_squared(m, x / 2),)
 
 
 def _max_partials(m, x, y, out):
@@ -138,6 +197,15 @@ def _min_partials(m, x, y, out):
 def _pow_partials_on_arrays(m, x, y, out):
     d_base = m.where(y == 0, 0.0, m.where((x == 0) & (0 < y) & (y < 1), INF, y * m.pow(x, y - 1)))
     return d_base, m.where(x > 0, out * m.log(x), 0.0)
+
+
+def _arcsine_partial_on_arrays(m, x, out):
+    return (1 / m.sqrt((1 - x) * (1 + x)),)
+
+
+def _arctangent_partial_on_arrays(m, x, out):
+    u = 1 / x
+    return (m.where(m.abs(x) > 1, u / (x + u), 1 / (1 + x * x)),)
 
 
 def _max_partials_on_arrays(m, x, y, out):
@@ -175,6 +243,7 @@ _define("pow", 2, _pow_partials, ("{y} * {x}^({y} - 1)", "{out} * log({x})"),
         convention="d(x^y)/dx = inf at x = 0 for 0 < y < 1, and d(x^y)/dy = 0 where x < 0 "
                    "(x^y has no real values for nearby y)",
         partials_on_arrays=_pow_partials_on_arrays,
+        kink_second_partials=_pow_second_partials,
         python_partials=("0.0 if {y} == 0 else math.inf if {x} == 0 and 0 < {y} < 1 else {y} * math.pow({x}, {y} - 1)",
                          "{out} * math.log({x}) if {x} > 0 else 0.0"))
 
@@ -186,6 +255,7 @@ _define("sqrt", 1, _sqrt_partial, ("0.5 / {out}",), lambda sp, x: sp.sqrt(x),
         domain=lambda x: x >= 0, domain_message="sqrt is undefined at {x}",
         kinks=(lambda x: x == 0,), convention="sqrt'(0) = inf (as PyTorch and JAX)",
         partials_on_arrays=lambda m, x, out: (0.5 / m.abs(out),),  # abs: sqrt(-0.0) is -0.0
+        kink_second_partials=lambda x: ((-INF,),) if x == 0 else None,  # sqrt''(x) = -x^(-3/2) / 4
         python_partials=("0.5 / {out} if {out} != 0 else math.inf",))
 
 # ---------------------------------------------------------- trigonometric
@@ -196,24 +266,30 @@ _define("tan", 1, lambda m, x, out: (1 + out * out,), ("1 + {out}^2",),
 _define("asin", 1, _arcsine_partial, ("1 / sqrt(1 - {x}^2)",), lambda sp, x: sp.asin(x),
         domain=lambda x: -1 <= x <= 1, domain_message="asin is undefined at {x} (outside [-1, 1])",
         kinks=(lambda x: abs(x) == 1,), convention="asin'(±1) = inf",
-        partials_on_arrays=lambda m, x, out: (1 / m.sqrt(1 - x * x),),
-        python_partials=("1 / math.sqrt(1 - {x} * {x}) if abs({x}) != 1 else math.inf",))
+        partials_on_arrays=_arcsine_partial_on_arrays,
+        kink_second_partials=lambda x: ((INF * x,),) if abs(x) == 1 else None,  # asin''(x) = x (1 - x^2)^(-3/2)
+        python_partials=("1 / math.sqrt((1 - {x}) * (1 + {x})) if abs({x}) != 1 else math.inf",))
 _define("acos", 1, _arccosine_partial, ("-1 / sqrt(1 - {x}^2)",),
         lambda sp, x: sp.acos(x),
         domain=lambda x: -1 <= x <= 1, domain_message="acos is undefined at {x} (outside [-1, 1])",
         kinks=(lambda x: abs(x) == 1,), convention="acos'(±1) = -inf",
-        partials_on_arrays=lambda m, x, out: (-1 / m.sqrt(1 - x * x),),
-        python_partials=("-1 / math.sqrt(1 - {x} * {x}) if abs({x}) != 1 else -math.inf",))
-_define("atan", 1, lambda m, x, out: (1 / (1 + x * x),), ("1 / (1 + {x}^2)",),
-        lambda sp, x: sp.atan(x))
+        partials_on_arrays=lambda m, x, out: (-_arcsine_partial_on_arrays(m, x, out)[0],),
+        kink_second_partials=lambda x: ((-INF * x,),) if abs(x) == 1 else None,
+        python_partials=("-1 / math.sqrt((1 - {x}) * (1 + {x})) if abs({x}) != 1 else -math.inf",))
+_define("atan", 1, _arctangent_partial, ("1 / (1 + {x}^2)",),
+        lambda sp, x: sp.atan(x), partials_on_arrays=_arctangent_partial_on_arrays,
+        python_partials=("1 / (1 + {x} * {x}) if abs({x}) <= 1 else 1 / {x} / ({x} + 1 / {x})",))
 
 # ------------------------------------------------------------- hyperbolic
 _define("sinh", 1, lambda m, x, out: (m.cosh(x),), ("cosh({x})",), lambda sp, x: sp.sinh(x))
 _define("cosh", 1, lambda m, x, out: (m.sinh(x),), ("sinh({x})",), lambda sp, x: sp.cosh(x))
-_define("tanh", 1, lambda m, x, out: (1 - out * out,), ("1 - {out}^2",),
-        lambda sp, x: sp.tanh(x))
-_define("sigmoid", 1, lambda m, x, out: (out * (1 - out),), ("{out} * (1 - {out})",),
-        lambda sp, x: 1 / (1 + sp.exp(-x)), python="_sigmoid({x})")
+_define("tanh", 1, _tanh_partial, ("1 - {out}^2",),
+        lambda sp, x: sp.tanh(x), partials_on_arrays=lambda m, x, out: (_sech_squared_on_arrays(m, x, out),),
+        python_partials=("4 * math.exp(-2 * abs({x})) / (1 + math.exp(-2 * abs({x}))) ** 2",))
+_define("sigmoid", 1, _sigmoid_partial, ("{out} * (1 - {out})",),
+        lambda sp, x: 1 / (1 + sp.exp(-x)), python="_sigmoid({x})",
+        partials_on_arrays=lambda m, x, out: (0.25 * _sech_squared_on_arrays(m, x / 2, m.tanh(x / 2)),),
+        python_partials=("math.exp(-abs({x})) / (1 + math.exp(-abs({x}))) ** 2",))
 
 # ------------------------------------------------------ piecewise and discrete
 _define("relu", 1, lambda m, x, out: (1.0 if x > 0 else 0.0,),

@@ -70,6 +70,12 @@ def is_zero(x) -> bool:
     return isinstance(x, (int, float)) and x == 0
 
 
+def product(a: float, b: float) -> float:
+    """``a * b``, where a zero factor gives 0 even against an infinite one: the sweeps' rule for
+    0·inf (see :func:`reverse_steps`)."""
+    return a * b if a and b else 0.0
+
+
 def forward_sweep(trace: Trace, d0: Sequence[float], d1: Sequence[float], seed: dict[int, float]) -> list[float]:
     """Tangents of every node for the input tangents in ``seed`` (node -> tangent): one JVP.
 
@@ -82,10 +88,10 @@ def forward_sweep(trace: Trace, d0: Sequence[float], d1: Sequence[float], seed: 
     for i, code in enumerate(op):
         if code < FIRST_PRIMITIVE:
             continue
-        t = 0.0
-        for a, partial in ((arg0[i], d0[i]), (arg1[i], d1[i])):
-            if a != NO_ARG and tangent[a] and partial:
-                t += partial * tangent[a]
+        t = product(d0[i], tangent[arg0[i]])
+        b = arg1[i]
+        if b != NO_ARG:
+            t += product(d1[i], tangent[b])
         tangent[i] = t
     return tangent
 

@@ -444,3 +444,20 @@ def test_a_line_break_in_an_expression_is_escaped_in_the_comment():
         namespace: dict = {}
         exec(compile(code, "generated.py", "exec"), namespace)  # noqa: S102 - the code under test
         assert namespace["f_grad"](2.0) == (3.0, (1.0,))
+
+
+@pytest.mark.parametrize("source, x, expected", [
+    # by hand: tanh'(x) = 4 e^(-2x) / (1 + e^(-2x))^2, sigmoid'(x) = e^(-x) / (1 + e^(-x))^2,
+    # atan'(x) = 1 / (1 + x^2), asin'(x) = 1 / sqrt((1 - x)(1 + x)); values by mpmath at 50 digits
+    ("tanh(x)", 20.0, 1.6993417021166355e-17),
+    ("sigmoid(x)", 40.0, 4.248354255291589e-18),
+    ("atan(x)", 2e154, 2.499999999999997e-309),
+    ("asin(x)", 1 - 2**-53, 67108864.0),
+])
+def test_generated_code_keeps_saturated_derivatives(source, x, expected):
+    """The generated derivative code uses the same accurate rules as adcli (1 - tanh(x)^2 would be 0)."""
+    from adcli import parse
+    from adcli.codegen import generate
+
+    value, (derivative,) = execute(generate(parse(source), "reverse"))["f_grad"](x)
+    assert derivative == pytest.approx(expected, rel=4e-16, abs=math.ulp(expected))  # subnormal: 5e-324
