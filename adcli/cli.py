@@ -137,7 +137,7 @@ def command(*examples: str) -> Callable[[Callable], Callable]:
                 with progress(f"adcli {function.__name__}"):
                     return function(*args, **kwargs)
             except AdcliError as error:
-                _fail(str(error), error.exit_code)
+                _fail(cli_words(error), error.exit_code)
             except MemoryError:
                 _fail("out of memory: the computation needs more memory than this machine has", 1)
             except KeyboardInterrupt:
@@ -160,7 +160,7 @@ def _fail(message: str, code: int) -> None:
 def _source(source: str, at: list[str] | None = None) -> "Source":
     """SRC resolved (the names given values by ``at`` stay expressions beside a folder of that name);
     ``-`` reads an expression from standard input, which never names a file."""
-    from adcli.points import split_top_level
+    from adcli.cli_arguments import split_top_level
     from adcli.source import expression, resolve
 
     if source != "-":
@@ -187,7 +187,7 @@ def _load(source: str, at: list[str] | None, func: str | None):
 
 def _load_source(source: "Source", at: list[str] | None, func: str | None):
     from adcli.analysis import load
-    from adcli.points import parse_assignments
+    from adcli.cli_arguments import parse_assignments
 
     return load(source, parse_assignments(at or []), func)
 
@@ -229,8 +229,18 @@ def _rows(text: str) -> int | None:
     return rows
 
 
+def _wrt(text: str | None) -> list[str] | None:
+    """The inputs named by ``--wrt`` (None: all of them)."""
+    return None if text is None else _names(text)
+
+
 def _names(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+    """The names of a comma-separated list (``--wrt x,y``, ``--check sympy,fd``)."""
+    from adcli.cli_arguments import split_names
+
+    return split_names(text)
+
+
 
 
 @command('"x*exp(y)-sin(x)" --at x=pi/3,y=0',
@@ -265,7 +275,8 @@ def grad(
 ) -> None:
     """Value and gradient at a point, or at many (--at x=0:1:1001, --points file.csv)."""
     from adcli.analysis import gradient
-    from adcli.points import is_batch, parse_assignments, parse_names
+    from adcli.cli_arguments import is_batch, parse_assignments
+    from adcli.points import check_inputs
 
     assigned = parse_assignments(at or [])
     batch_wanted = is_batch(assigned, points)
@@ -280,7 +291,7 @@ def grad(
         _show("batch", (batch,), chosen, digits, output, quiet)
         return
     trace, assigned = _load(source, at, func)
-    result = gradient(trace, assigned, mode=mode, wrt=parse_names(wrt, trace), straight_through=ste)
+    result = gradient(trace, assigned, mode=mode, wrt=check_inputs(trace, _wrt(wrt)), straight_through=ste)
     if checkpoint is not None:
         if mode != "reverse" or ste:
             raise InputError("--checkpoint reverses the trace: it goes with reverse mode and without --ste")
@@ -325,7 +336,8 @@ def trace(
 ) -> None:
     """The Wengert table: every node's value, tangent and adjoint, and the reverse sweep."""
     from adcli.analysis import sweep_table
-    from adcli.points import bind_direction, parse_assignments, parse_names
+    from adcli.cli_arguments import parse_assignments
+    from adcli.points import bind_direction, check_inputs
 
     chosen = _choose("sweep", output_format, as_json, output)
     trace, assigned = _load(source, at, func)
@@ -333,7 +345,7 @@ def trace(
     seed = bind_direction(trace, parse_assignments([direction], "--direction")) if direction else None
     if of > len(trace.outputs):
         raise InputError(f"--of {of}: the function has {len(trace.outputs)} output(s)")
-    table = sweep_table(trace, assigned, wrt=parse_names(wrt, trace) if wrt else [], direction=seed,
+    table = sweep_table(trace, assigned, wrt=check_inputs(trace, _wrt(wrt)) if wrt else [], direction=seed,
                         output=of - 1, straight_through=ste)
     _show("sweep", (table,), chosen, digits, output, quiet, rows=shown_rows)
 
@@ -447,9 +459,8 @@ def graph(
     quiet: Quiet = False,
 ) -> None:
     """The computational graph as a picture, with values and adjoints when --at is given."""
-    from adcli.graph import GraphData, check_size
+    from adcli.graph import graph_data
     from adcli.parser import parse
-    from adcli.points import parse_names
 
     chosen = _choose("graph", output_format, as_json, output)
     if chosen == "png" and output is None:
@@ -461,22 +472,7 @@ def graph(
         raise InputError(f"{src}: a function file is traced by running it, so give its inputs with --at")
     else:
         trace, assigned = parse(src.text), None
-    data = GraphData(trace, digits=digits)
-    check_size(data, max_nodes)
-    if assigned is not None:
-        from adcli.analysis import evaluate_at
-
-        evaluated = evaluate_at(trace, assigned)
-        data.values, data.partials = evaluated.values, (evaluated.d0, evaluated.d1)
-        data.at, data.warnings, data.notes = evaluated.at, evaluated.warnings, evaluated.notes
-        data.adjoints = evaluated.reverse(0)
-        if wrt is not None:
-            names = parse_names(wrt, trace)
-            if len(names) != 1:
-                raise InputError(f"--wrt {wrt}: a graph shows one tangent; name one input")
-            data.tangents = evaluated.forward({names[0]: 1.0})
-    elif wrt is not None:
-        raise InputError("--wrt shows tangents, which need a point: add --at")
+    data = graph_data(trace, assigned, _wrt(wrt), digits, max_nodes)
     _show("graph", (data, edges), chosen, output=output, quiet=quiet)
 
 
@@ -560,7 +556,7 @@ def _check_seconds(seconds: float | None) -> None:
 
 
 def _parse_steps(text: str) -> list[float]:
-    from adcli.points import constant_value
+    from adcli.cli_arguments import constant_value
 
     values = [constant_value(part, f"--steps {text}") for part in _names(text)]
     if not values or any(v <= 0 for v in values):
@@ -627,8 +623,18 @@ def run(arguments: list[str]) -> int:
 def _said(error: AdcliError) -> int:
     """Say ``error`` on stderr; its exit code."""
     if sys.stderr is not None:
-        sys.stderr.write(f"error: {error}\n")
+        sys.stderr.write(f"error: {cli_words(error)}\n")
     return error.exit_code
+
+
+def cli_words(error: AdcliError) -> str:
+    """``error``'s message in the CLI's words: the library argument it concerns (``option``) is named
+    as the option that gives it, before the value given (``--points data.csv: …``), or after an
+    error that asks for one (``…; choose one with --func``)."""
+    if error.option is None:
+        return str(error)
+    flag = "--" + error.option.replace("_", "-")
+    return f"{error.message} with {flag}" if error.value is None else f"{flag} {error.value}: {error.message}"
 
 
 #: Commands that differentiate at a point (--at): there, -q with no value for q is a mistyped option.

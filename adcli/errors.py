@@ -8,9 +8,22 @@ from __future__ import annotations
 
 
 class AdcliError(Exception):
-    """Base class: ``str(error)`` is the complete message a user sees."""
+    """Base class: ``str(error)`` is the complete message a user of the library sees.
+
+    An error about one argument of a library function carries its name (``option``: ``"points"``,
+    ``"wrt"``) and the text given for it (``value``); ``str(error)`` then reads ``value: message``,
+    and the CLI names its own option instead (``--points value: message``)."""
 
     exit_code = 2
+
+    def __init__(self, message: object = "", *, option: str | None = None, value: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.option = option
+        self.value = value
+
+    def __str__(self) -> str:
+        return f"{self.value}: {self.message}" if self.value is not None else str(self.message)
 
 
 class InputError(AdcliError):

@@ -149,8 +149,8 @@ def load_function(path: str, func: str | None) -> Callable:
         return candidates["f"]
     if not candidates:
         raise InputError(f"{path}: the file defines no function to differentiate")
-    raise InputError(f"{path}: the file defines several functions ({', '.join(candidates)}); "
-                     "choose one with --func NAME")
+    raise InputError(f"{path}: the file defines several functions ({', '.join(candidates)}); choose one",
+                     option="func")
 
 
 def _run_file(path: str) -> dict:
@@ -220,12 +220,12 @@ def _bind(parameters: list[inspect.Parameter], assigned: dict[str, Value], recor
     names = [p.name for p in parameters]
     for given in assigned:
         if given not in names:
-            raise InputError(f"--at {given}: {name}() has no parameter '{given}'"
-                             f"{did_you_mean(given, names)} (its parameters: {', '.join(names) or 'none'})")
+            raise InputError(f"{name}() has no parameter '{given}'{did_you_mean(given, names)} "
+                             f"(its parameters: {', '.join(names) or 'none'})", option="at", value=given)
     missing = [p.name for p in parameters if p.name not in assigned and p.default is p.empty]
     if missing:
-        raise InputError(f"no value for parameter{'s' if len(missing) > 1 else ''} "
-                         f"{', '.join(missing)} of {name}(): add --at {','.join(m + '=…' for m in missing)}")
+        raise InputError(f"no value for parameter{'s' if len(missing) > 1 else ''} {', '.join(missing)} of {name}()",
+                         option="at", value=",".join(m + "=…" for m in missing))
     arguments: dict = {}
     point: dict[str, float] = {}
     for parameter in parameters:
@@ -233,7 +233,7 @@ def _bind(parameters: list[inspect.Parameter], assigned: dict[str, Value], recor
             continue  # keeps its default: a constant, not an input
         value = assigned[parameter.name]
         if isinstance(value, PointRange):
-            raise InputError(f"--at {parameter.name}: ranges of points are for adcli grad")
+            raise InputError("a range of points is for the gradient (a batch)", option="at", value=parameter.name)
         entries = value if isinstance(value, list) else [value]
         labels = [f"{parameter.name}[{k}]" for k in range(len(entries))] if isinstance(value, list) \
             else [parameter.name]

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from adcli.errors import EvaluationError, InputError
+from adcli.points import Value
 from adcli.primitives import CONST, INPUT, PRIMITIVES
 from adcli.trace import Trace
 
@@ -46,7 +47,34 @@ def check_size(data: GraphData, max_nodes: int) -> None:
     count = len(_nodes(data)) + len(data.trace.outputs)
     if count > max_nodes:
         raise InputError(f"the graph has {count:,} nodes, more than a picture can show readably ({max_nodes}); "
-                         "use adcli trace for the table, or raise the limit with --max-nodes")
+                         "the trace's table shows any length, or raise the limit", option="max_nodes",
+                         value=str(max_nodes))
+
+
+def graph_data(trace: Trace, assigned: dict[str, Value] | None = None, wrt: list[str] | None = None,
+               digits: int = 4, max_nodes: int = 300) -> GraphData:
+    """What the picture of ``trace`` shows: at the point ``assigned`` (when given) its values,
+    partials and adjoints, and the tangent seeded on the one input ``wrt`` names."""
+    from adcli.points import check_inputs
+
+    data = GraphData(trace, digits=digits)
+    check_size(data, max_nodes)
+    if assigned is None:
+        if wrt is not None:
+            raise InputError("a tangent needs a point: give one", option="at")
+        return data
+    from adcli.analysis import evaluate_at
+
+    evaluated = evaluate_at(trace, assigned)
+    data.values, data.partials = evaluated.values, (evaluated.d0, evaluated.d1)
+    data.at, data.warnings, data.notes = evaluated.at, evaluated.warnings, evaluated.notes
+    data.adjoints = evaluated.reverse(0)
+    if wrt is not None:
+        names = check_inputs(trace, wrt)
+        if len(names) != 1:
+            raise InputError("a graph shows one tangent; name one input", option="wrt", value=",".join(wrt))
+        data.tangents = evaluated.forward({names[0]: 1.0})
+    return data
 
 
 def labelled_nodes(data: GraphData) -> list[int]:
@@ -148,14 +176,15 @@ def render_with_graphviz(dot_source: str, output_format: str) -> bytes:
     """SVG or PNG bytes from Graphviz's ``dot`` program."""
     program = shutil.which("dot")
     if program is None:
-        raise InputError(f"--format {output_format} needs Graphviz's dot program, which is not installed "
-                         "(Debian: apt-get install graphviz); --format dot writes the graph as text instead")
+        raise InputError("this picture needs Graphviz's dot program, which is not installed (Debian: apt-get "
+                         "install graphviz); the dot format writes the graph as text instead",
+                         option="format", value=output_format)
     try:
         result = subprocess.run([program, f"-T{output_format}"], input=dot_source.encode(), capture_output=True,
                                 check=False, timeout=DOT_SECONDS)
     except subprocess.TimeoutExpired:
         raise EvaluationError(f"Graphviz's dot ({program}) did not finish within {DOT_SECONDS} seconds; "
-                              "--format dot writes the graph as text instead") from None
+                              "the dot format writes the graph as text instead") from None
     except OSError as error:
         raise InputError(f"Graphviz's dot ({program}) cannot be run: {error.strerror or error}") from None
     if result.returncode != 0:

@@ -22,8 +22,9 @@ import adcli
 from adcli.analysis import load
 from adcli.batch import evaluate_batch, gradient_at_points, read_points
 from adcli.cli import app
+from adcli.cli_arguments import is_batch, parse_assignments
 from adcli.errors import InputError
-from adcli.points import PointRange, is_batch, parse_assignments
+from adcli.points import PointRange
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 POINTS = 1_000

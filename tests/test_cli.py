@@ -343,8 +343,8 @@ BAD_INPUT = [
     (["grad", ""], "error: the expression is empty\n"),
     (["grad", "   ", "--at", "x=1"], "error: the expression is empty\n"),
     # missing, extra, duplicate, non-numeric --at
-    (["grad", "x*y", "--at", "x=1"], "error: no value for input 'y': add --at y=…\n"),
-    (["grad", "x*y"], "error: no value for inputs 'x', 'y': add --at x=…,y=…\n"),
+    (["grad", "x*y", "--at", "x=1"], "error: --at y=…: no value for input 'y'\n"),
+    (["grad", "x*y"], "error: --at x=…,y=…: no value for inputs 'x', 'y'\n"),
     (["grad", "x*y", "--at", "x=1,y=2,z=3"], "error: --at z: the function has no input 'z' (its inputs: x, y)\n"),
     (["grad", "x*y", "--at", "x=1,y=2,xx=3"],
      "error: --at xx: the function has no input 'xx'; did you mean 'x'? (its inputs: x, y)\n"),

@@ -198,7 +198,7 @@ def test_a_dot_that_hangs_is_stopped(tmp_path, monkeypatch, runner):
     assert time.monotonic() - started < 15
     assert result.exit_code == 1
     assert result.stderr == (f"error: Graphviz's dot ({fake}) did not finish within 1 seconds; "
-                             "--format dot writes the graph as text instead\n")
+                             "the dot format writes the graph as text instead\n")
 
 
 def test_a_dot_that_cannot_run(tmp_path):

@@ -407,7 +407,7 @@ def test_several_functions_without_f_list_the_candidates(tmp_path):
     path = write(tmp_path, "two.py", TWO_FUNCTIONS)
     with pytest.raises(InputError) as error:
         load(path, {"x": 1.0})
-    assert str(error.value) == f"{path}: the file defines several functions (g, h); choose one with --func NAME"
+    assert str(error.value) == f"{path}: the file defines several functions (g, h); choose one"
 
 
 def test_cli_several_functions(runner, tmp_path, monkeypatch):
@@ -415,7 +415,7 @@ def test_cli_several_functions(runner, tmp_path, monkeypatch):
     write(tmp_path, "two.py", TWO_FUNCTIONS)
     result = invoke(runner, "grad", "two.py", "--at", "x=1")
     assert result.exit_code == 2
-    assert result.stderr == "error: two.py: the file defines several functions (g, h); choose one with --func NAME\n"
+    assert result.stderr == "error: two.py: the file defines several functions (g, h); choose one with --func\n"
     assert result.stdout == ""
 
 
@@ -572,7 +572,7 @@ SQUARE = """
 
 def test_missing_at_name(runner, in_tmp):
     write(in_tmp, "square.py", SQUARE)
-    assert error_of(runner, "grad", "square.py") == (2, "error: no value for parameter x of f(): add --at x=…\n")
+    assert error_of(runner, "grad", "square.py") == (2, "error: --at x=…: no value for parameter x of f()\n")
 
 
 def test_missing_at_names(runner, in_tmp):
@@ -581,7 +581,7 @@ def test_missing_at_names(runner, in_tmp):
             return x * y * z
     """)
     assert error_of(runner, "grad", "three.py", "--at", "y=1") == (
-        2, "error: no value for parameters x, z of f(): add --at x=…,z=…\n")
+        2, "error: --at x=…,z=…: no value for parameters x, z of f()\n")
 
 
 def test_extra_at_name(runner, in_tmp):

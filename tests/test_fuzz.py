@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import adcli
+from adcli.cli_arguments import parse_assignments
 from adcli.codegen import generate
 from adcli.errors import AdcliError, EvaluationError
 from adcli.hessian import hessian
-from adcli.points import parse_assignments
 
 PIECES = list("xy+-*/^(),.0123456789e ") + ["sin", "log", "max", "pi", "**", "sqrt", "abs", "[", "]", "'",
                                              "=", "floor", "sigmoid", "pow", "tanh", "\u0661", "\u00a0", "\u2028"]

@@ -311,9 +311,10 @@ def test_missing_dot_suggests_format_dot(runner, tmp_path, monkeypatch, args):
     result = run(runner, ["graph", EXAMPLE, "--at", "a=2,b=1", *args])
     assert result.exit_code == 2
     kind = "png" if args[-1].endswith(".png") else "svg"
-    assert result.stderr == (f"error: --format {kind} needs Graphviz's dot program, which is not installed "
-                             "(Debian: apt-get install graphviz); --format dot writes the graph as text instead\n")
-    assert "--format dot" in result.stderr
+    assert result.stderr == (f"error: --format {kind}: this picture needs Graphviz's dot program, which is not "
+                             "installed (Debian: apt-get install graphviz); the dot format writes the graph as text "
+                             "instead\n")
+    assert "the dot format writes the graph as text" in result.stderr
     assert result.stdout == ""
     assert list(tmp_path.iterdir()) == []
 
@@ -326,8 +327,8 @@ def test_max_nodes(runner):
     result = run(runner, ["graph", EXAMPLE, "--max-nodes", "5"])
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr == ("error: the graph has 6 nodes, more than a picture can show readably (5); "
-                             "use adcli trace for the table, or raise the limit with --max-nodes\n")
+    assert result.stderr == ("error: --max-nodes 5: the graph has 6 nodes, more than a picture can show readably "
+                             "(5); the trace's table shows any length, or raise the limit\n")
 
 
 def test_default_limit_is_300(runner):
@@ -335,8 +336,8 @@ def test_default_limit_is_300(runner):
     expression = "+".join(f"sin({k}*x)" for k in range(2, 121))
     result = run(runner, ["graph", expression, "--at", "x=0.1"])
     assert result.exit_code == 2
-    assert result.stderr == ("error: the graph has 358 nodes, more than a picture can show readably (300); "
-                             "use adcli trace for the table, or raise the limit with --max-nodes\n")
+    assert result.stderr == ("error: --max-nodes 300: the graph has 358 nodes, more than a picture can show "
+                             "readably (300); the trace's table shows any length, or raise the limit\n")
     graph = graph_of(runner, [expression, "--max-nodes", "400"])
     assert len(graph.nodes) == 358
     assert len(graph.edges) == 119 * 2 + 118 * 2 + 1  # mul: x only (k is a constant); sin: 1; add: 2; output
@@ -345,7 +346,7 @@ def test_default_limit_is_300(runner):
 @pytest.mark.parametrize(("args", "message"), [
     ([BRANCH], f"error: {BRANCH}: a function file is traced by running it, so give its inputs with --at\n"),
     ([EXAMPLE, "--format", "png"], "error: --format png writes an image: name the file with -o graph.png\n"),
-    ([EXAMPLE, "--wrt", "a"], "error: --wrt shows tangents, which need a point: add --at\n"),
+    ([EXAMPLE, "--wrt", "a"], "error: a tangent needs a point: give one with --at\n"),
     ([EXAMPLE, "--format", "gif"], "error: Invalid value for '--format': 'gif' is not one of 'dot', 'mermaid', "
                                    "'svg', 'png', 'json' (see 'adcli graph --help')\n"),
     ([EXAMPLE, "-o", "graph.txt"], "error: -o graph.txt: the suffix names table, which a graph is not written as; use one of .json, .dot, .gv, "

@@ -89,4 +89,4 @@ def test_a_literal_too_large_for_a_float_is_invalid_input(runner):
 def test_a_range_for_a_function_file_outside_grad_is_refused(runner, command):
     result = run(runner, command, "samples/sigmoid_neuron.py", "--at", "w=0:1:5", "--at", "x=[1,2]")
     assert result.exit_code == 2
-    assert result.stderr == "error: --at w: ranges of points are for adcli grad\n"
+    assert result.stderr == "error: --at w: a range of points is for the gradient (a batch)\n"

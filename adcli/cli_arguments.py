@@ -1,0 +1,107 @@
+"""The CLI layer's reading of option text: ``--at x=pi/3,y=0``, ``--direction x=1,y=2``,
+``--wrt x,y``, ``--steps 1e-2,1e-4``. Values are numbers or constant expressions, parsed by adcli's
+own parser; the library receives plain numbers, lists and :class:`~adcli.points.PointRange`s."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from adcli.errors import AdcliError, InputError
+from adcli.limits import MAX_POINTS, parse_whole
+from adcli.points import PointRange, Value
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
+_RANGE = re.compile(r"([^:]+):([^:]+):\s*(\S+)\Z")
+
+
+def is_batch(assigned: dict[str, Value], points_file: str | None) -> bool:
+    """Whether the options ask for many points: a range in --at, or a --points file."""
+    return points_file is not None or any(isinstance(v, PointRange) for v in assigned.values())
+
+
+def split_top_level(text: str) -> list[str]:
+    """Split at commas that are not inside parentheses or brackets: ``x=max(1,2),w=[1,2]``."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def parse_assignments(specs: list[str], option: str = "--at") -> dict[str, Value]:
+    """Merge ``name=value`` lists from repeated options into one mapping, in order of appearance."""
+    assigned: dict[str, Value] = {}
+    for spec in specs:
+        for part in split_top_level(spec):
+            part = part.strip()
+            if not part:
+                continue
+            name, equals, text = part.partition("=")
+            name, text = name.strip(), text.strip()
+            if not equals or not _NAME.match(name):
+                raise InputError(f"{option} {part}: expected name=value, e.g. {option} x=1.5")
+            if name in assigned:
+                raise InputError(f"{option} {part}: {name} is given more than once")
+            assigned[name] = _parse_value(text, f"{option} {part}")
+    return assigned
+
+
+def _parse_value(text: str, place: str) -> Value:
+    if ":" in text and not text.startswith("["):
+        match = _RANGE.match(text)
+        if match is None:
+            raise InputError(f"{place}: a range is start:stop:count, e.g. x=0:1:1001")
+        start, stop = (constant_value(part.strip(), place) for part in match.group(1, 2))
+        count = parse_whole(match.group(3), 1, MAX_POINTS)
+        if count is None:
+            raise InputError(f"{place}: a range needs a whole number of points from 1 to {MAX_POINTS:,}")
+        return PointRange(start, stop, count)
+    if text.startswith("["):
+        if not text.endswith("]"):
+            raise InputError(f"{place}: a list must end with ']'")
+        inner = text[1:-1].strip()
+        if "[" in inner:
+            raise InputError(f"{place}: nested lists are not supported, only a flat list of numbers")
+        return [constant_value(item.strip(), place) for item in split_top_level(inner)] if inner else []
+    return constant_value(text, place)
+
+
+def constant_value(text: str, place: str) -> float:
+    """The value of a number or constant expression (``pi/3``, ``-2e-3``, ``sqrt(2)``)."""
+    from adcli.evaluate import evaluate
+    from adcli.parser import parse
+
+    if not text:
+        raise InputError(f"{place}: the value is missing")
+    not_a_number = InputError(f"{place}: '{text}' is not a number or a constant expression such as pi/3")
+    try:
+        if not math.isfinite(float(text)):
+            raise InputError(f"{place}: '{text}' is not a finite number")
+    except ValueError:
+        pass  # not a plain number: parse it as a constant expression
+    try:
+        trace = parse(text)
+    except AdcliError:
+        raise not_a_number from None
+    if trace.inputs or len(trace.outputs) != 1:
+        raise not_a_number
+    try:
+        value = evaluate(trace, [])[trace.outputs[0]]
+    except AdcliError as error:
+        reason = str(error).split(": ", 1)[-1]  # the domain message, without the node's name
+        raise InputError(f"{place}: '{text}' cannot be evaluated: {reason}") from None
+    if not math.isfinite(value):
+        raise InputError(f"{place}: '{text}' is not a finite number")
+    return value
+
+
+def split_names(spec: str) -> list[str]:
+    """The names of ``--wrt x,y`` (or ``--check sympy,fd``), blanks dropped."""
+    return [name.strip() for name in spec.split(",") if name.strip()]
