@@ -300,7 +300,8 @@ def grad(
     chosen = _choose("batch" if batch_wanted else "gradient", output_format, as_json, output)
     if batch_wanted:
         if smooth is not None:
-            raise InputError("--smooth applies to one point; a batch gives the true gradient (give one point, or leave --smooth out)")
+            raise InputError("--smooth applies to one point; a batch gives the true gradient "
+                             "(give one point, or leave --smooth out)")
         if wrt is not None or check is not None or mode != "reverse" or checkpoint or ste:
             raise InputError("--wrt, --check, --mode, --checkpoint and --ste apply to one point; "
                              "a batch gives the full gradient")

@@ -62,7 +62,8 @@ def test_floor_staircase_hand_derivation():
     value, grad = smoothed_gradient("floor(x)", tau, x=0.5)
     assert abs(value) < 1e-15 and grad["x"] == pytest.approx(math.tanh(math.pi * tau), rel=1e-12)
     value, grad = smoothed_gradient("floor(x)", tau, x=2.0)
-    assert value == pytest.approx(1.5, rel=1e-14) and grad["x"] == pytest.approx(1 / math.tanh(math.pi * tau), rel=1e-12)
+    assert value == pytest.approx(1.5, rel=1e-14)
+    assert grad["x"] == pytest.approx(1 / math.tanh(math.pi * tau), rel=1e-12)
 
 
 # ---------------------------------------------------------------- 50-digit references
@@ -109,7 +110,8 @@ def test_floor_is_a_sum_of_cauchy_steps():
     # the soft staircase's slope is the periodic Cauchy density Σ_k (τ/π) / ((x - k)² + τ²), by mpmath
     tau = 0.05
     for x in [0.3, 0.5, 0.97, 1.0, -1.26, 4.5]:
-        reference = mpmath.nsum(lambda k: (tau / mpmath.pi) / ((mpmath.mpf(x) - k) ** 2 + tau**2), [-mpmath.inf, mpmath.inf])
+        reference = mpmath.nsum(lambda k: (tau / mpmath.pi) / ((mpmath.mpf(x) - k) ** 2 + tau**2),
+                                [-mpmath.inf, mpmath.inf])
         got = gradient(smooth(adcli.parse("floor(x)"), tau), {"x": x}).gradients[0]["x"]
         assert abs(got - reference) <= 1e-12 * abs(reference), (x, got, reference)
 
@@ -209,7 +211,8 @@ def test_cli_refuses_a_bad_width(runner, value):
 def test_cli_refuses_smoothing_a_batch(runner):
     result = runner.invoke(app, ["grad", "abs(x)", "--at", "x=-1:1:3", "--smooth", "0.1"])
     assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr == "error: --smooth applies to one point; a batch gives the true gradient (give one point, or leave --smooth out)\n"
+    assert result.stderr == ("error: --smooth applies to one point; a batch gives the true gradient "
+                             "(give one point, or leave --smooth out)\n")
 
 
 @pytest.mark.parametrize("command", ["grad", "trace", "jacobian", "hessian"])
