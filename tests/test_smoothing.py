@@ -148,6 +148,10 @@ def test_smoothed_gradient_tends_to_the_true_one_away_from_the_kink(source, at, 
 
 
 # ---------------------------------------------------------------- the rewrite
+def test_the_library_exposes_it():
+    assert adcli.smooth is smooth
+
+
 def test_constants_and_smooth_nodes_are_kept():
     trace = smooth(adcli.parse("abs(-2) * x + sin(x)"), 0.1)
     assert "abs(" in trace.text() and "sqrt" not in trace.text()
