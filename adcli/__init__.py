@@ -23,15 +23,16 @@ _HOMES = {
     "Evaluated": "adcli.analysis", "Gradient": "adcli.analysis", "SweepTable": "adcli.analysis",
     "evaluate_at": "adcli.analysis", "gradient": "adcli.analysis", "sweep_table": "adcli.analysis",
     "AdcliError": "adcli.errors", "EvaluationError": "adcli.errors", "InputError": "adcli.errors",
-    "parse": "adcli.parser", "Trace": "adcli.trace",
+    "parse": "adcli.parser", "smooth": "adcli.smoothing", "Trace": "adcli.trace",
 }
 __all__ = ["AdcliError", "EvaluationError", "Evaluated", "Gradient", "InputError", "SweepTable", "Trace",
-           "evaluate_at", "gradient", "parse", "sweep_table"]  # the keys of _HOMES (a test checks)
+           "evaluate_at", "gradient", "parse", "smooth", "sweep_table"]  # the keys of _HOMES (a test checks)
 
 if TYPE_CHECKING:
     from adcli.analysis import Evaluated, Gradient, SweepTable, evaluate_at, gradient, sweep_table
     from adcli.errors import AdcliError, EvaluationError, InputError
     from adcli.parser import parse
+    from adcli.smoothing import smooth
     from adcli.trace import Trace
 
 

@@ -7,6 +7,7 @@ imported inside the commands that use them, to keep start-up fast.
 
 
 import functools
+import math
 import os
 import re
 import sys
@@ -91,6 +92,9 @@ Ste = Annotated[bool, typer.Option(
     "--ste", help="Straight-through estimator: floor and sign pass gradients as if their derivative were 1.")]
 Quiet = Annotated[bool, typer.Option(
     "-q", "--quiet", help="No warnings or notes on stderr (JSON, CSV, Markdown and LaTeX still carry them).")]
+Smooth = Annotated[str | None, typer.Option(
+    "--smooth", metavar="TAU", show_default=False,
+    help="Replace each kink or step (abs, relu, max, min, sign, floor) by a smooth relaxation of width TAU.")]
 SympyTimeout = Annotated[float, typer.Option(
     "--sympy-timeout", metavar="SECONDS", min=0.0,
     help="Seconds SymPy may take in all (inf: no limit); past it, its steps are reported as timed out.")]
@@ -220,6 +224,29 @@ def _check_plot(path: str | None) -> None:
         check_plot_file(path)
 
 
+def _smooth_width(text: str | None) -> float | None:
+    """``--smooth TAU``: a positive finite number, or None when the option is not given."""
+    if text is None:
+        return None
+    try:
+        tau = float(text)
+    except ValueError:
+        tau = math.nan
+    if not (math.isfinite(tau) and tau > 0):
+        raise InputError(f"--smooth {text}: give the smoothing width as a positive finite number, e.g. --smooth 0.01")
+    return tau
+
+
+def _smoothed(trace, text: str | None):
+    """``trace`` with its kinks and steps smoothed (``--smooth TAU``), or itself without the option."""
+    tau = _smooth_width(text)
+    if tau is None:
+        return trace
+    from adcli.smoothing import smooth
+
+    return smooth(trace, tau)
+
+
 def _rows(text: str) -> int | None:
     if text == "all":
         return None
@@ -264,6 +291,7 @@ def grad(
         "--checkpoint", metavar="STRATEGY",
         help=f"Reverse with checkpoints: all, none, every=K or binomial=S (K, S up to {MAX_COUNT:,}).")] = None,
     ste: Ste = False,
+    smooth: Smooth = None,
     sympy_timeout: Annotated[float | None, typer.Option(
         "--sympy-timeout", metavar="SECONDS", min=0.0,
         help="Seconds SymPy may take for --check sympy (default 10; inf: no limit).")] = None,
@@ -282,6 +310,9 @@ def grad(
     batch_wanted = is_batch(assigned, points)
     chosen = _choose("batch" if batch_wanted else "gradient", output_format, as_json, output)
     if batch_wanted:
+        if smooth is not None:
+            raise InputError("--smooth applies to one point; a batch gives the true gradient "
+                             "(give one point, or leave --smooth out)")
         if wrt is not None or check is not None or mode != "reverse" or checkpoint or ste:
             raise InputError("--wrt, --check, --mode, --checkpoint and --ste apply to one point; "
                              "a batch gives the full gradient")
@@ -291,6 +322,7 @@ def grad(
         _show("batch", (batch,), chosen, digits, output, quiet)
         return
     trace, assigned = _load(source, at, func)
+    trace = _smoothed(trace, smooth)
     result = gradient(trace, assigned, mode=mode, wrt=check_inputs(trace, _wrt(wrt)), straight_through=ste)
     if checkpoint is not None:
         if mode != "reverse" or ste:
@@ -328,6 +360,7 @@ def trace(
         "--rows", metavar="N", help=f"Rows shown of a long trace: a number up to {MAX_ROWS:,}, or all.")] = "40",
     func: Func = None,
     ste: Ste = False,
+    smooth: Smooth = None,
     output_format: FormatOption("sweep") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     output: Output = None,
@@ -341,6 +374,7 @@ def trace(
 
     chosen = _choose("sweep", output_format, as_json, output)
     trace, assigned = _load(source, at, func)
+    trace = _smoothed(trace, smooth)
     shown_rows = _rows(rows)
     seed = bind_direction(trace, parse_assignments([direction], "--direction")) if direction else None
     if of > len(trace.outputs):
@@ -357,6 +391,7 @@ def jacobian(
     at: At = None,
     mode: Mode = "reverse",
     func: Func = None,
+    smooth: Smooth = None,
     output_format: FormatOption("jacobian") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     output: Output = None,
@@ -368,7 +403,7 @@ def jacobian(
 
     chosen = _choose("jacobian", output_format, as_json, output)
     trace, assigned = _load(source, at, func)
-    result = compute(trace, assigned, mode=mode)
+    result = compute(_smoothed(trace, smooth), assigned, mode=mode)
     _show("jacobian", (result,), chosen, digits, output, quiet)
 
 
@@ -378,6 +413,7 @@ def hessian(
     source: Src,
     at: At = None,
     func: Func = None,
+    smooth: Smooth = None,
     output_format: FormatOption("hessian") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     output: Output = None,
@@ -389,7 +425,7 @@ def hessian(
 
     chosen = _choose("hessian", output_format, as_json, output)
     trace, assigned = _load(source, at, func)
-    result = compute(trace, assigned)
+    result = compute(_smoothed(trace, smooth), assigned)
     _show("hessian", (result,), chosen, digits, output, quiet)
 
 
@@ -412,6 +448,7 @@ def compare(
         help="Also draw the sweep / swell into this .png, .svg or .pdf file (needs matplotlib).")]
     = None,
     sympy_timeout: SympyTimeout = 10.0,
+    smooth: Smooth = None,
     output_format: FormatOption("compare") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     output: Output = None,
@@ -427,7 +464,8 @@ def compare(
     trace, assigned = _load(source, at, func)
     sweep_steps = _parse_steps(steps) if steps is not None else DEFAULT_STEPS if sweep else None
     _check_seconds(sympy_timeout)
-    result = compute(trace, assigned, sweep_steps=sweep_steps, nest=nest, sympy_timeout=sympy_timeout)
+    result = compute(trace, assigned, sweep_steps=sweep_steps, nest=nest, sympy_timeout=sympy_timeout,
+                     smooth=_smooth_width(smooth))
     if plot is not None:
         from adcli.output.plot import plot_comparison
 

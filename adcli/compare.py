@@ -209,9 +209,11 @@ def complex_step(trace: Trace, point: list[float], k: int, h: float) -> float:
 
 # ---------------------------------------------------------------- the comparison
 def compare(trace: Trace, assigned: dict[str, Value], sweep_steps: list[float] | None = None,
-            nest: int = 1, sympy_timeout: float = 10.0) -> Comparison:
+            nest: int = 1, sympy_timeout: float = 10.0, smooth: float | None = None) -> Comparison:
     """Every method's derivative at the point, its error against a 50-digit SymPy reference, the
-    finite-difference step sweep (when ``sweep_steps`` is given) and the swell table up to ``nest``."""
+    finite-difference step sweep (when ``sweep_steps`` is given) and the swell table up to ``nest``.
+    With ``smooth`` (a width τ), rows for the derivative of the smoothed trace
+    (:func:`adcli.smoothing.smooth`) and for the straight-through estimator follow the true ones."""
     if len(trace.outputs) != 1:
         raise InputError(f"compare needs a single output; the function has {len(trace.outputs)}")
     if nest < 1:
@@ -227,6 +229,8 @@ def compare(trace: Trace, assigned: dict[str, Value], sweep_steps: list[float] |
     symbolic = _symbolic_derivatives(trace, budget)
     reference = _references(symbolic, point, budget)
     methods = _ad_rows(evaluated) + _sympy_rows(symbolic, names, point, budget) + _difference_rows(trace, point)
+    if smooth is not None:
+        methods += _estimator_rows(evaluated, assigned, smooth)
     for row in methods:
         _measure(row, reference.get(row.input))
     evaluated.warnings.extend(_explain_differences(evaluated, methods))
@@ -248,6 +252,24 @@ def _ad_rows(evaluated: Evaluated) -> list[MethodRow]:
         tangent = evaluated.forward({name: 1.0})[trace.outputs[0]]
         rows.append(MethodRow("forward-mode AD", name, tangent))
     rows += [MethodRow("reverse-mode AD", name, adjoint[node]) for name, node in zip(trace.input_names, trace.inputs)]
+    return rows
+
+
+def _estimator_rows(evaluated: Evaluated, assigned: dict[str, Value], tau: float) -> list[MethodRow]:
+    """Reverse-mode rows of two estimates at a kink or step: the derivative of the smoothed trace
+    (whose notes join ``evaluated``'s) and the straight-through estimator (derivative of floor and
+    sign taken as 1)."""
+    from adcli.smoothing import smooth
+
+    trace = evaluated.trace
+    smoothed = evaluate_at(smooth(trace, tau), assigned)
+    straight = evaluate_at(trace, assigned, straight_through=True)
+    evaluated.notes.extend(smoothed.trace.notes[len(trace.notes):])
+    rows = []
+    for method, estimate in ((f"smoothed AD (τ = {tau:g})", smoothed), ("straight-through estimator", straight)):
+        adjoint = estimate.reverse(0)
+        rows += [MethodRow(method, name, adjoint[node]) for name, node in zip(estimate.trace.input_names,
+                                                                             estimate.trace.inputs)]
     return rows
 
 
