@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, MutableSequence, Sequen
 from dataclasses import dataclass, field
 
 from adcli.branches import BranchPoint, branch_points, control_only_notes, holds_note, point_notes
-from adcli.conventions import apply_convention, check_convention, every_product, explain_non_finite
+from adcli.conventions import PEERS, apply_convention, check_convention, every_product, explain_non_finite
 from adcli.errors import EvaluationError, InputError
 from adcli.evaluate import convention_warnings, evaluate
 from adcli.points import Value, bind_point
@@ -218,8 +218,7 @@ def gradient(trace: Trace, assigned: dict[str, Value], mode: str = "reverse",
     nodes = [node_of[name] for name in wrt]
     rows = jacobian_rows(trace, evaluated.d0, evaluated.d1, nodes, mode, every_product(convention))
     gradients = [dict(zip(wrt, row)) for row in rows]
-    if every_product(convention):
-        evaluated.warnings.extend(non_finite_warnings(evaluated, rows))
+    evaluated.warnings.extend(non_finite_warnings(evaluated, rows, nodes))
     check_finite(evaluated, trace.output_names, [list(g.items()) for g in gradients])
     holds = holds_note(evaluated.branches)
     if holds is not None:
@@ -227,16 +226,26 @@ def gradient(trace: Trace, assigned: dict[str, Value], mode: str = "reverse",
     return Gradient(evaluated, mode, wrt, gradients, len(trace.outputs) if mode == "reverse" else len(wrt))
 
 
-def non_finite_warnings(evaluated: Evaluated, rows: list[list[float]]) -> list[str]:
-    """Under a framework's convention, why each output whose row has a nan or infinite entry has it."""
+def non_finite_warnings(evaluated: Evaluated, rows: list[list[float]], nodes: list[int]) -> list[str]:
+    """Under a framework's convention, why each output whose row (its gradient at the input
+    ``nodes``) has a nan or infinite entry has it. Under adcli's, where a kink's infinite partial
+    met a zero (adcli takes 0·inf as 0), what PyTorch, JAX and autograd give instead, and why."""
+    peer = PEERS.get(evaluated.convention)
+    if peer is None:
+        if evaluated.convention != "adcli" or not evaluated.warnings or (
+                all(map(math.isfinite, evaluated.d0)) and all(map(math.isfinite, evaluated.d1))):
+            return []  # no infinite partial, so no 0·inf: the frameworks' sweeps agree with adcli's
     warnings = []
     for output, row in enumerate(rows):
-        if not all(math.isfinite(value) for value in row):
-            why = explain_non_finite(evaluated.trace, evaluated.values, evaluated.d0, evaluated.d1, output,
-                                     evaluated.convention)
-            if why is not None:
-                name = evaluated.trace.output_names[output]
-                warnings.append(why if len(rows) == 1 else f"{name}: {why}")
+        if peer is not None and all(math.isfinite(value) for value in row):
+            continue
+        why = explain_non_finite(evaluated.trace, evaluated.values, evaluated.d0, evaluated.d1, output, nodes,
+                                 peer or "PyTorch, JAX and autograd", None if peer else row)
+        if why is not None:
+            if peer is None:
+                why += "; adcli drops every product with a zero factor, so 0·inf adds 0"
+            name = evaluated.trace.output_names[output]
+            warnings.append(why if len(rows) == 1 else f"{name}: {why}")
     return warnings
 
 

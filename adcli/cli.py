@@ -89,6 +89,9 @@ Mode = Annotated[Literal["reverse", "forward"], typer.Option(
     "--mode", help="reverse: one sweep per output; forward: one per input.")]
 Ste = Annotated[bool, typer.Option(
     "--ste", help="Straight-through estimator: floor and sign pass gradients as if their derivative were 1.")]
+Convention = Annotated[Literal["adcli", "pytorch", "jax", "autograd", "left", "right", "mid"], typer.Option(
+    "--convention", help="The derivative at kinks (abs at 0, max ties, sqrt at 0 …): adcli's; PyTorch's, JAX's "
+    "or autograd's (as measured, with their nan from 0·inf); the left or right one-sided derivative, or their mean.")]
 Quiet = Annotated[bool, typer.Option(
     "-q", "--quiet", help="No warnings or notes on stderr (JSON, CSV, Markdown and LaTeX still carry them).")]
 SympyTimeout = Annotated[float, typer.Option(
@@ -254,6 +257,7 @@ def grad(
         "--checkpoint", metavar="STRATEGY",
         help=f"Reverse with checkpoints: all, none, every=K or binomial=S (K, S up to {MAX_COUNT:,}).")] = None,
     ste: Ste = False,
+    convention: Convention = "adcli",
     sympy_timeout: Annotated[float | None, typer.Option(
         "--sympy-timeout", metavar="SECONDS", min=0.0,
         help="Seconds SymPy may take for --check sympy (default 10; inf: no limit).")] = None,
@@ -271,8 +275,8 @@ def grad(
     batch_wanted = is_batch(assigned, points)
     chosen = _choose("batch" if batch_wanted else "gradient", output_format, as_json, output)
     if batch_wanted:
-        if wrt is not None or check is not None or mode != "reverse" or checkpoint or ste:
-            raise InputError("--wrt, --check, --mode, --checkpoint and --ste apply to one point; "
+        if wrt is not None or check is not None or mode != "reverse" or checkpoint or ste or convention != "adcli":
+            raise InputError("--wrt, --check, --mode, --checkpoint, --ste and --convention apply to one point; "
                              "a batch gives the full gradient")
         from adcli.batch import gradient_at_points
 
@@ -280,10 +284,11 @@ def grad(
         _show("batch", (batch,), chosen, digits, output, quiet)
         return
     trace, assigned = _load(source, at, func)
-    result = gradient(trace, assigned, mode=mode, wrt=parse_names(wrt, trace), straight_through=ste)
+    if checkpoint is not None and (mode != "reverse" or ste or convention != "adcli"):
+        raise InputError("--checkpoint reverses the trace: it goes with reverse mode, without --ste and --convention")
+    result = gradient(trace, assigned, mode=mode, wrt=parse_names(wrt, trace), straight_through=ste,
+                      convention=convention)
     if checkpoint is not None:
-        if mode != "reverse" or ste:
-            raise InputError("--checkpoint reverses the trace: it goes with reverse mode and without --ste")
         from adcli.checkpoint import parse_strategy, reverse_with
 
         reverse_with(result, parse_strategy(checkpoint))
@@ -317,6 +322,7 @@ def trace(
         "--rows", metavar="N", help=f"Rows shown of a long trace: a number up to {MAX_ROWS:,}, or all.")] = "40",
     func: Func = None,
     ste: Ste = False,
+    convention: Convention = "adcli",
     output_format: FormatOption("sweep") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     output: Output = None,
@@ -334,7 +340,7 @@ def trace(
     if of > len(trace.outputs):
         raise InputError(f"--of {of}: the function has {len(trace.outputs)} output(s)")
     table = sweep_table(trace, assigned, wrt=parse_names(wrt, trace) if wrt else [], direction=seed,
-                        output=of - 1, straight_through=ste)
+                        output=of - 1, straight_through=ste, convention=convention)
     _show("sweep", (table,), chosen, digits, output, quiet, rows=shown_rows)
 
 
@@ -345,6 +351,7 @@ def jacobian(
     at: At = None,
     mode: Mode = "reverse",
     func: Func = None,
+    convention: Convention = "adcli",
     output_format: FormatOption("jacobian") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     output: Output = None,
@@ -356,7 +363,7 @@ def jacobian(
 
     chosen = _choose("jacobian", output_format, as_json, output)
     trace, assigned = _load(source, at, func)
-    result = compute(trace, assigned, mode=mode)
+    result = compute(trace, assigned, mode=mode, convention=convention)
     _show("jacobian", (result,), chosen, digits, output, quiet)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import MutableSequence, Sequence
 
+from adcli import scalar
 from adcli.errors import InputError
 from adcli.primitives import PRIMITIVES, Primitive, operations
 from adcli.trace import Trace, format_literal
@@ -100,10 +101,11 @@ def _numbers(values: Sequence[float]) -> str:
     return ", ".join(_number(v) for v in values)
 
 
-def kink_detail(primitive: Primitive, args: Sequence[float], arg_names: Sequence[str], used: Sequence[float],
-                builtin: bool = False) -> str:
-    """What a kink warning says after "not differentiable at …": the one-sided derivatives and the
-    subdifferential of each argument whose partial is a convention, the partials used, and which
+def kink_detail(primitive: Primitive, args: Sequence[float], out: float, arg_names: Sequence[str],
+                used: Sequence[float] | None = None, builtin: bool = False) -> str:
+    """What a kink warning says after "not differentiable at …" (``out`` is the node's value): the one-sided derivatives and the
+    subdifferential of each argument whose partial is a convention, the partials used (default:
+    adcli's), and which
     frameworks use the same (``left -1, right 1, ∂ = [-1, 1]; used 0, as PyTorch and autograd (JAX: 1)``)."""
     parts = []
     for k, sides in enumerate(primitive.sides(*args) if primitive.sides else ()):
@@ -115,11 +117,11 @@ def kink_detail(primitive: Primitive, args: Sequence[float], arg_names: Sequence
             low, high = sorted(sides)
             text += f", ∂ = [{_number(low)}, {_number(high)}]"
         parts.append(text if primitive.arity == 1 else f"∂/∂{arg_names[k]}: {text}")
-    ours = tuple(used)
+    own = tuple(primitive.partials(scalar, *args, out))  # adcli's rule, from which the frameworks' differ
+    ours = own if used is None else tuple(used)
     agree, differ = [], {}
     for name, title in PEERS.items():
-        theirs = partials_under(name, primitive, args, ours, builtin) if name in primitive.peers or (
-            builtin and primitive.builtin_tie) else ours
+        theirs = partials_under(name, primitive, args, own, builtin)
         if _numbers(theirs) == _numbers(ours):
             agree.append(title)
         else:
@@ -136,21 +138,22 @@ def _joined(titles: list[str]) -> str:
 
 
 def explain_non_finite(trace: Trace, values: Sequence[float], d0: Sequence[float], d1: Sequence[float],
-                       output: int, convention: str) -> str | None:
-    """Why the gradient of output number ``output`` has a nan or an infinite entry under a
-    framework's convention: the first product of the reverse sweep that made one.
+                       output: int, inputs: Sequence[int], who: str, ours: Sequence[float] | None = None) -> str | None:
+    """Why the gradient of output number ``output`` (at the input nodes ``inputs``) has a nan or an infinite entry when the reverse
+    sweep takes every product, as the frameworks ``who`` do: each node whose product made a nan
+    (0·inf, or a nan partial), and the first that made an inf.
     ``with PyTorch this gradient is nan: v3 = sqrt(v2) has an infinite partial at 0 and its adjoint is 0``.
-    None when every entry is finite."""
+    None when every entry is finite, or when it equals ``ours`` (the gradient adcli gave, if given)."""
     from adcli.sweeps import reverse_steps
 
-    title = PEERS.get(convention, convention)
     names, input_name = trace.names(), trace.input_name_of()
     adjoint = [0.0] * len(trace.op)
     seed = trace.outputs[output]
     adjoint[seed] = 1.0
     reached = bytearray(len(trace.op))
     reached[seed] = 1
-    found: dict[str, str] = {}
+    nans: list[str] = []
+    infs: list[str] = []
     active = trace.active()
     last: list = [0, 0.0, 0.0]  # the node being swept, and the adjoint and partial of the last product
 
@@ -169,25 +172,23 @@ def explain_non_finite(trace: Trace, values: Sequence[float], d0: Sequence[float
             return  # a constant's adjoint reaches no input
         where, at = trace.label(i, names, input_name), _numbers([values[b] for b in trace.args(i)])
         wrt = "" if trace.arg1[i] < 0 else f" (∂/∂{names[a]})"
-        if "nan" in found:
-            pass
-        elif math.isnan(partial) and not math.isnan(g):
-            found["nan"] = f"{where} has a nan partial{wrt} at {at}"
+        if math.isnan(partial) and not math.isnan(g):
+            nans.append(f"{where} has a nan partial{wrt} at {at}")
         elif math.isinf(partial) and g == 0:
-            found["nan"] = f"{where} has an infinite partial{wrt} at {at} and its adjoint is 0"
+            nans.append(f"{where} has an infinite partial{wrt} at {at} and its adjoint is 0")
         elif partial == 0 and math.isinf(g):
-            found["nan"] = f"{where} has partial 0{wrt} and its adjoint is {_number(g)}, and 0·inf is nan"
-        if math.isinf(product) and math.isinf(partial) and math.isfinite(g) and "inf" not in found:
-            found["inf"] = f"{where} has an infinite partial{wrt} at {at}"
+            nans.append(f"{where} has partial 0{wrt} and its adjoint is {_number(g)}, and 0·inf is nan")
+        elif math.isinf(partial) and math.isfinite(g) and not infs:
+            infs.append(f"{where} has an infinite partial{wrt} at {at}")
 
     steps = (i for i in range(len(trace.op) - 1, -1, -1) if PRIMITIVES[trace.op[i]] is not None)
     reverse_steps(trace.arg0, trace.arg1, steps, partials_at, adjoint, times, add_to, reached=reached)
-    gradient = [adjoint[node] for node in trace.inputs]
-    if all(math.isfinite(g) for g in gradient):
+    gradient = [adjoint[node] for node in inputs]
+    if all(math.isfinite(g) for g in gradient) or (ours is not None and _numbers(gradient) == _numbers(ours)):
         return None
-    if any(math.isnan(g) for g in gradient) and "nan" in found:
-        reason = found["nan"] + (f" (the inf: {found['inf']})" if "inf" in found and "0·inf" in found["nan"] else "")
-        return f"with {title} this gradient is nan: {reason}"
-    if "inf" in found:
-        return f"with {title} this gradient is infinite: {found['inf']}"
+    if any(math.isnan(g) for g in gradient) and nans:
+        origin = f" (the inf: {infs[0]})" if infs and any("0·inf" in text for text in nans) else ""
+        return f"with {who} this gradient is nan: {'; '.join(nans)}{origin}"
+    if infs:
+        return f"with {who} this gradient is infinite: {infs[0]}"
     return None
