@@ -103,10 +103,10 @@ def _numbers(values: Sequence[float]) -> str:
 
 def kink_detail(primitive: Primitive, args: Sequence[float], out: float, arg_names: Sequence[str],
                 used: Sequence[float] | None = None, builtin: bool = False) -> str:
-    """What a kink warning says after "not differentiable at …" (``out`` is the node's value): the one-sided derivatives and the
-    subdifferential of each argument whose partial is a convention, the partials used (default:
-    adcli's), and which
-    frameworks use the same (``left -1, right 1, ∂ = [-1, 1]; used 0, as PyTorch and autograd (JAX: 1)``)."""
+    """What a kink warning says after "not differentiable at …" (``out`` is the node's value): the
+    one-sided derivatives and the subdifferential of each argument whose partial is a convention,
+    the partials used (default: adcli's), and which frameworks use the same
+    (``left -1, right 1, ∂ = [-1, 1]; used 0, as PyTorch and autograd (JAX: 1)``)."""
     parts = []
     for k, sides in enumerate(primitive.sides(*args) if primitive.sides else ()):
         if sides is None:
@@ -119,7 +119,8 @@ def kink_detail(primitive: Primitive, args: Sequence[float], out: float, arg_nam
         parts.append(text if primitive.arity == 1 else f"∂/∂{arg_names[k]}: {text}")
     own = tuple(primitive.partials(scalar, *args, out))  # adcli's rule, from which the frameworks' differ
     ours = own if used is None else tuple(used)
-    agree, differ = [], {}
+    agree: list[str] = []
+    differ: dict[str, list[str]] = {}
     for name, title in PEERS.items():
         theirs = partials_under(name, primitive, args, own, builtin)
         if _numbers(theirs) == _numbers(ours):
@@ -139,9 +140,9 @@ def _joined(titles: list[str]) -> str:
 
 def explain_non_finite(trace: Trace, values: Sequence[float], d0: Sequence[float], d1: Sequence[float],
                        output: int, inputs: Sequence[int], who: str, ours: Sequence[float] | None = None) -> str | None:
-    """Why the gradient of output number ``output`` (at the input nodes ``inputs``) has a nan or an infinite entry when the reverse
-    sweep takes every product, as the frameworks ``who`` do: each node whose product made a nan
-    (0·inf, or a nan partial), and the first that made an inf.
+    """Why the gradient of output number ``output`` (at the input nodes ``inputs``) has a nan or an
+    infinite entry when the reverse sweep takes every product, as the frameworks ``who`` do: each
+    node whose product made a nan (0·inf, or a nan partial), and the first that made an inf.
     ``with PyTorch this gradient is nan: v3 = sqrt(v2) has an infinite partial at 0 and its adjoint is 0``.
     None when every entry is finite, or when it equals ``ours`` (the gradient adcli gave, if given)."""
     from adcli.sweeps import reverse_steps
