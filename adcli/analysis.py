@@ -226,9 +226,11 @@ def gradient(trace: Trace, assigned: dict[str, Value], mode: str = "reverse",
     return Gradient(evaluated, mode, wrt, gradients, len(trace.outputs) if mode == "reverse" else len(wrt))
 
 
-def non_finite_warnings(evaluated: Evaluated, rows: list[list[float]], nodes: list[int]) -> list[str]:
+def non_finite_warnings(evaluated: Evaluated, rows: list[list[float]], nodes: list[int],
+                        outputs: list[int] | None = None) -> list[str]:
     """Under a framework's convention, why each output whose row (its gradient at the input
-    ``nodes``) has a nan or infinite entry has it. Under adcli's, where a kink's infinite partial
+    ``nodes``; the rows are those of ``outputs``, output numbers, default all) has a nan or infinite
+    entry has it. Under adcli's, where a kink's infinite partial
     met a zero (adcli takes 0·inf as 0), what PyTorch, JAX and autograd give instead, and why."""
     peer = PEERS.get(evaluated.convention)
     if peer is None:
@@ -236,7 +238,7 @@ def non_finite_warnings(evaluated: Evaluated, rows: list[list[float]], nodes: li
                 all(map(math.isfinite, evaluated.d0)) and all(map(math.isfinite, evaluated.d1))):
             return []  # no infinite partial, so no 0·inf: the frameworks' sweeps agree with adcli's
     warnings = []
-    for output, row in enumerate(rows):
+    for output, row in zip(range(len(rows)) if outputs is None else outputs, rows):
         if peer is not None and all(math.isfinite(value) for value in row):
             continue
         why = explain_non_finite(evaluated.trace, evaluated.values, evaluated.d0, evaluated.d1, output, nodes,
@@ -245,7 +247,7 @@ def non_finite_warnings(evaluated: Evaluated, rows: list[list[float]], nodes: li
             if peer is None:
                 why += "; adcli drops every product with a zero factor, so 0·inf adds 0"
             name = evaluated.trace.output_names[output]
-            warnings.append(why if len(rows) == 1 else f"{name}: {why}")
+            warnings.append(why if len(evaluated.trace.outputs) == 1 else f"{name}: {why}")
     return warnings
 
 
@@ -287,4 +289,7 @@ def sweep_table(trace: Trace, assigned: dict[str, Value], wrt: list[str] | None 
     if direction:
         label = ",".join(f"{name}={value:g}" for name, value in direction.items())
         tangents.append((label, evaluated.forward(direction)))
-    return SweepTable(evaluated, output, evaluated.reverse(output), tangents, straight_through)
+    adjoints = evaluated.reverse(output)
+    row = [adjoints[node] for node in trace.inputs]
+    evaluated.warnings.extend(non_finite_warnings(evaluated, [row], trace.inputs, [output]))
+    return SweepTable(evaluated, output, adjoints, tangents, straight_through)

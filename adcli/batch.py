@@ -300,7 +300,8 @@ def _convention_warnings(trace: Trace, values: list, points: dict) -> list[str]:
                            for name, v in points.items())
             there = [float(arg[first]) for arg in args]
             out = float(np.broadcast_to(values[i], (count,))[first])
-            detail = kink_detail(primitive, there, out, [names[a] for a in args_nodes], None, trace.program is not None)
+            arg_names = [names[a] if active[a] else None for a in args_nodes]
+            detail = kink_detail(primitive, there, out, arg_names, None, trace.program is not None)
             warnings.append(f"{trace.label(i, names, input_name)}: {primitive.name} is not "
                             f"differentiable at {hits:,} of the {count:,} points (the first: {at}{detail})")
     return warnings

@@ -101,15 +101,16 @@ def _numbers(values: Sequence[float]) -> str:
     return ", ".join(_number(v) for v in values)
 
 
-def kink_detail(primitive: Primitive, args: Sequence[float], out: float, arg_names: Sequence[str],
+def kink_detail(primitive: Primitive, args: Sequence[float], out: float, arg_names: Sequence[str | None],
                 used: Sequence[float] | None = None, builtin: bool = False) -> str:
     """What a kink warning says after "not differentiable at …" (``out`` is the node's value): the
     one-sided derivatives and the subdifferential of each argument whose partial is a convention,
-    the partials used (default: adcli's), and which frameworks use the same
+    the partials used (default: adcli's), and which frameworks use the same. An argument named None
+    (a constant) gets no sides of its own
     (``left -1, right 1, ∂ = [-1, 1]; used 0, as PyTorch and autograd (JAX: 1)``)."""
     parts = []
     for k, sides in enumerate(primitive.sides(*args) if primitive.sides else ()):
-        if sides is None:
+        if sides is None or arg_names[k] is None:
             continue
         left, right = ("undefined" if s is None else _number(s) for s in sides)
         text = f"left {left}, right {right}"

@@ -163,8 +163,8 @@ def convention_warnings(trace: Trace, values: Sequence[float], d0: Sequence[floa
         if any(kink(*args) and active[a] for kink, a in zip(primitive.kinks, args_nodes) if kink):
             shown = ", ".join(format_literal(a) for a in args)
             used = (d0[i], d1[i])[:primitive.arity]
-            detail = kink_detail(primitive, args, values[i], [names[a] for a in args_nodes], used,
-                                 trace.program is not None)
+            arg_names = [names[a] if active[a] else None for a in args_nodes]  # a constant has no sides
+            detail = kink_detail(primitive, args, values[i], arg_names, used, trace.program is not None)
             warnings.append(f"{where}: {primitive.name} is not differentiable at {shown}{detail}")
         elif primitive.discrete and active[i]:
             warnings.append(f"{where}: {primitive.name} is piecewise constant, its derivative is 0, "

@@ -213,3 +213,24 @@ def test_json_keeps_the_sign_of_an_infinity_in_every_command(runner, args, key):
     result = _cli(runner, *args)
     assert result.exit_code == 0, result.stderr
     assert key(json.loads(result.stdout)) == "-Infinity"
+
+
+def test_builtin_max_with_a_constant_follows_pythons_first_argument(tmp_path):
+    """max(x, 0.0) + min(0.0, x) at x = 0 in a function file: Python returns the first argument at a
+    tie, x for max and the constant for min, so a framework's gradient is 1 + 0 (the measured builtin
+    rule above, (1, 0)); adcli splits each tie: 0.5 + 0.5. A constant argument gets no sides."""
+    trace, at = _trace("def f(x):\n    return max(x, 0.0) + min(0.0, x)\n", {"x": 0.0}, tmp_path)
+    assert gradient(trace, at).gradients[0]["x"] == 1.0
+    result = gradient(trace, at, convention="pytorch")
+    assert result.gradients[0]["x"] == 1.0
+    assert [w for w in result.evaluated.warnings if "max is not" in w] == [
+        "v2 = max(v1, 0): max is not differentiable at 0, 0: ∂/∂v1: left 0, right 1, ∂ = [0, 1]; "
+        "used 1, 0, as PyTorch, JAX and autograd"]
+
+
+def test_trace_explains_a_nan_adjoint(runner):
+    result = _cli(runner, "trace", "y*sqrt(x)", "--at", "x=0,y=0", "--convention", "jax", "--json")
+    document = json.loads(result.stdout)
+    assert document["trace"][1]["adjoint"] is None  # x's adjoint: nan
+    assert document["warnings"][-1] == (
+        "with JAX this gradient is nan: v3 = sqrt(v2) has an infinite partial at 0 and its adjoint is 0")
