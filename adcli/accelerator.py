@@ -11,6 +11,8 @@ call what this module exports:
   trace over the float column ``long_values(n)``; the node that failed, or -1.
 - ``reverse_long(op, arg0, arg1, d0, d1, seed, first)``: the reverse sweep of a long trace;
   ``DENSE_VISITS_LONG`` node visits (outputs × nodes) is where its full sweeps give way to cone sweeps.
+  It keeps adcli's rule (a zero factor adds nothing); a framework's convention, whose 0·inf is nan,
+  always runs the Python loop (``sweeps.reverse_sweep``).
 - ``set_grammar(...)`` and ``parse_fast(source)``: the parser's tables, and a fast parse of a
   well-formed expression (None: let the Python parser find and word the mistake).
 - the tracer's hot path: ``Tape`` (a recording's tape), ``VarBase`` (the base class of a traced

@@ -6,10 +6,12 @@ call them directly (``adcli.gradient(adcli.parse("x*y"), {"x": 2, "y": 3})``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass, field
 
 from adcli.branches import BranchPoint, branch_points, control_only_notes, holds_note, point_notes
+from adcli.conventions import PEERS, apply_convention, check_convention, every_product, explain_non_finite
 from adcli.errors import EvaluationError, InputError
 from adcli.evaluate import convention_warnings, evaluate
 from adcli.points import Value, bind_point
@@ -59,6 +61,7 @@ class Evaluated:
     warnings: list[str]  # where the derivative is a convention or an estimate: the user should know
     notes: list[str] = field(default_factory=list)  # what the result depended on (branches taken), what it cost
     _branches: list[BranchPoint] | None = None
+    convention: str = "adcli"  # the derivative convention at kinks (adcli.conventions)
 
     @property
     def branches(self) -> list[BranchPoint]:
@@ -75,26 +78,36 @@ class Evaluated:
     def forward(self, direction: dict[str, float]) -> list[float]:
         """Tangents of every node for the input tangents ``direction`` (one JVP)."""
         node_of = dict(zip(self.trace.input_names, self.trace.inputs))
-        return forward_sweep(self.trace, self.d0, self.d1, {node_of[n]: t for n, t in direction.items()})
+        return forward_sweep(self.trace, self.d0, self.d1, {node_of[n]: t for n, t in direction.items()},
+                             every_product(self.convention))
 
     def reverse(self, output: int) -> list[float]:
         """Adjoints of every node for the output number ``output`` (one VJP with a unit seed)."""
-        return reverse_sweep(self.trace, self.d0, self.d1, {self.trace.outputs[output]: 1.0})
+        return reverse_sweep(self.trace, self.d0, self.d1, {self.trace.outputs[output]: 1.0},
+                             every_product(self.convention))
 
 
-def evaluate_at(trace: Trace, assigned: dict[str, Value], straight_through: bool = False) -> Evaluated:
+def evaluate_at(trace: Trace, assigned: dict[str, Value], straight_through: bool = False,
+                convention: str = "adcli") -> Evaluated:
     """Evaluate ``trace`` with the inputs from ``assigned`` and linearize it there.
 
     With ``straight_through``, discrete primitives (floor, sign) pass gradients through unchanged:
-    the straight-through estimator takes their derivative as 1 instead of 0.
+    the straight-through estimator takes their derivative as 1 instead of 0. ``convention`` chooses
+    the partials at kinks: ``adcli``, ``pytorch``, ``jax``, ``autograd``, ``left``, ``right`` or
+    ``mid`` (:mod:`adcli.conventions`).
     """
+    check_convention(convention)
     point = bind_point(trace, assigned)
     recorded = trace.recorded_values
     values = recorded if recorded is not None and point == trace.recorded_at else evaluate(trace, point)
     d0, d1 = linearize(trace, values)
-    warnings = convention_warnings(trace, values, skip_discrete=straight_through)
+    warnings: list[str] = []
     evaluated = Evaluated(trace, dict(zip(trace.input_names, point)), values, d0, d1, warnings,
-                          list(trace.notes) + control_only_notes(trace))
+                          list(trace.notes) + control_only_notes(trace), convention=convention)
+    if convention != "adcli":
+        evaluated.branches  # noqa: B018 - worked out on adcli's partials, before the convention changes them
+        apply_convention(trace, values, d0, d1, convention)
+    warnings += convention_warnings(trace, values, d0, d1, skip_discrete=straight_through)
     if straight_through:
         evaluated.branches  # noqa: B018 - worked out before the estimator changes the partials
         warnings += _straight_through(trace, d0)
@@ -194,20 +207,48 @@ class _Tangents(Mapping):
 
 
 def gradient(trace: Trace, assigned: dict[str, Value], mode: str = "reverse",
-             wrt: list[str] | None = None, straight_through: bool = False) -> Gradient:
-    """Value and gradient: reverse mode runs one sweep per output, forward mode one per input."""
+             wrt: list[str] | None = None, straight_through: bool = False, convention: str = "adcli") -> Gradient:
+    """Value and gradient: reverse mode runs one sweep per output, forward mode one per input.
+    ``convention``: the partials at kinks (see :func:`evaluate_at`); under a framework's, a nan or
+    infinite entry comes with a warning that says which node made it."""
     check_mode(mode)
-    evaluated = evaluate_at(trace, assigned, straight_through)
+    evaluated = evaluate_at(trace, assigned, straight_through, convention)
     wrt = list(trace.input_names) if wrt is None else wrt
     node_of = dict(zip(trace.input_names, trace.inputs))
     nodes = [node_of[name] for name in wrt]
-    rows = jacobian_rows(trace, evaluated.d0, evaluated.d1, nodes, mode)
+    rows = jacobian_rows(trace, evaluated.d0, evaluated.d1, nodes, mode, every_product(convention))
     gradients = [dict(zip(wrt, row)) for row in rows]
+    evaluated.warnings.extend(non_finite_warnings(evaluated, rows, nodes))
     check_finite(evaluated, trace.output_names, [list(g.items()) for g in gradients])
     holds = holds_note(evaluated.branches)
     if holds is not None:
         evaluated.notes.append(holds)
     return Gradient(evaluated, mode, wrt, gradients, len(trace.outputs) if mode == "reverse" else len(wrt))
+
+
+def non_finite_warnings(evaluated: Evaluated, rows: list[list[float]], nodes: list[int],
+                        outputs: list[int] | None = None) -> list[str]:
+    """Under a framework's convention, why each output whose row (its gradient at the input
+    ``nodes``; the rows are those of ``outputs``, output numbers, default all) has a nan or infinite
+    entry has it. Under adcli's, where a kink's infinite partial
+    met a zero (adcli takes 0·inf as 0), what PyTorch, JAX and autograd give instead, and why."""
+    peer = PEERS.get(evaluated.convention)
+    if peer is None:
+        if evaluated.convention != "adcli" or not evaluated.warnings or (
+                all(map(math.isfinite, evaluated.d0)) and all(map(math.isfinite, evaluated.d1))):
+            return []  # no infinite partial, so no 0·inf: the frameworks' sweeps agree with adcli's
+    warnings = []
+    for output, row in zip(range(len(rows)) if outputs is None else outputs, rows):
+        if peer is not None and all(math.isfinite(value) for value in row):
+            continue
+        why = explain_non_finite(evaluated.trace, evaluated.values, evaluated.d0, evaluated.d1, output, nodes,
+                                 peer or "PyTorch, JAX and autograd", None if peer else row)
+        if why is not None:
+            if peer is None:
+                why += "; adcli drops every product with a zero factor, so 0·inf adds 0"
+            name = evaluated.trace.output_names[output]
+            warnings.append(why if len(evaluated.trace.outputs) == 1 else f"{name}: {why}")
+    return warnings
 
 
 def check_finite(evaluated: Evaluated, output_names: list[str], rows: list[list[tuple[str, float]]]) -> None:
@@ -237,14 +278,18 @@ class SweepTable:
 
 def sweep_table(trace: Trace, assigned: dict[str, Value], wrt: list[str] | None = None,
                 direction: dict[str, float] | None = None, output: int = 0,
-                straight_through: bool = False) -> SweepTable:
-    """The values, the tangents for each ``wrt`` input or the ``direction``, and the adjoints."""
+                straight_through: bool = False, convention: str = "adcli") -> SweepTable:
+    """The values, the tangents for each ``wrt`` input or the ``direction``, and the adjoints
+    (``convention``: the partials at kinks, see :func:`evaluate_at`)."""
     if not 0 <= output < len(trace.outputs):
         raise InputError(f"output {output + 1}: the function has {len(trace.outputs)} output(s)")
-    evaluated = evaluate_at(trace, assigned, straight_through)
+    evaluated = evaluate_at(trace, assigned, straight_through, convention)
     evaluated.notes.extend(point_notes(evaluated.branches))
     tangents = [(name, evaluated.forward({name: 1.0})) for name in wrt or []]
     if direction:
         label = ",".join(f"{name}={value:g}" for name, value in direction.items())
         tangents.append((label, evaluated.forward(direction)))
-    return SweepTable(evaluated, output, evaluated.reverse(output), tangents, straight_through)
+    adjoints = evaluated.reverse(output)
+    row = [adjoints[node] for node in trace.inputs]
+    evaluated.warnings.extend(non_finite_warnings(evaluated, [row], trace.inputs, [output]))
+    return SweepTable(evaluated, output, adjoints, tangents, straight_through)

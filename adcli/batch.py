@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from adcli import vector_math
+from adcli.conventions import kink_detail
 from adcli.errors import InputError
 from adcli.evaluate import evaluate_steps
 from adcli.limits import MAX_POINTS
@@ -297,7 +298,10 @@ def _convention_warnings(trace: Trace, values: list, points: dict) -> list[str]:
             first = int(np.flatnonzero(mask)[0])
             at = ", ".join(f"{name}={format_literal(float(np.broadcast_to(v, (count,))[first]))}"
                            for name, v in points.items())
+            there = [float(arg[first]) for arg in args]
+            out = float(np.broadcast_to(values[i], (count,))[first])
+            arg_names = [names[a] if active[a] else None for a in args_nodes]
+            detail = kink_detail(primitive, there, out, arg_names, None, trace.program is not None)
             warnings.append(f"{trace.label(i, names, input_name)}: {primitive.name} is not "
-                            f"differentiable at {hits:,} of the {count:,} points (the first: {at}); "
-                            f"used {primitive.convention}")
+                            f"differentiable at {hits:,} of the {count:,} points (the first: {at}{detail})")
     return warnings

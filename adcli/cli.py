@@ -90,6 +90,9 @@ Mode = Annotated[Literal["reverse", "forward"], typer.Option(
     "--mode", help="reverse: one sweep per output; forward: one per input.")]
 Ste = Annotated[bool, typer.Option(
     "--ste", help="Straight-through estimator: floor and sign pass gradients as if their derivative were 1.")]
+Convention = Annotated[Literal["adcli", "pytorch", "jax", "autograd", "left", "right", "mid"], typer.Option(
+    "--convention", help="The derivative at kinks (abs at 0, max ties, sqrt at 0 …): adcli's; PyTorch's, JAX's "
+    "or autograd's (as measured, with their nan from 0·inf); the left or right one-sided derivative, or their mean.")]
 Quiet = Annotated[bool, typer.Option(
     "-q", "--quiet", help="No warnings or notes on stderr (JSON, CSV, Markdown and LaTeX still carry them).")]
 Smooth = Annotated[str | None, typer.Option(
@@ -292,6 +295,7 @@ def grad(
         help=f"Reverse with checkpoints: all, none, every=K or binomial=S (K, S up to {MAX_COUNT:,}).")] = None,
     ste: Ste = False,
     smooth: Smooth = None,
+    convention: Convention = "adcli",
     sympy_timeout: Annotated[float | None, typer.Option(
         "--sympy-timeout", metavar="SECONDS", min=0.0,
         help="Seconds SymPy may take for --check sympy (default 10; inf: no limit).")] = None,
@@ -313,8 +317,8 @@ def grad(
         if smooth is not None:
             raise InputError("--smooth applies to one point; a batch gives the true gradient "
                              "(give one point, or leave --smooth out)")
-        if wrt is not None or check is not None or mode != "reverse" or checkpoint or ste:
-            raise InputError("--wrt, --check, --mode, --checkpoint and --ste apply to one point; "
+        if wrt is not None or check is not None or mode != "reverse" or checkpoint or ste or convention != "adcli":
+            raise InputError("--wrt, --check, --mode, --checkpoint, --ste and --convention apply to one point; "
                              "a batch gives the full gradient")
         from adcli.batch import gradient_at_points
 
@@ -323,10 +327,11 @@ def grad(
         return
     trace, assigned = _load(source, at, func)
     trace = _smoothed(trace, smooth)
-    result = gradient(trace, assigned, mode=mode, wrt=check_inputs(trace, _wrt(wrt)), straight_through=ste)
+    if checkpoint is not None and (mode != "reverse" or ste or convention != "adcli"):
+        raise InputError("--checkpoint reverses the trace: it goes with reverse mode, without --ste and --convention")
+    result = gradient(trace, assigned, mode=mode, wrt=check_inputs(trace, _wrt(wrt)), straight_through=ste,
+                      convention=convention)
     if checkpoint is not None:
-        if mode != "reverse" or ste:
-            raise InputError("--checkpoint reverses the trace: it goes with reverse mode and without --ste")
         from adcli.checkpoint import parse_strategy, reverse_with
 
         reverse_with(result, parse_strategy(checkpoint))
@@ -361,6 +366,7 @@ def trace(
     func: Func = None,
     ste: Ste = False,
     smooth: Smooth = None,
+    convention: Convention = "adcli",
     output_format: FormatOption("sweep") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     output: Output = None,
@@ -380,7 +386,7 @@ def trace(
     if of > len(trace.outputs):
         raise InputError(f"--of {of}: the function has {len(trace.outputs)} output(s)")
     table = sweep_table(trace, assigned, wrt=check_inputs(trace, _wrt(wrt)) if wrt else [], direction=seed,
-                        output=of - 1, straight_through=ste)
+                        output=of - 1, straight_through=ste, convention=convention)
     _show("sweep", (table,), chosen, digits, output, quiet, rows=shown_rows)
 
 
@@ -392,6 +398,7 @@ def jacobian(
     mode: Mode = "reverse",
     func: Func = None,
     smooth: Smooth = None,
+    convention: Convention = "adcli",
     output_format: FormatOption("jacobian") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     output: Output = None,
@@ -403,7 +410,7 @@ def jacobian(
 
     chosen = _choose("jacobian", output_format, as_json, output)
     trace, assigned = _load(source, at, func)
-    result = compute(_smoothed(trace, smooth), assigned, mode=mode)
+    result = compute(_smoothed(trace, smooth), assigned, mode=mode, convention=convention)
     _show("jacobian", (result,), chosen, digits, output, quiet)
 
 

@@ -135,10 +135,15 @@ def derivative_overflow_error(trace: Trace, values: Sequence[float], node: int) 
     return EvaluationError(f"{where}: overflow, its derivative at {at} is too large for a float")
 
 
-def convention_warnings(trace: Trace, values: Sequence[float], skip_discrete: bool = False) -> list[str]:
+def convention_warnings(trace: Trace, values: Sequence[float], d0: Sequence[float], d1: Sequence[float],
+                        skip_discrete: bool = False) -> list[str]:
     """One warning per node whose derivative is a convention at this point, and per discrete node
     (floor, sign) that an input reaches: its zero derivative stops the gradient there.
+    A kink's warning gives its one-sided derivatives, the partials used (``d0``, ``d1``) and which
+    frameworks use the same (:func:`adcli.conventions.kink_detail`).
     ``skip_discrete`` leaves discrete nodes to the straight-through estimator's own notes."""
+    from adcli.conventions import kink_detail
+
     watched = {p.opcode for p in operations() if p.kinks}
     opcodes = bytes(trace.op)
     if not any(bytes((code,)) in opcodes for code in watched):  # the common case, a byte search each
@@ -157,7 +162,10 @@ def convention_warnings(trace: Trace, values: Sequence[float], skip_discrete: bo
         where = trace.label(i, names, input_name)
         if any(kink(*args) and active[a] for kink, a in zip(primitive.kinks, args_nodes) if kink):
             shown = ", ".join(format_literal(a) for a in args)
-            warnings.append(f"{where}: {primitive.name} is not differentiable at {shown}; used {primitive.convention}")
+            used = (d0[i], d1[i])[:primitive.arity]
+            arg_names = [names[a] if active[a] else None for a in args_nodes]  # a constant has no sides
+            detail = kink_detail(primitive, args, values[i], arg_names, used, trace.program is not None)
+            warnings.append(f"{where}: {primitive.name} is not differentiable at {shown}{detail}")
         elif primitive.discrete and active[i]:
             warnings.append(f"{where}: {primitive.name} is piecewise constant, its derivative is 0, "
                             "so no gradient flows through this node")

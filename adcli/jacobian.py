@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adcli.analysis import Evaluated, check_finite, check_mode, evaluate_at
+from adcli.analysis import Evaluated, check_finite, check_mode, evaluate_at, non_finite_warnings
+from adcli.conventions import every_product
 from adcli.points import Value
 from adcli.sweeps import jacobian_rows
 from adcli.trace import Trace
@@ -32,12 +33,14 @@ class Jacobian:
         return None if forward == reverse else "forward" if forward < reverse else "reverse"
 
 
-def jacobian(trace: Trace, assigned: dict[str, Value], mode: str = "reverse") -> Jacobian:
-    """Forward mode builds the Jacobian column by column, reverse mode row by row."""
+def jacobian(trace: Trace, assigned: dict[str, Value], mode: str = "reverse", convention: str = "adcli") -> Jacobian:
+    """Forward mode builds the Jacobian column by column, reverse mode row by row (``convention``:
+    the partials at kinks, see :func:`adcli.analysis.evaluate_at`)."""
     check_mode(mode)
-    evaluated = evaluate_at(trace, assigned)
+    evaluated = evaluate_at(trace, assigned, convention=convention)
     outputs, names = trace.outputs, trace.input_names
-    matrix = jacobian_rows(trace, evaluated.d0, evaluated.d1, trace.inputs, mode)
+    matrix = jacobian_rows(trace, evaluated.d0, evaluated.d1, trace.inputs, mode, every_product(convention))
+    evaluated.warnings.extend(non_finite_warnings(evaluated, matrix, trace.inputs))
     check_finite(evaluated, trace.output_names, [list(zip(names, row)) for row in matrix])
     sweeps = {"forward": len(names), "reverse": len(outputs)}
     operations = {m: count * trace.operation_count for m, count in sweeps.items()}

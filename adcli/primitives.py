@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 INF = math.inf
+NAN = math.nan
 
 # Opcodes 0 and 1 are the two kinds of leaf; primitives start at FIRST_PRIMITIVE.
 INPUT = 0
@@ -49,6 +50,15 @@ class Primitive:
     domain_message: str = ""
     kinks: tuple[Callable[..., bool] | None, ...] = ()  # per argument: True where a convention is used
     convention: str = ""
+    # At a kink: per argument, its one-sided derivatives (left, right), None on a side where the
+    # operation is undefined; the whole entry None for an argument whose partial is ordinary there.
+    sides: Callable[..., tuple] | None = None
+    # At a kink: the partials PyTorch, JAX or autograd use there (measured, benchmarks/conventions.py),
+    # as a function of adcli's partials and the arguments; a framework not listed uses adcli's.
+    peers: dict[str, Callable[..., tuple]] = field(default_factory=dict)
+    # Python's builtin max/min return their first argument at a tie, so a framework's gradient of the
+    # builtin goes to it: these partials (function files call the builtin; expressions a primitive).
+    builtin_tie: tuple[float, ...] | None = None
     discrete: bool = False  # piecewise constant: its derivative is 0, so no gradient flows through it
     # The same partials for NumPy arrays (m = adcli.vector_math), for the few rules whose float
     # version branches in Python; a test checks that the two agree at every kind of point.
@@ -184,6 +194,24 @@ def _sigmoid_partial(m, x, out):
     return (0.25 * _sech_squared(m, x / 2),)
 
 
+def _pow_sides(x, y):
+    if x < 0:  # no real values for nearby y; x's partial is ordinary
+        return None, (None, None)
+    if y == 0:  # x^0 = 1 on both sides of x = 0; 0^y = 0 for y > 0, undefined for y < 0
+        return None, (None, -INF)
+    return (None, INF), None  # x = 0, 0 < y < 1: x^y is undefined for x < 0; 0^y = 0 nearby
+
+
+def _peer_pow(partials, x, y):
+    """PyTorch and autograd: d/dy = x^y log(x) is nan where x < 0."""
+    return (partials[0], NAN) if x < 0 else partials
+
+
+def _jax_pow(partials, x, y):
+    """JAX as PyTorch, and d(x^0)/dx at x = 0 is nan."""
+    return (NAN, partials[1]) if x == 0 and y == 0 else _peer_pow(partials, x, y)
+
+
 def _max_partials(m, x, y, out):
     return (1.0, 0.0) if x > y else (0.0, 1.0) if y > x else (0.5, 0.5)
 
@@ -216,7 +244,7 @@ def _min_partials_on_arrays(m, x, y, out):
     return m.where(x < y, 1.0, m.where(x == y, 0.5, 0.0)), m.where(y < x, 1.0, m.where(x == y, 0.5, 0.0))
 
 
-_TIE = "1/2 for each argument at a tie (the gradient is split evenly, as JAX does)"
+_TIE = "1/2 for each argument at a tie (the gradient is split evenly)"
 
 
 def _tie(x, y):
@@ -242,6 +270,7 @@ _define("pow", 2, _pow_partials, ("{y} * {x}^({y} - 1)", "{out} * log({x})"),
         kinks=(lambda x, y: x == 0 and 0 < y < 1, lambda x, y: x < 0 or (x == 0 and y <= 0)),
         convention="d(x^y)/dx = inf at x = 0 for 0 < y < 1, and d(x^y)/dy = 0 where x < 0 "
                    "(x^y has no real values for nearby y)",
+        sides=_pow_sides, peers={"pytorch": _peer_pow, "jax": _jax_pow, "autograd": _peer_pow},
         partials_on_arrays=_pow_partials_on_arrays,
         kink_second_partials=_pow_second_partials,
         python_partials=("0.0 if {y} == 0 else math.inf if {x} == 0 and 0 < {y} < 1 else {y} * math.pow({x}, {y} - 1)",
@@ -253,7 +282,7 @@ _define("log", 1, lambda m, x, out: (1 / x,), ("1 / {x}",), lambda sp, x: sp.log
         domain=lambda x: x > 0, domain_message="log is undefined at {x}")
 _define("sqrt", 1, _sqrt_partial, ("0.5 / {out}",), lambda sp, x: sp.sqrt(x),
         domain=lambda x: x >= 0, domain_message="sqrt is undefined at {x}",
-        kinks=(lambda x: x == 0,), convention="sqrt'(0) = inf (as PyTorch and JAX)",
+        kinks=(lambda x: x == 0,), convention="sqrt'(0) = inf", sides=lambda x: ((None, INF),),
         partials_on_arrays=lambda m, x, out: (0.5 / m.abs(out),),  # abs: sqrt(-0.0) is -0.0
         kink_second_partials=lambda x: ((-INF,),) if x == 0 else None,  # sqrt''(x) = -x^(-3/2) / 4
         python_partials=("0.5 / {out} if {out} != 0 else math.inf",))
@@ -266,6 +295,7 @@ _define("tan", 1, lambda m, x, out: (1 + out * out,), ("1 + {out}^2",),
 _define("asin", 1, _arcsine_partial, ("1 / sqrt(1 - {x}^2)",), lambda sp, x: sp.asin(x),
         domain=lambda x: -1 <= x <= 1, domain_message="asin is undefined at {x} (outside [-1, 1])",
         kinks=(lambda x: abs(x) == 1,), convention="asin'(±1) = inf",
+        sides=lambda x: ((INF, None) if x > 0 else (None, INF),),
         partials_on_arrays=_arcsine_partial_on_arrays,
         kink_second_partials=lambda x: ((INF * x,),) if abs(x) == 1 else None,  # asin''(x) = x (1 - x^2)^(-3/2)
         python_partials=("1 / math.sqrt((1 - {x}) * (1 + {x})) if abs({x}) != 1 else math.inf",))
@@ -273,6 +303,7 @@ _define("acos", 1, _arccosine_partial, ("-1 / sqrt(1 - {x}^2)",),
         lambda sp, x: sp.acos(x),
         domain=lambda x: -1 <= x <= 1, domain_message="acos is undefined at {x} (outside [-1, 1])",
         kinks=(lambda x: abs(x) == 1,), convention="acos'(±1) = -inf",
+        sides=lambda x: ((-INF, None) if x > 0 else (None, -INF),),
         partials_on_arrays=lambda m, x, out: (-_arcsine_partial_on_arrays(m, x, out)[0],),
         kink_second_partials=lambda x: ((-INF * x,),) if abs(x) == 1 else None,
         python_partials=("-1 / math.sqrt((1 - {x}) * (1 + {x})) if abs({x}) != 1 else -math.inf",))
@@ -294,23 +325,29 @@ _define("sigmoid", 1, _sigmoid_partial, ("{out} * (1 - {out})",),
 # ------------------------------------------------------ piecewise and discrete
 _define("relu", 1, lambda m, x, out: (1.0 if x > 0 else 0.0,),
         ("sign({out})",), lambda sp, x: sp.Max(x, 0), python="max({x}, 0.0)",
-        kinks=(lambda x: x == 0,), convention="relu'(0) = 0 (as PyTorch and JAX)",
+        kinks=(lambda x: x == 0,), convention="relu'(0) = 0", sides=lambda x: ((0.0, 1.0),),
+        peers={"autograd": lambda partials, x: (0.5,)},  # autograd has no relu: np.maximum(x, 0) splits the tie
         partials_on_arrays=lambda m, x, out: (m.where(x > 0, 1.0, 0.0),))
 _define("abs", 1, lambda m, x, out: (m.sign(x),), ("sign({x})",), lambda sp, x: sp.Abs(x), python="abs({x})",
-        kinks=(lambda x: x == 0,), convention="abs'(0) = 0 (as PyTorch and JAX)")
+        kinks=(lambda x: x == 0,), convention="abs'(0) = 0", sides=lambda x: ((-1.0, 1.0),),
+        peers={"jax": lambda partials, x: (1.0,)})
 _define("min", 2, _min_partials,
         ("(sign({y} - {x}) + 1) / 2", "(sign({x} - {y}) + 1) / 2"),
         lambda sp, x, y: sp.Min(x, y), python="min({x}, {y})", kinks=(_tie, _tie), convention=_TIE,
+        sides=lambda x, y: ((1.0, 0.0), (1.0, 0.0)), builtin_tie=(1.0, 0.0),
         partials_on_arrays=_min_partials_on_arrays)
 _define("max", 2, _max_partials,
         ("(sign({x} - {y}) + 1) / 2", "(sign({y} - {x}) + 1) / 2"),
         lambda sp, x, y: sp.Max(x, y), python="max({x}, {y})", kinks=(_tie, _tie), convention=_TIE,
+        sides=lambda x, y: ((0.0, 1.0), (0.0, 1.0)), builtin_tie=(1.0, 0.0),
         partials_on_arrays=_max_partials_on_arrays)
 _define("floor", 1, lambda m, x, out: (0.0,), ("0",), lambda sp, x: sp.floor(x), python="float(math.floor({x}))",
         kinks=(lambda x: x == math.floor(x),), convention="floor' = 0, also at integers where floor jumps",
+        sides=lambda x: ((INF, 0.0),),  # a jump up: the difference quotient from the left grows without bound
         discrete=True)
 _define("sign", 1, lambda m, x, out: (0.0,), ("0",), lambda sp, x: sp.sign(x), python="_sign({x})",
-        kinks=(lambda x: x == 0,), convention="sign' = 0, also at 0 where sign jumps", discrete=True)
+        kinks=(lambda x: x == 0,), convention="sign' = 0, also at 0 where sign jumps",
+        sides=lambda x: ((INF, INF),), discrete=True)
 
 #: Functions callable by name in the expression language (``pow(x, y)`` is ``x ^ y``).
 FUNCTIONS: dict[str, Primitive] = {

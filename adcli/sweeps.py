@@ -76,22 +76,32 @@ def product(a: float, b: float) -> float:
     return a * b if a and b else 0.0
 
 
-def forward_sweep(trace: Trace, d0: Sequence[float], d1: Sequence[float], seed: dict[int, float]) -> list[float]:
+def forward_sweep(trace: Trace, d0: Sequence[float], d1: Sequence[float], seed: dict[int, float],
+                  every_product: bool = False) -> list[float]:
     """Tangents of every node for the input tangents in ``seed`` (node -> tangent): one JVP.
 
     As in the reverse sweep, a product with a zero factor is not taken, so an infinite partial
-    (sqrt'(0)) times a zero tangent gives 0 in both modes alike."""
+    (sqrt'(0)) times a zero tangent gives 0 in both modes alike. With ``every_product`` the sweep
+    multiplies along every edge from a node the seed reaches, as PyTorch, JAX and autograd do, so
+    0·inf gives nan (:mod:`adcli.conventions`)."""
     op, arg0, arg1 = trace.op, trace.arg0, trace.arg1
     tangent = [0.0] * len(op)
+    reached = bytearray(len(op))
     for node, value in seed.items():
         tangent[node] = value
+        reached[node] = 1
     for i, code in enumerate(op):
         if code < FIRST_PRIMITIVE:
             continue
-        t = product(d0[i], tangent[arg0[i]])
-        b = arg1[i]
-        if b != NO_ARG:
-            t += product(d1[i], tangent[b])
+        t = 0.0
+        for a, partial in ((arg0[i], d0[i]), (arg1[i], d1[i])):
+            if a == NO_ARG:
+                continue
+            if not every_product:
+                t += product(partial, tangent[a])
+            elif reached[a]:
+                reached[i] = 1
+                t += partial * tangent[a]
         tangent[i] = t
     return tangent
 
@@ -103,7 +113,7 @@ def add_in_place(adjoint: MutableSequence, node: int, contribution) -> None:
 
 def reverse_steps(arg0: Sequence[int], arg1: Sequence[int], steps: Iterable[int],
                   partials_at: Callable[[int], Sequence], adjoint, times: Callable = operator.mul,
-                  add_to: Callable = add_in_place) -> None:
+                  add_to: Callable = add_in_place, reached: MutableSequence[int] | None = None) -> None:
     """Carry adjoints back through ``steps`` (operation nodes, latest first): for each argument
     ``a`` of node ``i``, ``adjoint[a] += adjoint[i] * partial`` with ``partial = partials_at(i)[k]``.
 
@@ -112,35 +122,53 @@ def reverse_steps(arg0: Sequence[int], arg1: Sequence[int], steps: Iterable[int]
     with its own ``times`` and ``add_to``. Here alone lives the rule that keeps 0·inf out: a zero
     adjoint or a zero partial contributes nothing, so an infinite partial (sqrt'(0)) times a zero
     adjoint gives 0, the same as forward mode.
+
+    With ``reached`` (a flag per node, set at the seeded nodes) the sweep multiplies instead as
+    PyTorch, JAX and autograd do: along every edge from a node the seed reaches, so 0·inf gives nan
+    (the frameworks' conventions, :mod:`adcli.conventions`).
     """
     for i in steps:
         g = adjoint[i]
-        if is_zero(g):
+        if (is_zero(g) if reached is None else not reached[i]):
             continue
         for a, partial in zip((arg0[i], arg1[i]), partials_at(i)):
-            if a != NO_ARG and not is_zero(partial):
-                add_to(adjoint, a, times(g, partial))
+            if a == NO_ARG:
+                continue
+            if reached is not None:
+                reached[a] = 1
+            elif is_zero(partial):
+                continue
+            add_to(adjoint, a, times(g, partial))
 
 
-def reverse_sweep(trace: Trace, d0: Sequence[float], d1: Sequence[float], seed: dict[int, float]) -> list[float]:
+def reverse_sweep(trace: Trace, d0: Sequence[float], d1: Sequence[float], seed: dict[int, float],
+                  every_product: bool = False) -> list[float]:
     """Adjoints of every node for the output adjoints in ``seed`` (node -> adjoint): one VJP.
 
     Adjoints accumulate with ``+=``, so a node used several times receives every contribution.
-    Long traces run the boundary's loop (:mod:`adcli.accelerator`: in C when the extension is built).
+    Long traces run the boundary's loop (:mod:`adcli.accelerator`: in C when the extension is built),
+    except with ``every_product`` (0·inf gives nan, a framework's convention), which always runs the
+    Python loop: the C sweep keeps adcli's rule only.
     """
+    if every_product:
+        return reverse_loop(trace.op, trace.arg0, trace.arg1, d0, d1, seed, FIRST_PRIMITIVE, every_product)
     loop = accelerator.reverse_long if len(trace.op) >= LONG_TRACE else reverse_loop
     return loop(trace.op, trace.arg0, trace.arg1, d0, d1, seed, FIRST_PRIMITIVE)
 
 
 def reverse_loop(op: Sequence[int], arg0: Sequence[int], arg1: Sequence[int], d0: Sequence[float],
-                 d1: Sequence[float], seed: dict[int, float], first: int) -> list[float]:
+                 d1: Sequence[float], seed: dict[int, float], first: int, every_product: bool = False) -> list[float]:
     """The adjoints of every node for ``seed`` from the partial columns ``d0``, ``d1`` (opcodes
-    below ``first`` are leaves): the pure-Python twin of the C extension's ``reverse_sweep``."""
+    below ``first`` are leaves): the pure-Python twin of the C extension's ``reverse_sweep``
+    (``every_product``: see :func:`reverse_steps`'s ``reached``; C has no twin of it)."""
     adjoint = [0.0] * len(op)
+    reached = bytearray(len(op)) if every_product else None
     for node, value in seed.items():
         adjoint[node] += value
+        if reached is not None:
+            reached[node] = 1
     steps = (i for i in range(len(op) - 1, -1, -1) if op[i] >= first)
-    reverse_steps(arg0, arg1, steps, lambda i: (d0[i], d1[i]), adjoint)
+    reverse_steps(arg0, arg1, steps, lambda i: (d0[i], d1[i]), adjoint, reached=reached)
     return adjoint
 
 
@@ -179,40 +207,44 @@ def reverse_cone(trace: Trace, d0: Sequence[float], d1: Sequence[float], output:
     return adjoint
 
 
-def gradient_rows(trace: Trace, d0: Sequence[float], d1: Sequence[float], nodes: list[int]) -> Iterator[list[float]]:
+def gradient_rows(trace: Trace, d0: Sequence[float], d1: Sequence[float], nodes: list[int],
+                  every_product: bool = False) -> Iterator[list[float]]:
     """For each output in turn, its adjoints at ``nodes`` (usually the inputs): the Jacobian's rows.
 
     Each row is one reverse sweep whose per-node adjoints are dropped once the row is read. Full
     sweeps (:func:`reverse_sweep`, in C for a long trace) run while outputs × nodes stays under
     :data:`DENSE_VISITS` (``accelerator.DENSE_VISITS_LONG`` for a long trace); past it each output's sweep visits
-    only its dependency cone (:func:`reverse_cone`). Both give the same floats.
+    only its dependency cone (:func:`reverse_cone`). Both give the same floats. ``every_product``
+    (0·inf gives nan): full sweeps only.
     """
     limit = accelerator.DENSE_VISITS_LONG if len(trace) >= LONG_TRACE else DENSE_VISITS
-    dense = len(trace.outputs) == 1 or len(trace.outputs) * len(trace) <= limit
+    dense = every_product or len(trace.outputs) == 1 or len(trace.outputs) * len(trace) <= limit
     for output in trace.outputs:
         if dense:
-            adjoint = reverse_sweep(trace, d0, d1, {output: 1.0})
+            adjoint = reverse_sweep(trace, d0, d1, {output: 1.0}, every_product)
             yield [adjoint[node] for node in nodes]
         else:
             cone = reverse_cone(trace, d0, d1, output)
             yield [cone.get(node, 0.0) for node in nodes]
 
 
-def gradient_columns(trace: Trace, d0: Sequence[float], d1: Sequence[float], nodes: list[int]) -> Iterator[list[float]]:
+def gradient_columns(trace: Trace, d0: Sequence[float], d1: Sequence[float], nodes: list[int],
+                     every_product: bool = False) -> Iterator[list[float]]:
     """For each input node in ``nodes`` in turn, the outputs' tangents: the Jacobian's columns.
 
     One forward sweep per input; its per-node tangents are dropped once the column is read.
     """
     for node in nodes:
-        tangent = forward_sweep(trace, d0, d1, {node: 1.0})
+        tangent = forward_sweep(trace, d0, d1, {node: 1.0}, every_product)
         yield [tangent[output] for output in trace.outputs]
 
 
 def jacobian_rows(trace: Trace, d0: Sequence[float], d1: Sequence[float], nodes: list[int],
-                  mode: str = "reverse") -> list[list[float]]:
+                  mode: str = "reverse", every_product: bool = False) -> list[list[float]]:
     """The Jacobian of the outputs with respect to the input ``nodes``, one row per output: by
-    reverse mode row by row (one sweep per output), by forward mode column by column (one per input)."""
+    reverse mode row by row (one sweep per output), by forward mode column by column (one per input).
+    ``every_product``: 0·inf gives nan, as in PyTorch, JAX and autograd (see :func:`reverse_steps`)."""
     if mode == "reverse":
-        return list(gradient_rows(trace, d0, d1, nodes))
-    columns = list(gradient_columns(trace, d0, d1, nodes))
+        return list(gradient_rows(trace, d0, d1, nodes, every_product))
+    columns = list(gradient_columns(trace, d0, d1, nodes, every_product))
     return [list(row) for row in zip(*columns)] if columns else [[] for _ in trace.outputs]

@@ -207,9 +207,11 @@ def test_two_ranges_of_the_same_length_pair_up(runner):
     (["x", "--at", "x=0:1:0"], "error: --at x=0:1:0: a range needs a whole number of points from 1 to 10,000,000\n"),
     (["x+y", "--at", "x=0:1:3,y=0:1:4"], "error: the inputs have different numbers of points (3, 4)\n"),
     (["x", "--at", "x=0:1:3", "--wrt", "x"],
-     "error: --wrt, --check, --mode, --checkpoint and --ste apply to one point; a batch gives the full gradient\n"),
+     "error: --wrt, --check, --mode, --checkpoint, --ste and --convention apply to one point; "
+     "a batch gives the full gradient\n"),
     (["x", "--at", "x=0:1:3", "--mode", "forward"],
-     "error: --wrt, --check, --mode, --checkpoint and --ste apply to one point; a batch gives the full gradient\n"),
+     "error: --wrt, --check, --mode, --checkpoint, --ste and --convention apply to one point; "
+     "a batch gives the full gradient\n"),
     (["x", "--at", "x=0:1:3", "--json", "--format", "csv"], "error: --json and --format csv disagree: choose one\n"),
     (["x", "--at", "x=1", "--json", "--format", "csv"], "error: --json and --format csv disagree: choose one\n"),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
@@ -436,15 +438,15 @@ def test_undefined_points_are_null_in_json(runner):
 
 def test_undefined_points_of_an_operation_with_a_constant_argument(runner):
     """x^0.5 at x = -1, 0, 1: undefined at -1 (no traceback: the constant exponent is a plain number);
-    d/dx = 0.5 x^-0.5, with sqrt's convention inf at 0 (null in JSON)."""
+    d/dx = 0.5 x^-0.5, with sqrt's convention inf at 0 ("Infinity" in JSON)."""
     result = _invoke(runner, "x^0.5", "--at", "x=-1:1:3", "--json")
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["value"] == [None, 0.0, 1.0]
-    assert doc["gradient"] == {"x": [None, None, 0.5]}
+    assert doc["gradient"] == {"x": [None, "Infinity", 0.5]}
     assert len(doc["warnings"]) == 2
     assert "pow is undefined or overflows at 1 point (the first: x=-1)" in doc["warnings"][0]
-    assert "pow is not differentiable at 1 of the 3 points (the first: x=0)" in doc["warnings"][1]  # x^0.5 at 0
+    assert "pow is not differentiable at 1 of the 3 points (the first: x=0: " in doc["warnings"][1]  # x^0.5 at 0
 
 
 def test_undefined_points_in_csv_are_nan(runner):
@@ -452,8 +454,8 @@ def test_undefined_points_in_csv_are_nan(runner):
     assert result.exit_code == 0, result.stderr
     assert result.stdout == (
         "# warning: v2 = sqrt(v1): sqrt is undefined or overflows at 1 point (the first: x=-1); their results are NaN\n"
-        "# warning: v2 = sqrt(v1): sqrt is not differentiable at 1 of the 3 points (the first: x=0); "
-        "used sqrt'(0) = inf (as PyTorch and JAX)\n"
+        "# warning: v2 = sqrt(v1): sqrt is not differentiable at 1 of the 3 points (the first: x=0: "
+        "left undefined, right inf; used inf, as PyTorch, JAX and autograd)\n"
         "x,value,d/dx\n-1.0,nan,nan\n0.0,0.0,inf\n1.0,1.0,0.5\n")
 
 
@@ -472,8 +474,8 @@ def test_one_undefined_point_is_counted_singular():
     assert math.isnan(batch.values[0][2]) and math.isnan(batch.gradients[0]["x"][2])
     assert batch.warnings == ["v3 = sqrt(v2): sqrt is undefined or overflows at 1 point (the first: x=2); "
                               "their results are NaN",
-                              "v3 = sqrt(v2): sqrt is not differentiable at 1 of the 3 points (the first: x=1); "
-                              "used sqrt'(0) = inf (as PyTorch and JAX)"]
+                              "v3 = sqrt(v2): sqrt is not differentiable at 1 of the 3 points (the first: x=1: "
+                              "left undefined, right inf; used inf, as PyTorch, JAX and autograd)"]
 
 
 def test_conventions_over_many_points_are_summarised(runner):
@@ -482,10 +484,11 @@ def test_conventions_over_many_points_are_summarised(runner):
     result = _invoke(runner, "abs(x)+max(x,y)", "--at", "x=-1:1:3,y=0")
     assert result.exit_code == 0, result.stderr
     assert result.stderr.splitlines() == [
-        "warning: v3 = abs(v1): abs is not differentiable at 1 of the 3 points (the first: x=0, y=0); "
-        "used abs'(0) = 0 (as PyTorch and JAX)",
-        "warning: v4 = max(v1, v2): max is not differentiable at 1 of the 3 points (the first: x=0, y=0); "
-        "used 1/2 for each argument at a tie (the gradient is split evenly, as JAX does)"]
+        "warning: v3 = abs(v1): abs is not differentiable at 1 of the 3 points (the first: x=0, y=0: "
+        "left -1, right 1, ∂ = [-1, 1]; used 0, as PyTorch and autograd (JAX: 1))",
+        "warning: v4 = max(v1, v2): max is not differentiable at 1 of the 3 points (the first: x=0, y=0: "
+        "∂/∂v1: left 0, right 1, ∂ = [0, 1]; ∂/∂v2: left 0, right 1, ∂ = [0, 1]; used 0.5, 0.5, "
+        "as PyTorch, JAX and autograd)"]
     document = json.loads(_invoke(runner, "abs(x)+max(x,y)", "--at", "x=-1:1:3,y=0", "--json").stdout)
     assert document["warnings"] == [line.removeprefix("warning: ") for line in result.stderr.splitlines()]
 

@@ -123,15 +123,16 @@ def test_grad_json_forward_and_several_outputs(runner):
     assert document["gradient"] == [{"x": 2.0, "y": 1.0}, {"x": pytest.approx(math.cos(1), rel=1e-15), "y": 1.0}]
 
 
-def test_grad_json_non_finite_is_null_with_warning(runner):
-    """sqrt(x) at 0: the convention sqrt'(0) = inf prints as null (valid JSON) and the warning names the node."""
+def test_grad_json_infinite_is_a_signed_string_with_warning(runner):
+    """sqrt(x) at 0: the convention sqrt'(0) = inf prints as "Infinity" (valid JSON, the README's
+    encoding) and the warning names the node."""
     result = run(runner, ["grad", "sqrt(x)", "--at", "x=0", "--json"])
     assert result.exit_code == 0
     document = strict_json(result.stdout)
     assert document["value"] == 0.0
-    assert document["gradient"] == {"x": None}
+    assert document["gradient"] == {"x": "Infinity"}
     assert document["warnings"] == [
-        "v2 = sqrt(v1): sqrt is not differentiable at 0; used sqrt'(0) = inf (as PyTorch and JAX)"]
+        "v2 = sqrt(v1): sqrt is not differentiable at 0: left undefined, right inf; used inf, as PyTorch, JAX and autograd"]
 
 
 def test_grad_warning_on_terminal(runner):
@@ -139,7 +140,7 @@ def test_grad_warning_on_terminal(runner):
     result = run(runner, ["grad", "abs(x)", "--at", "x=0"])
     assert result.exit_code == 0
     assert field(result.stdout, "∂/∂x") == "0"
-    warning = "warning: v2 = abs(v1): abs is not differentiable at 0; used abs'(0) = 0 (as PyTorch and JAX)"
+    warning = "warning: v2 = abs(v1): abs is not differentiable at 0: left -1, right 1, ∂ = [-1, 1]; used 0, as PyTorch and autograd (JAX: 1)"
     boundary = "note: this trace is on the boundary of its path along x: v2 = abs(v1) has margin 0"
     assert result.stderr == warning + "\n" + boundary + "\n"  # on stderr, whole; stdout is the result alone
     assert "warning" not in result.stdout
@@ -154,7 +155,7 @@ def test_grad_warning_on_terminal(runner):
 ])
 def test_every_format_carries_the_warning(runner, fmt, carried):
     """grad "abs(x)" --at x=0 --format csv used to say nothing about the convention it used."""
-    warning = "warning: v2 = abs(v1): abs is not differentiable at 0; used abs'(0) = 0 (as PyTorch and JAX)"
+    warning = "warning: v2 = abs(v1): abs is not differentiable at 0: left -1, right 1, ∂ = [-1, 1]; used 0, as PyTorch and autograd (JAX: 1)"
     result = run(runner, ["grad", "abs(x)", "--at", "x=0", "--format", fmt, "--quiet"])
     assert result.exit_code == 0
     assert carried(result.stdout, warning), result.stdout

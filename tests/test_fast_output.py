@@ -15,7 +15,10 @@ from adcli.trace_text import update_statements
 
 
 def plain(value):
-    return value if math.isfinite(value) else None
+    """The README's encoding of a number in JSON: infinities as signed strings, NaN as null."""
+    if math.isnan(value):
+        return None
+    return value if math.isfinite(value) else "Infinity" if value > 0 else "-Infinity"
 
 
 def plain_name(trace: Trace, node: int) -> str:
@@ -66,7 +69,7 @@ CASES = [
     ("x*exp(y)-sin(x)", {"x": 1.0, "y": 0.0}, {}),
     # several outputs, adjoints of the second, a direction and a tangent column
     ("x*y, sin(x)+y, -x/3", {"x": 2.0, "y": 3.0}, {"wrt": ["x", "y"], "direction": {"x": 1.0, "y": -2.0}, "output": 1}),
-    # non-finite: sqrt'(0) = inf makes adjoints and tangents inf / nan (null in JSON)
+    # non-finite: sqrt'(0) = inf makes adjoints and tangents inf / nan ("Infinity" / null in JSON)
     ("sqrt(x)*2 + x^0.5 - abs(x)", {"x": 0.0}, {"wrt": ["x"]}),
     # literals everywhere: negative, one, fractional, pi, leading a partial; -0; max/min with two args
     ("-2*x + 1*y - x/1 + 1/x - (-1)*x + 0.5^x + x^y + pi*x + max(x, 2) - min(-1.5, y) + floor(x)*sign(y)",
@@ -111,14 +114,14 @@ def literal_trace() -> Trace:
 
 
 def test_literals_non_finite_values_and_escaped_names():
-    """At μ = 0 the adjoint of μ for g = sqrt(μ) is inf (sqrt'(0) = inf), written null; 'μ' is
+    """At μ = 0 the adjoint of μ for g = sqrt(μ) is inf (sqrt'(0) = inf), written "Infinity"; 'μ' is
     escaped as json.dumps escapes it; the literal -2 is a number in args."""
     table = sweep_table(literal_trace(), {"μ": 0.0}, output=1)
     text = sweep_json_text(table)
     assert '"text":"\\u03bc"' in text
     document = json.loads(text)
     assert document["trace"] == plain_document(table)["trace"]
-    assert document["trace"][0]["adjoint"] is None
+    assert document["trace"][0]["adjoint"] == "Infinity"
     assert document["trace"][1]["args"] == [-2.0, "v1"] and document["trace"][1]["text"] == "-2 * v1"
 
 

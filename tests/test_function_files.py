@@ -349,7 +349,7 @@ def test_floor_has_zero_derivative_with_a_warning(tmp_path, mode):
     assert result.evaluated.output_values == [4.0]
     assert result.gradients == [{"x": 1.0}]
     assert result.evaluated.warnings == [
-        "v2 = floor(v1): floor is not differentiable at 2; used floor' = 0, also at integers where floor jumps"]
+        "v2 = floor(v1): floor is not differentiable at 2: left inf, right 0; used 0, as PyTorch, JAX and autograd"]
 
 
 # ---------------------------------------------------------------- which function is differentiated

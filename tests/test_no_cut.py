@@ -213,7 +213,7 @@ def test_piped_output_is_not_hard_wrapped():
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == f"f(x, y) = {source}  at  x = 0, y = 0.5"  # one line of 300+ characters
-    warning = ("warning: v94 = abs(v1): abs is not differentiable at 0; used abs'(0) = 0 (as PyTorch and JAX)")
+    warning = ("warning: v94 = abs(v1): abs is not differentiable at 0: left -1, right 1, ∂ = [-1, 1]; used 0, as PyTorch and autograd (JAX: 1)")
     assert warning in lines + result.stderr.splitlines()  # (warnings may move to stderr: issue 12, item 2)
 
 

@@ -198,23 +198,23 @@ def test_derivative_overflow_is_an_evaluation_error(mode):
     ("source", "at", "gradient", "warning"),
     [
         ("abs(x)", {"x": 0}, {"x": 0.0},
-         "v2 = abs(v1): abs is not differentiable at 0; used abs'(0) = 0 (as PyTorch and JAX)"),
+         "v2 = abs(v1): abs is not differentiable at 0: left -1, right 1, ∂ = [-1, 1]; used 0, as PyTorch and autograd (JAX: 1)"),
         ("relu(x)", {"x": 0}, {"x": 0.0},
-         "v2 = relu(v1): relu is not differentiable at 0; used relu'(0) = 0 (as PyTorch and JAX)"),
+         "v2 = relu(v1): relu is not differentiable at 0: left 0, right 1, ∂ = [0, 1]; used 0, as PyTorch and JAX (autograd: 0.5)"),
         ("3*abs(x-1)", {"x": 1}, {"x": 0.0},
-         "v3 = abs(v2): abs is not differentiable at 0; used abs'(0) = 0 (as PyTorch and JAX)"),
+         "v3 = abs(v2): abs is not differentiable at 0: left -1, right 1, ∂ = [-1, 1]; used 0, as PyTorch and autograd (JAX: 1)"),
         ("max(x, y)", {"x": 1, "y": 1}, {"x": 0.5, "y": 0.5},
-         "v3 = max(v1, v2): max is not differentiable at 1, 1; "
-         "used 1/2 for each argument at a tie (the gradient is split evenly, as JAX does)"),
+         "v3 = max(v1, v2): max is not differentiable at 1, 1: ∂/∂v1: left 0, right 1, ∂ = [0, 1]; "
+         "∂/∂v2: left 0, right 1, ∂ = [0, 1]; used 0.5, 0.5, as PyTorch, JAX and autograd"),
         ("min(x, y)", {"x": -2, "y": -2}, {"x": 0.5, "y": 0.5},
-         "v3 = min(v1, v2): min is not differentiable at -2, -2; "
-         "used 1/2 for each argument at a tie (the gradient is split evenly, as JAX does)"),
+         "v3 = min(v1, v2): min is not differentiable at -2, -2: ∂/∂v1: left 1, right 0, ∂ = [0, 1]; "
+         "∂/∂v2: left 1, right 0, ∂ = [0, 1]; used 0.5, 0.5, as PyTorch, JAX and autograd"),
         ("sqrt(x)", {"x": 0}, {"x": math.inf},
-         "v2 = sqrt(v1): sqrt is not differentiable at 0; used sqrt'(0) = inf (as PyTorch and JAX)"),
+         "v2 = sqrt(v1): sqrt is not differentiable at 0: left undefined, right inf; used inf, as PyTorch, JAX and autograd"),
         ("floor(x)", {"x": 2}, {"x": 0.0},
-         "v2 = floor(v1): floor is not differentiable at 2; used floor' = 0, also at integers where floor jumps"),
+         "v2 = floor(v1): floor is not differentiable at 2: left inf, right 0; used 0, as PyTorch, JAX and autograd"),
         ("sign(x)", {"x": 0}, {"x": 0.0},
-         "v2 = sign(v1): sign is not differentiable at 0; used sign' = 0, also at 0 where sign jumps"),
+         "v2 = sign(v1): sign is not differentiable at 0: left inf, right inf; used 0, as PyTorch, JAX and autograd"),
     ],
 )
 def test_convention_at_non_differentiable_point(source, at, gradient, warning, mode):

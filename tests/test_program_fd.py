@@ -116,7 +116,7 @@ def test_branches_json_and_trace_listing(runner, tmp_path):
         {"kind": "branch", "where": "line 3, if y * 2 > x", "line": 3, "node": None, "evaluations": 1,
          "margin": 5.0, "holds_for": {"x": 5.0, "y": 2.5}},
         {"kind": "kink", "where": "v5 = abs(v4)", "line": None, "node": "v5", "evaluations": 1,
-         "margin": -3.0, "holds_for": {"x": 3.0, "y": None}},
+         "margin": -3.0, "holds_for": {"x": 3.0, "y": "Infinity"}},
     ]
     table = runner.invoke(app, ["trace", path, "--at", "x=1,y=3"])
     assert "note: line 3, if y * 2 > x: margin 5; it flips at |Δy| = 2.5\n" in table.stderr

@@ -1,6 +1,10 @@
 """The JSON documents of results (``--json``): plain data, independent of rich, so scripts and
-notebooks get the same numbers the tables show. Non-finite numbers (an infinite derivative at
-sqrt(0)) become ``null`` to keep the JSON valid.
+notebooks get the same numbers the tables show.
+
+JSON has no infinity or NaN, so every command writes them the same way (README, "JSON"): an
+infinite number is the string ``"Infinity"`` or ``"-Infinity"`` (sqrt'(0), acos'(1)), keeping its
+sign (``float("-Infinity")`` in Python, ``Number("-Infinity")`` in JavaScript); NaN, a number that
+is not defined, is ``null``.
 """
 
 from __future__ import annotations
@@ -20,9 +24,14 @@ if TYPE_CHECKING:
     from adcli.branches import BranchPoint
     from adcli.jacobian import Jacobian
 
-def number(value: float) -> float | None:
-    """A float for JSON: non-finite values become None (null)."""
-    return value if math.isfinite(value) else None
+INFINITY, MINUS_INFINITY = "Infinity", "-Infinity"
+
+
+def number(value: float) -> float | str | None:
+    """A float for JSON: ``"Infinity"`` or ``"-Infinity"`` when infinite, None (null) when NaN."""
+    if math.isfinite(value):
+        return value
+    return None if math.isnan(value) else INFINITY if value > 0 else MINUS_INFINITY
 
 
 def one_or_list(items: list):
@@ -31,8 +40,8 @@ def one_or_list(items: list):
 
 def branches_json(points: list[BranchPoint]) -> list[dict]:
     """The JSON key ``branches``: each comparison of a function file (per line) and kink node, its
-    margin and, per input, the linearised distance before it flips (null: that input does not move
-    it)."""
+    margin and, per input, the linearised distance before it flips ("Infinity": that input does not
+    move it)."""
     return [{"kind": p.kind, "where": p.where, "line": p.line, "node": p.node, "evaluations": p.evaluations,
              "margin": number(p.margin), "holds_for": {name: number(d) for name, d in p.distances.items()}}
             for p in points]
@@ -74,7 +83,7 @@ def sweep_json_text(table: SweepTable) -> str:
 
 def sweep_json_chunks(table: SweepTable) -> list[str]:
     """The ``trace`` document as compact JSON, as ``json.dumps(…, separators=(",", ":"))`` writes it
-    (non-ASCII escaped, non-finite numbers null), in pieces of about 10,000 rows that can be
+    (non-ASCII escaped, non-finite numbers as :func:`number`), in pieces of about 10,000 rows that can be
     written one by one: traces of millions of nodes make hundreds of megabytes.
 
     No dict per node: each column (name, arguments, value, tangents, adjoint) is a list of JSON
@@ -141,15 +150,15 @@ class _RowTemplates(dict):
 
 
 def _json_numbers(column, nodes: list[int]) -> list[str]:
-    """The JSON of ``column[node]`` for each of ``nodes`` (``repr`` in bulk; null where not finite)."""
+    """The JSON of ``column[node]`` for each of ``nodes`` (``repr`` in bulk; non-finite as :func:`number`)."""
     values = array("d", map(column.__getitem__, nodes))
     texts = list(map(float.__repr__, values))
     if not all(map(math.isfinite, values)):
-        texts = ["null" if text in _NON_FINITE else text for text in texts]
+        texts = [_NON_FINITE.get(text, text) for text in texts]
     return texts
 
 
-_NON_FINITE = frozenset(("inf", "-inf", "nan"))
+_NON_FINITE = {"inf": f'"{INFINITY}"', "-inf": f'"{MINUS_INFINITY}"', "nan": "null"}
 
 
 def _json_string(text: str) -> str:
@@ -196,7 +205,8 @@ def hessian_json(result) -> dict:
 
 
 def finite(data):
-    """``data`` with every non-finite float replaced by None, recursively (JSON has no inf or NaN)."""
+    """``data`` with every non-finite float written as :func:`number` writes it, recursively (JSON has
+    no inf or NaN)."""
     if isinstance(data, float):
         return number(data)
     if isinstance(data, dict):
@@ -249,7 +259,8 @@ def checks_json(rows) -> list[dict]:
 
 
 def batch_json(batch) -> dict:
-    """Every point's inputs, outputs and gradient, as lists (NaN, where undefined, becomes null)."""
+    """Every point's inputs, outputs and gradient, as lists (NaN, where undefined, becomes null;
+    infinities "Infinity" and "-Infinity")."""
     several = len(batch.trace.outputs) > 1
     return finite({
         "source": batch.trace.source,
