@@ -259,7 +259,7 @@ def batch_json(batch) -> dict:
         "value": [v.tolist() for v in batch.values] if several else batch.values[0].tolist(),
         "gradient": [{k: g.tolist() for k, g in grad.items()} for grad in batch.gradients] if several
         else {k: g.tolist() for k, g in batch.gradients[0].items()},
-        "warnings": batch.warnings, "notes": [],  # one trace for every point: it took no branch
+        "warnings": batch.warnings, "notes": batch.notes,
     })
 
 

@@ -176,8 +176,9 @@ def batch_view(batch, digits: int) -> Group:
         add(name if several else "value", batch.values[k])
         for input_name, partial in batch.gradients[k].items():
             add(f"∂{'(' + name + ')' if several else ''}/∂{input_name}", partial)
-    note = Text("the trace was recorded once and evaluated at every point with NumPy; "
-                "--format csv or --json gives every point", style="dim")
+    how = (f"one trace per path ({len(batch.paths)}), each evaluated at its points with NumPy" if batch.paths
+           else "the trace was recorded once and evaluated at every point with NumPy")
+    note = Text(f"{how}; --format csv or --json gives every point", style="dim")
     return Group(Text.assemble(("f", "bold"), f"({', '.join(trace.input_names)}) = ", (trace.source, "bold")),
                  table, note)
 
