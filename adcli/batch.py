@@ -52,7 +52,7 @@ def gradient_at_points(source: Source | str, assigned: dict, points_file: str | 
     first: dict[str, Value] = {name: float(np.ravel(v)[0]) for name, v in columns.items()}
     trace, _ = load(source, first, func)
     if (trace.notes or trace.controls) and trace.recorded_values is not None:
-        return evaluate_paths(trace, columns, lambda point: load(source, point, func)[0])
+        return evaluate_paths(trace, columns, lambda point: load(source, dict(point), func)[0])
     return evaluate_batch(trace, columns)
 
 
@@ -202,7 +202,7 @@ def _evaluate_points(trace: Trace, points: dict[str, np.ndarray], count: int) ->
 
 # ---------------------------------------------------------------- points grouped by path
 def evaluate_paths(trace: Trace, columns: dict[str, np.ndarray | float],
-                   retrace: Callable[[dict[str, Value]], Trace]) -> Batch:
+                   retrace: Callable[[dict[str, float]], Trace]) -> Batch:
     """Value and gradient at every point of a function file whose path depends on the input.
 
     ``trace`` was recorded at the first point; ``retrace(point)`` records the file at another. The
@@ -300,7 +300,8 @@ def _on_path(trace: Trace, values: list, count: int) -> np.ndarray:
             if control.is_count:
                 same &= np.asarray(values[node]) == recorded[node]
                 continue
-            b, recorded_b = (values[other], recorded[other]) if other != NO_ARG else (control.constant, control.constant)
+            b, recorded_b = ((values[other], recorded[other]) if other != NO_ARG
+                             else (control.constant, control.constant))
             same &= _order(values[node], b) == _order(recorded[node], recorded_b)
     return same
 
@@ -315,7 +316,7 @@ def _subset(points: dict[str, np.ndarray], indices: np.ndarray) -> dict[str, np.
     return {name: v[indices] if v.ndim else v for name, v in points.items()}
 
 
-def _point_at(points: dict[str, np.ndarray], index: int) -> dict[str, Value]:
+def _point_at(points: dict[str, np.ndarray], index: int) -> dict[str, float]:
     return {name: float(v[index] if v.ndim else v) for name, v in points.items()}
 
 

@@ -553,6 +553,34 @@ def checkpoint(
     _show("checkpoint", (evaluated, runs), chosen, digits, output, quiet)
 
 
+@command('samples/branch.py --at x=-2:2:401',
+         '"abs(x)*y" --at x=-1:1:201,y=2 -o abs.png',
+         'samples/huber.py --at r=-3:3:601 --json')
+def plot(
+    source: Src,
+    at: At = None,
+    func: Func = None,
+    output_format: FormatOption("plot") = None,  # type: ignore[valid-type]
+    as_json: Json = False,
+    output: Output = None,
+    digits: Digits = None,
+    quiet: Quiet = False,
+) -> None:
+    """f and its derivative over a range (--at x=-2:2:401), marking kinks, branch changes and conventions."""
+    from adcli.curve import curve
+    from adcli.points import parse_assignments
+
+    chosen = _choose("plot", output_format, as_json, output)
+    if chosen in ("png", "svg"):
+        if chosen == "png" and output is None:
+            raise InputError("--format png writes an image: name the file with -o f.png")
+        from adcli.output.plot import check_matplotlib
+
+        check_matplotlib(f"adcli plot --format {chosen}")
+    result = curve(_source(source, at), parse_assignments(at or []), func)
+    _show("plot", (result,), chosen, digits, output, quiet)
+
+
 def _check_seconds(seconds: float | None) -> None:
     """``--sympy-timeout``: a number of seconds ≥ 0, or inf (click's range lets NaN through)."""
     if seconds is not None and not seconds >= 0:
@@ -632,7 +660,7 @@ def _said(error: AdcliError) -> int:
 
 
 #: Commands that differentiate at a point (--at): there, -q with no value for q is a mistyped option.
-POINT_COMMANDS = ("grad", "trace", "jacobian", "hessian", "compare", "checkpoint")
+POINT_COMMANDS = ("grad", "trace", "jacobian", "hessian", "compare", "checkpoint", "plot")
 
 
 def source_last(command, arguments: list[str]) -> list[str]:

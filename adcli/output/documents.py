@@ -263,6 +263,17 @@ def batch_json(batch) -> dict:
     })
 
 
+def curve_json(curve) -> dict:
+    """The ``plot`` document: the points, f and its derivative at each, and the marks along the range."""
+    return finite({
+        "source": curve.source, "input": curve.name, "at": curve.held, "points": len(curve.x),
+        "x": curve.x.tolist(), "value": curve.value.tolist(), "derivative": curve.derivative.tolist(),
+        "branch_changes": [list(gap) for gap in curve.branch_changes], "kinks": [list(gap) for gap in curve.kinks],
+        "conventions": curve.conventions,
+        "warnings": curve.warnings, "notes": curve.notes,
+    })
+
+
 def checkpoint_json(evaluated, runs) -> dict:
     """The ``checkpoint`` document: per strategy, measured and theoretical costs and the gradient."""
     trace = evaluated.trace
