@@ -180,16 +180,17 @@ def _source(source: str, at: list[str] | None = None) -> "Source":
     return expression(text)
 
 
-def _load(source: str, at: list[str] | None, func: str | None):
-    """The trace and the point (list parameters flattened) for SRC and the --at options."""
-    return _load_source(_source(source, at), at, func)
+def _load(source: str, at: list[str] | None, func: str | None, iterations: bool = False):
+    """The trace and the point (list parameters flattened) for SRC and the --at options (``iterations``:
+    for checkpointing, where each iteration of a function file's main loop began)."""
+    return _load_source(_source(source, at), at, func, iterations)
 
 
-def _load_source(source: "Source", at: list[str] | None, func: str | None):
+def _load_source(source: "Source", at: list[str] | None, func: str | None, iterations: bool = False):
     from adcli.analysis import load
     from adcli.points import parse_assignments
 
-    return load(source, parse_assignments(at or []), func)
+    return load(source, parse_assignments(at or []), func, iterations)
 
 
 def _show(kind: str, args: tuple, chosen: str, digits: int | None = None, output: str | None = None,
@@ -279,7 +280,7 @@ def grad(
         batch = gradient_at_points(_source(source, at), assigned, points, func)
         _show("batch", (batch,), chosen, digits, output, quiet)
         return
-    trace, assigned = _load(source, at, func)
+    trace, assigned = _load(source, at, func, iterations=checkpoint is not None)
     result = gradient(trace, assigned, mode=mode, wrt=parse_names(wrt, trace), straight_through=ste)
     if checkpoint is not None:
         if mode != "reverse" or ste:
@@ -538,7 +539,7 @@ def checkpoint(
 
     chosen = _choose("checkpoint", output_format, as_json, output)
     _check_plot(plot)
-    trace, assigned = _load(source, at, func)
+    trace, assigned = _load(source, at, func, iterations=True)
     if len(trace.outputs) != 1:
         raise InputError(f"checkpoint reverses one output; the function has {len(trace.outputs)}")
     evaluated = evaluate_at(trace, assigned)

@@ -207,7 +207,10 @@ def checkpoint_view(evaluated, runs, digits: int) -> Group:
     done = [r for r in runs if r.adjoints]
     steps = runs[0].steps if runs else 0
     differ = any(r.adjoints[n] != done[0].adjoints[n] for r in done for n in trace.inputs)
-    table = FitTable(title=f"reversing {steps:,} steps (one per equation of the trace)", title_justify="left")
+    from adcli.checkpoint import step_unit
+
+    unit = f"each {step_unit(trace)}" if trace.iterations else "one per equation of the trace"
+    table = FitTable(title=f"reversing {steps:,} steps ({unit})", title_justify="left")
     for column in ("strategy", "peak stored", "theory", "recomputed", "theory", "time"):
         table.add_column(column, kind="key" if column == "strategy" else "number")
     if differ:
