@@ -1,14 +1,18 @@
 """Value and gradient at many points at once: the trace is recorded once and every node becomes a
 NumPy array over the points; the reverse sweep then runs once, on arrays.
 
-A recorded trace is valid at other points only when no branch depended on the input, so a function
-file whose path did (``if x > 0``) is refused with the lines that decided it. Points where the
-function is undefined (log of a negative number) get NaN, and a warning counts them.
+A recorded trace is valid at other points only when no branch depended on the input. For a function
+file whose path did (``if x > 0``), :func:`gradient_at_points` groups the points by the path they
+take: the trace recorded at one point is evaluated at all the others, and the points where every
+comparison it recorded comes out the same (and every count is the same) follow its path; the first
+point that does not is traced next, and so on, so there is one trace per distinct path. Points where
+the function is undefined (log of a negative number) get NaN, and a warning counts them.
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,13 +20,13 @@ import numpy as np
 
 from adcli import vector_math
 from adcli.conventions import kink_detail
-from adcli.errors import InputError
+from adcli.errors import EvaluationError, InputError
 from adcli.evaluate import evaluate_steps
 from adcli.limits import MAX_POINTS
 from adcli.points import PointRange, Value, range_points
-from adcli.primitives import CONST, FIRST_PRIMITIVE, PRIMITIVES, functions_of, operations
+from adcli.primitives import BY_NAME, CONST, FIRST_PRIMITIVE, PRIMITIVES, functions_of, operations
 from adcli.sweeps import is_zero, reverse_steps
-from adcli.trace import Trace, format_literal
+from adcli.trace import NO_ARG, Trace, format_literal
 from adcli.vectorized import Reuse, apply_partials
 
 if TYPE_CHECKING:
@@ -32,7 +36,8 @@ if TYPE_CHECKING:
 def gradient_at_points(source: Source | str, assigned: dict, points_file: str | None, func: str | None = None) -> Batch:
     """Value and gradient of SRC at every point of the --at ranges and the --points file.
 
-    A function file is traced once, at the first point, and that trace is evaluated everywhere.
+    A function file is traced at the first point; if its path depended on the input, the points
+    are grouped by the path they take (:func:`evaluate_paths`).
     """
     from adcli.analysis import load
 
@@ -47,6 +52,8 @@ def gradient_at_points(source: Source | str, assigned: dict, points_file: str | 
         columns[name] = range_points(value) if isinstance(value, PointRange) else value
     first: dict[str, Value] = {name: float(np.ravel(v)[0]) for name, v in columns.items()}
     trace, _ = load(source, first, func)
+    if (trace.notes or trace.controls) and trace.recorded_values is not None:
+        return evaluate_paths(trace, columns, lambda point: load(source, dict(point), func)[0])
     return evaluate_batch(trace, columns)
 
 
@@ -109,6 +116,14 @@ def _all_numbers(row: list[str]) -> bool:
 
 
 @dataclass
+class BatchPath:
+    """One path through a function file: the trace recorded on it and the points (positions) that take it."""
+
+    trace: Trace
+    indices: np.ndarray
+
+
+@dataclass
 class Batch:
     """Outputs and gradients at every point (arrays of one entry per point)."""
 
@@ -117,6 +132,10 @@ class Batch:
     values: list[np.ndarray]  # per output
     gradients: list[dict[str, np.ndarray]]  # per output: input -> partial derivatives
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the paths the points took through a function file
+    paths: list[BatchPath] = field(default_factory=list)  # empty: one trace, valid at every point
+    conventions: np.ndarray | None = None  # per point: was a derivative convention used (abs at 0 …)
+    kink_changes: np.ndarray | None = None  # per gap between neighbouring points: did a kink node cross its kink
 
     @property
     def count(self) -> int:
@@ -135,10 +154,18 @@ def batch_gradient(trace: Trace, columns: dict[str, np.ndarray | float]) -> tupl
 
 
 def evaluate_batch(trace: Trace, columns: dict[str, np.ndarray | float]) -> Batch:
-    """Value and gradient of every output at every point; ``columns`` maps each input to its values."""
-    if trace.notes:
+    """Value and gradient of every output at every point; ``columns`` maps each input to its values.
+
+    A trace whose path depended on the input is refused (:func:`evaluate_paths` groups the points by path)."""
+    if trace.notes or trace.controls:
         raise InputError("one trace is not valid at every point: the path it recorded depended on the input ("
-                         + "; ".join(trace.notes) + "); evaluate the points one at a time")
+                         + "; ".join(_path_text(trace)) + "); evaluate the points one at a time")
+    points, count = _point_columns(trace, columns)
+    return _evaluate_points(trace, points, count)
+
+
+def _point_columns(trace: Trace, columns: dict[str, np.ndarray | float]) -> tuple[dict[str, np.ndarray], int]:
+    """Each input's values (an array, or a 0-d array for an input held constant) and the number of points."""
     missing = [name for name in trace.input_names if name not in columns]
     if missing:
         raise InputError(f"no values for {', '.join(missing)}: add --at or a column in --points")
@@ -150,6 +177,11 @@ def evaluate_batch(trace: Trace, columns: dict[str, np.ndarray | float]) -> Batc
     lengths = {len(v) for v in points.values() if v.ndim}
     if len(lengths) > 1:
         raise InputError(f"the inputs have different numbers of points ({', '.join(map(str, sorted(lengths)))})")
+    return points, max(lengths, default=1)
+
+
+def _evaluate_points(trace: Trace, points: dict[str, np.ndarray], count: int) -> Batch:
+    """:func:`evaluate_batch` on checked columns, whatever path the trace recorded."""
     values, undefined = _evaluate(trace, points)
     partials = _linearize(trace, values)
     gradients = []
@@ -163,10 +195,138 @@ def evaluate_batch(trace: Trace, columns: dict[str, np.ndarray | float]) -> Batc
             partial[np.broadcast_to(undefined_here, partial.shape)] = np.nan
         gradients.append(gradient)
     warnings = [_undefined_warning(trace, node, mask, points) for node, mask in undefined]
-    warnings += _convention_warnings(trace, values, points)
-    count = max(lengths, default=1)
+    said, conventions = _convention_warnings(trace, values, points)
     outputs = [np.broadcast_to(np.asarray(values[o], dtype=float), (count,)) for o in trace.outputs]
-    return Batch(trace, points, outputs, gradients, warnings)
+    return Batch(trace, points, outputs, gradients, warnings + said, conventions=conventions,
+                 kink_changes=_kink_changes(trace, values, count))
+
+
+# ---------------------------------------------------------------- points grouped by path
+def evaluate_paths(trace: Trace, columns: dict[str, np.ndarray | float],
+                   retrace: Callable[[dict[str, float]], Trace]) -> Batch:
+    """Value and gradient at every point of a function file whose path depends on the input.
+
+    ``trace`` was recorded at the first point; ``retrace(point)`` records the file at another. The
+    trace is evaluated at the points not yet placed, and those where every comparison it recorded
+    orders its two sides the same way (and every count is the same number) take its path; the
+    first point that does not is traced next. Traces with the same equations are one path. Each
+    round costs one evaluation of a trace at the points left, so n points on p paths cost at most
+    p evaluations of n points. A point where the file cannot be evaluated gets NaN and a warning.
+    """
+    points, count = _point_columns(trace, columns)
+    remaining = np.arange(count)
+    paths: dict[tuple, BatchPath] = {}
+    failed: list[tuple[int, str]] = []
+    current: Trace | None = trace
+    while remaining.size:
+        if current is None:
+            try:
+                current = retrace(_point_at(points, int(remaining[0])))
+            except EvaluationError as error:
+                failed.append((int(remaining[0]), str(error)))
+                remaining = remaining[1:]
+                continue
+        if current.output_names != trace.output_names:
+            raise InputError(f"the function returns {_outputs_text(trace)} at {_at_text(points, 0)} but "
+                             f"{_outputs_text(current)} at {_at_text(points, int(remaining[0]))}; "
+                             "a batch needs the same outputs at every point")
+        values, _ = _evaluate(current, _subset(points, remaining))
+        same = _on_path(current, values, remaining.size)
+        same[0] = True  # the point it was recorded at
+        key = (bytes(current.op), bytes(current.arg0), bytes(current.arg1),
+               tuple((k, repr(v)) for k, v in current.literal.items()), tuple(current.notes))
+        if key in paths:
+            paths[key].indices = np.concatenate((paths[key].indices, remaining[same]))
+        else:
+            paths[key] = BatchPath(current, remaining[same])
+        remaining, current = remaining[~same], None
+    return _merge_paths(trace, points, count, sorted(paths.values(), key=lambda path: int(path.indices.min())),
+                        failed)
+
+
+def _merge_paths(trace: Trace, points: dict[str, np.ndarray], count: int, paths: list[BatchPath],
+                 failed: list[tuple[int, str]]) -> Batch:
+    """Each path's batch, evaluated at its points, placed back in the order of the points."""
+    values = [np.full(count, np.nan) for _ in trace.outputs]
+    gradients = [{name: np.full(count, np.nan) for name in trace.input_names} for _ in trace.outputs]
+    conventions = np.zeros(count, dtype=bool)
+    kink_changes = np.zeros(max(count - 1, 0), dtype=bool)
+    warnings: list[str] = []
+    notes = [f"the path through the file depends on the input: the {count:,} points take {len(paths)} paths, "
+             "each traced once and evaluated at its points" if len(paths) != 1 else
+             f"the path through the file depends on the input, but the {count:,} points take one path, "
+             "traced once and evaluated at each of them"]
+    for k, path in enumerate(paths):
+        indices = path.indices = np.sort(path.indices)
+        part = _evaluate_points(path.trace, _subset(points, indices), len(indices))
+        for output, value in enumerate(part.values):
+            values[output][indices] = value
+            for name, partial in part.gradients[output].items():
+                gradients[output][name][indices] = partial
+        assert part.conventions is not None and part.kink_changes is not None
+        conventions[indices] = part.conventions
+        neighbours = np.flatnonzero(np.diff(indices) == 1)
+        kink_changes[indices[neighbours]] |= part.kink_changes[neighbours]
+        warnings += [f"path {k + 1}: {warning}" for warning in part.warnings]
+        taken = "; ".join(note.removesuffix("; the derivative is that of the path that ran")
+                          for note in _path_text(path.trace))
+        notes.append(f"path {k + 1}, {len(indices):,} point{'s' if len(indices) != 1 else ''} "
+                     f"(the first: {_at_text(points, int(indices[0]))}): {taken}")
+    if failed:
+        where, message = failed[0]
+        warnings.append(f"the function cannot be evaluated at {len(failed):,} of the {count:,} points "
+                        f"(the first: {_at_text(points, where)}: {message}); their results are NaN")
+    return Batch(trace, points, values, gradients, warnings, notes, paths, conventions, kink_changes)
+
+
+def _path_text(trace: Trace) -> list[str]:
+    """What decided a trace's path: its branch notes, then each line that used a traced count."""
+    recorded, said, counts = trace.recorded_values, set(), []
+    for control in trace.controls:
+        if control.is_count and control.line not in said and recorded is not None:
+            said.add(control.line)
+            counts.append(f"line {control.line}: {control.text.rstrip(':')} counted {recorded[control.node]:g}")
+    return trace.notes + counts
+
+
+def _on_path(trace: Trace, values: list, count: int) -> np.ndarray:
+    """Per point: does every comparison the trace recorded order its sides as it did when recorded,
+    and every count (``range(math.floor(x))``) have the recorded value?"""
+    recorded = trace.recorded_values
+    assert recorded is not None
+    same = np.ones(count, dtype=bool)
+    with np.errstate(all="ignore"):
+        for control in trace.controls:
+            node, other = control.node, control.other
+            if control.is_count:
+                same &= np.asarray(values[node]) == recorded[node]
+                continue
+            b, recorded_b = ((values[other], recorded[other]) if other != NO_ARG
+                             else (control.constant, control.constant))
+            same &= _order(values[node], b) == _order(recorded[node], recorded_b)
+    return same
+
+
+def _order(a, b):
+    """-1, 0 or 1 as ``a`` is below, equal to or above ``b``; 2 where they are unordered (NaN)."""
+    a, b = np.asarray(a), np.asarray(b)
+    return np.where(a == b, 0, np.where(a > b, 1, np.where(a < b, -1, 2)))
+
+
+def _subset(points: dict[str, np.ndarray], indices: np.ndarray) -> dict[str, np.ndarray]:
+    return {name: v[indices] if v.ndim else v for name, v in points.items()}
+
+
+def _point_at(points: dict[str, np.ndarray], index: int) -> dict[str, float]:
+    return {name: float(v[index] if v.ndim else v) for name, v in points.items()}
+
+
+def _at_text(points: dict[str, np.ndarray], index: int) -> str:
+    return ", ".join(f"{name}={format_literal(value)}" for name, value in _point_at(points, index).items())
+
+
+def _outputs_text(trace: Trace) -> str:
+    return f"{len(trace.outputs)} output{'s' if len(trace.outputs) != 1 else ''} ({', '.join(trace.output_names)})"
 
 
 def _evaluate(trace: Trace, points: dict[str, np.ndarray]):
@@ -273,14 +433,15 @@ def _undefined_warning(trace: Trace, node: int, mask: np.ndarray, points: dict) 
             f"{'s' if count != 1 else ''} (the first: {at}); their results are NaN")
 
 
-def _convention_warnings(trace: Trace, values: list, points: dict) -> list[str]:
+def _convention_warnings(trace: Trace, values: list, points: dict) -> tuple[list[str], np.ndarray]:
     """For each node whose derivative is a convention at some of the points (abs at 0, a max tie):
-    which convention, at how many points, and the first of them."""
+    which convention, at how many points, and the first of them; and per point, whether any was used."""
+    count = max((len(v) for v in points.values() if np.ndim(v)), default=1)
+    used = np.zeros(count, dtype=bool)
     watched = {p.opcode for p in operations() if p.kinks and not p.discrete}
     if not watched.intersection(trace.op):
-        return []
+        return [], used
     active, needed, names, input_name = trace.active(), trace.needed(), trace.names(), trace.input_name_of()
-    count = max((len(v) for v in points.values() if np.ndim(v)), default=1)
     warnings = []
     for i, code in enumerate(trace.op):
         if code not in watched or not needed[i]:
@@ -293,6 +454,7 @@ def _convention_warnings(trace: Trace, values: list, points: dict) -> list[str]:
             if kink is not None and active[a]:
                 mask |= np.frompyfunc(kink, len(args), 1)(*args).astype(bool)
         mask &= np.isfinite(np.broadcast_to(values[i], (count,)))  # undefined points have their own warning
+        used |= mask
         hits = int(np.count_nonzero(mask))
         if hits:
             first = int(np.flatnonzero(mask)[0])
@@ -304,4 +466,26 @@ def _convention_warnings(trace: Trace, values: list, points: dict) -> list[str]:
             detail = kink_detail(primitive, there, out, arg_names, None, trace.program is not None)
             warnings.append(f"{trace.label(i, names, input_name)}: {primitive.name} is not "
                             f"differentiable at {hits:,} of the {count:,} points (the first: {at}{detail})")
-    return warnings
+    return warnings, used
+
+
+def _kink_changes(trace: Trace, values: list, count: int) -> np.ndarray:
+    """Per gap between neighbouring points: does a kink node (abs, relu, sign, max, min) that the
+    output needs change sides strictly between them, or a floor change its value?"""
+    from adcli.branches import KINKS
+
+    changes = np.zeros(max(count - 1, 0), dtype=bool)
+    codes = {BY_NAME[name].opcode for name in KINKS}
+    if count < 2 or not codes.intersection(trace.op):
+        return changes
+    active, needed, floor = trace.active(), trace.needed(), BY_NAME["floor"].opcode
+    with np.errstate(all="ignore"):
+        for i, code in enumerate(trace.op):
+            if code not in codes or not (active[i] and needed[i]):
+                continue
+            a, b = trace.arg0[i], trace.arg1[i]
+            side = np.broadcast_to(np.asarray(values[i] if code == floor else
+                                              np.sign(values[a] - (values[b] if b != NO_ARG else 0.0)), dtype=float),
+                                   (count,))
+            changes |= (side[1:] != side[:-1]) if code == floor else (side[1:] * side[:-1] < 0)
+    return changes

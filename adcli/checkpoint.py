@@ -1,8 +1,10 @@
 """Reverse mode's memory–time trade-off: checkpointing strategies over the steps of a trace.
 
-A step is one equation of the trace. Going forward, step ``i`` turns the live state before it (the
-values computed earlier and still needed later) into the state after it. Reversing step ``i`` needs
-the state before it. The strategies differ in what they keep:
+A step is one iteration of the main loop of a function file (the unit the theory counts: the
+code before the loop and after it are a step each), or one equation of an expression's trace or of
+a file without a loop. Going forward, step ``i`` turns the live state before it (the values computed
+earlier and still needed later) into the state after it. Reversing step ``i`` needs the state before
+it. The strategies differ in what they keep:
 
 * ``all``: tape every value in one forward sweep, then reverse: n values stored, nothing recomputed.
 * ``none``: keep only the inputs; to reverse step i, advance from the start: O(1) stored,
@@ -19,9 +21,11 @@ same order, so all give the same gradient, bit for bit.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from adcli import scalar
@@ -88,23 +92,29 @@ class _Machine:
         self.trace = trace
         functions = functions_of(scalar)
         self.apply = lambda i, code, args: functions[code](*args)
-        self.steps = [i for i, code in enumerate(trace.op) if code >= FIRST_PRIMITIVE]
+        self.equations = [i for i, code in enumerate(trace.op) if code >= FIRST_PRIMITIVE]
+        #: where each step begins, as a position in ``equations`` (the last entry: their count)
+        self.edges = step_edges(trace, self.equations)
         last_use = [-1] * len(trace)
-        for position, i in enumerate(self.steps):
+        for position, i in enumerate(self.equations):
             for a in trace.args(i):
                 last_use[a] = position
-        last_use[output] = len(self.steps)  # the output stays live to the end
-        # Per step, the computed values it is the last to use: they leave the live state after it.
-        self.dying = [[a for a in set(trace.args(i)) if trace.op[a] >= FIRST_PRIMITIVE and last_use[a] == position]
-                      for position, i in enumerate(self.steps)]
+        last_use[output] = len(self.equations)  # the output stays live to the end
         self.base = {**trace.literal, **values_at_inputs}
+        for node in self.base:
+            last_use[node] = len(self.equations)  # inputs and constants are always at hand
+        self.last_use = last_use
         live = self.width = 0  # the most computed values alive at once between two steps
-        for dying in self.dying:
-            live += 1 - len(dying)
-            self.width = max(self.width, live)
+        edges, k = self.edges, 1
+        for position, i in enumerate(self.equations):
+            live += 1 - sum(1 for a in set(trace.args(i)) if trace.op[a] >= FIRST_PRIMITIVE and last_use[a] == position)
+            if position + 1 == edges[k]:
+                self.width = max(self.width, live)
+                k += 1
         self.adjoint = [0.0] * len(trace)
         self.adjoint[output] = 1.0
         self.evaluations = 0
+        self.on_step: Callable[[int], None] | None = None  # told how many steps each evaluation ran
         self.stored = 0  # values held in checkpoints and tapes now
         self.peak = 0
 
@@ -120,37 +130,61 @@ class _Machine:
 
     def advance(self, state: dict[int, float], start: int, stop: int) -> dict[int, float]:
         """The live state after steps start … stop−1, from the live state before them."""
-        state = self.evaluate(state, start, stop)
-        for dying in self.dying[start:stop]:
-            for node in dying:
-                del state[node]
-        return state
+        values = self.evaluate(state, start, stop)
+        end, last_use = self.edges[stop], self.last_use
+        return {node: value for node, value in values.items() if last_use[node] >= end}
 
     def evaluate(self, state: dict[int, float], start: int, stop: int) -> dict[int, float]:
         """``state`` with the values of steps start … stop−1 added."""
         state = dict(state)
         trace = self.trace
-        evaluate_steps(trace.op, trace.arg0, trace.arg1, state, self.steps[start:stop], self.apply)
+        evaluate_steps(trace.op, trace.arg0, trace.arg1, state,
+                       self.equations[self.edges[start]:self.edges[stop]], self.apply)
         self.evaluations += stop - start
+        if self.on_step is not None:
+            self.on_step(stop - start)
         return state
 
     def reverse_segment(self, state: dict[int, float], start: int, stop: int) -> None:
-        """Tape steps start … stop−1 from the state before them, then reverse them."""
+        """Tape steps start … stop−1 from the state before them (holding each of their values), then reverse them."""
         taped = self.evaluate(state, start, stop)
-        self._hold(stop - start)
+        first, end = self.edges[start], self.edges[stop]
+        self._hold(end - first)
         trace = self.trace
 
         def partials_at(i: int) -> tuple:
             return PRIMITIVES[trace.op[i]].partials(scalar, *(taped[a] for a in trace.args(i)), taped[i])
 
-        reverse_steps(trace.arg0, trace.arg1, reversed(self.steps[start:stop]), partials_at, self.adjoint)
-        self.stored -= stop - start
+        reverse_steps(trace.arg0, trace.arg1, reversed(self.equations[first:end]), partials_at, self.adjoint)
+        self.stored -= end - first
 
 
-def run(trace: Trace, point: list[float], strategy: Strategy, output: int = 0) -> Run:
-    """Reverse the trace with ``strategy``; the adjoints equal those of a plain reverse sweep."""
+def step_edges(trace: Trace, equations: list[int]) -> list[int]:
+    """Where each checkpointing step begins, as positions in ``equations`` (the trace's operation
+    nodes, in order), then their count: at every iteration of a function file's main loop (and at
+    its start and end), else at every equation."""
+    n = len(equations)
+    if not trace.iterations:
+        return list(range(n + 1))
+    starts = {bisect.bisect_left(equations, node) for node in trace.iterations}
+    return sorted(starts.union((0, n)))
+
+
+def step_unit(trace: Trace) -> str:
+    """What one checkpointing step of ``trace`` is, in words."""
+    if not trace.iterations:
+        return "one equation"
+    lines = ", ".join(map(str, trace.loop_lines))
+    return f"one iteration of the loop at line{'s' if len(trace.loop_lines) > 1 else ''} {lines}"
+
+
+def run(trace: Trace, point: list[float], strategy: Strategy, output: int = 0,
+        on_step: Callable[[int], None] | None = None) -> Run:
+    """Reverse the trace with ``strategy``; the adjoints equal those of a plain reverse sweep.
+    ``on_step`` is told how many steps each evaluation ran (for a progress bar)."""
     machine = _Machine(trace, dict(zip(trace.inputs, point)), trace.outputs[output])
-    n = len(machine.steps)
+    machine.on_step = on_step
+    n = len(machine.edges) - 1
     began = time.perf_counter()
     start_state = machine.start_state()
     if n == 0:
@@ -165,7 +199,9 @@ def run(trace: Trace, point: list[float], strategy: Strategy, output: int = 0) -
     else:
         _revolve(machine, strategy.parameter, n, start_state)
     result = Run(strategy, machine.adjoint, n, machine.evaluations, machine.peak, time.perf_counter() - began)
-    result.theory_recomputed, result.theory_stored = theory(strategy, n, machine.width)
+    edges = machine.edges
+    largest = max((b - a for a, b in zip(edges, edges[1:])), default=1)
+    result.theory_recomputed, result.theory_stored = theory(strategy, n, machine.width, largest, edges[-1])
     return result
 
 
@@ -243,18 +279,20 @@ def optimal_split(steps: int, free: int) -> int:
     return min(max(left_least, steps - binomial(free, r), 1), steps - 1)
 
 
-def theory(strategy: Strategy, n: int, width: int = 1) -> tuple[int, str]:
+def theory(strategy: Strategy, n: int, width: int = 1, step_values: int = 1,
+           values: int | None = None) -> tuple[int, str]:
     """The recomputed steps and the values stored that the model predicts for ``strategy``, for n
-    steps whose live state never holds more than ``width`` values."""
+    steps whose live state never holds more than ``width`` values, a step computing at most
+    ``step_values`` values (1 for an equation) and all of them ``values`` (default n)."""
     if strategy.kind == "all":
-        return 0, f"{n:,}"
+        return 0, f"{n if values is None else values:,}"
     if strategy.kind == "none":
-        return n * (n - 1) // 2, "1"
+        return n * (n - 1) // 2, f"{step_values:,}"
     if strategy.kind == "every":
         k = max(1, min(strategy.parameter, n))
-        return n, f"≤ {(math.ceil(n / k) - 1) * width + k:,}"
+        return n, f"≤ {(math.ceil(n / k) - 1) * width + k * step_values:,}"
     s = strategy.parameter
-    return min_recomputations(n, s - 1), f"≤ {(s - 1) * width + 1:,}"
+    return min_recomputations(n, s - 1), f"≤ {(s - 1) * width + step_values:,}"
 
 
 def default_strategies(n: int) -> list[Strategy]:
@@ -271,7 +309,7 @@ NONE_LIMIT = 20_000_000  # recomputed steps: above this, "none" is skipped unles
 def compare_strategies(trace: Trace, point: list[float], strategies: list[Strategy], forced: bool = False) -> list[Run]:
     """Run every strategy on the same trace; ``none`` is skipped when it would take too long."""
     runs = []
-    steps = sum(1 for code in trace.op if code >= FIRST_PRIMITIVE)
+    steps = len(step_edges(trace, [i for i, code in enumerate(trace.op) if code >= FIRST_PRIMITIVE])) - 1
     for strategy in strategies:
         recomputed, stored = theory(strategy, steps)  # the width does not change whether to skip
         if not forced and recomputed > NONE_LIMIT:
@@ -280,8 +318,22 @@ def compare_strategies(trace: Trace, point: list[float], strategies: list[Strate
                 f"skipped: it would recompute {recomputed:,} steps (name it in --strategies to run it)")
             runs.append(skipped)
             continue
-        runs.append(run(trace, point, strategy))
+        runs.append(run(trace, point, strategy, on_step=_progress(strategy, recomputed + steps)))
     return runs
+
+
+def _progress(strategy: Strategy, total: int) -> Callable[[int], None]:
+    """A counter of evaluated steps that moves the progress bar (:func:`adcli.progress.report`) towards ``total``."""
+    from adcli import progress
+
+    what, done = f"checkpointing {strategy.label}, steps evaluated", 0
+
+    def count(steps: int) -> None:
+        nonlocal done
+        done += steps
+        progress.report(what, done, total)
+
+    return count
 
 
 def reverse_with(result, strategy: Strategy) -> Run | None:
@@ -292,14 +344,17 @@ def reverse_with(result, strategy: Strategy) -> Run | None:
     point = [evaluated.at[name] for name in trace.input_names]
     nodes = [dict(zip(trace.input_names, trace.inputs))[name] for name in result.wrt]
     first = None
+    steps = len(step_edges(trace, [i for i, code in enumerate(trace.op) if code >= FIRST_PRIMITIVE])) - 1
     for output in range(len(trace.outputs)):
-        reversed_run = run(trace, point, strategy, output)
+        total = theory(strategy, steps)[0] + steps
+        reversed_run = run(trace, point, strategy, output, _progress(strategy, total))
         result.gradients[output] = dict(zip(result.wrt, (reversed_run.adjoints[node] for node in nodes)))
         reversed_run.adjoints = []
         first = first or reversed_run
     result.reverse_output = lambda output: run(trace, point, strategy, output).adjoints
     if first is not None:
+        unit = f" (a step: {step_unit(trace)})" if trace.iterations else ""
         evaluated.notes.append(
             f"checkpointing {strategy.label}: at most {first.peak_stored:,} values stored at once "
-            f"(storing all: {first.steps:,}), {first.recomputed:,} steps recomputed")
+            f"(storing all: {trace.operation_count:,}), {first.recomputed:,} steps recomputed{unit}")
     return first

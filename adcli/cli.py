@@ -187,16 +187,17 @@ def _source(source: str, at: list[str] | None = None) -> "Source":
     return expression(text)
 
 
-def _load(source: str, at: list[str] | None, func: str | None):
-    """The trace and the point (list parameters flattened) for SRC and the --at options."""
-    return _load_source(_source(source, at), at, func)
+def _load(source: str, at: list[str] | None, func: str | None, iterations: bool = False):
+    """The trace and the point (list parameters flattened) for SRC and the --at options (``iterations``:
+    for checkpointing, where each iteration of a function file's main loop began)."""
+    return _load_source(_source(source, at), at, func, iterations)
 
 
-def _load_source(source: "Source", at: list[str] | None, func: str | None):
+def _load_source(source: "Source", at: list[str] | None, func: str | None, iterations: bool = False):
     from adcli.analysis import load
     from adcli.cli_arguments import parse_assignments
 
-    return load(source, parse_assignments(at or []), func)
+    return load(source, parse_assignments(at or []), func, iterations)
 
 
 def _show(kind: str, args: tuple, chosen: str, digits: int | None = None, output: str | None = None,
@@ -325,7 +326,7 @@ def grad(
         batch = gradient_at_points(_source(source, at), assigned, points, func)
         _show("batch", (batch,), chosen, digits, output, quiet)
         return
-    trace, assigned = _load(source, at, func)
+    trace, assigned = _load(source, at, func, iterations=checkpoint is not None)
     trace = _smoothed(trace, smooth)
     if checkpoint is not None and (mode != "reverse" or ste or convention != "adcli"):
         raise InputError("--checkpoint reverses the trace: it goes with reverse mode, without --ste and --convention")
@@ -579,7 +580,7 @@ def checkpoint(
 
     chosen = _choose("checkpoint", output_format, as_json, output)
     _check_plot(plot)
-    trace, assigned = _load(source, at, func)
+    trace, assigned = _load(source, at, func, iterations=True)
     if len(trace.outputs) != 1:
         raise InputError(f"checkpoint reverses one output; the function has {len(trace.outputs)}")
     evaluated = evaluate_at(trace, assigned)
@@ -592,6 +593,34 @@ def checkpoint(
 
         plot_checkpoints(runs, plot)
     _show("checkpoint", (evaluated, runs), chosen, digits, output, quiet)
+
+
+@command('samples/branch.py --at x=-2:2:401',
+         '"abs(x)*y" --at x=-1:1:201,y=2 -o abs.png',
+         'samples/huber.py --at r=-3:3:601 --json')
+def plot(
+    source: Src,
+    at: At = None,
+    func: Func = None,
+    output_format: FormatOption("plot") = None,  # type: ignore[valid-type]
+    as_json: Json = False,
+    output: Output = None,
+    digits: Digits = None,
+    quiet: Quiet = False,
+) -> None:
+    """f and its derivative over a range (--at x=-2:2:401), marking kinks, branch changes and conventions."""
+    from adcli.cli_arguments import parse_assignments
+    from adcli.curve import curve
+
+    chosen = _choose("plot", output_format, as_json, output)
+    if chosen in ("png", "svg"):
+        if chosen == "png" and output is None:
+            raise InputError("--format png writes an image: name the file with -o f.png")
+        from adcli.output.plot import check_matplotlib
+
+        check_matplotlib(f"adcli plot --format {chosen}")
+    result = curve(_source(source, at), parse_assignments(at or []), func)
+    _show("plot", (result,), chosen, digits, output, quiet)
 
 
 def _check_seconds(seconds: float | None) -> None:
@@ -683,7 +712,7 @@ def cli_words(error: AdcliError) -> str:
 
 
 #: Commands that differentiate at a point (--at): there, -q with no value for q is a mistyped option.
-POINT_COMMANDS = ("grad", "trace", "jacobian", "hessian", "compare", "checkpoint")
+POINT_COMMANDS = ("grad", "trace", "jacobian", "hessian", "compare", "checkpoint", "plot")
 
 
 def source_last(command, arguments: list[str]) -> list[str]:

@@ -8,6 +8,7 @@ the file and line of the user's code, never adcli's own.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import contextlib
 import importlib.util
@@ -15,6 +16,7 @@ import inspect
 import math
 import os
 import sys
+import textwrap
 import traceback
 from collections.abc import Callable
 
@@ -25,16 +27,19 @@ from adcli.trace import Trace
 from adcli.tracer import Recorder, TracedList, Var, describe_int, recording, traced_math, traced_max, traced_min
 
 
-def trace_function(path: str, assigned: dict[str, Value], func: str | None = None) -> tuple[Trace, dict[str, float]]:
+def trace_function(path: str, assigned: dict[str, Value], func: str | None = None,
+                   iterations: bool = False) -> tuple[Trace, dict[str, float]]:
     """Trace the chosen function of ``path`` at ``assigned``.
 
     Returns the trace (with notes on branches that depended on a traced value) and the point with
     list parameters flattened into their entries (``w[0]``, ``w[1]``, …), which are the inputs.
+    With ``iterations``, the trace also notes where each iteration of the function's main loop
+    began (checkpointing's steps; following the lines costs time, so only when asked).
     """
     if not path.endswith(".py"):
         raise InputError(f"{path}: a function file must be a Python file ending in .py")
     with _as_a_script(path):
-        return _trace(path, assigned, func)
+        return _trace(path, assigned, func, iterations)
 
 
 @contextlib.contextmanager
@@ -75,15 +80,17 @@ def _cwd() -> str | None:
         return None
 
 
-def _trace(path: str, assigned: dict[str, Value], func: str | None) -> tuple[Trace, dict[str, float]]:
+def _trace(path: str, assigned: dict[str, Value], func: str | None,
+           iterations: bool) -> tuple[Trace, dict[str, float]]:
     function = load_function(path, func)
     parameters = _parameters(function, path)
     trace = Trace(source=path)
     recorder = Recorder(trace)
     arguments, point = _bind(parameters, assigned, recorder, function.__name__)
+    loop_lines = _top_level_loops(function) if iterations else set()
     with recording(recorder):
         try:
-            with _recursion_floor():
+            with _recursion_floor(), _iterations(function, loop_lines, recorder) as boundaries:
                 result = function(**arguments)
         except AdcliError as error:
             prefix = f"{path}, " if str(error).startswith("line ") else _place(error, path)
@@ -97,12 +104,52 @@ def _trace(path: str, assigned: dict[str, Value], func: str | None) -> tuple[Tra
         except SystemExit as error:
             raise _exit_error(error, path) from None
         _set_outputs(trace, recorder, result, function.__name__, path)
+    trace.iterations, trace.loop_lines = boundaries, sorted(loop_lines)
     trace.notes.extend(recorder.branch_notes())
     trace.controls = recorder.control_flow()
     trace.program = _program(path, function, [(p.name, assigned[p.name]) for p in parameters if p.name in assigned])
     trace.recorded_at = [point[name] for name in trace.input_names]
     trace.recorded_values = recorder.values
     return trace, point
+
+
+def _top_level_loops(function: Callable) -> set[int]:
+    """The lines of the ``for`` and ``while`` statements directly in the function's body (its main
+    loops; a loop nested in another is part of an iteration of the outer one)."""
+    try:
+        lines, start = inspect.getsourcelines(function)
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+    except (OSError, TypeError, SyntaxError, ValueError):
+        return set()
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)) else []
+    return {statement.lineno + start - 1 for statement in body if isinstance(statement, (ast.For, ast.While))}
+
+
+@contextlib.contextmanager
+def _iterations(function: Callable, loop_lines: set[int], recorder: Recorder):
+    """Collect, while the function runs, the size of the tape each time a frame of it reaches one of
+    ``loop_lines`` (Python reports the header line of a loop at every iteration and once at its end):
+    the nodes where iterations begin. Only the function's own frames are traced line by line."""
+    boundaries: list[int] = []
+    if not loop_lines:
+        yield boundaries
+        return
+    code, tape = function.__code__, recorder.tape
+
+    def on_line(frame, event, _):
+        if event == "line" and frame.f_lineno in loop_lines:
+            boundaries.append(len(tape))
+        return on_line
+
+    def on_call(frame, event, _):
+        return on_line if frame.f_code is code else None
+
+    previous = sys.gettrace()
+    sys.settrace(on_call)
+    try:
+        yield boundaries
+    finally:
+        sys.settrace(previous)
 
 
 def _program(path: str, function: Callable, shapes: list[tuple[str, Value]]) -> Callable[[list[float]], list[float]]:

@@ -55,6 +55,10 @@ class Trace:
     controls: list[Control] = field(default_factory=list)  # function files: the comparisons and counts
     # function files: the program itself, run on plain numbers (the flattened point -> every output)
     program: Callable[[list[float]], list[float]] | None = field(default=None, repr=False)
+    # function files: the node at which each pass through a loop header of the function's body began
+    # (one iteration of its main loop each, the loop's end last), and those loops' lines
+    iterations: list[int] = field(default_factory=list)
+    loop_lines: list[int] = field(default_factory=list)
     recorded_at: list[float] | None = None  # a traced function's point, whose values are recorded_values
     recorded_values: array | None = field(default=None, repr=False)
     _const_cache: dict = field(default_factory=dict, repr=False)  # constant value -> its node

@@ -383,25 +383,7 @@ def test_function_file_over_a_range_cli(runner):
     assert rows[1] == [0.5, mid.evaluated.output_values[0], mid.gradients[0]["x"]]
 
 
-BRANCH_REFUSAL = ("error: one trace is not valid at every point: the path it recorded depended on the input "
-                  "(line 5: if x > 0: took the false branch; the derivative is that of the path that ran); "
-                  "evaluate the points one at a time\n")
-
-
-def test_function_file_with_input_dependent_branch_is_refused(runner):
-    result = _invoke(runner, str(SAMPLES / "branch.py"), "--at", "x=-1:1:5")
-    assert result.exit_code == 2
-    assert result.stdout == ""
-    assert result.stderr == BRANCH_REFUSAL
-
-
-def test_function_file_with_input_dependent_branch_refused_from_points_file(runner, tmp_path):
-    path = tmp_path / "p.csv"
-    path.write_text("x\n2\n3\n", encoding="utf-8")
-    result = _invoke(runner, str(SAMPLES / "branch.py"), "--points", str(path), "--json")
-    assert result.exit_code == 2
-    assert result.stdout == ""
-    assert result.stderr == BRANCH_REFUSAL.replace("false branch", "true branch")
+# A function file whose path depends on the input is grouped by path: tests/test_paths.py.
 
 
 def test_evaluate_batch_refuses_trace_with_notes():

@@ -231,7 +231,7 @@ def test_binomial_schedule_is_optimal_on_short_chains(length):
 
 # ---------------------------------------------------------------- adcli grad --checkpoint
 
-LOOP_N = 30_000  # samples/long_loop.py: 10,000 iterations of sin, mul, add
+LOOP_N = 10_000  # samples/long_loop.py: 10,000 iterations of sin, mul, add: a step is one iteration
 
 
 def test_long_loop_plain_gradient_matches_the_euler_recurrence(runner):
@@ -243,9 +243,9 @@ def test_long_loop_plain_gradient_matches_the_euler_recurrence(runner):
     assert doc["gradient"]["x"] == pytest.approx(derivative, rel=1e-12)
 
 
-@pytest.mark.parametrize(("spec", "bound", "recomputed"), [
-    ("every=100", (LOOP_N // 100 - 1) * 2 + 100, LOOP_N),
-    ("binomial=10", (10 - 1) * 2 + 1, closed_form(LOOP_N, 9)),
+@pytest.mark.parametrize(("spec", "bound", "recomputed"), [  # a step holds 3 values, 1 (y) lives between steps
+    ("every=100", (LOOP_N // 100 - 1) * 1 + 100 * 3, LOOP_N),
+    ("binomial=10", (10 - 1) * 1 + 3, closed_form(LOOP_N, 9)),
 ])
 def test_grad_checkpoint_same_digits_and_a_cost_line(runner, spec, bound, recomputed):
     plain = invoke(runner, ["grad", LONG_LOOP, "--at", "x=0.3"])
@@ -254,10 +254,11 @@ def test_grad_checkpoint_same_digits_and_a_cost_line(runner, spec, bound, recomp
     assert field(checked.stdout, "∂/∂x") == field(plain.stdout, "∂/∂x") == "2.3788235"
     assert field(checked.stdout, "value") == field(plain.stdout, "value")
     match = re.fullmatch(rf"note: checkpointing {re.escape(spec)}: at most ([\d,]+) values stored at once "
-                         rf"\(storing all: 30,000\), ([\d,]+) steps recomputed\n", checked.stderr)
+                         rf"\(storing all: 30,000\), ([\d,]+) steps recomputed "
+                         rf"\(a step: one iteration of the loop at line 8\)\n", checked.stderr)
     assert match, checked.stderr  # a note on stderr, not a warning
     peak, count = (int(group.replace(",", "")) for group in match.groups())
-    assert 1 <= peak <= bound  # long_loop's live state is at most w = 2 values wide
+    assert 3 <= peak <= bound
     assert count == recomputed
     # JSON: the gradient is the same float, bit for bit.
     plain_doc = json.loads(invoke(runner, ["grad", LONG_LOOP, "--at", "x=0.3", "--json"]).stdout)
@@ -303,7 +304,7 @@ def test_checkpoint_table_default_strategies(runner):
     result = invoke(runner, ["checkpoint", LONG_LOOP, "--at", "x=0.3"])
     assert result.exit_code == 0, result.stderr
     out = result.stdout
-    assert "reversing 30,000 steps" in out
+    assert "reversing 10,000 steps (each one iteration of the loop at line 8)" in out
     rows = table_rows(out)
     assert [row[0] for row in rows] == DEFAULT_LABELS
     for row in rows:
@@ -311,19 +312,19 @@ def test_checkpoint_table_default_strategies(runner):
         expected = f"{theory_recomputed(label, LOOP_N):,}"
         if label == "none":
             assert row[1] == "—" and row[3] == "—" and row[5] == "skipped"
-            assert row[4] == expected == "449,985,000"
+            assert row[4] == expected == "49,995,000"
             continue
         assert row[3] == row[4] == expected, row  # measured recomputation = theory
         peak = int(row[1].replace(",", ""))
         if label == "all":
-            assert peak == LOOP_N
-        elif label.startswith("every"):
+            assert peak == 3 * LOOP_N  # every value of every iteration
+        elif label.startswith("every"):  # checkpoints hold y (1 value); a taped iteration 3
             k = int(label.split("=")[1])
-            assert peak <= (math.ceil(LOOP_N / k) - 1) * 2 + k
+            assert peak <= (math.ceil(LOOP_N / k) - 1) * 1 + 3 * k
         else:
             s = int(label.split("=")[1])
-            assert peak <= (s - 1) * 2 + 1
-    assert "none: skipped: it would recompute 449,985,000 steps (name it in --strategies to run it)" in out
+            assert peak <= (s - 1) * 1 + 3
+    assert "none: skipped: it would recompute 49,995,000 steps (name it in --strategies to run it)" in out
     assert "every strategy gives the same gradient, bit for bit: ∂f/∂x = 2.3788235" in out
 
 
@@ -332,7 +333,7 @@ def test_checkpoint_chosen_strategies(runner):
     assert result.exit_code == 0, result.stderr
     rows = table_rows(result.stdout)
     assert [row[0] for row in rows] == ["all", "every=10", "binomial=5"]
-    assert [row[3] for row in rows] == ["0", "30,000", f"{closed_form(LOOP_N, 4):,}"]
+    assert [row[3] for row in rows] == ["0", "10,000", f"{closed_form(LOOP_N, 4):,}"]
     assert rows[0][1] == "30,000"
     assert "bit for bit" in result.stdout
 
@@ -353,7 +354,7 @@ def test_checkpoint_json(runner):
         gradients.add(row["gradient"]["x"])
         assert row["gradient"]["x"] == pytest.approx(derivative, rel=1e-12)
     assert len(gradients) == 1  # bit for bit
-    assert rows[0]["peak_stored"] == LOOP_N
+    assert rows[0]["peak_stored"] == 3 * LOOP_N  # storing all: 3 values an iteration
     assert rows[1]["peak_stored"] <= (LOOP_N // 10 - 1) * 2 + 10
     assert rows[2]["peak_stored"] <= (5 - 1) * 2 + 1
     plain = json.loads(invoke(runner, ["grad", LONG_LOOP, "--at", "x=0.3", "--json"]).stdout)

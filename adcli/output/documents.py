@@ -270,7 +270,18 @@ def batch_json(batch) -> dict:
         "value": [v.tolist() for v in batch.values] if several else batch.values[0].tolist(),
         "gradient": [{k: g.tolist() for k, g in grad.items()} for grad in batch.gradients] if several
         else {k: g.tolist() for k, g in batch.gradients[0].items()},
-        "warnings": batch.warnings, "notes": [],  # one trace for every point: it took no branch
+        "warnings": batch.warnings, "notes": batch.notes,
+    })
+
+
+def curve_json(curve) -> dict:
+    """The ``plot`` document: the points, f and its derivative at each, and the marks along the range."""
+    return finite({
+        "source": curve.source, "input": curve.name, "at": curve.held, "points": len(curve.x),
+        "x": curve.x.tolist(), "value": curve.value.tolist(), "derivative": curve.derivative.tolist(),
+        "branch_changes": [list(gap) for gap in curve.branch_changes], "kinks": [list(gap) for gap in curve.kinks],
+        "conventions": curve.conventions,
+        "warnings": curve.warnings, "notes": curve.notes,
     })
 
 

@@ -5,16 +5,22 @@ from __future__ import annotations
 from adcli.errors import InputError
 
 
-def _pyplot():
+def _pyplot(what: str = "--plot"):
+    """matplotlib's pyplot (drawing into files only), or the error that says how to install it."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise InputError("--plot needs matplotlib, which is not installed: pip install 'adcli[plot]' "
+        raise InputError(f"{what} needs matplotlib, which is not installed: pip install 'adcli[plot]' "
                          "(or pip install matplotlib)") from None
     return plt
+
+
+def check_matplotlib(what: str) -> None:
+    """Fail before any work when matplotlib is missing; ``what`` names the option that needs it."""
+    _pyplot(what)
 
 
 def check_plot_file(path: str) -> None:
@@ -95,3 +101,64 @@ def plot_checkpoints(runs, path: str) -> None:
     axis.set_title("checkpointing: memory against recomputation")
     axis.grid(True, which="major", alpha=0.3)
     _save(plt, figure, path)
+
+
+def curve_png(curve) -> bytes:
+    """``adcli plot -o f.png``: f and its derivative, with the marks of :func:`_draw_curve`."""
+    return _curve_file(curve, "png")
+
+
+def curve_svg(curve) -> str:
+    """``adcli plot -o f.svg``: as :func:`curve_png`, as SVG text (no date in it, the same for the same curve)."""
+    return _curve_file(curve, "svg").decode()
+
+
+def _curve_file(curve, image_format: str) -> bytes:
+    import io
+
+    plt = _pyplot(f"adcli plot --format {image_format}")
+    plt.rcParams["svg.hashsalt"] = "adcli"
+    figure, axes = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    try:
+        _draw_curve(axes, curve)
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format=image_format, metadata={"Date": None} if image_format == "svg" else None)
+    finally:
+        plt.close(figure)
+    return buffer.getvalue()
+
+
+def _draw_curve(axes, curve) -> None:
+    """f on top, its derivative below; dashed lines at branch changes, dotted at kinks, rings where a
+    convention was used."""
+    import numpy as np
+
+    held = "".join(f", {name} = {value:g}" for name, value in curve.held.items())
+    x = np.asarray(curve.x)
+
+    def broken(values, gaps):
+        """x and ``values`` with a NaN in each gap, so the line is not drawn across a change of rule."""
+        cut = sorted({int(k) + 1 for a, b in gaps for k in np.flatnonzero((x[:-1] == a) & (x[1:] == b))})
+        return np.insert(x, cut, np.nan), np.insert(np.asarray(values, dtype=float), cut, np.nan)
+
+    for axis, values, label, gaps in ((axes[0], curve.value, "f", curve.branch_changes),
+                                      (axes[1], curve.derivative, f"∂f/∂{curve.name}",
+                                       curve.branch_changes + curve.kinks)):
+        axis.plot(*broken(values, gaps), marker="." if len(x) <= 50 else None, linewidth=1.2)
+        axis.set_ylabel(label)
+        axis.grid(True, alpha=0.3)
+        for k, (a, b) in enumerate(curve.branch_changes):
+            axis.axvline((a + b) / 2, color="tab:red", linestyle="--", linewidth=0.8,
+                         label="branch change" if k == 0 else None)
+        for k, (a, b) in enumerate(curve.kinks):
+            axis.axvline((a + b) / 2, color="tab:orange", linestyle=":", linewidth=0.8,
+                         label="kink" if k == 0 else None)
+        if curve.conventions:
+            at = np.isin(curve.x, curve.conventions)
+            axis.scatter(curve.x[at], np.asarray(values)[at], facecolors="none", edgecolors="tab:green", s=40,
+                         zorder=3, label="convention used")
+    axes[0].set_title(f"f({curve.name}) = {curve.source}{held}")
+    axes[1].set_xlabel(curve.name)
+    if curve.branch_changes or curve.kinks or curve.conventions:
+        axes[0].legend(fontsize=8)

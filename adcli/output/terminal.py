@@ -176,8 +176,9 @@ def batch_view(batch, digits: int) -> Group:
         add(name if several else "value", batch.values[k])
         for input_name, partial in batch.gradients[k].items():
             add(f"∂{'(' + name + ')' if several else ''}/∂{input_name}", partial)
-    note = Text("the trace was recorded once and evaluated at every point with NumPy; "
-                "--format csv or --json gives every point", style="dim")
+    how = (f"one trace per path ({len(batch.paths)}), each evaluated at its points with NumPy" if batch.paths
+           else "the trace was recorded once and evaluated at every point with NumPy")
+    note = Text(f"{how}; --format csv or --json gives every point", style="dim")
     return Group(Text.assemble(("f", "bold"), f"({', '.join(trace.input_names)}) = ", (trace.source, "bold")),
                  table, note)
 
@@ -206,7 +207,10 @@ def checkpoint_view(evaluated, runs, digits: int) -> Group:
     done = [r for r in runs if r.adjoints]
     steps = runs[0].steps if runs else 0
     differ = any(r.adjoints[n] != done[0].adjoints[n] for r in done for n in trace.inputs)
-    table = FitTable(title=f"reversing {steps:,} steps (one per equation of the trace)", title_justify="left")
+    from adcli.checkpoint import step_unit
+
+    unit = f"each {step_unit(trace)}" if trace.iterations else "one per equation of the trace"
+    table = FitTable(title=f"reversing {steps:,} steps ({unit})", title_justify="left")
     for column in ("strategy", "peak stored", "theory", "recomputed", "theory", "time"):
         table.add_column(column, kind="key" if column == "strategy" else "number")
     if differ:
