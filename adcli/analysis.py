@@ -46,7 +46,8 @@ def load(source: Source | str, assigned: dict[str, Value],
 
         return trace_function(source.text, assigned, func, iterations)
     if func is not None:
-        raise InputError("--func chooses a function in a .py file; the source is an expression")
+        raise InputError("a function is chosen by name in a .py file; the source is an expression",
+                         option="func", value=func)
     return parse(source.text), assigned
 
 
@@ -128,12 +129,13 @@ def _straight_through(trace: Trace, d0: MutableSequence[float]) -> list[str]:
         if primitive is not None and primitive.discrete and active[i]:
             d0[i] = 1.0
             (touched if needed[i] else unreachable).append(trace.label(i, names, input_name))
-    said = [f"--ste: {node} reaches no output (it only decides control flow, a loop count or a branch), "
-            "so a straight-through derivative cannot reach the output through it" for node in unreachable]
+    said = [f"straight-through estimator: {node} reaches no output (it only decides control flow, a loop count "
+            "or a branch), so a straight-through derivative cannot reach the output through it" for node in unreachable]
     if unreachable and not touched:
         return [message + "; the gradient is unchanged" for message in said]
     if not touched:
-        return ["--ste: no discrete node (floor, sign) depends on an input; the gradient is unchanged"]
+        return ["straight-through estimator: no discrete node (floor, sign) depends on an input; "
+                "the gradient is unchanged"]
     return said + [f"straight-through estimator: the derivative of {node} is taken as 1 instead of 0 "
                    "(a biased estimate, not the derivative)" for node in touched]
 

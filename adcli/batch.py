@@ -46,9 +46,9 @@ def gradient_at_points(source: Source | str, assigned: dict, points_file: str | 
         columns.update(read_points(points_file))
     for name, value in assigned.items():
         if name in columns:
-            raise InputError(f"--at {name}: {name} is also a column of --points")
+            raise InputError(f"{name} is also a column of the points file", option="at", value=name)
         if isinstance(value, list):
-            raise InputError(f"--at {name}: list parameters cannot be combined with ranges of points")
+            raise InputError("list parameters cannot be combined with ranges of points", option="at", value=name)
         columns[name] = range_points(value) if isinstance(value, PointRange) else value
     first: dict[str, Value] = {name: float(np.ravel(v)[0]) for name, v in columns.items()}
     trace, _ = load(source, first, func)
@@ -64,28 +64,33 @@ def read_points(path: str) -> dict[str, np.ndarray]:
         with open(path, newline="", encoding="utf-8-sig") as handle:  # -sig: spreadsheets write a BOM
             lines, rows = _numbered_rows(path, csv.reader(handle))
     except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"--points {path}: cannot read the file ({error})") from None
+        raise _points_error(path, None, f"cannot read the file ({error})") from None
     if len(rows) < 2:
-        raise InputError(f"--points {path}: expected a header row naming the inputs and at least one point")
+        raise _points_error(path, None, "expected a header row naming the inputs and at least one point")
     header = [cell.strip() for cell in rows[0]]
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
-        raise InputError(f"--points {path}: the header names {', '.join(repeated)} more than once")
+        raise _points_error(path, None, f"the header names {', '.join(repeated)} more than once")
     for number, row in zip(lines[1:], rows[1:]):
         if len(row) != len(header):
-            raise InputError(f"--points {path}, line {number}: every row needs {len(header)} values, "
+            raise _points_error(path, number, f"every row needs {len(header)} values, "
                              "one per column of the header")
     try:
         data = np.array([[float(cell) for cell in row] for row in rows[1:]], dtype=float)
     except ValueError:
         bad = next(number for number, row in zip(lines[1:], rows[1:]) if not _all_numbers(row))
-        raise InputError(f"--points {path}, line {bad}: every cell must be a number") from None
+        raise _points_error(path, bad, "every cell must be a number") from None
     if not np.isfinite(data).all():
         line = lines[1 + int(np.flatnonzero(~np.isfinite(data).all(axis=1))[0])]
-        raise InputError(f"--points {path}, line {line}: every cell must be a finite number")
+        raise _points_error(path, line, "every cell must be a finite number")
     if data.ndim != 2 or data.shape[1] != len(header):
-        raise InputError(f"--points {path}: every row needs {len(header)} values, one per column of the header")
+        raise _points_error(path, None, f"every row needs {len(header)} values, one per column of the header")
     return {name: data[:, k] for k, name in enumerate(header)}
+
+
+def _points_error(path: str, line: int | None, message: str) -> InputError:
+    """An error in the points file ``path`` (at ``line``)."""
+    return InputError(message, option="points", value=path if line is None else f"{path}, line {line}")
 
 
 def _numbered_rows(path: str, reader) -> tuple[list[int], list[list[str]]]:
@@ -98,12 +103,12 @@ def _numbered_rows(path: str, reader) -> tuple[list[int], list[list[str]]]:
         for row in reader:
             if any(cell.strip() for cell in row):
                 if len(rows) > MAX_POINTS:
-                    raise InputError(f"--points {path}, line {start}: a file holds at most {MAX_POINTS:,} points")
+                    raise _points_error(path, start, f"a file holds at most {MAX_POINTS:,} points")
                 lines.append(start)
                 rows.append(row)
             start = reader.line_num + 1
     except csv.Error as error:
-        raise InputError(f"--points {path}, line {start}: cannot read the row as CSV ({error})") from None
+        raise _points_error(path, start, f"cannot read the row as CSV ({error})") from None
     return lines, rows
 
 
@@ -168,7 +173,8 @@ def _point_columns(trace: Trace, columns: dict[str, np.ndarray | float]) -> tupl
     """Each input's values (an array, or a 0-d array for an input held constant) and the number of points."""
     missing = [name for name in trace.input_names if name not in columns]
     if missing:
-        raise InputError(f"no values for {', '.join(missing)}: add --at or a column in --points")
+        raise InputError(f"no values for {', '.join(missing)} (nor a column of the points file)", option="at",
+                         value=",".join(f"{name}=…" for name in missing))
     extra = [name for name in columns if name not in trace.input_names]
     if extra:
         inputs = ", ".join(trace.input_names)

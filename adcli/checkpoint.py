@@ -57,8 +57,8 @@ def parse_strategy(text: str) -> Strategy:
     if number is not None:
         return Strategy(name, number)
     shown = text if len(text) <= 40 else f"{text[:40]}…"
-    raise InputError(f"--checkpoint {shown}: choose all, none, every=K or binomial=S "
-                     f"(K, S whole numbers from 1 to {MAX_COUNT:,})")
+    raise InputError(f"choose all, none, every=K or binomial=S (K, S whole numbers from 1 to {MAX_COUNT:,})",
+                     option="checkpoint", value=shown)
 
 
 @dataclass
@@ -315,7 +315,7 @@ def compare_strategies(trace: Trace, point: list[float], strategies: list[Strate
         if not forced and recomputed > NONE_LIMIT:
             skipped = Run(strategy, [], steps, theory_recomputed=recomputed, theory_stored=stored)
             skipped.notes.append(
-                f"skipped: it would recompute {recomputed:,} steps (name it in --strategies to run it)")
+                f"skipped: it would recompute {recomputed:,} steps (name it among the strategies to run it)")
             runs.append(skipped)
             continue
         runs.append(run(trace, point, strategy, on_step=_progress(strategy, recomputed + steps)))

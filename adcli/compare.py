@@ -143,7 +143,7 @@ class SymbolicBudget:
 
     def messages(self) -> list[str]:
         """What went wrong, one sentence per step: timeouts, then failures."""
-        return [f"SymPy: '{step}' ran out of the {self.seconds:g} s budget (--sympy-timeout); the other "
+        return [f"SymPy: '{step}' ran out of the {self.seconds:g} s budget; the other "
                 "results are complete" for step in self.timeouts] + self.failures
 
 
@@ -217,9 +217,9 @@ def compare(trace: Trace, assigned: dict[str, Value], sweep_steps: list[float] |
     if len(trace.outputs) != 1:
         raise InputError(f"compare needs a single output; the function has {len(trace.outputs)}")
     if nest < 1:
-        raise InputError(f"--nest {nest}: give a depth of at least 1")
+        raise InputError("give a depth of at least 1", option="nest", value=str(nest))
     if nest > 1 and (len(trace.inputs) != 1):
-        raise InputError(f"--nest composes f with itself, which needs one input; the function has "
+        raise InputError(f"nesting composes f with itself, which needs one input; the function has "
                          f"{len(trace.inputs)}")
     budget = SymbolicBudget(sympy_timeout)
     evaluated = evaluate_at(trace, assigned)
@@ -618,7 +618,7 @@ def cross_check(result, checks: list[str], sympy_timeout: float = 10.0) -> tuple
     """Rows for ``grad --check sympy,fd``: each partial by AD, SymPy (floats) and a central difference."""
     unknown = [c for c in checks if c not in CHECKS]
     if unknown or not checks:
-        raise InputError(f"--check {','.join(checks)}: choose from {', '.join(CHECKS)}")
+        raise InputError(f"choose from {', '.join(CHECKS)}", option="check", value=",".join(checks))
     trace, evaluated = result.trace, result.evaluated
     names = trace.input_names
     point = [evaluated.at[name] for name in names]

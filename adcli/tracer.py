@@ -499,12 +499,12 @@ class Var(accelerator.VarBase):  # type: ignore[misc, valid-type]
 
 def _used_as_list() -> EscapeError:
     return EscapeError(f"{source_line()}: a single number is used as a list; "
-                       "give a list with --at name=[…] if the parameter is a list")
+                       "give a list (name=[…]) if the parameter is a list")
 
 
 def _list_used_as_number(*args):
     raise EscapeError(f"{source_line()}: a list parameter is used as a number; "
-                      "give a single number with --at name=value if the parameter is a number")
+                      "give a single number (name=value) if the parameter is a number")
 
 
 class TracedList(list):

@@ -331,7 +331,7 @@ def test_points_file_column_also_given_in_at(runner, tmp_path):
     result = _invoke(runner, "x*y", "--points", str(path), "--at", "x=1")
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr == "error: --at x: x is also a column of --points\n"
+    assert result.stderr == "error: --at x: x is also a column of the points file\n"
 
 
 # ---------------------------------------------------------------- function files

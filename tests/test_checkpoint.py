@@ -324,7 +324,7 @@ def test_checkpoint_table_default_strategies(runner):
         else:
             s = int(label.split("=")[1])
             assert peak <= (s - 1) * 1 + 3
-    assert "none: skipped: it would recompute 49,995,000 steps (name it in --strategies to run it)" in out
+    assert "none: skipped: it would recompute 49,995,000 steps (name it among the strategies to run it)" in out
     assert "every strategy gives the same gradient, bit for bit: ∂f/∂x = 2.3788235" in out
 
 
@@ -429,7 +429,7 @@ def test_ste_without_a_discrete_node_says_so(runner):
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["gradient"]["x"] == pytest.approx(2.4, abs=1e-15)
-    assert doc["warnings"] == ["--ste: no discrete node (floor, sign) depends on an input; the gradient is unchanged"]
+    assert doc["warnings"] == ["straight-through estimator: no discrete node (floor, sign) depends on an input; the gradient is unchanged"]
 
 
 def test_trace_ste_adjoints(runner):

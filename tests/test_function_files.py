@@ -447,7 +447,7 @@ def test_cli_file_without_functions(runner, tmp_path, monkeypatch):
 def test_cli_func_with_an_expression(runner):
     result = invoke(runner, "grad", "x*y", "--at", "x=1,y=2", "--func", "f")
     assert result.exit_code == 2
-    assert result.stderr == "error: --func chooses a function in a .py file; the source is an expression\n"
+    assert result.stderr == "error: --func f: a function is chosen by name in a .py file; the source is an expression\n"
 
 
 # ================================================================ errors through the CLI
@@ -594,7 +594,7 @@ def test_list_for_a_scalar_parameter(runner, in_tmp):
     write(in_tmp, "square.py", SQUARE)
     assert error_of(runner, "grad", "square.py", "--at", "x=[1,2]") == (
         2, "error: square.py, line 2: return x * x: a list parameter is used as a number; "
-           "give a single number with --at name=value if the parameter is a number\n")
+           "give a single number (name=value) if the parameter is a number\n")
 
 
 @pytest.mark.parametrize(("body", "line_text"), [
@@ -607,7 +607,7 @@ def test_list_for_a_scalar_parameter_outside_arithmetic(runner, in_tmp, body, li
     write(in_tmp, "scalar.py", f"import math\n\n\ndef f(x):\n    {body}\n")
     assert error_of(runner, "grad", "scalar.py", "--at", "x=[1,2]") == (
         2, f"error: scalar.py, line 5: {line_text}: a list parameter is used as a number; "
-           "give a single number with --at name=value if the parameter is a number\n")
+           "give a single number (name=value) if the parameter is a number\n")
 
 
 @pytest.mark.parametrize(("name", "body"), [("indexed.py", "return w[0] * w[1]"), ("summed.py", "return sum(w)")])
@@ -615,7 +615,7 @@ def test_scalar_for_a_list_parameter(runner, in_tmp, name, body):
     write(in_tmp, name, f"def f(w):\n    {body}\n")
     assert error_of(runner, "grad", name, "--at", "w=3") == (
         2, f"error: {name}, line 2: {body}: a single number is used as a list; "
-           "give a list with --at name=[…] if the parameter is a list\n")
+           "give a list (name=[…]) if the parameter is a list\n")
 
 
 def test_return_value_not_a_number(runner, in_tmp):

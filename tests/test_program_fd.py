@@ -233,7 +233,7 @@ def test_ste_says_when_the_floor_cannot_reach_the_output(runner, tmp_path):
     document = json.loads(result.stdout)
     assert document["gradient"] == {"x": 0.0, "y": 27.0}
     assert document["warnings"] == [
-        "--ste: v3 = floor(v1) reaches no output (it only decides control flow, a loop count or a branch), so a "
+        "straight-through estimator: v3 = floor(v1) reaches no output (it only decides control flow, a loop count or a branch), so a "
         "straight-through derivative cannot reach the output through it; the gradient is unchanged"]
     # a floor that does reach the output is still taken as 1: d(floor(x)·y)/dx = y = 3 with --ste
     reached = runner.invoke(app, ["grad", "floor(x)*y", "--at", "x=2.5,y=3", "--ste", "--json"])
