@@ -8,6 +8,7 @@ subprocess with ``ADCLI_NO_ACCELERATOR=1`` (the choice is made once, at import).
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import re
@@ -411,3 +412,29 @@ def test_the_boundary_exports_the_chosen_twin_of_each_hot_loop() -> None:
                           "configure": adcli.tracer.define_python_operators, "Unary": adcli.tracer.python_unary}
         assert accelerator.parse_fast("x*2") is None
     assert issubclass(adcli.tracer.Var, chosen["VarBase"])
+
+
+@needs_extension
+def test_use_switches_the_hot_loops_and_the_parser_inside_one_process() -> None:
+    """accelerator.use(False) runs the same long expression through the Python parser, evaluation
+    loop and reverse sweep; both sides give the same trace, values and adjoints, bit for bit."""
+    import adcli.sweeps
+
+    text = "+".join(f"sin(x)*{k}+x*0.5" for k in range(5_000))
+    results = []
+    try:
+        for native in (True, False):
+            assert accelerator.use(native) is native
+            assert (accelerator.parse_fast(text) is not None) is native
+            expected_loop = c_tape.reverse_sweep if native else adcli.sweeps.reverse_loop
+            assert accelerator.reverse_long is expected_loop
+            trace = parse(text)
+            assert len(trace) >= adcli.evaluate.LONG_TRACE
+            values = evaluate(trace, [0.3])
+            d0, d1 = linearize(trace, values)
+            adjoints = reverse_sweep(trace, d0, d1, {trace.outputs[0]: 1.0})
+            results.append((bytes(trace.op), list(trace.arg0), list(values), list(adjoints)))
+    finally:
+        accelerator.use(True)
+    assert results[0] == results[1]
+    assert results[0][3][0] == pytest.approx(sum(math.cos(0.3) * k + 0.5 for k in range(5_000)), rel=1e-12)  # by hand
