@@ -67,6 +67,8 @@ def local_partials(trace: Trace, values: Sequence[float], node: int) -> tuple:
 
 def is_zero(x) -> bool:
     """Whether ``x`` is a number equal to zero (a traced value or an array never is)."""
+    if x.__class__ is float:  # the common case, first
+        return not x
     return isinstance(x, (int, float)) and x == 0
 
 

@@ -303,10 +303,15 @@ def _checked(value: float, node: int) -> Var:
 
 
 def _push(code: int, a: int, b: int, value: float) -> Var:
-    """Tape an operation on the Var of node ``a`` (checked by the caller)."""
+    """Tape the node (code, a, b, value) on the active tape and return its Var, or raise the error
+    naming the node when its value is inf or NaN (the pure-Python hot path)."""
     node = len(_entries) >> 2
     _extend((code, a, b, value))
-    return _checked(value, node)
+    if value - value:  # inf or nan: the operation failed at its arguments
+        raise _recording().error_at(node)
+    var = _new(Var)
+    var.value, var.node, var.generation = value, node, _generation
+    return var
 
 
 def _constant(value) -> int | None:
