@@ -15,6 +15,8 @@ line, which can then catch Ctrl-C from its first moment) costs almost nothing.
 
 from __future__ import annotations
 
+import sys  # (built in: importing it costs nothing)
+
 TYPE_CHECKING = False  # (not typing's: this module imports nothing, so Ctrl-C finds adcli's handler sooner)
 
 __version__ = "0.1.0"
@@ -24,19 +26,38 @@ _HOMES = {
     "evaluate_at": "adcli.analysis", "gradient": "adcli.analysis", "sweep_table": "adcli.analysis",
     "AdcliError": "adcli.errors", "EvaluationError": "adcli.errors", "InputError": "adcli.errors",
     "parse": "adcli.parser", "smooth": "adcli.smoothing", "Trace": "adcli.trace",
+    "grad": "adcli.api", "value_and_grad": "adcli.api", "Value": "adcli.api", "Gradients": "adcli.api",
 }
-__all__ = ["AdcliError", "EvaluationError", "Evaluated", "Gradient", "InputError", "SweepTable", "Trace",
-           "evaluate_at", "gradient", "parse", "smooth", "sweep_table"]  # the keys of _HOMES (a test checks)
+__all__ = ["AdcliError", "EvaluationError", "Evaluated", "Gradient", "Gradients", "InputError", "SweepTable", "Trace",
+           "Value", "evaluate_at", "grad", "gradient", "parse", "smooth", "sweep_table",
+           "value_and_grad"]  # the keys of _HOMES (a test checks)
+#: The API functions that share their name with a module (``adcli.trace(f, x=1.0)``, ``adcli.jacobian(f)``):
+#: the name is the module, which, called, is the function of :mod:`adcli.api`.
+_CALLABLE_MODULES = ("trace", "jacobian", "hessian", "graph")
 
 if TYPE_CHECKING:
     from adcli.analysis import Evaluated, Gradient, SweepTable, evaluate_at, gradient, sweep_table
     from adcli.errors import AdcliError, EvaluationError, InputError
     from adcli.parser import parse
     from adcli.smoothing import smooth
+    from adcli.api import Gradients, Value, grad, graph, hessian, jacobian, trace, value_and_grad
     from adcli.trace import Trace
 
 
+class CallableModule(type(sys)):
+    """A module of adcli that, called, runs the API function of its name (``adcli.jacobian(f)``)."""
+
+    def __call__(self, *args, **kwargs):
+        from adcli import api
+
+        return getattr(api, self.__name__.rpartition(".")[2])(*args, **kwargs)
+
+
 def __getattr__(name: str):
+    if name in _CALLABLE_MODULES:
+        import importlib
+
+        return importlib.import_module(f"adcli.{name}")
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'adcli' has no attribute '{name}'")
@@ -48,4 +69,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOMES})
+    return sorted({*globals(), *_HOMES, *_CALLABLE_MODULES})

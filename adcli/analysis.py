@@ -29,13 +29,14 @@ def check_mode(mode: str) -> None:
 
 
 def load(source: Source | str, assigned: dict[str, Value],
-         func: str | None = None, iterations: bool = False) -> tuple[Trace, Mapping[str, Value]]:
+         func: str | None = None, iterations: bool = False, arrays: bool = False) -> tuple[Trace, Mapping[str, Value]]:
     """The trace of an expression or of a function file's function, and the point to use with it.
 
     ``source`` is resolved as SRC is (:func:`adcli.source.resolve`) unless it already is a
     :class:`~adcli.source.Source`. A function file is traced by running it at ``assigned``; list
     parameters become one input per entry (``w[0]``, ``w[1]``, …) in the returned point; with
-    ``iterations``, its trace notes where each iteration of its main loop began (for checkpointing).
+    ``iterations``, its trace notes where each iteration of its main loop began (for checkpointing);
+    with ``arrays``, list parameters reach it as NumPy arrays.
     """
     from adcli.parser import parse
 
@@ -44,7 +45,7 @@ def load(source: Source | str, assigned: dict[str, Value],
     if source.is_file:
         from adcli.function_file import trace_function
 
-        return trace_function(source.text, assigned, func, iterations)
+        return trace_function(source.text, assigned, func, iterations, arrays)
     if func is not None:
         raise InputError("a function is chosen by name in a .py file; the source is an expression",
                          option="func", value=func)

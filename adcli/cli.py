@@ -86,6 +86,8 @@ Output = Annotated[str | None, typer.Option(
          ".json, .md, .tex, .csv; graph: .dot, .mmd, .svg, .png; codegen: .py).")]
 Func = Annotated[str | None, typer.Option(
     "--func", metavar="NAME", help="The function to differentiate in a .py file.")]
+NumpyArrays = Annotated[bool, typer.Option(
+    "--numpy", help="Pass list values (--at w=[…]) to a .py file's function as NumPy arrays.")]
 Mode = Annotated[Literal["reverse", "forward"], typer.Option(
     "--mode", help="reverse: one sweep per output; forward: one per input.")]
 Ste = Annotated[bool, typer.Option(
@@ -187,17 +189,18 @@ def _source(source: str, at: list[str] | None = None) -> "Source":
     return expression(text)
 
 
-def _load(source: str, at: list[str] | None, func: str | None, iterations: bool = False):
+def _load(source: str, at: list[str] | None, func: str | None, iterations: bool = False, arrays: bool = False):
     """The trace and the point (list parameters flattened) for SRC and the --at options (``iterations``:
-    for checkpointing, where each iteration of a function file's main loop began)."""
-    return _load_source(_source(source, at), at, func, iterations)
+    for checkpointing, where each iteration of a function file's main loop began; ``arrays``: --numpy)."""
+    return _load_source(_source(source, at), at, func, iterations, arrays)
 
 
-def _load_source(source: "Source", at: list[str] | None, func: str | None, iterations: bool = False):
+def _load_source(source: "Source", at: list[str] | None, func: str | None, iterations: bool = False,
+                 arrays: bool = False):
     from adcli.analysis import load
     from adcli.cli_arguments import parse_assignments
 
-    return load(source, parse_assignments(at or []), func, iterations)
+    return load(source, parse_assignments(at or []), func, iterations, arrays)
 
 
 def _show(kind: str, args: tuple, chosen: str, digits: int | None = None, output: str | None = None,
@@ -285,6 +288,7 @@ def grad(
     wrt: Annotated[str | None, typer.Option(
         "--wrt", metavar="NAMES", help="Differentiate with respect to these inputs: x,y.")] = None,
     func: Func = None,
+    arrays: NumpyArrays = False,
     check: Annotated[str | None, typer.Option(
         "--check", metavar="METHODS", help="Cross-check against sympy, fd (central difference) or both: sympy,fd.")]
     = None,
@@ -326,7 +330,7 @@ def grad(
         batch = gradient_at_points(_source(source, at), assigned, points, func)
         _show("batch", (batch,), chosen, digits, output, quiet)
         return
-    trace, assigned = _load(source, at, func, iterations=checkpoint is not None)
+    trace, assigned = _load(source, at, func, iterations=checkpoint is not None, arrays=arrays)
     trace = _smoothed(trace, smooth)
     if checkpoint is not None and (mode != "reverse" or ste or convention != "adcli"):
         raise InputError("--checkpoint reverses the trace: it goes with reverse mode, without --ste and --convention")
@@ -365,6 +369,7 @@ def trace(
     rows: Annotated[str, typer.Option(
         "--rows", metavar="N", help=f"Rows shown of a long trace: a number up to {MAX_ROWS:,}, or all.")] = "40",
     func: Func = None,
+    arrays: NumpyArrays = False,
     ste: Ste = False,
     smooth: Smooth = None,
     convention: Convention = "adcli",
@@ -380,7 +385,7 @@ def trace(
     from adcli.points import bind_direction, check_inputs
 
     chosen = _choose("sweep", output_format, as_json, output)
-    trace, assigned = _load(source, at, func)
+    trace, assigned = _load(source, at, func, arrays=arrays)
     trace = _smoothed(trace, smooth)
     shown_rows = _rows(rows)
     seed = bind_direction(trace, parse_assignments([direction], "--direction")) if direction else None
@@ -398,6 +403,7 @@ def jacobian(
     at: At = None,
     mode: Mode = "reverse",
     func: Func = None,
+    arrays: NumpyArrays = False,
     smooth: Smooth = None,
     convention: Convention = "adcli",
     output_format: FormatOption("jacobian") = None,  # type: ignore[valid-type]
@@ -410,7 +416,7 @@ def jacobian(
     from adcli.jacobian import jacobian as compute
 
     chosen = _choose("jacobian", output_format, as_json, output)
-    trace, assigned = _load(source, at, func)
+    trace, assigned = _load(source, at, func, arrays=arrays)
     result = compute(_smoothed(trace, smooth), assigned, mode=mode, convention=convention)
     _show("jacobian", (result,), chosen, digits, output, quiet)
 
@@ -421,6 +427,7 @@ def hessian(
     source: Src,
     at: At = None,
     func: Func = None,
+    arrays: NumpyArrays = False,
     smooth: Smooth = None,
     output_format: FormatOption("hessian") = None,  # type: ignore[valid-type]
     as_json: Json = False,
@@ -432,7 +439,7 @@ def hessian(
     from adcli.hessian import hessian as compute
 
     chosen = _choose("hessian", output_format, as_json, output)
-    trace, assigned = _load(source, at, func)
+    trace, assigned = _load(source, at, func, arrays=arrays)
     result = compute(_smoothed(trace, smooth), assigned)
     _show("hessian", (result,), chosen, digits, output, quiet)
 

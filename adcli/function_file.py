@@ -18,7 +18,7 @@ import os
 import sys
 import textwrap
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from adcli.errors import AdcliError, EvaluationError, InputError, TracedOverflowError, TracedValueError, caret_message
 from adcli.points import PointRange, Value
@@ -28,18 +28,20 @@ from adcli.tracer import Recorder, TracedList, Var, describe_int, recording, tra
 
 
 def trace_function(path: str, assigned: dict[str, Value], func: str | None = None,
-                   iterations: bool = False) -> tuple[Trace, dict[str, float]]:
+                   iterations: bool = False, arrays: bool = False) -> tuple[Trace, dict[str, float]]:
     """Trace the chosen function of ``path`` at ``assigned``.
 
     Returns the trace (with notes on branches that depended on a traced value) and the point with
     list parameters flattened into their entries (``w[0]``, ``w[1]``, …), which are the inputs.
     With ``iterations``, the trace also notes where each iteration of the function's main loop
-    began (checkpointing's steps; following the lines costs time, so only when asked).
+    began (checkpointing's steps; following the lines costs time, so only when asked). With
+    ``arrays``, a list parameter reaches the function as a NumPy array (an object array of traced
+    values), as it does anyway when the parameter is annotated ``np.ndarray``.
     """
     if not path.endswith(".py"):
         raise InputError(f"{path}: a function file must be a Python file ending in .py")
     with _as_a_script(path):
-        return _trace(path, assigned, func, iterations)
+        return _trace(path, assigned, func, iterations, arrays)
 
 
 @contextlib.contextmanager
@@ -81,25 +83,27 @@ def _cwd() -> str | None:
 
 
 def _trace(path: str, assigned: dict[str, Value], func: str | None,
-           iterations: bool) -> tuple[Trace, dict[str, float]]:
+           iterations: bool, arrays: bool) -> tuple[Trace, dict[str, float]]:
     function = load_function(path, func)
     parameters = _parameters(function, path)
     trace = Trace(source=path)
     recorder = Recorder(trace)
-    arguments, point = _bind(parameters, assigned, recorder, function.__name__)
+    as_array = {p.name for p in parameters if arrays or wants_array(p)}
+    arguments, point = _bind(parameters, assigned, recorder, function.__name__, as_array)
     loop_lines = _top_level_loops(function) if iterations else set()
     with recording(recorder):
         try:
             with _recursion_floor(), _iterations(function, loop_lines, recorder) as boundaries:
                 result = function(**arguments)
         except AdcliError as error:
-            prefix = f"{path}, " if str(error).startswith("line ") else _place(error, path)
-            raise type(error)(prefix + str(error)) from None
+            raise _placed(error, path) from None
         except RecursionError:
             raise InputError(f"{_place(None, path)}the function recursed too deeply") from None
         except MemoryError:
             raise  # out of memory is the CLI's one line, not an error of the user's code
-        except Exception as error:  # the user's own code raised
+        except Exception as error:  # the user's own code raised (or NumPy, for adcli's error in its loop)
+            if isinstance(error.__cause__, AdcliError):
+                raise _placed(error.__cause__, path) from None
             raise _user_error(error, path) from None
         except SystemExit as error:
             raise _exit_error(error, path) from None
@@ -107,10 +111,17 @@ def _trace(path: str, assigned: dict[str, Value], func: str | None,
     trace.iterations, trace.loop_lines = boundaries, sorted(loop_lines)
     trace.notes.extend(recorder.branch_notes())
     trace.controls = recorder.control_flow()
-    trace.program = _program(path, function, [(p.name, assigned[p.name]) for p in parameters if p.name in assigned])
+    trace.program = _program(path, function, [(p.name, assigned[p.name]) for p in parameters if p.name in assigned],
+                             as_array)
     trace.recorded_at = [point[name] for name in trace.input_names]
     trace.recorded_values = recorder.values
     return trace, point
+
+
+def _placed(error: AdcliError, path: str) -> AdcliError:
+    """adcli's error raised in the user's code, with the file (and the line, when it has none)."""
+    prefix = f"{path}, " if str(error).startswith("line ") else _place(error, path)
+    return type(error)(prefix + str(error))
 
 
 def _top_level_loops(function: Callable) -> set[int]:
@@ -152,7 +163,8 @@ def _iterations(function: Callable, loop_lines: set[int], recorder: Recorder):
         sys.settrace(previous)
 
 
-def _program(path: str, function: Callable, shapes: list[tuple[str, Value]]) -> Callable[[list[float]], list[float]]:
+def _program(path: str, function: Callable, shapes: list[tuple[str, Value]],
+             as_array: set[str]) -> Callable[[list[float]], list[float]]:
     """The program itself on plain numbers: a flattened point (the inputs in order) -> its outputs,
     as ``python file.py`` computes them (for finite differences of the program, not of one path).
     An error of the user's code is an :class:`AdcliError`, as when tracing."""
@@ -161,6 +173,8 @@ def _program(path: str, function: Callable, shapes: list[tuple[str, Value]]) -> 
         numbers = iter(point)
         arguments = {name: [next(numbers) for _ in value] if isinstance(value, list) else next(numbers)
                      for name, value in shapes}
+        for name in as_array & arguments.keys():
+            arguments[name] = to_array(arguments[name])
         with _as_a_script(path):
             try:
                 with _recursion_floor():
@@ -171,7 +185,7 @@ def _program(path: str, function: Callable, shapes: list[tuple[str, Value]]) -> 
                 raise _user_error(error, path) from None
             except SystemExit as error:
                 raise _exit_error(error, path) from None
-        items = list(result) if isinstance(result, (list, tuple)) else [result]
+        items = _items(result)
         if not all(isinstance(item, (int, float)) and not isinstance(item, bool) for item in items):
             raise EvaluationError(f"{path}: {function.__name__}() returned something other than numbers here")
         return [float(item) for item in items]
@@ -261,9 +275,38 @@ def _parameters(function: Callable, path: str) -> list[inspect.Parameter]:
     return parameters
 
 
+def wants_array(parameter: inspect.Parameter) -> bool:
+    """Whether a parameter's annotation asks for a NumPy array (``np.ndarray``, ``NDArray[…]``)."""
+    annotation = parameter.annotation
+    if annotation is parameter.empty:
+        return False
+    text = annotation if isinstance(annotation, str) else repr(annotation)
+    return "ndarray" in text or "NDArray" in text
+
+
+def to_array(entries: list):
+    """A list as a one-dimensional NumPy array: of floats, or of objects for traced values."""
+    import numpy
+
+    return numpy.array(entries, dtype=object if any(isinstance(x, Var) for x in entries) else float)
+
+
+def _items(result) -> list:
+    """The outputs of a function's result: the entries of a list, tuple or one-dimensional array."""
+    if isinstance(result, (list, tuple)) or _is_array(result):
+        return list(result)
+    return [result]
+
+
+def _is_array(result) -> bool:
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(result, numpy.ndarray) and result.ndim == 1
+
+
 def _bind(parameters: list[inspect.Parameter], assigned: dict[str, Value], recorder: Recorder,
-          name: str) -> tuple[dict, dict[str, float]]:
-    """Arguments for the call (Vars and lists of Vars) and the flattened point."""
+          name: str, as_array: Collection[str] = ()) -> tuple[dict, dict[str, float]]:
+    """Arguments for the call (Vars, and lists or, for the parameters in ``as_array``, NumPy arrays
+    of Vars) and the flattened point."""
     names = [p.name for p in parameters]
     for given in assigned:
         if given not in names:
@@ -288,13 +331,16 @@ def _bind(parameters: list[inspect.Parameter], assigned: dict[str, Value], recor
         for label, entry in zip(labels, entries):
             traced.append(recorder.input(label, entry))
             point[label] = entry
-        arguments[parameter.name] = TracedList(traced) if isinstance(value, list) else traced[0]
+        if not isinstance(value, list):
+            arguments[parameter.name] = traced[0]
+        else:
+            arguments[parameter.name] = to_array(traced) if parameter.name in as_array else TracedList(traced)
     return arguments, point
 
 
 def _set_outputs(trace: Trace, recorder: Recorder, result, name: str, path: str) -> None:
-    items = list(result) if isinstance(result, (list, tuple)) else [result]
-    several = isinstance(result, (list, tuple))
+    items = _items(result)
+    several = isinstance(result, (list, tuple)) or _is_array(result)
     if several and not items:
         raise InputError(f"{path}: {name}() returned an empty {type(result).__name__}; return numbers")
     for k, item in enumerate(items):

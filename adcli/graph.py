@@ -200,3 +200,6 @@ def to_svg(data: GraphData, edge_labels: bool) -> bytes:
 def to_png(data: GraphData, edge_labels: bool) -> bytes:
     """The graph drawn by Graphviz as PNG."""
     return render_with_graphviz(to_dot(data, edge_labels), "png")
+
+
+__import__("sys").modules[__name__].__class__ = __import__("adcli").CallableModule  # adcli.graph(…) is adcli.api's

@@ -186,3 +186,6 @@ def hessian(trace: Trace, assigned: dict[str, Value]) -> Hessian:
                 raise EvaluationError(f"the second derivative ∂²f/∂{names[i]}∂{names[j]} is undefined at "
                                       "this point: its terms add up to inf - inf")
     return Hessian(evaluated, gradient, matrix, grad_trace)
+
+
+__import__("sys").modules[__name__].__class__ = __import__("adcli").CallableModule  # adcli.hessian(…) is adcli.api's

@@ -45,3 +45,6 @@ def jacobian(trace: Trace, assigned: dict[str, Value], mode: str = "reverse", co
     sweeps = {"forward": len(names), "reverse": len(outputs)}
     operations = {m: count * trace.operation_count for m, count in sweeps.items()}
     return Jacobian(evaluated, mode, matrix, sweeps, operations)
+
+
+__import__("sys").modules[__name__].__class__ = __import__("adcli").CallableModule  # adcli.jacobian(…) is adcli.api's

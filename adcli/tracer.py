@@ -695,6 +695,81 @@ def _traced_primitive(primitive: Primitive):
 traced_namespace = types.SimpleNamespace(**{p.name: _traced_primitive(p) for p in BY_NAME.values()})
 
 
+# ---------------------------------------------------------------- methods and NumPy
+#: NumPy's names for primitives whose registry name differs (a ufunc on an object array calls the
+#: method of its own name on each entry: ``np.arcsin`` calls ``x.arcsin()``).
+_NUMPY_NAMES = {"absolute": "abs", "fabs": "abs", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
+                "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "arctan2": "atan2",
+                "subtract": "sub", "multiply": "mul", "true_divide": "div", "divide": "div",
+                "negative": "neg", "power": "pow", "float_power": "pow", "maximum": "max", "minimum": "min",
+                "fmax": "max", "fmin": "min"}
+_COMPARISONS = {"less": operator.lt, "less_equal": operator.le, "greater": operator.gt,
+                "greater_equal": operator.ge, "equal": operator.eq, "not_equal": operator.ne}
+_OTHER_UFUNCS: dict[str, Callable] = {"positive": operator.pos, "square": lambda x: x * x,
+                                      "reciprocal": lambda x: 1 / x, **_COMPARISONS}
+
+
+def _method_names() -> dict[str, str]:
+    """Method name -> registry name: every one-argument primitive under its own name (``x.exp()``,
+    ``x.relu()``; the name of a new primitive becomes a method too), and under NumPy's name."""
+    names = {p.name: p.name for p in BY_NAME.values() if p.arity == 1 and p.name != "neg"}
+    names.update({numpy: name for numpy, name in _NUMPY_NAMES.items() if name in names})
+    return names
+
+
+def _define_methods() -> None:
+    for method, name in _method_names().items():
+        function = getattr(traced_namespace, name)
+        setattr(Var, method, lambda self, _f=function: _f(self))
+        getattr(Var, method).__doc__ = f"{name}(x), recorded as the primitive {name}."
+
+
+_define_methods()
+Var.__floor__ = lambda self: traced_namespace.floor(self)
+Var.__ceil__ = lambda self: _ceil(self)
+
+
+def _ufunc_scalar(name: str) -> Callable | None:
+    """The traced function of the NumPy ufunc ``name`` on scalars (None when adcli has none)."""
+    primitive = BY_NAME.get(_NUMPY_NAMES.get(name, name))
+    return getattr(traced_namespace, primitive.name) if primitive is not None else _OTHER_UFUNCS.get(name)
+
+
+def _unknown_ufunc(name: str) -> EscapeError:
+    """The error for a NumPy ufunc adcli does not record, with the ones it does."""
+    numpy = sys.modules["numpy"]
+    known = sorted(n for n in {*_NUMPY_NAMES, *_OTHER_UFUNCS, *BY_NAME} if isinstance(getattr(numpy, n, None),
+                                                                                    numpy.ufunc))
+    return EscapeError(f"{source_line()}: numpy.{name} is not differentiable by adcli; supported: {', '.join(known)}")
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    """NumPy on traced values: a ufunc is recorded as the same primitive adcli records for the
+    operator or math function (``np.sin(x)`` as sin, ``np.maximum(x, 0)`` as max); an array among
+    the arguments is handled entry by entry, giving an object array of traced values."""
+    function = _ufunc_scalar(ufunc.__name__)
+    if function is None or method != "__call__" or kwargs:
+        detail = f".{method}" if method != "__call__" else f" with {', '.join(kwargs)}=" if kwargs else ""
+        raise _unknown_ufunc(ufunc.__name__ + detail)
+    numpy = sys.modules["numpy"]
+    if any(isinstance(x, numpy.ndarray) for x in inputs):
+        return numpy.frompyfunc(function, ufunc.nin, 1)(*inputs)
+    return function(*inputs)
+
+
+def _missing_method(self, name: str):
+    """A NumPy ufunc adcli does not know, applied to an object array (NumPy calls the method of the
+    ufunc's name on each entry), is an error naming it; any other missing attribute an AttributeError."""
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and not name.startswith("_") and isinstance(getattr(numpy, name, None), numpy.ufunc):
+        raise _unknown_ufunc(name)
+    raise AttributeError(f"a traced value has no attribute '{name}'")
+
+
+Var.__array_ufunc__ = _array_ufunc
+Var.__getattr__ = _missing_method
+
+
 def replay(trace: Trace, values: Sequence[float], recorder: Recorder) -> list:
     """Re-record ``trace`` on traced values into ``recorder``: returns a Var (or constant) per node."""
     out: list = [None] * len(trace)
