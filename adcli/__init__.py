@@ -16,6 +16,7 @@ line, which can then catch Ctrl-C from its first moment) costs almost nothing.
 from __future__ import annotations
 
 import sys  # (built in: importing it costs nothing)
+import types  # (imported by Python's own start-up)
 
 TYPE_CHECKING = False  # (not typing's: this module imports nothing, so Ctrl-C finds adcli's handler sooner)
 
@@ -37,20 +38,25 @@ _CALLABLE_MODULES = ("trace", "jacobian", "hessian", "graph")
 
 if TYPE_CHECKING:
     from adcli.analysis import Evaluated, Gradient, SweepTable, evaluate_at, gradient, sweep_table
+    from adcli.api import Gradients, Value, grad, value_and_grad
     from adcli.errors import AdcliError, EvaluationError, InputError
     from adcli.parser import parse
     from adcli.smoothing import smooth
-    from adcli.api import Gradients, Value, grad, graph, hessian, jacobian, trace, value_and_grad
     from adcli.trace import Trace
 
 
-class CallableModule(type(sys)):
+class CallableModule(types.ModuleType):
     """A module of adcli that, called, runs the API function of its name (``adcli.jacobian(f)``)."""
 
     def __call__(self, *args, **kwargs):
         from adcli import api
 
         return getattr(api, self.__name__.rpartition(".")[2])(*args, **kwargs)
+
+
+def callable_module(name: str) -> None:
+    """Make the module ``name`` (one of ``_CALLABLE_MODULES``) callable as its API function."""
+    sys.modules[name].__class__ = CallableModule
 
 
 def __getattr__(name: str):

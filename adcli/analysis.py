@@ -28,7 +28,7 @@ def check_mode(mode: str) -> None:
         raise InputError(f"mode {mode!r}: choose reverse or forward")
 
 
-def load(source: Source | str, assigned: dict[str, Value],
+def load(source: Source | str, assigned: Mapping[str, Value],
          func: str | None = None, iterations: bool = False, arrays: bool = False) -> tuple[Trace, Mapping[str, Value]]:
     """The trace of an expression or of a function file's function, and the point to use with it.
 
@@ -90,7 +90,7 @@ class Evaluated:
                              every_product(self.convention))
 
 
-def evaluate_at(trace: Trace, assigned: dict[str, Value], straight_through: bool = False,
+def evaluate_at(trace: Trace, assigned: Mapping[str, Value], straight_through: bool = False,
                 convention: str = "adcli") -> Evaluated:
     """Evaluate ``trace`` with the inputs from ``assigned`` and linearize it there.
 
@@ -210,7 +210,7 @@ class _Tangents(Mapping):
         return len(self._wrt)
 
 
-def gradient(trace: Trace, assigned: dict[str, Value], mode: str = "reverse",
+def gradient(trace: Trace, assigned: Mapping[str, Value], mode: str = "reverse",
              wrt: list[str] | None = None, straight_through: bool = False, convention: str = "adcli") -> Gradient:
     """Value and gradient: reverse mode runs one sweep per output, forward mode one per input.
     ``convention``: the partials at kinks (see :func:`evaluate_at`); under a framework's, a nan or
@@ -280,7 +280,7 @@ class SweepTable:
         return self.evaluated.trace
 
 
-def sweep_table(trace: Trace, assigned: dict[str, Value], wrt: list[str] | None = None,
+def sweep_table(trace: Trace, assigned: Mapping[str, Value], wrt: list[str] | None = None,
                 direction: dict[str, float] | None = None, output: int = 0,
                 straight_through: bool = False, convention: str = "adcli") -> SweepTable:
     """The values, the tangents for each ``wrt`` input or the ``direction``, and the adjoints

@@ -13,12 +13,12 @@ import inspect
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Union
+from typing import Any
 
 from adcli.errors import InputError
 from adcli.trace import Trace
 
-Wrt = Union[str, Sequence[str], None]
+Wrt = str | Sequence[str] | None
 
 
 # ---------------------------------------------------------------- tracing a Python function
@@ -63,7 +63,7 @@ def _wrt_names(bound: dict[str, Any], wrt: Wrt) -> list[str]:
 def _shaped(bound: dict[str, Any], names: list[str], flat: dict[str, float]) -> list:
     """Per parameter in ``names``, its part of ``flat`` (input name -> number) in its own shape:
     a float, a list, or a NumPy array."""
-    parts = []
+    parts: list[Any] = []
     for name in names:
         value = bound[name]
         if isinstance(value, (int, float)):
@@ -277,7 +277,7 @@ class Value:
     def _layout(self) -> tuple[Trace, list[float], list[Value], dict[int, int]]:
         from adcli.primitives import BY_NAME
 
-        trace, values, node = Trace(source="Value"), [], {}
+        trace, values, node = Trace(source="Value"), [], {}  # type: ignore[var-annotated]
         order = self._order()
         for value in order:
             if not value._op:

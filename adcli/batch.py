@@ -12,7 +12,7 @@ the function is undefined (log of a negative number) get NaN, and a warning coun
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from adcli.source import Source
 
 
-def gradient_at_points(source: Source | str, assigned: dict, points_file: str | None, func: str | None = None) -> Batch:
+def gradient_at_points(source: Source | str, assigned: Mapping[str, Value], points_file: str | None,
+                       func: str | None = None) -> Batch:
     """Value and gradient of SRC at every point of the --at ranges and the --points file.
 
     A function file is traced at the first point; if its path depended on the input, the points

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 
 from adcli.errors import AdcliError, InputError
 from adcli.limits import MAX_POINTS, parse_whole
@@ -15,7 +16,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
 _RANGE = re.compile(r"([^:]+):([^:]+):\s*(\S+)\Z")
 
 
-def is_batch(assigned: dict[str, Value], points_file: str | None) -> bool:
+def is_batch(assigned: Mapping[str, Value], points_file: str | None) -> bool:
     """Whether the options ask for many points: a range in --at, or a --points file."""
     return points_file is not None or any(isinstance(v, PointRange) for v in assigned.values())
 

@@ -16,7 +16,7 @@ import math
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -208,7 +208,7 @@ def complex_step(trace: Trace, point: list[float], k: int, h: float) -> float:
 
 
 # ---------------------------------------------------------------- the comparison
-def compare(trace: Trace, assigned: dict[str, Value], sweep_steps: list[float] | None = None,
+def compare(trace: Trace, assigned: Mapping[str, Value], sweep_steps: list[float] | None = None,
             nest: int = 1, sympy_timeout: float = 10.0, smooth: float | None = None) -> Comparison:
     """Every method's derivative at the point, its error against a 50-digit SymPy reference, the
     finite-difference step sweep (when ``sweep_steps`` is given) and the swell table up to ``nest``.
@@ -255,7 +255,7 @@ def _ad_rows(evaluated: Evaluated) -> list[MethodRow]:
     return rows
 
 
-def _estimator_rows(evaluated: Evaluated, assigned: dict[str, Value], tau: float) -> list[MethodRow]:
+def _estimator_rows(evaluated: Evaluated, assigned: Mapping[str, Value], tau: float) -> list[MethodRow]:
     """Reverse-mode rows of two estimates at a kink or step: the derivative of the smoothed trace
     (whose notes join ``evaluated``'s) and the straight-through estimator (derivative of floor and
     sign taken as 1)."""

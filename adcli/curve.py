@@ -5,6 +5,7 @@ convention (abs at 0).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -35,7 +36,7 @@ class Curve:
     notes: list[str] = field(default_factory=list)
 
 
-def curve(source: Source | str, assigned: dict[str, Value], func: str | None = None) -> Curve:
+def curve(source: Source | str, assigned: Mapping[str, Value], func: str | None = None) -> Curve:
     """f and its derivative along the one input given a range (``--at x=-2:2:401``), the others held."""
     ranges = [name for name, value in assigned.items() if isinstance(value, PointRange)]
     if len(ranges) != 1:

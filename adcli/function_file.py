@@ -18,7 +18,8 @@ import os
 import sys
 import textwrap
 import traceback
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
 
 from adcli.errors import AdcliError, EvaluationError, InputError, TracedOverflowError, TracedValueError, caret_message
 from adcli.points import PointRange, Value
@@ -27,7 +28,7 @@ from adcli.trace import Trace
 from adcli.tracer import Recorder, TracedList, Var, describe_int, recording, traced_math, traced_max, traced_min
 
 
-def trace_function(path: str, assigned: dict[str, Value], func: str | None = None,
+def trace_function(path: str, assigned: Mapping[str, Value], func: str | None = None,
                    iterations: bool = False, arrays: bool = False) -> tuple[Trace, dict[str, float]]:
     """Trace the chosen function of ``path`` at ``assigned``.
 
@@ -82,7 +83,7 @@ def _cwd() -> str | None:
         return None
 
 
-def _trace(path: str, assigned: dict[str, Value], func: str | None,
+def _trace(path: str, assigned: Mapping[str, Value], func: str | None,
            iterations: bool, arrays: bool) -> tuple[Trace, dict[str, float]]:
     function = load_function(path, func)
     parameters = _parameters(function, path)
@@ -171,8 +172,8 @@ def _program(path: str, function: Callable, shapes: list[tuple[str, Value]],
 
     def run(point: list[float]) -> list[float]:
         numbers = iter(point)
-        arguments = {name: [next(numbers) for _ in value] if isinstance(value, list) else next(numbers)
-                     for name, value in shapes}
+        arguments: dict[str, Any] = {name: [next(numbers) for _ in value] if isinstance(value, list)
+                                     else next(numbers) for name, value in shapes}
         for name in as_array & arguments.keys():
             arguments[name] = to_array(arguments[name])
         with _as_a_script(path):
@@ -303,7 +304,7 @@ def _is_array(result) -> bool:
     return numpy is not None and isinstance(result, numpy.ndarray) and result.ndim == 1
 
 
-def _bind(parameters: list[inspect.Parameter], assigned: dict[str, Value], recorder: Recorder,
+def _bind(parameters: list[inspect.Parameter], assigned: Mapping[str, Value], recorder: Recorder,
           name: str, as_array: Collection[str] = ()) -> tuple[dict, dict[str, float]]:
     """Arguments for the call (Vars, and lists or, for the parameters in ``as_array``, NumPy arrays
     of Vars) and the flattened point."""

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from adcli import callable_module
 from adcli.errors import EvaluationError, InputError
 from adcli.points import Value
 from adcli.primitives import CONST, INPUT, PRIMITIVES
@@ -51,7 +52,7 @@ def check_size(data: GraphData, max_nodes: int) -> None:
                          value=str(max_nodes))
 
 
-def graph_data(trace: Trace, assigned: dict[str, Value] | None = None, wrt: list[str] | None = None,
+def graph_data(trace: Trace, assigned: Mapping[str, Value] | None = None, wrt: list[str] | None = None,
                digits: int = 4, max_nodes: int = 300) -> GraphData:
     """What the picture of ``trace`` shows: at the point ``assigned`` (when given) its values,
     partials and adjoints, and the tangent seeded on the one input ``wrt`` names."""
@@ -202,4 +203,4 @@ def to_png(data: GraphData, edge_labels: bool) -> bytes:
     return render_with_graphviz(to_dot(data, edge_labels), "png")
 
 
-__import__("sys").modules[__name__].__class__ = __import__("adcli").CallableModule  # adcli.graph(…) is adcli.api's
+callable_module(__name__)  # adcli.graph(…) is adcli.api's

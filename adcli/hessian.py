@@ -12,10 +12,10 @@ point and says so.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from adcli import scalar
+from adcli import callable_module, scalar
 from adcli.analysis import Evaluated, evaluate_at
 from adcli.errors import EvaluationError, InputError
 from adcli.points import Value
@@ -165,7 +165,7 @@ def _plain(value) -> float:
     return value.value if isinstance(value, Var) else value
 
 
-def hessian(trace: Trace, assigned: dict[str, Value]) -> Hessian:
+def hessian(trace: Trace, assigned: Mapping[str, Value]) -> Hessian:
     """The Hessian of a single-output function at a point."""
     if len(trace.outputs) != 1:
         raise InputError(f"the Hessian needs a single output; the function has {len(trace.outputs)} "
@@ -188,4 +188,4 @@ def hessian(trace: Trace, assigned: dict[str, Value]) -> Hessian:
     return Hessian(evaluated, gradient, matrix, grad_trace)
 
 
-__import__("sys").modules[__name__].__class__ = __import__("adcli").CallableModule  # adcli.hessian(…) is adcli.api's
+callable_module(__name__)  # adcli.hessian(…) is adcli.api's

@@ -3,8 +3,10 @@ with what each mode costs for the function's shape: the n ≪ m / n ≫ m lesson
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from adcli import callable_module
 from adcli.analysis import Evaluated, check_finite, check_mode, evaluate_at, non_finite_warnings
 from adcli.conventions import every_product
 from adcli.points import Value
@@ -33,7 +35,7 @@ class Jacobian:
         return None if forward == reverse else "forward" if forward < reverse else "reverse"
 
 
-def jacobian(trace: Trace, assigned: dict[str, Value], mode: str = "reverse", convention: str = "adcli") -> Jacobian:
+def jacobian(trace: Trace, assigned: Mapping[str, Value], mode: str = "reverse", convention: str = "adcli") -> Jacobian:
     """Forward mode builds the Jacobian column by column, reverse mode row by row (``convention``:
     the partials at kinks, see :func:`adcli.analysis.evaluate_at`)."""
     check_mode(mode)
@@ -47,4 +49,4 @@ def jacobian(trace: Trace, assigned: dict[str, Value], mode: str = "reverse", co
     return Jacobian(evaluated, mode, matrix, sweeps, operations)
 
 
-__import__("sys").modules[__name__].__class__ = __import__("adcli").CallableModule  # adcli.jacobian(…) is adcli.api's
+callable_module(__name__)  # adcli.jacobian(…) is adcli.api's

@@ -5,6 +5,7 @@ checked against the trace, with errors that name the argument they concern (``op
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from adcli.errors import InputError
@@ -39,7 +40,7 @@ def range_points(points: PointRange):
     return values
 
 
-def bind_point(trace: Trace, assigned: dict[str, Value]) -> list[float]:
+def bind_point(trace: Trace, assigned: Mapping[str, Value]) -> list[float]:
     """The value of each input of ``trace``, in input order; every input needs exactly one value."""
     inputs = trace.input_names
     known = set(inputs)
@@ -84,7 +85,7 @@ def _listing(names: list[str]) -> str:
     return ("input " if len(names) == 1 else "inputs ") + ", ".join(quoted)
 
 
-def bind_direction(trace: Trace, assigned: dict[str, Value]) -> dict[str, float]:
+def bind_direction(trace: Trace, assigned: Mapping[str, Value]) -> dict[str, float]:
     """A forward-mode seed (input -> tangent); inputs left out get tangent 0."""
     direction: dict[str, float] = {}
     for name, value in assigned.items():

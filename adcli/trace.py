@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from adcli import callable_module
 from adcli.primitives import CONST, INPUT, PRIMITIVES, Primitive, operations
 
 NO_ARG = -1
@@ -235,4 +236,4 @@ def compose(trace: Trace, depth: int) -> Trace:
     return nested
 
 
-__import__("sys").modules[__name__].__class__ = __import__("adcli").CallableModule  # adcli.trace(…) is adcli.api's
+callable_module(__name__)  # adcli.trace(…) is adcli.api's

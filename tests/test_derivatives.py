@@ -197,8 +197,12 @@ def test_forward_equals_reverse_equals_sympy(source, x, y, z):
     assume(all(abs(v) < 1e6 for v in values) and all(abs(a) < 1e6 for a in adjoints))
     # Absolute tolerance: float round-off eps·|v| in an intermediate v is amplified by derivatives that can
     # be as large as |v| (sin(u) with u ≈ 1e4), so it grows with the square of the largest intermediate
-    # magnitude; cancellation can leave a result much smaller than its terms.
-    scale = max([1.0] + [abs(v) for v in values] + [abs(a) for a in adjoints]) ** 2
+    # magnitude; cancellation can leave a result much smaller than its terms, which are as large as a local
+    # partial times an adjoint (d(x/x)/dx sums 1/x and -x/x², 512 each at x = 2^-9, into 0).
+    evaluated = reverse.evaluated
+    contributions = [abs(p * adjoints[i]) for column in (evaluated.d0, evaluated.d1) for i, p in enumerate(column)
+                     if math.isfinite(p)]
+    scale = max([1.0] + [abs(v) for v in values] + [abs(a) for a in adjoints] + contributions) ** 2
 
     expression = _sympy_expression(source)
     subs = {X: sympy.Float(x, 30), Y: sympy.Float(y, 30), Z: sympy.Float(z, 30)}
