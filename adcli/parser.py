@@ -73,7 +73,7 @@ _SUPERSCRIPTS = dict(zip("\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078
 # What to type instead of other characters that look like operators.
 _UNICODE_HINTS = {
     "\u2013": "-", "\u2014": "-", "\u2010": "-", "\u2011": "-", "\u22c5": "*", "\u2219": "*", "\u2217": "*",
-    "\u2715": "*", "\u2a2f": "*", "\u2215": "/", "\u2044": "/", "\u221a": "sqrt(...)", "\u00a0": "a plain space",
+    "\u2715": "*", "\u2a2f": "*", "\u2215": "/", "\u2044": "/", "\u221a": "sqrt(...)",
     "\u221e": "a finite number", "\u2264": "(comparisons are not part of the language)",
     "\u2265": "(comparisons are not part of the language)",
 }
@@ -129,10 +129,9 @@ def _unicode_hint(char: str) -> str:
     if instead is None and name.startswith(("GREEK SMALL LETTER ", "GREEK CAPITAL LETTER ")):
         letter = name.split("LETTER ", 1)[1].lower()
         instead = letter if name.startswith("GREEK SMALL") else letter.capitalize()
-    described = f"{char!r} (U+{ord(char):04X}{' ' + name if name else ''})"
     if instead is None:
-        return f"{described}: the expression language is ASCII"
-    return f"{described}: type {instead} instead"
+        return f"{char!r}: {char!r} is not part of the expression language"
+    return f"{char!r}: type {instead} instead ({char!r} is U+{ord(char):04X} {name})"
 
 
 def parse(source: str) -> Trace:
