@@ -66,6 +66,74 @@ accelerator.set_grammar(_BINARY, _NEGATE, {name: p.opcode for name, p in FUNCTIO
                         [0 if p is None else p.arity for p in PRIMITIVES], CONSTANTS, INPUT, CONST)
 
 
+# Formulas as people write them (issue 16): these characters are read as their ASCII meaning.
+_UNICODE_OPERATORS = {"\u2212": "-", "\u00d7": "*", "\u00b7": "*", "\u00f7": "/"}
+_SUPERSCRIPTS = dict(zip("\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207a\u207b",
+                         "0123456789+-"))
+# What to type instead of other characters that look like operators.
+_UNICODE_HINTS = {
+    "\u2013": "-", "\u2014": "-", "\u2010": "-", "\u2011": "-", "\u22c5": "*", "\u2219": "*", "\u2217": "*",
+    "\u2715": "*", "\u2a2f": "*", "\u2215": "/", "\u2044": "/", "\u221a": "sqrt(...)",
+    "\u221e": "a finite number", "\u2264": "(comparisons are not part of the language)",
+    "\u2265": "(comparisons are not part of the language)",
+}
+
+
+def _ascii_spelling(source: str) -> tuple[str, list[int]]:
+    """``source`` with −, ×, ·, ÷, superscripts (x², x⁻¹), π and |x| in their ASCII spelling
+    (-, *, *, /, x^2, x^-1, pi, abs(x)), and for each column of the result, the column of ``source``
+    it comes from (errors point into the text as typed). Any other character is kept, for the
+    parser to reject with a hint."""
+    out: list[str] = []
+    columns: list[int] = []
+
+    def emit(text: str, column: int) -> None:
+        out.append(text)
+        columns.extend([column] * len(text))
+
+    i, n = 0, len(source)
+    while i < n:
+        char = source[i]
+        if char in _UNICODE_OPERATORS:
+            emit(_UNICODE_OPERATORS[char], i)
+        elif char in _SUPERSCRIPTS:
+            j = i
+            while j < n and source[j] in _SUPERSCRIPTS:
+                j += 1
+            emit("^(" if j - i > 1 else "^", i)
+            for k in range(i, j):
+                emit(_SUPERSCRIPTS[source[k]], k)
+            if j - i > 1:
+                emit(")", j - 1)
+            i = j
+            continue
+        elif char == "\u03c0":  # π: a space keeps it apart from a neighbouring name or number
+            before = " " if out and (out[-1][-1:].isalnum() or out[-1][-1:] == "_") else ""
+            after = " " if i + 1 < n and (source[i + 1].isalnum() or source[i + 1] == "_") else ""
+            emit(f"{before}pi{after}", i)
+        elif char == "|":  # an opening bar where an operand is expected, a closing one elsewhere
+            previous = "".join(out).rstrip()
+            emit("abs(" if not previous or previous[-1] in "+-*/^(," else ")", i)
+        else:
+            emit(char, i)
+        i += 1
+    return "".join(out), columns
+
+
+def _unicode_hint(char: str) -> str:
+    """What to type instead of a character outside the language, for the error message."""
+    import unicodedata
+
+    name = unicodedata.name(char, "")
+    instead = _UNICODE_HINTS.get(char)
+    if instead is None and name.startswith(("GREEK SMALL LETTER ", "GREEK CAPITAL LETTER ")):
+        letter = name.split("LETTER ", 1)[1].lower()
+        instead = letter if name.startswith("GREEK SMALL") else letter.capitalize()
+    if instead is None:
+        return f"{char!r}: {char!r} is not part of the expression language"
+    return f"{char!r}: type {instead} instead ({char!r} is U+{ord(char):04X} {name})"
+
+
 def parse(source: str) -> Trace:
     """Parse an expression (several outputs separated by top-level commas) into a trace.
 
@@ -90,6 +158,10 @@ def _trace_from(source: str, columns, literal, literal_label, inputs, input_name
 
 class _Parser:
     def __init__(self, source: str) -> None:
+        self.typed = source  # the text as typed; self.source is its ASCII spelling
+        self._typed_columns: list[int] | None = None
+        if not source.isascii() or "|" in source:
+            source, self._typed_columns = _ascii_spelling(source)
         self.source = source
         self.tokens: list[str] = re.findall(_TOKEN, source)
         self.trace = Trace(source=source)
@@ -108,13 +180,21 @@ class _Parser:
         return self.fail_at(message, self.column(index))
 
     def fail_at(self, message: str, column: int) -> InputError:
-        return InputError(caret_message(f"syntax error at column {column + 1}: {message}", self.source, column))
+        """The error at ``column`` of the ASCII spelling, shown under the text as typed."""
+        if self._typed_columns is not None:
+            column = self._typed_columns[column] if column < len(self._typed_columns) else len(self.typed.rstrip())
+            if self.typed[column:column + 1] == "|":  # a bar of |x|, read as abs( or )
+                message = message.replace("'abs(' is never closed", "'|' is never closed").replace(
+                    "')' has no matching '('", "'|' has no matching '|'")
+        return InputError(caret_message(f"syntax error at column {column + 1}: {message}", self.typed, column))
 
     def _check_characters(self) -> None:
         """Reject the first character that has no place anywhere in the language (quotes, brackets …)."""
         bad = re.search(_FOREIGN, self.source)
         if bad is not None:
             char = bad.group()
+            if not char.isascii():
+                raise self.fail_at(f"unexpected {_unicode_hint(char)}", bad.start())
             hint = _HINTS.get(char, f"{char!r} is not part of the expression language")
             raise self.fail_at(f"unexpected {char!r}: {hint}", bad.start())
 
@@ -240,7 +320,7 @@ class _Parser:
     def _finish_output(self, start: int, end: int, operands, operators) -> None:
         group = self._reduce_group(operands, operators)
         if group is not None:
-            what = "'('" if group[1] == _PAREN else f"'{_CALL_OPCODES[group[1]].name}('"
+            what = "'('" if group[1] == _PAREN else f"'{self.tokens[group[2]]}('"
             raise self.fail(f"{what} is never closed", group[2])
         begin = self.column(start) if start else 0
         stop = self.column(end) if end < len(self.tokens) else len(self.source)
@@ -254,9 +334,11 @@ class _Parser:
                 raise self.fail(f"'{name}' is not a function", i)
             if not (name[0].isalpha() or name[0] == "_"):
                 raise self._unexpected_operand(name, i, [])
-            from adcli.suggest import did_you_mean
+            from adcli.suggest import SYNONYMS, did_you_mean
 
-            raise self.fail(f"unknown function '{name}'{did_you_mean(name, FUNCTIONS)}", i)
+            meant = SYNONYMS.get(name)
+            hint = f"; write {meant}(...)" if meant else did_you_mean(name, FUNCTIONS)
+            raise self.fail(f"unknown function '{name}'{hint}", i)
         return primitive
 
     def _check_arity(self, call: tuple, given: int) -> None:
@@ -267,7 +349,9 @@ class _Parser:
 
     def _unexpected_operand(self, token: str, i: int, operators: list[tuple]) -> InputError:
         if token in FUNCTIONS:
-            return self.fail(f"'{token}' is a function: call it as {token}(...)", i)
+            following = self.tokens[i + 1] if i + 1 < len(self.tokens) else ""
+            argument = following if following and (following[0].isalnum() or following[0] in "_.") else "..."
+            return self.fail(f"'{token}' is a function: write {token}({argument})", i)
         if token == ")" and operators and operators[-1][1] != _PAREN and operators[-1][0] == 0:
             if self.tokens[i - 1] == "(":
                 return self.fail(f"{_CALL_OPCODES[operators[-1][1]].name}() takes "
@@ -285,5 +369,6 @@ class _Parser:
         if len(token) == 1 and not token.isalnum() and token not in "+-*/^(),_":
             hint = _HINTS.get(token, f"{token!r} is not part of the expression language")
             return self.fail(f"unexpected {token!r}: {hint}", i)
-        hint = f" (write {previous}*{token})" if previous[0] in _NUMBER_START and token[0].isalpha() else ""
+        operand = previous[0] in _NUMBER_START or previous[0].isalpha() or previous[0] == "_"
+        hint = f" (write {previous}*{token})" if operand and (token[0].isalnum() or token[0] == "_") else ""
         return self.fail(f"missing operator between '{previous}' and '{token}'{hint}", i)

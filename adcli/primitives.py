@@ -244,6 +244,87 @@ def _min_partials_on_arrays(m, x, y, out):
     return m.where(x < y, 1.0, m.where(x == y, 0.5, 0.0)), m.where(y < x, 1.0, m.where(x == y, 0.5, 0.0))
 
 
+# The rules of the primitives of issue 16: each written so that it neither cancels nor overflows
+# where its derivative is a float (tests/test_accuracy.py holds each to a bound in ulps).
+_INV_LN2 = 1 / math.log(2)
+_INV_LN10 = 1 / math.log(10)
+_TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
+_SPLIT = 134217729.0  # 2^27 + 1: Dekker's split of a double into two halves of 26 bits
+
+
+def _square_error(x):
+    """x*x - fl(x*x), exactly (Dekker's product), for floats or arrays with |x| < 1e150."""
+    t = _SPLIT * x
+    high = t - (t - x)
+    low = x - high
+    return ((high * high - x * x) + 2 * high * low) + low * low
+
+
+def _gaussian(m, x):
+    """exp(-x^2) to a few ulps: exp(-fl(x*x)) alone is off by x^2 ulps (360 at x = 27), so the
+    rounding error e of x*x is put back as exp(-x*x - e) = exp(-x*x) (1 - e) (e < 1e-13)."""
+    plain = _plain(x)
+    error = _square_error(plain) if abs(plain) < 1e150 else 0.0
+    return m.exp(-(x * x)) * (1 - error)
+
+
+def _gaussian_on_arrays(m, x):
+    small = m.where(m.abs(x) < 1e150, x, 0.0)
+    return m.exp(-(x * x)) * (1 - _square_error(small))
+
+
+def _acosh_partial(m, x, out):
+    return (1 / (m.sqrt(x - 1) * m.sqrt(x + 1)) if _plain(x) != 1 else INF,)  # no x*x: it overflows at 1e154
+
+
+def _unit_scale(y, x):
+    """A power of 2 that brings the pair out of the subnormals, where hypot loses digits: 1 elsewhere."""
+    return 2.0**600 if max(abs(y), abs(x)) < 2.0**-500 else 1.0
+
+
+def _atan2_partials(m, y, x, out):
+    """d atan2(y, x) = (x dy - y dx) / (x^2 + y^2). Both partials are homogeneous of degree -1, so
+    with (y, x) scaled exactly by s = s1 s2 (powers of 2) into [1/2, 1), they are s x' / r'^2 and
+    -s y' / r'^2 with r'^2 = x'^2 + y'^2, which neither overflows nor underflows."""
+    if _plain(y) == 0 and _plain(x) == 0:
+        return 0.0 * x, 0.0 * y  # the convention at the origin, where atan2 has no limit
+    exponent = math.frexp(max(abs(_plain(y)), abs(_plain(x))))[1]
+    s1, s2 = math.ldexp(1.0, -exponent // 2), math.ldexp(1.0, -exponent - (-exponent // 2))
+    ys, xs = y * s1 * s2, x * s1 * s2
+    r2 = xs * xs + ys * ys
+    return xs * s1 / r2 * s2, -ys * s1 / r2 * s2  # s1 first: no subnormal quotient
+
+
+def _atan2_partials_on_arrays(m, y, x, out):
+    np = m.np
+    exponent = np.frexp(np.maximum(np.abs(y), np.abs(x)))[1]
+    s1, s2 = np.ldexp(1.0, -exponent // 2), np.ldexp(1.0, -exponent - (-exponent // 2))
+    ys, xs = y * s1 * s2, x * s1 * s2
+    r2 = xs * xs + ys * ys
+    r2 = np.where(r2 == 0, INF, r2)  # the origin: 0, as the float rule
+    return xs * s1 / r2 * s2, -ys * s1 / r2 * s2  # s1 first: no subnormal quotient
+
+
+def _hypot_partials(m, x, y, out):
+    """(x, y) / hypot(x, y), scaled out of the subnormals (the partials are homogeneous of degree 0)."""
+    if _plain(x) == 0 and _plain(y) == 0:  # the convention of abs'(0) (sign(0) = 0), depending on x and y
+        return m.sign(x), m.sign(y)
+    s = _unit_scale(_plain(x), _plain(y))
+    if s == 1.0:
+        return x / out, y / out
+    xs, ys = x * s, y * s
+    r = m.hypot(xs, ys)
+    return xs / r, ys / r
+
+
+def _hypot_partials_on_arrays(m, x, y, out):
+    s = m.where(m.maximum(m.abs(x), m.abs(y)) < 2.0**-500, 2.0**600, 1.0)
+    xs, ys = x * s, y * s
+    r = m.hypot(xs, ys)
+    r = m.where(r == 0, INF, r)  # the origin: 0, as the float rule
+    return xs / r, ys / r
+
+
 _TIE = "1/2 for each argument at a tie (the gradient is split evenly)"
 
 
@@ -280,6 +361,21 @@ _define("pow", 2, _pow_partials, ("{y} * {x}^({y} - 1)", "{out} * log({x})"),
 _define("exp", 1, lambda m, x, out: (out,), ("{out}",), lambda sp, x: sp.exp(x))
 _define("log", 1, lambda m, x, out: (1 / x,), ("1 / {x}",), lambda sp, x: sp.log(x),
         domain=lambda x: x > 0, domain_message="log is undefined at {x}")
+_define("log10", 1, lambda m, x, out: (_INV_LN10 / x,), ("1 / ({x} * log(10))",), lambda sp, x: sp.log(x, 10),
+        domain=lambda x: x > 0, domain_message="log10 is undefined at {x}")
+_define("log2", 1, lambda m, x, out: (_INV_LN2 / x,), ("1 / ({x} * log(2))",), lambda sp, x: sp.log(x, 2),
+        domain=lambda x: x > 0, domain_message="log2 is undefined at {x}")
+_define("log1p", 1, lambda m, x, out: (1 / (1 + x),), ("1 / (1 + {x})",), lambda sp, x: sp.log(1 + x),
+        domain=lambda x: x > -1, domain_message="log1p is undefined at {x} (at or below -1)")
+_define("expm1", 1, lambda m, x, out: (m.exp(x),), ("exp({x})",), lambda sp, x: sp.exp(x) - 1)
+_define("softplus", 1, lambda m, x, out: (m.sigmoid(x),), ("sigmoid({x})",),
+        lambda sp, x: sp.log(1 + sp.exp(x)), python="_softplus({x})")
+_define("erf", 1, lambda m, x, out: (_TWO_OVER_SQRT_PI * _gaussian(m, x),), ("2 / sqrt(pi) * exp(-{x}^2)",),
+        lambda sp, x: sp.erf(x),
+        partials_on_arrays=lambda m, x, out: (_TWO_OVER_SQRT_PI * _gaussian_on_arrays(m, x),))
+_define("erfc", 1, lambda m, x, out: (-_TWO_OVER_SQRT_PI * _gaussian(m, x),), ("-2 / sqrt(pi) * exp(-{x}^2)",),
+        lambda sp, x: sp.erfc(x),
+        partials_on_arrays=lambda m, x, out: (-_TWO_OVER_SQRT_PI * _gaussian_on_arrays(m, x),))
 _define("sqrt", 1, _sqrt_partial, ("0.5 / {out}",), lambda sp, x: sp.sqrt(x),
         domain=lambda x: x >= 0, domain_message="sqrt is undefined at {x}",
         kinks=(lambda x: x == 0,), convention="sqrt'(0) = inf", sides=lambda x: ((None, INF),),
@@ -311,12 +407,37 @@ _define("atan", 1, _arctangent_partial, ("1 / (1 + {x}^2)",),
         lambda sp, x: sp.atan(x), partials_on_arrays=_arctangent_partial_on_arrays,
         python_partials=("1 / (1 + {x} * {x}) if abs({x}) <= 1 else 1 / {x} / ({x} + 1 / {x})",))
 
+_define("atan2", 2, _atan2_partials,
+        ("{y} / ({x}^2 + {y}^2)", "-{x} / ({x}^2 + {y}^2)"),  # atan2(y, x): {x} is its first argument, y
+        lambda sp, y, x: sp.atan2(y, x), python="math.atan2({x}, {y})",
+        kinks=(lambda y, x: y == 0 and x == 0, lambda y, x: y == 0 and x == 0),
+        convention="atan2's partials are 0 at (0, 0), where atan2 has no limit",
+        partials_on_arrays=_atan2_partials_on_arrays,
+        python_partials=("{y} / math.hypot({x}, {y}) / math.hypot({x}, {y}) if {x} or {y} else 0.0",
+                         "-{x} / math.hypot({x}, {y}) / math.hypot({x}, {y}) if {x} or {y} else 0.0"))
+_define("hypot", 2, _hypot_partials, ("{x} / {out}", "{y} / {out}"),
+        lambda sp, x, y: sp.sqrt(x**2 + y**2), python="math.hypot({x}, {y})",
+        kinks=(lambda x, y: x == 0 and y == 0, lambda x, y: x == 0 and y == 0),
+        convention="hypot's partials are 0 at (0, 0), as abs'(0) = 0", sides=lambda x, y: ((-1.0, 1.0), (-1.0, 1.0)),
+        partials_on_arrays=_hypot_partials_on_arrays,
+        python_partials=("{x} / {out} if {out} else 0.0", "{y} / {out} if {out} else 0.0"))
+
 # ------------------------------------------------------------- hyperbolic
 _define("sinh", 1, lambda m, x, out: (m.cosh(x),), ("cosh({x})",), lambda sp, x: sp.sinh(x))
 _define("cosh", 1, lambda m, x, out: (m.sinh(x),), ("sinh({x})",), lambda sp, x: sp.cosh(x))
 _define("tanh", 1, _tanh_partial, ("1 - {out}^2",),
         lambda sp, x: sp.tanh(x), partials_on_arrays=lambda m, x, out: (_sech_squared_on_arrays(m, x, out),),
         python_partials=("4 * math.exp(-2 * abs({x})) / (1 + math.exp(-2 * abs({x}))) ** 2",))
+_define("asinh", 1, lambda m, x, out: (1 / m.hypot(1.0, x),), ("1 / sqrt({x}^2 + 1)",), lambda sp, x: sp.asinh(x),
+        python_partials=("1 / math.hypot(1.0, {x})",))
+_define("acosh", 1, _acosh_partial, ("1 / sqrt({x}^2 - 1)",), lambda sp, x: sp.acosh(x),
+        domain=lambda x: x >= 1, domain_message="acosh is undefined at {x} (below 1)",
+        kinks=(lambda x: x == 1,), convention="acosh'(1) = inf", sides=lambda x: ((None, INF),),
+        partials_on_arrays=lambda m, x, out: (1 / (m.sqrt(x - 1) * m.sqrt(x + 1)),),
+        kink_second_partials=lambda x: ((-INF,),) if x == 1 else None,  # acosh''(x) = -x (x^2 - 1)^(-3/2)
+        python_partials=("1 / (math.sqrt({x} - 1) * math.sqrt({x} + 1)) if {x} != 1 else math.inf",))
+_define("atanh", 1, lambda m, x, out: (1 / ((1 - x) * (1 + x)),), ("1 / (1 - {x}^2)",), lambda sp, x: sp.atanh(x),
+        domain=lambda x: -1 < x < 1, domain_message="atanh is undefined at {x} (outside (-1, 1))")
 _define("sigmoid", 1, _sigmoid_partial, ("{out} * (1 - {out})",),
         lambda sp, x: 1 / (1 + sp.exp(-x)), python="_sigmoid({x})",
         partials_on_arrays=lambda m, x, out: (0.25 * _sech_squared_on_arrays(m, x / 2, m.tanh(x / 2)),),
@@ -353,6 +474,10 @@ _define("sign", 1, lambda m, x, out: (0.0,), ("0",), lambda sp, x: sp.sign(x), p
 FUNCTIONS: dict[str, Primitive] = {
     name: p for name, p in BY_NAME.items() if p.symbol is None or name == "pow"
 }
+#: Other names of a primitive in the expression language (the trace prints the primitive's own).
+ALIASES: dict[str, str] = {"ln": "log"}
+FUNCTIONS.update({alias: BY_NAME[name] for alias, name in ALIASES.items()})
+
 
 def functions_of(m) -> list:
     """The evaluation function of every opcode in namespace ``m`` (None for the two leaf kinds)."""

@@ -7,12 +7,37 @@ sigmoid).
 """
 
 import math
-from math import acos, asin, atan, cos, cosh, exp, log, sin, sinh, sqrt, tan, tanh  # noqa: F401
+from math import (  # noqa: F401  # noqa: F401
+    acos,
+    acosh,
+    asin,
+    asinh,
+    atan,
+    atan2,
+    atanh,
+    cos,
+    cosh,
+    erf,
+    erfc,
+    exp,
+    expm1,
+    hypot,
+    log,
+    log1p,
+    log2,
+    log10,
+    sin,
+    sinh,
+    sqrt,
+    tan,
+    tanh,
+)
 from operator import add, mul, neg, sub
 from operator import truediv as div
 
 __all__ = ["add", "sub", "mul", "div", "neg", "acos", "asin", "atan", "cos", "cosh", "exp", "log", "sin", "sinh",
-           "sqrt", "tan", "tanh", "sigmoid", "relu", "abs", "min", "max", "floor", "sign", "pow"]
+           "sqrt", "tan", "tanh", "sigmoid", "relu", "abs", "min", "max", "floor", "sign", "pow",
+           "log10", "log2", "log1p", "expm1", "softplus", "erf", "erfc", "atan2", "hypot", "asinh", "acosh", "atanh"]
 
 _builtin_abs, _builtin_min, _builtin_max = abs, min, max
 
@@ -23,6 +48,11 @@ def sigmoid(x: float) -> float:
         return 1.0 / (1.0 + math.exp(-x))
     z = math.exp(x)
     return z / (1.0 + z)
+
+
+def softplus(x: float) -> float:
+    """log(1 + exp(x)), without overflow for large x nor loss for large -x."""
+    return (x if x > 0 else 0.0) + math.log1p(math.exp(-x if x > 0 else x))
 
 
 def relu(x: float) -> float:

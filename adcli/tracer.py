@@ -641,11 +641,38 @@ def _unsupported(name: str, function):
     return wrapper
 
 
-#: The unary primitives :mod:`math` also has, traced under math's name; derived from the registry, so
+def _binary_function(primitive: Primitive, fallback=None):
+    """A two-argument function that records ``primitive`` when a traced value takes part, and is
+    ``fallback`` (the float namespace's function by default) otherwise."""
+    function = getattr(scalar, primitive.name) if fallback is None else fallback
+
+    def traced(x, y):
+        if isinstance(x, Var) or isinstance(y, Var):
+            return _recording().record(primitive, (x, y))
+        return function(x, y)
+
+    traced.__name__ = primitive.name
+    return traced
+
+
+def _hypot_function(*coordinates):
+    """math.hypot of any number of coordinates: hypot(hypot(a, b), c) … when a traced value takes part."""
+    if not any(isinstance(c, Var) for c in coordinates):
+        return math.hypot(*coordinates)
+    if len(coordinates) == 1:
+        return traced_math.fabs(coordinates[0])
+    result = coordinates[0]
+    for c in coordinates[1:]:
+        result = _recording().record(BY_NAME["hypot"], (result, c))
+    return result
+
+
+#: The primitives :mod:`math` also has, traced under math's name; derived from the registry, so
 #: a new primitive is available in function files as ``math.<name>``. ``log`` is left to
-#: :func:`_log` (math's takes a base); ``fabs``, ``ceil`` and ``pow`` are the special cases below.
+#: :func:`_log` (math's takes a base); ``fabs``, ``ceil`` and ``pow`` are the special cases below,
+#: and ``hypot`` takes any number of coordinates.
 _MATH_PRIMITIVES = tuple(p.name for p in BY_NAME.values()
-                         if p.arity == 1 and p.name != "log" and callable(getattr(math, p.name, None)))
+                         if p.name not in ("log", "pow") and callable(getattr(math, p.name, None)))
 
 traced_math = types.ModuleType("math", "adcli's stand-in for math: the same functions, traced.")
 for _name in dir(math):
@@ -653,7 +680,10 @@ for _name in dir(math):
         _attribute = getattr(math, _name)
         setattr(traced_math, _name, _unsupported(_name, _attribute) if callable(_attribute) else _attribute)
 for _name in _MATH_PRIMITIVES:
-    setattr(traced_math, _name, _unary_function(BY_NAME[_name], getattr(math, _name)))
+    _primitive = BY_NAME[_name]
+    setattr(traced_math, _name, _unary_function(_primitive, getattr(math, _name)) if _primitive.arity == 1
+            else _binary_function(_primitive, getattr(math, _name)))
+traced_math.hypot = _hypot_function  # type: ignore[attr-defined]
 traced_math_log = _unary_function(BY_NAME["log"], math.log)
 traced_math.log = _log  # type: ignore[attr-defined]  # (a module built at run time)
 traced_math.fabs = _unary_function(BY_NAME["abs"], math.fabs)  # type: ignore[attr-defined]
@@ -663,19 +693,6 @@ TRACED_MATH_FUNCTIONS = {*_MATH_PRIMITIVES, "log", "fabs", "ceil", "pow"}
 
 traced_max = _fold(BY_NAME["max"], max)
 traced_min = _fold(BY_NAME["min"], min)
-
-
-def _binary_function(primitive: Primitive):
-    """A two-argument function that records ``primitive`` when a traced value takes part."""
-    function = getattr(scalar, primitive.name)
-
-    def traced(x, y):
-        if isinstance(x, Var) or isinstance(y, Var):
-            return _recording().record(primitive, (x, y))
-        return function(x, y)
-
-    traced.__name__ = primitive.name
-    return traced
 
 
 def _traced_primitive(primitive: Primitive):

@@ -81,6 +81,17 @@ SPECIAL: dict[str, list[float]] = {
     "sigmoid": [s * v for v in (1e-8, 1.0, 1.1, 10.0, 20.0, 37.0, 40.0, 100.0, 700.0, 740.0, 745.0, 800.0)
                 for s in (1, -1)],
     "floor": [*_next(1.0, 2, 0.0), *_next(1.0, 2, 2.0), 2.5, -0.5],
+    "log10": [*_next(1.0, 4, 2.0), *_next(1.0, 4, 0.0), 10.0, 5e-324, 1e-300],
+    "log2": [*_next(1.0, 4, 2.0), *_next(1.0, 4, 0.0), 2.0, 5e-324, 1e-300],
+    "log1p": [*_next(-1.0, 4, 0.0), -1 + 1e-10, -0.5, 1e-10, 1e-300],
+    "expm1": [-745.0, -40.0, 1e-10, -1e-10, 700.0, 709.0, 709.78],
+    "softplus": [s * v for v in (1e-8, 1.0, 20.0, 37.0, 40.0, 100.0, 700.0, 745.0, 800.0) for s in (1, -1)],
+    "erf": [s * v for v in (1e-8, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 26.0, 26.5, 27.0, 27.2) for s in (1, -1)],
+    "erfc": [s * v for v in (1e-8, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 26.0, 26.5, 27.0, 27.2) for s in (1, -1)],
+    "asinh": [s * v for v in (1e-8, 1.0, 1e8, 1e154, 2e154, 1e155, 1e300) for s in (1, -1)],
+    "acosh": [*_next(1.0, 4, 2.0), 1 + 1e-10, 1.5, 2.0, 1e154, 2e154, 1e155, 1e300,
+              *(1 + 2.0**-k for k in range(1, 53)), *(3.7 * 10.0**k for k in range(1, 301, 3))],
+    "atanh": NEAR_ONE,
 }
 
 GRID = [s * v for v in (5e-324, 1e-300, 1e-100, 1e-10, 0.3, 1.0, 1.5, 7.0, 1e10, 1e100, 1e300) for s in (1, -1)]
@@ -131,6 +142,11 @@ def _sigmoid_derivative(x):
     return e / (1 + e) ** 2
 
 
+def _atan2_partials(y, x):
+    r2 = x**2 + y**2
+    return (x / r2, -y / r2) if r2 else (None, None)  # the origin: a convention, left out
+
+
 def _pow_partials(x, y):
     if x > 0:
         return y * x ** (y - 1), x**y * mpmath.log(x)
@@ -164,6 +180,18 @@ REFERENCES: dict[str, Reference] = {
     "max": lambda x, y: (mpf(1 if x > y else 0), mpf(1 if y > x else 0)),
     "floor": lambda x: (mpf(0),),
     "sign": lambda x: (mpf(0),),
+    "log10": lambda x: (1 / (x * mpmath.log(10)),),
+    "log2": lambda x: (1 / (x * mpmath.log(2)),),
+    "log1p": lambda x: (1 / (1 + x),),
+    "expm1": lambda x: (mpmath.exp(x),),
+    "softplus": lambda x: (1 / (1 + mpmath.exp(-x)),),
+    "erf": lambda x: (2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-x**2),),
+    "erfc": lambda x: (-2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-x**2),),
+    "atan2": _atan2_partials,
+    "hypot": lambda x, y: (x / mpmath.hypot(x, y), y / mpmath.hypot(x, y)),
+    "asinh": lambda x: (1 / mpmath.sqrt(x**2 + 1),),
+    "acosh": lambda x: (1 / mpmath.sqrt(x**2 - 1),),
+    "atanh": lambda x: (1 / (1 - x**2),),
 }
 
 
@@ -228,6 +256,9 @@ def _peer_functions(lib) -> dict[str, Callable]:
         "asin": lib.arcsin, "acos": lib.arccos, "atan": lib.arctan,
         "sinh": lib.sinh, "cosh": lib.cosh, "tanh": lib.tanh,
         "abs": lib.abs, "min": lib.minimum, "max": lib.maximum, "floor": lib.floor, "sign": lib.sign,
+        "log10": lib.log10, "log2": lib.log2, "log1p": lib.log1p, "expm1": lib.expm1, "hypot": lib.hypot,
+        "atan2": getattr(lib, "arctan2", None) or lib.atan2, "asinh": getattr(lib, "arcsinh", None) or lib.asinh,
+        "acosh": getattr(lib, "arccosh", None) or lib.acosh, "atanh": getattr(lib, "arctanh", None) or lib.atanh,
     }
     return table
 
@@ -236,7 +267,8 @@ def torch_partials(name: str, pts: Sequence[Point]) -> list[list[float]]:
     import torch
 
     table = _peer_functions(torch)
-    table.update(sigmoid=torch.sigmoid, relu=torch.relu)
+    table.update(sigmoid=torch.sigmoid, relu=torch.relu, softplus=torch.nn.functional.softplus, erf=torch.erf,
+                 erfc=torch.erfc)
     args = [torch.tensor([p[k] for p in pts], dtype=torch.float64, requires_grad=True) for k in range(len(pts[0]))]
     table[name](*args).sum().backward()
     return [a.grad.tolist() if a.grad is not None else [0.0] * len(pts) for a in args]
@@ -247,9 +279,11 @@ def jax_partials(name: str, pts: Sequence[Point]) -> list[list[float]]:
 
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
+    import jax.scipy.special
 
     table = _peer_functions(jnp)
-    table.update(sigmoid=jax.nn.sigmoid, relu=jax.nn.relu)
+    table.update(sigmoid=jax.nn.sigmoid, relu=jax.nn.relu, softplus=jax.nn.softplus, erf=jax.scipy.special.erf,
+                 erfc=jax.scipy.special.erfc)
     arity = len(pts[0])
     grad = jax.vmap(jax.grad(table[name], argnums=tuple(range(arity))))
     columns = grad(*(jnp.array([p[k] for p in pts], dtype=jnp.float64) for k in range(arity)))
@@ -261,7 +295,10 @@ def autograd_partials(name: str, pts: Sequence[Point]) -> list[list[float]]:
     from autograd import elementwise_grad
 
     table = _peer_functions(anp)
-    table.update(sigmoid=lambda x: 1 / (1 + anp.exp(-x)), relu=lambda x: anp.maximum(x, 0.0))
+    import autograd.scipy.special as special
+
+    table.update(sigmoid=lambda x: 1 / (1 + anp.exp(-x)), relu=lambda x: anp.maximum(x, 0.0),
+                 softplus=lambda x: anp.logaddexp(0.0, x), erf=special.erf, erfc=special.erfc)
     arity = len(pts[0])
     args = [anp.array([p[k] for p in pts], dtype=float) for k in range(arity)]
     with anp.errstate(all="ignore"), warnings.catch_warnings():

@@ -145,7 +145,7 @@ def test_an_ascii_terminal_gets_ascii_spellings():
 
 
 def test_an_ascii_terminal_gets_ascii_errors():
-    done = adcli("grad", "x²", "--at", "x=1", env={"PYTHONIOENCODING": "ascii"})
+    done = adcli("grad", "θ+x", "--at", "x=1", env={"PYTHONIOENCODING": "ascii"})
     assert done.returncode == 2
     assert done.stderr.startswith("error: ")
     done.stderr.encode("ascii")

@@ -679,8 +679,9 @@ def test_traced_value_escapes(runner, in_tmp, line, what):
 
 
 def test_unsupported_math_function(runner, in_tmp):
-    """gcd is no primitive; the message lists what is: math's name of every one-argument primitive
-    of the registry, and the special cases ceil, fabs, log (with a base) and pow."""
+    """gcd is no primitive; the message lists what is: math's name of every primitive of the
+    registry math also has (atan2 and hypot of two arguments too), and the special cases ceil, fabs,
+    log (with a base) and pow."""
     write(in_tmp, "gcd_.py", """
         import math
 
@@ -688,9 +689,9 @@ def test_unsupported_math_function(runner, in_tmp):
         def f(x):
             return math.gcd(x, 2)
     """)
-    supported = sorted({p.name for p in BY_NAME.values() if p.arity == 1 and hasattr(math, p.name)}
+    supported = sorted({p.name for p in BY_NAME.values() if hasattr(math, p.name)}
                        | {"ceil", "fabs", "log", "pow"})
-    assert {"exp", "floor", "log", "sqrt", "tanh"} <= set(supported)
+    assert {"exp", "floor", "log", "sqrt", "tanh", "atan2", "hypot"} <= set(supported)
     assert error_of(runner, "grad", "gcd_.py", "--at", "x=0.5") == (
         2, "error: gcd_.py, line 5: return math.gcd(x, 2): math.gcd is not differentiable by adcli; supported: "
            f"{', '.join(supported)}\n")

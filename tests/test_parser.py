@@ -164,7 +164,7 @@ def test_text_form_prints_constants_as_literals(source, text):
         ("2x",
          "syntax error at column 2: missing operator between '2' and 'x' (write 2*x)\n  2x\n   ^"),
         ("x y",
-         "syntax error at column 3: missing operator between 'x' and 'y'\n  x y\n    ^"),
+         "syntax error at column 3: missing operator between 'x' and 'y' (write x*y)\n  x y\n    ^"),
         ("sn(x)",
          "syntax error at column 1: unknown function 'sn'; did you mean 'sin'?\n  sn(x)\n  ^"),
         ("x + exq(y)",
@@ -221,7 +221,7 @@ def test_text_form_prints_constants_as_literals(source, text):
          "syntax error at column 3: ',' inside parentheses: only function calls take several arguments"
          "\n  (x, y)\n    ^"),
         ("sin",
-         "syntax error at column 1: 'sin' is a function: call it as sin(...)\n  sin\n  ^"),
+         "syntax error at column 1: 'sin' is a function: write sin(...)\n  sin\n  ^"),
         ("pi(x)",
          "syntax error at column 1: 'pi' is not a function\n  pi(x)\n  ^"),
     ],

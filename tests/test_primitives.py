@@ -27,7 +27,7 @@ H = 1e-6
 
 # Candidate points: none near an integer (floor jumps there), 0 (abs, relu, sign kinks), ±1 (asin) or
 # a pole of tan, and pairs are far apart (max/min ties).
-UNARY = [-2.3, -1.15, -0.55, -0.2, 0.3, 0.7, 0.95, 1.35, 2.4]
+UNARY = [-2.3, -1.15, -0.55, -0.2, 0.3, 0.7, 0.95, 1.35, 2.4, 3.7, 5.2]
 BINARY_VALUES = [-1.7, -0.6, 0.45, 1.3, 2.2]
 BINARY = [(a, b) for a, b in itertools.product(BINARY_VALUES, repeat=2) if a != b]
 

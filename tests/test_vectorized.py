@@ -30,7 +30,9 @@ RANDOM_POINTS = 2_000
 # exp for tanh and sigmoid), and NumPy's SIMD versions of those differ from the C library's by an ulp at some points, so
 # their array partials are compared within 2 ulp. Every other rule is arithmetic, sqrt, sin or cos, on
 # which NumPy and the C library agree bit for bit here: those must match exactly.
-RULES_CALLING_NUMPY_TRANSCENDENTALS = {"sinh": 2, "cosh": 2, "pow": 2, "tanh": 2, "sigmoid": 2}
+RULES_CALLING_NUMPY_TRANSCENDENTALS = {"sinh": 2, "cosh": 2, "pow": 2, "tanh": 2, "sigmoid": 2,
+                                       "expm1": 2, "softplus": 2, "erf": 2, "erfc": 2, "asinh": 2,
+                                       "hypot": 2}
 
 EVERY_PRIMITIVE = [p.name for p in PRIMITIVES[2:]]
 
@@ -43,8 +45,14 @@ def _random_args(name: str, rng: random.Random) -> list[tuple[float, ...]]:
     """Random arguments inside the primitive's domain."""
     if name in ("asin", "acos"):
         return [(x,) for x in _uniform(rng, -1.0, 1.0)]
-    if name in ("log", "sqrt"):
+    if name in ("log", "sqrt", "log10", "log2"):
         return [(x,) for x in _uniform(rng, 1e-6, 100.0)]
+    if name == "log1p":
+        return [(x,) for x in _uniform(rng, -1 + 1e-6, 100.0)]
+    if name == "acosh":
+        return [(x,) for x in _uniform(rng, 1.0, 100.0)]
+    if name == "atanh":
+        return [(x,) for x in _uniform(rng, -1.0 + 1e-12, 1.0 - 1e-12)]
     if name in ("exp", "sinh", "cosh"):
         return [(x,) for x in _uniform(rng, -50.0, 50.0)]
     if name in ("tanh", "sigmoid"):
@@ -90,6 +98,15 @@ _SPECIAL_EDGES: dict[str, list[tuple[float, ...]]] = {
     "tanh": [(20.0,), (-20.0,), (800.0,)],
     "sigmoid": [(40.0,), (-40.0,), (800.0,), (-800.0,)],
     "floor": [(2.0,), (-7.0,), (1e15,)],
+    "log1p": [(-0.9999999999999999,), (1e-300,)],
+    "erf": [(27.0,), (-26.5,), (1e200,)],
+    "erfc": [(27.0,), (-26.5,), (1e200,)],
+    "softplus": [(40.0,), (-40.0,), (800.0,), (-800.0,)],
+    "asinh": [(1e200,), (-1e200,)],
+    "acosh": [(1.0000000000000002,), (1e200,)],
+    "atanh": [(0.9999999999999999,), (-0.9999999999999999,)],
+    "atan2": [(5e-324, 1e-310), (-1e-310, 5e-324), (1e-310, 0.0), (0.0, -1.0), (-0.0, -1.0), (1e300, 1e-300)],
+    "hypot": [(5e-324, 1e-310), (-1e-310, 5e-324), (1e-310, 0.0), (1e300, 1e300), (3.0, 4.0)],
 }
 
 
