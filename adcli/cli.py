@@ -351,7 +351,8 @@ def grad(
 
 @command('"x*exp(y)-sin(x)" --at x=pi/3,y=0 --wrt x',
          '"x*y, x+y" --at x=2,y=3 --of 2 --direction x=1,y=1',
-         'samples/long_loop.py --at x=0.3 --rows 10')
+         'samples/long_loop.py --at x=0.3 --rows 10',
+         '"x*y" --at x=2,y=3 --wrt x --dual --explain')
 def trace(
     source: Src,
     at: At = None,
@@ -364,6 +365,11 @@ def trace(
         help="Show the adjoints of output K (1 is the first).")] = 1,
     rows: Annotated[str, typer.Option(
         "--rows", metavar="N", help=f"Rows shown of a long trace: a number up to {MAX_ROWS:,}, or all.")] = "40",
+    explain: Annotated[bool, typer.Option(
+        "--explain", help="Every update of the sweeps with its numbers and the running value, in the order they run.")]
+    = False,
+    dual: Annotated[bool, typer.Option(
+        "--dual", help="Forward mode as dual numbers, value + tangent·ε (every input in turn without --wrt).")] = False,
     func: Func = None,
     ste: Ste = False,
     smooth: Smooth = None,
@@ -387,7 +393,7 @@ def trace(
     if of > len(trace.outputs):
         raise InputError(f"--of {of}: the function has {len(trace.outputs)} output(s)")
     table = sweep_table(trace, assigned, wrt=check_inputs(trace, _wrt(wrt)) if wrt else [], direction=seed,
-                        output=of - 1, straight_through=ste, convention=convention)
+                        output=of - 1, straight_through=ste, convention=convention, explain=explain, dual=dual)
     _show("sweep", (table,), chosen, digits, output, quiet, rows=shown_rows)
 
 
