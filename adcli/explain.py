@@ -179,27 +179,44 @@ def _factor(value: float, digits: int) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def reverse_line(update: ReverseUpdate, names: list[str], digits: int) -> tuple[str, str]:
-    """``v̄1 += v̄5 · cos(v1)`` and its numbers ``(-1)(0.5) = -0.5   → v̄1 = -0.5`` (after ``=``);
-    a ``-=`` update shows the partial with its sign taken out, as the statement prints it."""
+class Line(NamedTuple):
+    """One line of a derivation, ``left = right``, then ``→ running`` (a reverse update's running
+    adjoint, ``v̄1 = 0.5``) and how many contributions its target has received, when more than one."""
+
+    left: str
+    right: str
+    running: str = ""
+    count: int = 0
+
+    def text(self, width: int = 0) -> str:
+        """The line as text, ``left`` padded to ``width`` columns (combining marks take none)."""
+        pad = " " * (width - _width(self.left))
+        return (f"{self.left}{pad} = {self.right}" + (f"   → {self.running}" if self.running else "")
+                + (f"  ({self.count} contributions)" if self.count > 1 else ""))
+
+
+def _width(text: str) -> int:
+    return len(text) - sum(map(bool, map(unicodedata.combining, text)))
+
+
+def reverse_line(update: ReverseUpdate, names: list[str], digits: int) -> Line:
+    """``v̄1 += v̄5 · cos(v1) = (-1)(0.5) = -0.5   → v̄1 = -0.5``; a ``-=`` update shows the partial
+    with its sign taken out, as the statement prints it."""
     partial, contribution = update.partial, update.contribution
     if " -= " in update.statement:
         partial, contribution = -partial, -contribution
-    numbers = (f"({number_text(update.adjoint, digits)})({number_text(partial, digits)}) = "
-               f"{number_text(contribution, digits)}   → {bar(names[update.target])} = "
-               f"{number_text(update.running, digits)}")
-    if update.count > 1:
-        numbers += f"  ({update.count} contributions)"
-    return update.statement, numbers
+    numbers = f"({number_text(update.adjoint, digits)})({number_text(partial, digits)}) = {number_text(contribution, digits)}"
+    return Line(update.statement, numbers, f"{bar(names[update.target])} = {number_text(update.running, digits)}",
+                update.count)
 
 
-def forward_line(update: ForwardUpdate, names: list[str], digits: int) -> tuple[str, str]:
+def forward_line(update: ForwardUpdate, names: list[str], digits: int) -> Line:
     """``v̇4 = v̇1 · v3 + v̇3 · v1`` and its numbers ``1·1 + 0·1.0471976 = 1`` (after ``=``)."""
     products = [f"{_factor(term.tangent, digits)}·{_factor(abs(term.partial) if term.negative else term.partial, digits)}"
                 for term in update.terms]
     numbers = _signed(products, update.terms)
     tangent = number_text(update.tangent, digits)
-    return f"{dot(names[update.node])} = {update.statement}", f"{numbers} = {tangent}" if numbers else tangent
+    return Line(f"{dot(names[update.node])} = {update.statement}", f"{numbers} = {tangent}" if numbers else tangent)
 
 
 def dual_text(value: float, tangent: float, digits: int) -> str:
@@ -209,7 +226,7 @@ def dual_text(value: float, tangent: float, digits: int) -> str:
 
 
 def dual_line(update: ForwardUpdate, trace: Trace, values: Sequence[float], tangents: Sequence[float],
-              names: list[str], digits: int) -> tuple[str, str]:
+              names: list[str], digits: int) -> Line:
     """``v4 = v1 * v3`` and its dual arithmetic, ``(1.0471976 + 1ε) * (1 + 0ε) = 1.0471976 + (1·1 +
     0·1.0471976)ε = 1.0471976 + 1ε`` (after ``=``): the arguments as dual numbers, the rule (the
     value, and the tangent as the sum of each argument's tangent times its partial), the result."""
@@ -220,17 +237,17 @@ def dual_line(update: ForwardUpdate, trace: Trace, values: Sequence[float], tang
     args = [names[a] if trace.op[a] == CONST else
             (f"({dual_text(values[a], tangents[a], digits)})" if infix else dual_text(values[a], tangents[a], digits))
             for a in trace.args(i)]
-    _, numbers = forward_line(update, names, digits)
+    numbers = forward_line(update, names, digits).right
     steps = [primitive.call_text(args)]
     if update.terms:
         steps.append(f"{number_text(values[i], digits)} + ({numbers.rpartition(' = ')[0]})ε")
     steps.append(dual_text(values[i], update.tangent, digits))
-    return f"{names[i]} = {trace.equation_text(i, names, {})}", " = ".join(steps)
+    return Line(f"{names[i]} = {trace.equation_text(i, names, {})}", " = ".join(steps))
 
 
-def derivations(table, names: list[str], digits: int) -> list[tuple[str, list[tuple[str, str]]]]:
+def derivations(table, names: list[str], digits: int) -> list[tuple[str, list[Line]]]:
     """The explained sweeps of a :class:`~adcli.analysis.SweepTable` as titled lists of
-    (left, right) lines, ``left = right``: the reverse sweep, then each tangent column's forward
+    lines: the reverse sweep, then each tangent column's forward
     sweep (as dual numbers when the table is ``dual``). Every writer but JSON prints these."""
     explanation = table.explanation
     trace = table.trace
@@ -248,10 +265,7 @@ def derivations(table, names: list[str], digits: int) -> list[tuple[str, list[tu
     return out
 
 
-def aligned(lines: Sequence[tuple[str, str]], indent: str = "  ") -> list[str]:
-    """``left = right`` lines with the equals signs in one column (combining marks take no column)."""
-    def width(text: str) -> int:
-        return len(text) - sum(map(bool, map(unicodedata.combining, text)))
-
-    column = max((width(left) for left, _ in lines), default=0)
-    return [f"{indent}{left}{' ' * (column - width(left))} = {right}" for left, right in lines]
+def aligned(lines: Sequence[Line], indent: str = "  ") -> list[str]:
+    """The lines as text with their equals signs in one column."""
+    column = max((_width(line.left) for line in lines), default=0)
+    return [indent + line.text(column) for line in lines]
