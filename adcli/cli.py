@@ -131,9 +131,10 @@ class _Command(typer.core.TyperCommand):
         return [piece.removeprefix("{").removesuffix("}") for piece in super().collect_usage_pieces(ctx)]
 
 
-def command(*examples: str) -> Callable[[Callable], Callable]:
+def command(*examples: str, no_args_is_help: bool = True) -> Callable[[Callable], Callable]:
     """Register a command, with ``examples`` at the end of its help; adcli errors become a message on
-    stderr and the contract's exit code, Ctrl-C exits 130 with one line."""
+    stderr and the contract's exit code, Ctrl-C exits 130 with one line. Without arguments it
+    prints its help, unless ``no_args_is_help`` is False (it runs)."""
 
     def register(function: Callable) -> Callable:
         @functools.wraps(function)
@@ -151,8 +152,8 @@ def command(*examples: str) -> Callable[[Callable], Callable]:
                 _fail("interrupted", 130)
 
         # \b keeps click from re-wrapping the examples into one paragraph.
-        epilog = "\b\nExamples:\n" + "\n".join(f"  adcli {function.__name__} {example}" for example in examples)
-        return app.command(cls=_Command, epilog=epilog, no_args_is_help=True)(run)
+        epilog = "\b\nExamples:\n" + "\n".join(f"  adcli {function.__name__} {example}".rstrip() for example in examples)
+        return app.command(cls=_Command, epilog=epilog, no_args_is_help=no_args_is_help)(run)
 
     return register
 
@@ -558,6 +559,21 @@ def codegen(
             raise InputError("--at: code for an expression holds at every point; --at is for function files")
         trace = parse(src.text)
     _show("codegen", (trace, mode, name), chosen, output=output, quiet=quiet)
+
+
+@command('', 'sqrt', 'abs --json', '--format latex -o rules.tex', no_args_is_help=False)
+def rules(
+    name: Annotated[str | None, typer.Argument(
+        metavar="[NAME]", show_default=False, help="One primitive (sin, pow, abs …); all of them without it.")] = None,
+    output_format: FormatOption("rules") = None,  # type: ignore[valid-type]
+    as_json: Json = False,
+    output: Output = None,
+) -> None:
+    """The derivative rule of every primitive: local partials, domain, non-differentiable points and convention."""
+    from adcli.rules import rules as cards
+
+    chosen = _choose("rules", output_format, as_json, output)
+    _show("rules", (cards(name),), chosen, output=output)
 
 
 @command('"sin(x)^2" --at x=1 --strategies all,every=2,binomial=2',

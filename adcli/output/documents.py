@@ -357,3 +357,11 @@ def codegen_json(trace: Trace, mode: str, name: str) -> dict:
     from adcli.codegen import describe, generate
 
     return {**describe(trace, mode, name), "code": generate(trace, mode, name)}
+
+
+def rules_json(rules: list) -> dict:
+    """``adcli rules``: per primitive, its call, local partials by argument, domain (null: every real
+    argument), non-differentiable points by argument, the convention used there and whether it is discrete."""
+    return {"rules": [{"name": r.name, "call": r.call, "partials": dict(r.partials), "domain": r.domain or None,
+                       "non_differentiable": dict(r.kinks), "convention": r.convention or None,
+                       "discrete": r.discrete} for r in rules]}

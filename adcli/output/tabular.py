@@ -517,3 +517,29 @@ def batch_csv(batch) -> str:
     return _gradient_csv(batch.inputs(),
                          batch.trace.output_names, [v.tolist() for v in batch.values],
                          [{name: g.tolist() for name, g in gradient.items()} for gradient in batch.gradients])
+
+
+RULES_COLUMNS = ("primitive", "local partials", "domain", "not differentiable at", "convention there")
+
+
+def rules_rows(rules: list) -> list[list]:
+    """The reference card's rows: the call, ``∂/∂x = …`` per argument, the domain ("all reals"
+    where any argument is allowed), the non-differentiable points per argument, the convention."""
+    def by_argument(pairs: list[tuple[str, str]], prefix: str) -> str:
+        return "; ".join(f"{prefix}{argument}: {text}" if prefix else f"{text}" for argument, text in pairs)
+
+    rows = []
+    for rule in rules:
+        kinks = list(dict.fromkeys(text for _, text in rule.kinks))  # min, max: the same tie for both arguments
+        kinked = by_argument(rule.kinks, "∂/∂") if len(kinks) > 1 else (kinks[0] if kinks else "none")
+        convention = rule.convention + (" (discrete: no gradient flows through it)" if rule.discrete else "")
+        partials = Label(by_argument(rule.partials, "∂/∂"), "; ".join(
+            f"$\\partial/\\partial {argument} = {latex_formula(text)}$" for argument, text in rule.partials))
+        rows.append([rule.call, partials, rule.domain or "all reals", kinked, convention or "—"])
+    return rows
+
+
+def rules_tables(rules: list) -> list[Tabular]:
+    """The reference card as one table."""
+    return [Tabular("Derivative rules of adcli's primitives", list(RULES_COLUMNS), rules_rows(rules),
+                    kinds=[FORMULA, TEXT, TEXT, TEXT, TEXT])]

@@ -256,3 +256,15 @@ def checkpoint_view(evaluated, runs, digits: int) -> Group:
         verdict = Text(f"every strategy gives the same gradient, bit for bit: {shown}", style="bold")
     notes = [Text(f"{r.strategy.label}: {note}", style="dim") for r in runs for note in r.notes]
     return Group(header(trace, evaluated.at, digits), table, verdict, *notes)
+
+
+def rules_view(rules: list, digits: int) -> FitTable:
+    """The reference card: one row per primitive (its partials, domain, kinks and convention)."""
+    from adcli.output.tabular import RULES_COLUMNS, rules_rows
+
+    table = FitTable(show_lines=True)
+    for column, kind in zip(RULES_COLUMNS, ("key", "text", "text", "text", "text")):
+        table.add_column(column, kind=kind, style="bold" if kind == "key" else None)
+    for row in rules_rows(rules):
+        table.add_row(*row)
+    return table
