@@ -152,7 +152,8 @@ def command(*examples: str, no_args_is_help: bool = True) -> Callable[[Callable]
                 _fail("interrupted", 130)
 
         # \b keeps click from re-wrapping the examples into one paragraph.
-        epilog = "\b\nExamples:\n" + "\n".join(f"  adcli {function.__name__} {example}".rstrip() for example in examples)
+        epilog = "\b\nExamples:\n" + "\n".join(f"  adcli {function.__name__} {example}".rstrip()
+                                                 for example in examples)
         return app.command(cls=_Command, epilog=epilog, no_args_is_help=no_args_is_help)(run)
 
     return register

@@ -35,7 +35,7 @@ class ReverseUpdate(NamedTuple):
     partial: float  # the local partial ∂source/∂target
     contribution: float  # adjoint · partial, as the sweep added it
     running: float  # the target's adjoint after this update
-    count: int  # how many contributions the target has received so far
+    received: int  # how many contributions the target has received so far
 
 
 class Term(NamedTuple):
@@ -186,13 +186,13 @@ class Line(NamedTuple):
     left: str
     right: str
     running: str = ""
-    count: int = 0
+    received: int = 0
 
     def text(self, width: int = 0) -> str:
         """The line as text, ``left`` padded to ``width`` columns (combining marks take none)."""
         pad = " " * (width - _width(self.left))
         return (f"{self.left}{pad} = {self.right}" + (f"   → {self.running}" if self.running else "")
-                + (f"  ({self.count} contributions)" if self.count > 1 else ""))
+                + (f"  ({self.received} contributions)" if self.received > 1 else ""))
 
 
 def _width(text: str) -> int:
@@ -205,14 +205,15 @@ def reverse_line(update: ReverseUpdate, names: list[str], digits: int) -> Line:
     partial, contribution = update.partial, update.contribution
     if " -= " in update.statement:
         partial, contribution = -partial, -contribution
-    numbers = f"({number_text(update.adjoint, digits)})({number_text(partial, digits)}) = {number_text(contribution, digits)}"
+    numbers = (f"({number_text(update.adjoint, digits)})({number_text(partial, digits)}) = "
+               f"{number_text(contribution, digits)}")
     return Line(update.statement, numbers, f"{bar(names[update.target])} = {number_text(update.running, digits)}",
-                update.count)
+                update.received)
 
 
 def forward_line(update: ForwardUpdate, names: list[str], digits: int) -> Line:
     """``v̇4 = v̇1 · v3 + v̇3 · v1`` and its numbers ``1·1 + 0·1.0471976 = 1`` (after ``=``)."""
-    products = [f"{_factor(term.tangent, digits)}·{_factor(abs(term.partial) if term.negative else term.partial, digits)}"
+    products = [f"{_factor(term.tangent, digits)}·{_factor(-term.partial if term.negative else term.partial, digits)}"
                 for term in update.terms]
     numbers = _signed(products, update.terms)
     tangent = number_text(update.tangent, digits)

@@ -126,7 +126,7 @@ def explanation_json(table: SweepTable) -> dict:
     names = table.trace.names()
     reverse = [{"statement": u.statement, "target": names[u.target], "source": names[u.source],
                 "adjoint": number(u.adjoint), "partial": number(u.partial), "contribution": number(u.contribution),
-                "running": number(u.running), "count": u.count} for u in explanation.reverse]
+                "running": number(u.running), "count": u.received} for u in explanation.reverse]
     forward = [{"tangent": label, "dual": table.dual,
                 "updates": [{"target": names[u.node], "statement": f"{dot(names[u.node])} = {u.statement}",
                              "sources": [names[t.source] for t in u.terms],

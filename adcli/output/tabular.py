@@ -162,8 +162,8 @@ def _latex_derivation_line(line) -> str:
     text = f"{latex_formula(line.left)} &= {latex_formula(line.right)}"
     if line.running:
         text += f" && \\to {latex_formula(line.running)}"
-        if line.count > 1:
-            text += f"\\ \\text{{({line.count} contributions)}}"
+        if line.received > 1:
+            text += f"\\ \\text{{({line.received} contributions)}}"
     return text
 
 
