@@ -188,3 +188,10 @@ def test_the_card_says_what_the_registry_checks(primitive):
         assert len(primitive.kink_text) == len(primitive.kinks)
         for text, kink in zip(primitive.kink_text, primitive.kinks):
             assert eval(text, {}, names) == bool(kink(*point)), point  # noqa: S307
+
+
+def test_a_subtracted_partial_shows_its_sign_taken_out(runner):
+    # cos'(x) = -sin(x); at x = -1: -sin(-1) = sin(1) = 0.84147098 (8 digits), printed as -= v̄2 · sin(v1)
+    text = _squeezed(runner.invoke(None, ["trace", "cos(x)", "--at", "x=-1", "--wrt", "x", "--explain"]).stdout)
+    assert "  v̄1 -= v̄2 · sin(v1) = (1)(-0.84147098) = -0.84147098   → v̄1 = 0.84147098\n" in text
+    assert "  v̇2 = -v̇1 · sin(v1) = -1·(-0.84147098) = 0.84147098\n" in text
