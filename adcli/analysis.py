@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from adcli.branches import BranchPoint, branch_points, control_only_notes, holds_note, point_notes
 from adcli.conventions import PEERS, apply_convention, check_convention, every_product, explain_non_finite
@@ -18,6 +19,9 @@ from adcli.points import Value, bind_point
 from adcli.source import Source, resolve
 from adcli.sweeps import forward_sweep, jacobian_rows, linearize, reverse_sweep
 from adcli.trace import Trace
+
+if TYPE_CHECKING:
+    from adcli.explain import Explanation
 
 MODES = ("reverse", "forward")
 
@@ -274,6 +278,8 @@ class SweepTable:
     adjoints: list[float]
     tangents: list[tuple[str, list[float]]] = field(default_factory=list)  # (direction label, tangents)
     straight_through: bool = False  # --ste: discrete primitives pass adjoints through
+    explanation: Explanation | None = None  # --explain: every update with its numbers
+    dual: bool = False  # --dual: the tangents shown as dual numbers, value + tangent·ε
 
     @property
     def trace(self) -> Trace:
@@ -282,18 +288,39 @@ class SweepTable:
 
 def sweep_table(trace: Trace, assigned: Mapping[str, Value], wrt: list[str] | None = None,
                 direction: dict[str, float] | None = None, output: int = 0,
-                straight_through: bool = False, convention: str = "adcli") -> SweepTable:
+                straight_through: bool = False, convention: str = "adcli",
+                explain: bool = False, dual: bool = False) -> SweepTable:
     """The values, the tangents for each ``wrt`` input or the ``direction``, and the adjoints
-    (``convention``: the partials at kinks, see :func:`evaluate_at`)."""
+    (``convention``: the partials at kinks, see :func:`evaluate_at`). With ``explain``, every
+    update of those sweeps with its numbers, heard from the sweeps themselves
+    (:mod:`adcli.explain`); ``dual`` marks the tangents to be shown as dual numbers, and without
+    ``wrt`` or ``direction`` seeds each input in turn."""
     if not 0 <= output < len(trace.outputs):
         raise InputError(f"output {output + 1}: the function has {len(trace.outputs)} output(s)")
     evaluated = evaluate_at(trace, assigned, straight_through, convention)
     evaluated.notes.extend(point_notes(evaluated.branches))
-    tangents = [(name, evaluated.forward({name: 1.0})) for name in wrt or []]
+    if dual and not wrt and not direction:
+        wrt = list(trace.input_names)
+    seeds = [(name, {name: 1.0}) for name in wrt or []]
     if direction:
-        label = ",".join(f"{name}={value:g}" for name, value in direction.items())
-        tangents.append((label, evaluated.forward(direction)))
-    adjoints = evaluated.reverse(output)
+        seeds.append((",".join(f"{name}={value:g}" for name, value in direction.items()), direction))
+    if explain:
+        from adcli.explain import Explanation, explain_forward, explain_reverse
+
+        frameworks = every_product(convention)
+        node_of = dict(zip(trace.input_names, trace.inputs))
+        adjoints, updates = explain_reverse(evaluated, output, straight_through, frameworks)
+        explanation = Explanation(updates)
+        tangents = []
+        for label, seed in seeds:
+            column, forward_updates = explain_forward(evaluated, {node_of[n]: t for n, t in seed.items()},
+                                                      straight_through, frameworks)
+            tangents.append((label, column))
+            explanation.forward.append((label, forward_updates))
+    else:
+        explanation = None
+        tangents = [(label, evaluated.forward(seed)) for label, seed in seeds]
+        adjoints = evaluated.reverse(output)
     row = [adjoints[node] for node in trace.inputs]
     evaluated.warnings.extend(non_finite_warnings(evaluated, [row], trace.inputs, [output]))
-    return SweepTable(evaluated, output, adjoints, tangents, straight_through)
+    return SweepTable(evaluated, output, adjoints, tangents, straight_through, explanation, dual)

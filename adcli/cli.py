@@ -133,9 +133,10 @@ class _Command(typer.core.TyperCommand):
         return [piece.removeprefix("{").removesuffix("}") for piece in super().collect_usage_pieces(ctx)]
 
 
-def command(*examples: str) -> Callable[[Callable], Callable]:
+def command(*examples: str, no_args_is_help: bool = True) -> Callable[[Callable], Callable]:
     """Register a command, with ``examples`` at the end of its help; adcli errors become a message on
-    stderr and the contract's exit code, Ctrl-C exits 130 with one line."""
+    stderr and the contract's exit code, Ctrl-C exits 130 with one line. Without arguments it
+    prints its help, unless ``no_args_is_help`` is False (it runs)."""
 
     def register(function: Callable) -> Callable:
         @functools.wraps(function)
@@ -153,8 +154,9 @@ def command(*examples: str) -> Callable[[Callable], Callable]:
                 _fail("interrupted", 130)
 
         # \b keeps click from re-wrapping the examples into one paragraph.
-        epilog = "\b\nExamples:\n" + "\n".join(f"  adcli {function.__name__} {example}" for example in examples)
-        return app.command(cls=_Command, epilog=epilog, no_args_is_help=True)(run)
+        epilog = "\b\nExamples:\n" + "\n".join(f"  adcli {function.__name__} {example}".rstrip()
+                                                 for example in examples)
+        return app.command(cls=_Command, epilog=epilog, no_args_is_help=no_args_is_help)(run)
 
     return register
 
@@ -355,7 +357,8 @@ def grad(
 
 @command('"x*exp(y)-sin(x)" --at x=pi/3,y=0 --wrt x',
          '"x*y, x+y" --at x=2,y=3 --of 2 --direction x=1,y=1',
-         'samples/long_loop.py --at x=0.3 --rows 10')
+         'samples/long_loop.py --at x=0.3 --rows 10',
+         '"x*y" --at x=2,y=3 --wrt x --dual --explain')
 def trace(
     source: Src,
     at: At = None,
@@ -368,6 +371,11 @@ def trace(
         help="Show the adjoints of output K (1 is the first).")] = 1,
     rows: Annotated[str, typer.Option(
         "--rows", metavar="N", help=f"Rows shown of a long trace: a number up to {MAX_ROWS:,}, or all.")] = "40",
+    explain: Annotated[bool, typer.Option(
+        "--explain", help="Every update of the sweeps with its numbers and the running value, in the order they run.")]
+    = False,
+    dual: Annotated[bool, typer.Option(
+        "--dual", help="Forward mode as dual numbers, value + tangent·ε (every input in turn without --wrt).")] = False,
     func: Func = None,
     arrays: NumpyArrays = False,
     ste: Ste = False,
@@ -392,7 +400,7 @@ def trace(
     if of > len(trace.outputs):
         raise InputError(f"--of {of}: the function has {len(trace.outputs)} output(s)")
     table = sweep_table(trace, assigned, wrt=check_inputs(trace, _wrt(wrt)) if wrt else [], direction=seed,
-                        output=of - 1, straight_through=ste, convention=convention)
+                        output=of - 1, straight_through=ste, convention=convention, explain=explain, dual=dual)
     _show("sweep", (table,), chosen, digits, output, quiet, rows=shown_rows)
 
 
@@ -559,6 +567,21 @@ def codegen(
             raise InputError("--at: code for an expression holds at every point; --at is for function files")
         trace = parse(src.text)
     _show("codegen", (trace, mode, name), chosen, output=output, quiet=quiet)
+
+
+@command('', 'sqrt', 'abs --json', '--format latex -o rules.tex', no_args_is_help=False)
+def rules(
+    name: Annotated[str | None, typer.Argument(
+        metavar="[NAME]", show_default=False, help="One primitive (sin, pow, abs …); all of them without it.")] = None,
+    output_format: FormatOption("rules") = None,  # type: ignore[valid-type]
+    as_json: Json = False,
+    output: Output = None,
+) -> None:
+    """The derivative rule of every primitive: local partials, domain, non-differentiable points and convention."""
+    from adcli.rules import rules as cards
+
+    chosen = _choose("rules", output_format, as_json, output)
+    _show("rules", (cards(name),), chosen, output=output)
 
 
 @command('"sin(x)^2" --at x=1 --strategies all,every=2,binomial=2',

@@ -48,7 +48,9 @@ class Primitive:
     precedence: int = 0  # binding strength of an infix symbol, for printing
     domain: Callable[..., bool] | None = None  # True where the operation is defined
     domain_message: str = ""
+    domain_text: str = ""  # ``domain`` as a Python condition over x and y, for the reference card (adcli rules)
     kinks: tuple[Callable[..., bool] | None, ...] = ()  # per argument: True where a convention is used
+    kink_text: tuple[str, ...] = ()  # ``kinks`` as Python conditions over x and y, per argument
     convention: str = ""
     # At a kink: per argument, its one-sided derivatives (left, right), None on a side where the
     # operation is undefined; the whole entry None for an argument whose partial is ordinary there.
@@ -341,14 +343,16 @@ _define("mul", 2, lambda m, x, y, out: (y, x), ("{y}", "{x}"),
         lambda sp, x, y: x * y, python="{x} * {y}", symbol="*", precedence=2)
 _define("div", 2, lambda m, x, y, out: (1 / y, -out / y), ("1 / {y}", "-{out} / {y}"),
         lambda sp, x, y: x / y, python="{x} / {y}", symbol="/", precedence=2,
-        domain=lambda x, y: y != 0, domain_message="division by zero{y_where}")
+        domain=lambda x, y: y != 0, domain_message="division by zero{y_where}", domain_text="y != 0")
 _define("neg", 1, lambda m, x, out: (-1.0,), ("-1",),
         lambda sp, x: -x, python="-{x}", symbol="-", precedence=3)
 _define("pow", 2, _pow_partials, ("{y} * {x}^({y} - 1)", "{out} * log({x})"),
         lambda sp, x, y: x**y, python="math.pow({x}, {y})", symbol="^", precedence=4,
         domain=lambda x, y: (x > 0 or (x == 0 and y >= 0) or (x < 0 and _is_integer(y))),
         domain_message="pow is undefined at base {x}, exponent {y}",
+        domain_text="x > 0 or x == 0 and y >= 0 or x < 0 and y == floor(y)",
         kinks=(lambda x, y: x == 0 and 0 < y < 1, lambda x, y: x < 0 or (x == 0 and y <= 0)),
+        kink_text=("x == 0 and 0 < y < 1", "x < 0 or x == 0 and y <= 0"),
         convention="d(x^y)/dx = inf at x = 0 for 0 < y < 1, and d(x^y)/dy = 0 where x < 0 "
                    "(x^y has no real values for nearby y)",
         sides=_pow_sides, peers={"pytorch": _peer_pow, "jax": _jax_pow, "autograd": _peer_pow},
@@ -360,13 +364,14 @@ _define("pow", 2, _pow_partials, ("{y} * {x}^({y} - 1)", "{out} * log({x})"),
 # ------------------------------------------------------- exponential and log
 _define("exp", 1, lambda m, x, out: (out,), ("{out}",), lambda sp, x: sp.exp(x))
 _define("log", 1, lambda m, x, out: (1 / x,), ("1 / {x}",), lambda sp, x: sp.log(x),
-        domain=lambda x: x > 0, domain_message="log is undefined at {x}")
+        domain=lambda x: x > 0, domain_message="log is undefined at {x}", domain_text="x > 0")
 _define("log10", 1, lambda m, x, out: (_INV_LN10 / x,), ("1 / ({x} * log(10))",), lambda sp, x: sp.log(x, 10),
-        domain=lambda x: x > 0, domain_message="log10 is undefined at {x}")
+        domain=lambda x: x > 0, domain_message="log10 is undefined at {x}", domain_text="x > 0")
 _define("log2", 1, lambda m, x, out: (_INV_LN2 / x,), ("1 / ({x} * log(2))",), lambda sp, x: sp.log(x, 2),
-        domain=lambda x: x > 0, domain_message="log2 is undefined at {x}")
+        domain=lambda x: x > 0, domain_message="log2 is undefined at {x}", domain_text="x > 0")
 _define("log1p", 1, lambda m, x, out: (1 / (1 + x),), ("1 / (1 + {x})",), lambda sp, x: sp.log(1 + x),
-        domain=lambda x: x > -1, domain_message="log1p is undefined at {x} (at or below -1)")
+        domain=lambda x: x > -1, domain_message="log1p is undefined at {x} (at or below -1)",
+        domain_text="x > -1")
 _define("expm1", 1, lambda m, x, out: (m.exp(x),), ("exp({x})",), lambda sp, x: sp.exp(x) - 1)
 _define("softplus", 1, lambda m, x, out: (m.sigmoid(x),), ("sigmoid({x})",),
         lambda sp, x: sp.log(1 + sp.exp(x)), python="_softplus({x})")
@@ -377,8 +382,8 @@ _define("erfc", 1, lambda m, x, out: (-_TWO_OVER_SQRT_PI * _gaussian(m, x),), ("
         lambda sp, x: sp.erfc(x),
         partials_on_arrays=lambda m, x, out: (-_TWO_OVER_SQRT_PI * _gaussian_on_arrays(m, x),))
 _define("sqrt", 1, _sqrt_partial, ("0.5 / {out}",), lambda sp, x: sp.sqrt(x),
-        domain=lambda x: x >= 0, domain_message="sqrt is undefined at {x}",
-        kinks=(lambda x: x == 0,), convention="sqrt'(0) = inf", sides=lambda x: ((None, INF),),
+        domain=lambda x: x >= 0, domain_message="sqrt is undefined at {x}", domain_text="x >= 0",
+        kinks=(lambda x: x == 0,), kink_text=("x == 0",), convention="sqrt'(0) = inf", sides=lambda x: ((None, INF),),
         partials_on_arrays=lambda m, x, out: (0.5 / m.abs(out),),  # abs: sqrt(-0.0) is -0.0
         kink_second_partials=lambda x: ((-INF,),) if x == 0 else None,  # sqrt''(x) = -x^(-3/2) / 4
         python_partials=("0.5 / {out} if {out} != 0 else math.inf",))
@@ -390,7 +395,8 @@ _define("tan", 1, lambda m, x, out: (1 + out * out,), ("1 + {out}^2",),
         lambda sp, x: sp.tan(x))
 _define("asin", 1, _arcsine_partial, ("1 / sqrt(1 - {x}^2)",), lambda sp, x: sp.asin(x),
         domain=lambda x: -1 <= x <= 1, domain_message="asin is undefined at {x} (outside [-1, 1])",
-        kinks=(lambda x: abs(x) == 1,), convention="asin'(±1) = inf",
+        domain_text="-1 <= x <= 1", kinks=(lambda x: abs(x) == 1,), kink_text=("x == -1 or x == 1",),
+        convention="asin'(±1) = inf",
         sides=lambda x: ((INF, None) if x > 0 else (None, INF),),
         partials_on_arrays=_arcsine_partial_on_arrays,
         kink_second_partials=lambda x: ((INF * x,),) if abs(x) == 1 else None,  # asin''(x) = x (1 - x^2)^(-3/2)
@@ -398,7 +404,8 @@ _define("asin", 1, _arcsine_partial, ("1 / sqrt(1 - {x}^2)",), lambda sp, x: sp.
 _define("acos", 1, _arccosine_partial, ("-1 / sqrt(1 - {x}^2)",),
         lambda sp, x: sp.acos(x),
         domain=lambda x: -1 <= x <= 1, domain_message="acos is undefined at {x} (outside [-1, 1])",
-        kinks=(lambda x: abs(x) == 1,), convention="acos'(±1) = -inf",
+        domain_text="-1 <= x <= 1", kinks=(lambda x: abs(x) == 1,), kink_text=("x == -1 or x == 1",),
+        convention="acos'(±1) = -inf",
         sides=lambda x: ((-INF, None) if x > 0 else (None, -INF),),
         partials_on_arrays=lambda m, x, out: (-_arcsine_partial_on_arrays(m, x, out)[0],),
         kink_second_partials=lambda x: ((-INF * x,),) if abs(x) == 1 else None,
@@ -411,6 +418,7 @@ _define("atan2", 2, _atan2_partials,
         ("{y} / ({x}^2 + {y}^2)", "-{x} / ({x}^2 + {y}^2)"),  # atan2(y, x): {x} is its first argument, y
         lambda sp, y, x: sp.atan2(y, x), python="math.atan2({x}, {y})",
         kinks=(lambda y, x: y == 0 and x == 0, lambda y, x: y == 0 and x == 0),
+        kink_text=("x == 0 and y == 0", "x == 0 and y == 0"),  # (the card names the arguments x, y in order)
         convention="atan2's partials are 0 at (0, 0), where atan2 has no limit",
         partials_on_arrays=_atan2_partials_on_arrays,
         python_partials=("{y} / math.hypot({x}, {y}) / math.hypot({x}, {y}) if {x} or {y} else 0.0",
@@ -418,6 +426,7 @@ _define("atan2", 2, _atan2_partials,
 _define("hypot", 2, _hypot_partials, ("{x} / {out}", "{y} / {out}"),
         lambda sp, x, y: sp.sqrt(x**2 + y**2), python="math.hypot({x}, {y})",
         kinks=(lambda x, y: x == 0 and y == 0, lambda x, y: x == 0 and y == 0),
+        kink_text=("x == 0 and y == 0", "x == 0 and y == 0"),
         convention="hypot's partials are 0 at (0, 0), as abs'(0) = 0", sides=lambda x, y: ((-1.0, 1.0), (-1.0, 1.0)),
         partials_on_arrays=_hypot_partials_on_arrays,
         python_partials=("{x} / {out} if {out} else 0.0", "{y} / {out} if {out} else 0.0"))
@@ -431,13 +440,14 @@ _define("tanh", 1, _tanh_partial, ("1 - {out}^2",),
 _define("asinh", 1, lambda m, x, out: (1 / m.hypot(1.0, x),), ("1 / sqrt({x}^2 + 1)",), lambda sp, x: sp.asinh(x),
         python_partials=("1 / math.hypot(1.0, {x})",))
 _define("acosh", 1, _acosh_partial, ("1 / sqrt({x}^2 - 1)",), lambda sp, x: sp.acosh(x),
-        domain=lambda x: x >= 1, domain_message="acosh is undefined at {x} (below 1)",
-        kinks=(lambda x: x == 1,), convention="acosh'(1) = inf", sides=lambda x: ((None, INF),),
+        domain=lambda x: x >= 1, domain_message="acosh is undefined at {x} (below 1)", domain_text="x >= 1",
+        kinks=(lambda x: x == 1,), kink_text=("x == 1",), convention="acosh'(1) = inf", sides=lambda x: ((None, INF),),
         partials_on_arrays=lambda m, x, out: (1 / (m.sqrt(x - 1) * m.sqrt(x + 1)),),
         kink_second_partials=lambda x: ((-INF,),) if x == 1 else None,  # acosh''(x) = -x (x^2 - 1)^(-3/2)
         python_partials=("1 / (math.sqrt({x} - 1) * math.sqrt({x} + 1)) if {x} != 1 else math.inf",))
 _define("atanh", 1, lambda m, x, out: (1 / ((1 - x) * (1 + x)),), ("1 / (1 - {x}^2)",), lambda sp, x: sp.atanh(x),
-        domain=lambda x: -1 < x < 1, domain_message="atanh is undefined at {x} (outside (-1, 1))")
+        domain=lambda x: -1 < x < 1, domain_message="atanh is undefined at {x} (outside (-1, 1))",
+        domain_text="-1 < x < 1")
 _define("sigmoid", 1, _sigmoid_partial, ("{out} * (1 - {out})",),
         lambda sp, x: 1 / (1 + sp.exp(-x)), python="_sigmoid({x})",
         partials_on_arrays=lambda m, x, out: (0.25 * _sech_squared_on_arrays(m, x / 2, m.tanh(x / 2)),),
@@ -446,28 +456,31 @@ _define("sigmoid", 1, _sigmoid_partial, ("{out} * (1 - {out})",),
 # ------------------------------------------------------ piecewise and discrete
 _define("relu", 1, lambda m, x, out: (1.0 if x > 0 else 0.0,),
         ("sign({out})",), lambda sp, x: sp.Max(x, 0), python="max({x}, 0.0)",
-        kinks=(lambda x: x == 0,), convention="relu'(0) = 0", sides=lambda x: ((0.0, 1.0),),
+        kinks=(lambda x: x == 0,), kink_text=("x == 0",), convention="relu'(0) = 0", sides=lambda x: ((0.0, 1.0),),
         peers={"autograd": lambda partials, x: (0.5,)},  # autograd has no relu: np.maximum(x, 0) splits the tie
         partials_on_arrays=lambda m, x, out: (m.where(x > 0, 1.0, 0.0),))
 _define("abs", 1, lambda m, x, out: (m.sign(x),), ("sign({x})",), lambda sp, x: sp.Abs(x), python="abs({x})",
-        kinks=(lambda x: x == 0,), convention="abs'(0) = 0", sides=lambda x: ((-1.0, 1.0),),
+        kinks=(lambda x: x == 0,), kink_text=("x == 0",), convention="abs'(0) = 0", sides=lambda x: ((-1.0, 1.0),),
         peers={"jax": lambda partials, x: (1.0,)})
 _define("min", 2, _min_partials,
         ("(sign({y} - {x}) + 1) / 2", "(sign({x} - {y}) + 1) / 2"),
-        lambda sp, x, y: sp.Min(x, y), python="min({x}, {y})", kinks=(_tie, _tie), convention=_TIE,
+        lambda sp, x, y: sp.Min(x, y), python="min({x}, {y})", kinks=(_tie, _tie), kink_text=("x == y", "x == y"),
+        convention=_TIE,
         sides=lambda x, y: ((1.0, 0.0), (1.0, 0.0)), builtin_tie=(1.0, 0.0),
         partials_on_arrays=_min_partials_on_arrays)
 _define("max", 2, _max_partials,
         ("(sign({x} - {y}) + 1) / 2", "(sign({y} - {x}) + 1) / 2"),
-        lambda sp, x, y: sp.Max(x, y), python="max({x}, {y})", kinks=(_tie, _tie), convention=_TIE,
+        lambda sp, x, y: sp.Max(x, y), python="max({x}, {y})", kinks=(_tie, _tie), kink_text=("x == y", "x == y"),
+        convention=_TIE,
         sides=lambda x, y: ((0.0, 1.0), (0.0, 1.0)), builtin_tie=(1.0, 0.0),
         partials_on_arrays=_max_partials_on_arrays)
 _define("floor", 1, lambda m, x, out: (0.0,), ("0",), lambda sp, x: sp.floor(x), python="float(math.floor({x}))",
-        kinks=(lambda x: x == math.floor(x),), convention="floor' = 0, also at integers where floor jumps",
+        kinks=(lambda x: x == math.floor(x),), kink_text=("x == floor(x)",),
+        convention="floor' = 0, also at integers where floor jumps",
         sides=lambda x: ((INF, 0.0),),  # a jump up: the difference quotient from the left grows without bound
         discrete=True)
 _define("sign", 1, lambda m, x, out: (0.0,), ("0",), lambda sp, x: sp.sign(x), python="_sign({x})",
-        kinks=(lambda x: x == 0,), convention="sign' = 0, also at 0 where sign jumps",
+        kinks=(lambda x: x == 0,), kink_text=("x == 0",), convention="sign' = 0, also at 0 where sign jumps",
         sides=lambda x: ((INF, INF),), discrete=True)
 
 #: Functions callable by name in the expression language (``pow(x, y)`` is ``x ^ y``).

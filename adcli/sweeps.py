@@ -79,13 +79,15 @@ def product(a: float, b: float) -> float:
 
 
 def forward_sweep(trace: Trace, d0: Sequence[float], d1: Sequence[float], seed: dict[int, float],
-                  every_product: bool = False) -> list[float]:
+                  every_product: bool = False,
+                  record: Callable[[int, int, float], None] | None = None) -> list[float]:
     """Tangents of every node for the input tangents in ``seed`` (node -> tangent): one JVP.
 
     As in the reverse sweep, a product with a zero factor is not taken, so an infinite partial
     (sqrt'(0)) times a zero tangent gives 0 in both modes alike. With ``every_product`` the sweep
     multiplies along every edge from a node the seed reaches, as PyTorch, JAX and autograd do, so
-    0·inf gives nan (:mod:`adcli.conventions`)."""
+    0·inf gives nan (:mod:`adcli.conventions`). ``record(node, position, contribution)``, when
+    given, hears each argument's term of each node's tangent as it is added (``trace --explain``)."""
     op, arg0, arg1 = trace.op, trace.arg0, trace.arg1
     tangent = [0.0] * len(op)
     reached = bytearray(len(op))
@@ -96,14 +98,19 @@ def forward_sweep(trace: Trace, d0: Sequence[float], d1: Sequence[float], seed: 
         if code < FIRST_PRIMITIVE:
             continue
         t = 0.0
-        for a, partial in ((arg0[i], d0[i]), (arg1[i], d1[i])):
+        for position, a, partial in ((0, arg0[i], d0[i]), (1, arg1[i], d1[i])):
             if a == NO_ARG:
                 continue
             if not every_product:
-                t += product(partial, tangent[a])
+                term = product(partial, tangent[a])
             elif reached[a]:
                 reached[i] = 1
-                t += partial * tangent[a]
+                term = partial * tangent[a]
+            else:
+                continue
+            t += term
+            if record is not None:
+                record(i, position, term)
         tangent[i] = t
     return tangent
 

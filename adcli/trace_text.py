@@ -7,15 +7,21 @@ terminal table, Markdown, LaTeX and the JSON of ``adcli trace`` all print these 
 
 from __future__ import annotations
 
-from adcli.primitives import CONST, PRIMITIVES
+from adcli.primitives import CONST, PRIMITIVES, Primitive
 from adcli.trace import Trace
 
 BAR = "\u0304"  # combining macron
+DOT = "\u0307"  # combining dot above
 
 
 def bar(name: str) -> str:
     """The adjoint's name: v̄1 for v1."""
     return name[0] + BAR + name[1:]
+
+
+def dot(name: str) -> str:
+    """The tangent's name: v̇1 for v1."""
+    return name[0] + DOT + name[1:]
 
 
 def update_statements(trace: Trace, limit_rows: range | None = None, straight_through: bool = False) -> list[str]:
@@ -73,30 +79,41 @@ class UpdateTemplates(dict):
             return ""
         fields = {"x": literal_x or "v{0}", "y": literal_y or "v{1}", "out": "v{2}"}
         lines = []
-        for position, text in enumerate(primitive.partial_text):
+        for position in range(primitive.arity):
             if (literal_x, literal_y)[position] is None:
-                partial = "1" if self.straight_through and primitive.discrete else text.format(**fields)
-                line = _update(f"v{BAR}{{{position}}}", f"v{BAR}{{2}}", partial)
+                partial = printed_partial(primitive, position, fields, self.straight_through)
+                line = update_text(f"v{BAR}{{{position}}}", f"v{BAR}{{2}}", partial)
                 lines.append(_json_inside(line) if self.escape else line)
         template = self[key] = self.separator.join(lines)
         return template
 
 
-def _update(target: str, source: str, partial: str) -> str:
+def printed_partial(primitive: Primitive, position: int, fields: dict[str, str], straight_through: bool) -> str:
+    """The partial of ``primitive`` by its argument ``position`` as printed, over the names in
+    ``fields`` (``x``, ``y``, ``out``); with ``straight_through``, a discrete primitive's is 1."""
+    return "1" if straight_through and primitive.discrete else primitive.partial_text[position].format(**fields)
+
+
+def update_text(target: str, source: str, partial: str) -> str:
     """``target += source · partial`` for the adjoint names ``target`` and ``source``, simplified:
     ``-=`` for a negative partial, no ``· 1``, a sum in parentheses."""
-    operator = "+="
-    if partial.startswith("-"):
-        operator, partial = "-=", partial[1:]
+    negative, rhs = term_text(source, partial)
+    return f"{target} {'-=' if negative else '+='} {rhs}"
+
+
+def term_text(factor: str, partial: str) -> tuple[bool, str]:
+    """``factor · partial`` simplified (no ``· 1``, ``/`` for ``1 / …``, a sum in parentheses), and
+    whether it is subtracted (a negative partial, its sign taken out)."""
+    negative = partial.startswith("-")
+    if negative:
+        partial = partial[1:]
     if partial == "1":
-        rhs = source
-    elif partial.startswith("1 / "):
-        rhs = f"{source} / {partial[4:]}"
-    elif " + " in partial or " - " in partial:
-        rhs = f"{source} · ({partial})"
-    else:
-        rhs = f"{source} · {partial}"
-    return f"{target} {operator} {rhs}"
+        return negative, factor
+    if partial.startswith("1 / "):
+        return negative, f"{factor} / {partial[4:]}"
+    if " + " in partial or " - " in partial:
+        return negative, f"{factor} · ({partial})"
+    return negative, f"{factor} · {partial}"
 
 
 def _json_inside(text: str) -> str:

@@ -35,10 +35,14 @@ COMMANDS = {
     "hessian": ["hessian", "x_1^2*y + sin(y)", "--at", "x_1=2,y=3"],
     "compare": ["compare", "x*exp(y)-sin(x)", "--at", "x=1,y=0", "--steps", "1e-2,1e-8"],
     "checkpoint": ["checkpoint", "sin(x)^2", "--at", "x=1", "--strategies", "all,every=2,binomial=2"],
+    "rules": ["rules"],
 }
 MORE = {
     "trace of a function file": ["trace", NEURON, "--at", "w=[2,-3,-3]", "--at", "x=[-1,-2]", "--wrt", "w[0],x[1]"],
     "grad of a function file": ["grad", NEURON, "--at", "w=[2,-3,-3]", "--at", "x=[-1,-2]"],
+    "explained trace": ["trace", "x_1^2*sqrt(y) + abs(x_1)^(y-1) - max(x_1,y)", "--at", "x_1=0.5,y=2",
+                        "--wrt", "x_1", "--direction", "x_1=1,y=-2", "--explain"],
+    "explained dual trace": ["trace", "x*exp(y)-sin(x)", "--at", "x=pi/3,y=0", "--dual", "--explain"],
 }
 
 

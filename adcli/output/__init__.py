@@ -54,6 +54,8 @@ WRITERS: dict[str, dict[str, str]] = {
     "graph": {"dot": "graph:to_dot", "mermaid": "graph:to_mermaid", "svg": "graph:to_svg", "png": "graph:to_png",
               "json": "output.documents:graph_json"},
     "codegen": {"python": "codegen:generate", "json": "output.documents:codegen_json"},
+    "rules": {"table": "output.terminal:rules_view", "json": "output.documents:rules_json",
+              "markdown": "output.tabular:rules_tables", "latex": "output.tabular:rules_tables"},
     "plot": {"table": "output.textchart:curve_chart", "json": "output.documents:curve_json",
              "png": "output.plot:curve_png", "svg": "output.plot:curve_svg"},
 }
@@ -96,7 +98,7 @@ def choose(kind: str, requested: str | None, as_json: bool = False, path: str | 
 
 def _kind_words(kind: str) -> str:
     return {"batch": "a batch of points", "graph": "a graph", "codegen": "code",
-            "plot": "a plot"}.get(kind, f"this {kind} result")
+            "plot": "a plot", "rules": "the rules card"}.get(kind, f"this {kind} result")
 
 
 def _listing(names: tuple[str, ...]) -> str:

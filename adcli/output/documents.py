@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from adcli.primitives import CONST, INPUT, PRIMITIVES, primitive_of
 from adcli.trace import Trace
-from adcli.trace_text import NodeColumns, UpdateTemplates
+from adcli.trace_text import NodeColumns, UpdateTemplates, dot
 
 if TYPE_CHECKING:
     from adcli.analysis import Gradient, SweepTable
@@ -108,11 +108,34 @@ def sweep_json_chunks(table: SweepTable) -> list[str]:
                       "adjoint_of": trace.output_names[table.output], "warnings": evaluated.warnings,
                       "notes": evaluated.notes, "branches": branches_json(evaluated.branches)})
         statements = list(filter(None, statements))
+        explained = [] if table.explanation is None else [',"explained":', _json(explanation_json(table))]
         return [head[:-1], ',"trace":[', *_joined(rows, ","), '],"reverse_sweep":[',
-                *(['"', *_joined(statements, '","'), '"'] if statements else []), "]}"]
+                *(['"', *_joined(statements, '","'), '"'] if statements else []), "]", *explained, "}"]
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+def explanation_json(table: SweepTable) -> dict:
+    """``trace --json --explain``: each update as data. Reverse: the statement, its target node, the
+    source node whose adjoint flows back, that adjoint, the local partial, the contribution and the
+    target's running adjoint. Forward, per tangent column: each node's statement, its source nodes
+    with their tangents, local partials and contributions, and the node's tangent (its running value)."""
+    explanation = table.explanation
+    assert explanation is not None
+    names = table.trace.names()
+    reverse = [{"statement": u.statement, "target": names[u.target], "source": names[u.source],
+                "adjoint": number(u.adjoint), "partial": number(u.partial), "contribution": number(u.contribution),
+                "running": number(u.running), "count": u.received} for u in explanation.reverse]
+    forward = [{"tangent": label, "dual": table.dual,
+                "updates": [{"target": names[u.node], "statement": f"{dot(names[u.node])} = {u.statement}",
+                             "sources": [names[t.source] for t in u.terms],
+                             "tangents": [number(t.tangent) for t in u.terms],
+                             "partials": [number(t.partial) for t in u.terms],
+                             "contributions": [number(t.contribution) for t in u.terms],
+                             "running": number(u.tangent)} for u in updates]}
+               for label, updates in explanation.forward]
+    return {"reverse": reverse, "forward": forward}
 
 
 def _joined(items: list[str], separator: str, size: int = 10_000) -> list[str]:
@@ -334,3 +357,11 @@ def codegen_json(trace: Trace, mode: str, name: str) -> dict:
     from adcli.codegen import describe, generate
 
     return {**describe(trace, mode, name), "code": generate(trace, mode, name)}
+
+
+def rules_json(rules: list) -> dict:
+    """``adcli rules``: per primitive, its call, local partials by argument, domain (null: every real
+    argument), non-differentiable points by argument, the convention used there and whether it is discrete."""
+    return {"rules": [{"name": r.name, "call": r.call, "partials": dict(r.partials), "domain": r.domain or None,
+                       "non_differentiable": dict(r.kinks), "convention": r.convention or None,
+                       "discrete": r.discrete} for r in rules]}

@@ -56,6 +56,8 @@ class Tabular:
     at: dict[str, float] = field(default_factory=dict)
     # the lines of the reverse sweep, worked out only by the writers that print them (not CSV)
     write_formulas: Callable[[], list[str]] | None = None
+    # trace --explain: titled derivations (adcli.explain.Line lists), written after the formulas (not CSV)
+    write_derivations: Callable[[int], list[tuple[str, list]]] | None = None
 
     @property
     def formulas(self) -> list[str]:
@@ -113,6 +115,11 @@ def to_markdown(tables: list[Tabular], digits: int) -> str:
             out.append("| " + " | ".join(_markdown_escape(_cell(v, digits)) for v in row) + " |")
         lines = table.notes + table.formulas
         out += [""] + [f"    {line}" for line in lines] + ([""] if lines else [])
+        if table.write_derivations is not None:
+            from adcli.explain import aligned
+
+            for title, derivation in table.write_derivations(digits):
+                out += [f"*{_markdown_escape(title)}:*", "", *aligned(derivation, "    "), ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -143,8 +150,21 @@ def to_latex(tables: list[Tabular], digits: int) -> str:
         lines = [latex_text(note) for note in table.notes] + [f"${latex_formula(f)}$" for f in table.formulas]
         if lines:
             out += ["\\begin{flushleft}", " \\\\\n".join(lines), "\\end{flushleft}"]
+        for title, derivation in table.write_derivations(digits) if table.write_derivations is not None else []:
+            out += [f"\\noindent {latex_text(title)}:", "\\begin{align*}",
+                    " \\\\\n".join(map(_latex_derivation_line, derivation)), "\\end{align*}"]
         out.append("")
     return "\n".join(out)
+
+
+def _latex_derivation_line(line) -> str:
+    """One line of an explained sweep (:class:`adcli.explain.Line`) as ``left &= right && \\to running``."""
+    text = f"{latex_formula(line.left)} &= {latex_formula(line.right)}"
+    if line.running:
+        text += f" && \\to {latex_formula(line.running)}"
+        if line.received > 1:
+            text += f"\\ \\text{{({line.received} contributions)}}"
+    return text
 
 
 def _latex_cell(value, kind: str, digits: int) -> str:
@@ -258,7 +278,7 @@ def latex_code(text: str) -> str:
     return f"\\texttt{{{latex_text(text)}}}"
 
 
-_TOKEN = re.compile(r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<bar>[^\W\d_]\u0304\w*)"
+_TOKEN = re.compile(r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<bar>[^\W\d_][\u0304\u0307]\w*)"
                     r"|(?P<name>[^\W\d]\w*(?:\[\d+\])*)|(?P<op>[+-]=|\S))")
 _FUNCTIONS = {"sin": r"\sin", "cos": r"\cos", "tan": r"\tan", "exp": r"\exp", "log": r"\log", "sinh": r"\sinh",
               "cosh": r"\cosh", "tanh": r"\tanh", "asin": r"\arcsin", "acos": r"\arccos", "atan": r"\arctan",
@@ -306,7 +326,8 @@ def latex_formula(text: str) -> str:
             if kind == "number":
                 out.append(_times_ten(value))
             elif kind == "bar":
-                out.append(f"\\bar{{{_letter(value[0])}}}" + (_subscript(value[2:]) if value[2:] else ""))
+                accent = "bar" if value[1] == "\u0304" else "dot"
+                out.append(f"\\{accent}{{{_letter(value[0])}}}" + (_subscript(value[2:]) if value[2:] else ""))
             else:
                 out.append(_CONSTANTS.get(value) or latex_name(value))
             if exponent:
@@ -377,7 +398,15 @@ def sweep_tables(table) -> list[Tabular]:
     rows = list(map(list, zip(*cells)))
     return [Tabular("Wengert list of {subject}", columns, rows, ["reverse sweep, in the order it runs:"],
                     kinds=[NAME, FORMULA], source=_source(trace), at=evaluated.at,
-                    write_formulas=lambda: update_statements(trace, straight_through=table.straight_through))]
+                    write_formulas=lambda: update_statements(trace, straight_through=table.straight_through),
+                    write_derivations=None if table.explanation is None else _derivations(table, names))]
+
+
+def _derivations(table, names: list[str]) -> Callable[[int], list[tuple[str, list]]]:
+    """``trace --explain``'s derivations, worked out with the digits a writer asks for."""
+    from adcli.explain import derivations
+
+    return lambda digits: derivations(table, names, digits)
 
 
 def gradient_tables(result) -> list[Tabular]:
@@ -488,3 +517,29 @@ def batch_csv(batch) -> str:
     return _gradient_csv(batch.inputs(),
                          batch.trace.output_names, [v.tolist() for v in batch.values],
                          [{name: g.tolist() for name, g in gradient.items()} for gradient in batch.gradients])
+
+
+RULES_COLUMNS = ("primitive", "local partials", "domain", "not differentiable at", "convention there")
+
+
+def rules_rows(rules: list) -> list[list]:
+    """The reference card's rows: the call, ``∂/∂x = …`` per argument, the domain ("all reals"
+    where any argument is allowed), the non-differentiable points per argument, the convention."""
+    def by_argument(pairs: list[tuple[str, str]], prefix: str) -> str:
+        return "; ".join(f"{prefix}{argument}: {text}" if prefix else f"{text}" for argument, text in pairs)
+
+    rows = []
+    for rule in rules:
+        kinks = list(dict.fromkeys(text for _, text in rule.kinks))  # min, max: the same tie for both arguments
+        kinked = by_argument(rule.kinks, "∂/∂") if len(kinks) > 1 else (kinks[0] if kinks else "none")
+        convention = rule.convention + (" (discrete: no gradient flows through it)" if rule.discrete else "")
+        partials = Label(by_argument(rule.partials, "∂/∂"), "; ".join(
+            f"$\\partial/\\partial {argument} = {latex_formula(text)}$" for argument, text in rule.partials))
+        rows.append([rule.call, partials, rule.domain or "all reals", kinked, convention or "—"])
+    return rows
+
+
+def rules_tables(rules: list) -> list[Tabular]:
+    """The reference card as one table."""
+    return [Tabular("Derivative rules of adcli's primitives", list(RULES_COLUMNS), rules_rows(rules),
+                    kinds=[FORMULA, TEXT, TEXT, TEXT, TEXT])]

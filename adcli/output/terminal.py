@@ -67,6 +67,7 @@ def _elide(count: int, rows: int | None) -> tuple[range, range]:
 
 def sweep_view(table: SweepTable, digits: int, rows: int | None = None) -> Group:
     """The Wengert table (one row per input and operation) and the reverse sweep's updates."""
+    from adcli.explain import dual_text
     from adcli.trace_text import bar, update_statements
 
     trace, evaluated = table.trace, table.evaluated
@@ -79,14 +80,18 @@ def sweep_view(table: SweepTable, digits: int, rows: int | None = None) -> Group
     grid.add_column("operation", kind="text")
     grid.add_column("value")
     for label, _ in table.tangents:
-        grid.add_column(f"tangent ({label})" if "=" in label else f"tangent ∂/∂{label}")
+        kind = "dual number" if table.dual else "tangent"
+        grid.add_column(f"{kind} ({label})" if "=" in label else f"{kind} ∂/∂{label}")
     grid.add_column(f"adjoint ∂{'f' if len(trace.outputs) == 1 else output_name}/∂·")
     head, tail = _elide(len(nodes), rows)
 
     def add(k: int) -> None:
         i = nodes[k]
         cells = [names[i], trace.equation_text(i, names, input_name), fmt(evaluated.values[i], digits)]
-        cells += [fmt(t[i], digits) for _, t in table.tangents]
+        if table.dual:
+            cells += [dual_text(evaluated.values[i], t[i], digits) for _, t in table.tangents]
+        else:
+            cells += [fmt(t[i], digits) for _, t in table.tangents]
         cells.append(fmt(table.adjoints[i], digits))
         grid.add_row(*cells)
 
@@ -97,19 +102,39 @@ def sweep_view(table: SweepTable, digits: int, rows: int | None = None) -> Group
         for k in tail:
             add(k)
 
-    operations = len(nodes) - len(trace.inputs)
-    head_ops, tail_ops = _elide(operations, rows)
-    updates = update_statements(trace, head_ops, table.straight_through)
-    lines = [Text(f"reverse sweep, in the order it runs (seed {bar(names[trace.outputs[table.output]])} = 1):",
-                  style="bold")]
-    lines += [Text("  " + u) for u in updates]
-    if tail_ops:
-        lines.append(Text(f"  … updates of {operations - len(head_ops) - len(tail_ops):,} operations not shown …",
-                          style="dim"))
-        lines += [Text("  " + u) for u in update_statements(trace, tail_ops, table.straight_through)]
+    seed = f"seed {bar(names[trace.outputs[table.output]])} = 1"
+    if table.explanation is not None:
+        lines = explained_lines(table, names, digits, rows)
+    else:
+        operations = len(nodes) - len(trace.inputs)
+        head_ops, tail_ops = _elide(operations, rows)
+        updates = update_statements(trace, head_ops, table.straight_through)
+        lines = [Text(f"reverse sweep, in the order it runs ({seed}):", style="bold")]
+        lines += [Text("  " + u) for u in updates]
+        if tail_ops:
+            lines.append(Text(f"  … updates of {operations - len(head_ops) - len(tail_ops):,} operations not shown …",
+                              style="dim"))
+            lines += [Text("  " + u) for u in update_statements(trace, tail_ops, table.straight_through)]
     outputs = ", ".join(f"{name} = {names[node]}" for name, node in zip(trace.output_names, trace.outputs))
     return Group(header(trace, evaluated.at, digits), grid, Text(f"outputs: {outputs}", style="dim"),
                  *lines)
+
+
+def explained_lines(table: SweepTable, names: list[str], digits: int, rows: int | None) -> list[Text]:
+    """``trace --explain``: each sweep's updates with their numbers (``rows`` of each, the first and
+    the last, for a long trace), the equals signs aligned; as dual numbers with ``--dual``."""
+    from adcli.explain import aligned, derivations
+
+    lines = []
+    for title, derivation in derivations(table, names, digits):
+        lines.append(Text(title + ":", style="bold"))
+        head, tail = _elide(len(derivation), rows)
+        shown = list(map(Text, aligned([derivation[k] for k in head] + [derivation[k] for k in tail])))
+        if tail:
+            shown.insert(len(head), Text(f"  … {len(derivation) - len(head) - len(tail):,} updates not shown "
+                                         "(--rows all) …", style="dim"))
+        lines += shown
+    return lines
 
 
 def jacobian_view(result: Jacobian, digits: int) -> Group:
@@ -231,3 +256,15 @@ def checkpoint_view(evaluated, runs, digits: int) -> Group:
         verdict = Text(f"every strategy gives the same gradient, bit for bit: {shown}", style="bold")
     notes = [Text(f"{r.strategy.label}: {note}", style="dim") for r in runs for note in r.notes]
     return Group(header(trace, evaluated.at, digits), table, verdict, *notes)
+
+
+def rules_view(rules: list, digits: int) -> FitTable:
+    """The reference card: one row per primitive (its partials, domain, kinks and convention)."""
+    from adcli.output.tabular import RULES_COLUMNS, rules_rows
+
+    table = FitTable(show_lines=True)
+    for column, kind in zip(RULES_COLUMNS, ("key", "text", "text", "text", "text")):
+        table.add_column(column, kind=kind, style="bold" if kind == "key" else None)
+    for row in rules_rows(rules):
+        table.add_row(*row)
+    return table
