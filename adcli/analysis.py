@@ -87,6 +87,14 @@ class Evaluated:
         return reverse_sweep(self.trace, self.d0, self.d1, {self.trace.outputs[output]: 1.0},
                              every_product(self.convention))
 
+    def reverse_weighted(self, cotangent: Sequence[float]) -> list[float]:
+        """Adjoints of every node for the weights ``cotangent`` on the outputs (one VJP, uᵀJ)."""
+        seed: dict[int, float] = {}
+        for node, weight in zip(self.trace.outputs, cotangent):
+            if weight:
+                seed[node] = seed.get(node, 0.0) + weight
+        return reverse_sweep(self.trace, self.d0, self.d1, seed, every_product(self.convention))
+
 
 def evaluate_at(trace: Trace, assigned: dict[str, Value], straight_through: bool = False,
                 convention: str = "adcli") -> Evaluated:
@@ -155,6 +163,19 @@ class Gradient:
     # reverse mode: output number -> every node's adjoint (``--checkpoint`` replaces the plain sweep)
     reverse_output: Callable[[int], Sequence[float]] | None = None
     checks: list | None = None  # the cross-checks asked for (compare.CheckRow), when any
+    direction: dict[str, float] | None = None  # a seed u of forward mode (input -> tangent): J·u only
+    jvp: list[float] | None = None  # J·u, per output (then ``wrt`` is empty)
+    cotangent: list[float] | None = None  # a seed u of reverse mode (a weight per output): uᵀJ only
+
+    @property
+    def columns(self) -> list[tuple[str, float]]:
+        """What the result differentiates, a column each with its value: each output (``f`` when
+        there is one), or, for a cotangent u, the weighted sum ``u·f`` whose gradient is uᵀJ."""
+        values = self.evaluated.output_values
+        if self.cotangent is not None:
+            return [("u·f", math.fsum(u * v for u, v in zip(self.cotangent, values) if u))]
+        names = self.trace.output_names if len(values) > 1 else ["f"]
+        return list(zip(names, values))
 
     @property
     def trace(self) -> Trace:
@@ -208,15 +229,31 @@ class _Tangents(Mapping):
 
 
 def gradient(trace: Trace, assigned: dict[str, Value], mode: str = "reverse",
-             wrt: list[str] | None = None, straight_through: bool = False, convention: str = "adcli") -> Gradient:
+             wrt: list[str] | None = None, straight_through: bool = False, convention: str = "adcli",
+             direction: dict[str, float] | None = None, cotangent: list[float] | None = None) -> Gradient:
     """Value and gradient: reverse mode runs one sweep per output, forward mode one per input.
     ``convention``: the partials at kinks (see :func:`evaluate_at`); under a framework's, a nan or
-    infinite entry comes with a warning that says which node made it."""
+    infinite entry comes with a warning that says which node made it.
+
+    With a ``direction`` u (input -> tangent, :func:`adcli.points.bind_direction`), one forward sweep
+    gives J·u instead; with a ``cotangent`` u (a weight per output, :func:`adcli.points.bind_cotangent`),
+    one reverse sweep gives uᵀJ, the gradient of the weighted sum of the outputs."""
     check_mode(mode)
+    check_seeds(direction, cotangent, mode, wrt)
     evaluated = evaluate_at(trace, assigned, straight_through, convention)
-    wrt = list(trace.input_names) if wrt is None else wrt
+    wrt = list(trace.input_names) if wrt is None or direction is not None else wrt
     node_of = dict(zip(trace.input_names, trace.inputs))
     nodes = [node_of[name] for name in wrt]
+    if direction is not None:
+        tangent = evaluated.forward(direction)
+        jvp = [tangent[o] for o in trace.outputs]
+        check_finite(evaluated, trace.output_names, [[("u", value)] for value in jvp])
+        return Gradient(evaluated, "forward", [], [{} for _ in jvp], 1, direction=direction, jvp=jvp)
+    if cotangent is not None:
+        adjoint = evaluated.reverse_weighted(cotangent)
+        row = {name: adjoint[node] for name, node in zip(wrt, nodes)}
+        check_finite(evaluated, ["u·f"], [list(row.items())])
+        return Gradient(evaluated, "reverse", wrt, [row], 1, cotangent=cotangent)
     rows = jacobian_rows(trace, evaluated.d0, evaluated.d1, nodes, mode, every_product(convention))
     gradients = [dict(zip(wrt, row)) for row in rows]
     evaluated.warnings.extend(non_finite_warnings(evaluated, rows, nodes))
@@ -225,6 +262,21 @@ def gradient(trace: Trace, assigned: dict[str, Value], mode: str = "reverse",
     if holds is not None:
         evaluated.notes.append(holds)
     return Gradient(evaluated, mode, wrt, gradients, len(trace.outputs) if mode == "reverse" else len(wrt))
+
+
+def check_seeds(direction: dict[str, float] | None, cotangent: list[float] | None, mode: str = "reverse",
+                wrt: list[str] | None = None) -> None:
+    """Refuse seeds that do not go together: a direction (forward mode) with a cotangent (reverse
+    mode), a cotangent in forward mode, a direction with inputs to differentiate by."""
+    if direction is not None and cotangent is not None:
+        raise InputError("a direction (J·u, forward mode) and a cotangent (uᵀJ, reverse mode) do not go together: "
+                         "give one of them")
+    if cotangent is not None and mode != "reverse":
+        raise InputError("a cotangent seeds the reverse sweep; forward mode takes a direction",
+                         option="mode", value=mode)
+    if direction is not None and wrt is not None:
+        raise InputError("a direction already gives every input's tangent (those left out are 0)",
+                         option="wrt", value=",".join(wrt))
 
 
 def non_finite_warnings(evaluated: Evaluated, rows: list[list[float]], nodes: list[int],
@@ -271,17 +323,38 @@ class SweepTable:
     adjoints: list[float]
     tangents: list[tuple[str, list[float]]] = field(default_factory=list)  # (direction label, tangents)
     straight_through: bool = False  # --ste: discrete primitives pass adjoints through
+    cotangent: list[float] | None = None  # the adjoints' seed, a weight per output (None: output ``output``)
 
     @property
     def trace(self) -> Trace:
         return self.evaluated.trace
 
+    @property
+    def seeds(self) -> list[tuple[int, float]]:
+        """The reverse sweep's seed: (output node, its adjoint) for each output weighted (not 0)."""
+        if self.cotangent is None:
+            return [(self.trace.outputs[self.output], 1.0)]
+        return [(node, weight) for node, weight in zip(self.trace.outputs, self.cotangent) if weight]
+
+    @property
+    def adjoint_of(self) -> str | None:
+        """The output whose adjoints the table shows (its name), or None for a cotangent that
+        weighs the outputs otherwise than 1 on one of them (the adjoints are then those of u·f)."""
+        if self.cotangent is not None and self.cotangent != [float(k == self.output)
+                                                             for k in range(len(self.cotangent))]:
+            return None
+        return self.trace.output_names[self.output]
+
 
 def sweep_table(trace: Trace, assigned: dict[str, Value], wrt: list[str] | None = None,
                 direction: dict[str, float] | None = None, output: int = 0,
-                straight_through: bool = False, convention: str = "adcli") -> SweepTable:
-    """The values, the tangents for each ``wrt`` input or the ``direction``, and the adjoints
+                straight_through: bool = False, convention: str = "adcli",
+                cotangent: list[float] | None = None) -> SweepTable:
+    """The values, the tangents for each ``wrt`` input or the ``direction``, and the adjoints of
+    output number ``output``, or for the weights ``cotangent`` on the outputs (uᵀJ)
     (``convention``: the partials at kinks, see :func:`evaluate_at`)."""
+    if cotangent is not None:
+        output = next((k for k, weight in enumerate(cotangent) if weight), 0)
     if not 0 <= output < len(trace.outputs):
         raise InputError(f"output {output + 1}: the function has {len(trace.outputs)} output(s)")
     evaluated = evaluate_at(trace, assigned, straight_through, convention)
@@ -290,7 +363,8 @@ def sweep_table(trace: Trace, assigned: dict[str, Value], wrt: list[str] | None 
     if direction:
         label = ",".join(f"{name}={value:g}" for name, value in direction.items())
         tangents.append((label, evaluated.forward(direction)))
-    adjoints = evaluated.reverse(output)
-    row = [adjoints[node] for node in trace.inputs]
-    evaluated.warnings.extend(non_finite_warnings(evaluated, [row], trace.inputs, [output]))
-    return SweepTable(evaluated, output, adjoints, tangents, straight_through)
+    adjoints = evaluated.reverse(output) if cotangent is None else evaluated.reverse_weighted(cotangent)
+    if cotangent is None:
+        row = [adjoints[node] for node in trace.inputs]
+        evaluated.warnings.extend(non_finite_warnings(evaluated, [row], trace.inputs, [output]))
+    return SweepTable(evaluated, output, adjoints, tangents, straight_through, cotangent)

@@ -98,6 +98,17 @@ Quiet = Annotated[bool, typer.Option(
 Smooth = Annotated[str | None, typer.Option(
     "--smooth", metavar="TAU", show_default=False,
     help="Replace each kink or step (abs, relu, max, min, sign, floor) by a smooth relaxation of width TAU.")]
+Direction = Annotated[str | None, typer.Option(
+    "--direction", metavar="NAME=VALUE", show_default=False,
+    help="Seed forward mode with this direction u and give J·u: x=1,y=2, a list's entry w[0]=1 or a whole "
+         "list w=[1,0,0] (inputs left out: 0).")]
+Cotangent = Annotated[str | None, typer.Option(
+    "--cotangent", metavar="NAME=VALUE", show_default=False,
+    help="Seed the reverse sweep with weights u on the outputs and give uᵀJ: f=1 for one output, "
+         "f[0]=1,f[1]=2 or f=[1,2] for several (outputs left out: 0).")]
+WrtNames = Annotated[str | None, typer.Option(
+    "--wrt", metavar="NAMES", show_default=False,
+    help="Differentiate with respect to these inputs: x,y, or w for every entry of the list w.")]
 SympyTimeout = Annotated[float, typer.Option(
     "--sympy-timeout", metavar="SECONDS", min=0.0,
     help="Seconds SymPy may take in all (inf: no limit); past it, its steps are reported as timed out.")]
@@ -265,6 +276,16 @@ def _wrt(text: str | None) -> list[str] | None:
     return None if text is None else _names(text)
 
 
+def _seeds(trace, direction: str | None, cotangent: str | None) -> tuple[dict[str, float] | None,
+                                                                          list[float] | None]:
+    """``--direction`` and ``--cotangent`` bound to the trace's inputs and outputs (None: not given)."""
+    from adcli.cli_arguments import parse_assignments
+    from adcli.points import bind_cotangent, bind_direction
+
+    return (None if direction is None else bind_direction(trace, parse_assignments([direction], "--direction", True)),
+            None if cotangent is None else bind_cotangent(trace, parse_assignments([cotangent], "--cotangent", True)))
+
+
 def _names(text: str) -> list[str]:
     """The names of a comma-separated list (``--wrt x,y``, ``--check sympy,fd``)."""
     from adcli.cli_arguments import split_names
@@ -282,8 +303,9 @@ def grad(
     source: Src,
     at: At = None,
     mode: Mode = "reverse",
-    wrt: Annotated[str | None, typer.Option(
-        "--wrt", metavar="NAMES", help="Differentiate with respect to these inputs: x,y.")] = None,
+    wrt: WrtNames = None,
+    direction: Direction = None,
+    cotangent: Cotangent = None,
     func: Func = None,
     check: Annotated[str | None, typer.Option(
         "--check", metavar="METHODS", help="Cross-check against sympy, fd (central difference) or both: sympy,fd.")]
@@ -318,9 +340,10 @@ def grad(
         if smooth is not None:
             raise InputError("--smooth applies to one point; a batch gives the true gradient "
                              "(give one point, or leave --smooth out)")
-        if wrt is not None or check is not None or mode != "reverse" or checkpoint or ste or convention != "adcli":
-            raise InputError("--wrt, --check, --mode, --checkpoint, --ste and --convention apply to one point; "
-                             "a batch gives the full gradient")
+        if wrt is not None or check is not None or mode != "reverse" or checkpoint or ste or convention != "adcli" \
+                or direction is not None or cotangent is not None:
+            raise InputError("--wrt, --direction, --cotangent, --check, --mode, --checkpoint, --ste and --convention "
+                             "apply to one point; a batch gives the full gradient")
         from adcli.batch import gradient_at_points
 
         batch = gradient_at_points(_source(source, at), assigned, points, func)
@@ -330,8 +353,12 @@ def grad(
     trace = _smoothed(trace, smooth)
     if checkpoint is not None and (mode != "reverse" or ste or convention != "adcli"):
         raise InputError("--checkpoint reverses the trace: it goes with reverse mode, without --ste and --convention")
-    result = gradient(trace, assigned, mode=mode, wrt=check_inputs(trace, _wrt(wrt)), straight_through=ste,
-                      convention=convention)
+    seed, weights = _seeds(trace, direction, cotangent)
+    if (seed is not None or weights is not None) and (checkpoint is not None or check is not None):
+        raise InputError("--direction and --cotangent give one product; --check and --checkpoint go with the "
+                         "full gradient")
+    result = gradient(trace, assigned, mode=mode, wrt=None if wrt is None else check_inputs(trace, _wrt(wrt)),
+                      straight_through=ste, convention=convention, direction=seed, cotangent=weights)
     if checkpoint is not None:
         from adcli.checkpoint import parse_strategy, reverse_with
 
@@ -350,18 +377,21 @@ def grad(
 
 
 @command('"x*exp(y)-sin(x)" --at x=pi/3,y=0 --wrt x',
-         '"x*y, x+y" --at x=2,y=3 --of 2 --direction x=1,y=1',
+         '"x*y, x+y" --at x=2,y=3 --cotangent "f[0]=1,f[1]=1" --direction x=1,y=1',
          'samples/long_loop.py --at x=0.3 --rows 10')
 def trace(
     source: Src,
     at: At = None,
     wrt: Annotated[str | None, typer.Option(
-        "--wrt", metavar="NAMES", help="Add a tangent column seeded on each of these inputs: x or x,y.")] = None,
+        "--wrt", metavar="NAMES",
+        help="Add a tangent column seeded on each of these inputs: x or x,y (w: each entry of the list w).")] = None,
     direction: Annotated[str | None, typer.Option(
-        "--direction", metavar="NAME=VALUE", help="Add a tangent column for this input direction: x=1,y=2.")] = None,
-    of: Annotated[int, typer.Option(
-        "--of", metavar="K", parser=whole_number(1, MAX_COUNT),
-        help="Show the adjoints of output K (1 is the first).")] = 1,
+        "--direction", metavar="NAME=VALUE",
+        help="Add a tangent column for this input direction u (J·u): x=1,y=2, w[0]=1 or w=[1,0,0].")] = None,
+    cotangent: Annotated[str | None, typer.Option(
+        "--cotangent", metavar="NAME=VALUE",
+        help="Seed the adjoints with weights u on the outputs (uᵀJ): f[1]=1 shows the second output's, "
+             "f[0]=1,f[1]=1 their sum's (default: the first output's).")] = None,
     rows: Annotated[str, typer.Option(
         "--rows", metavar="N", help=f"Rows shown of a long trace: a number up to {MAX_ROWS:,}, or all.")] = "40",
     func: Func = None,
@@ -376,18 +406,15 @@ def trace(
 ) -> None:
     """The Wengert table: every node's value, tangent and adjoint, and the reverse sweep."""
     from adcli.analysis import sweep_table
-    from adcli.cli_arguments import parse_assignments
-    from adcli.points import bind_direction, check_inputs
+    from adcli.points import check_inputs
 
     chosen = _choose("sweep", output_format, as_json, output)
     trace, assigned = _load(source, at, func)
     trace = _smoothed(trace, smooth)
     shown_rows = _rows(rows)
-    seed = bind_direction(trace, parse_assignments([direction], "--direction")) if direction else None
-    if of > len(trace.outputs):
-        raise InputError(f"--of {of}: the function has {len(trace.outputs)} output(s)")
+    seed, weights = _seeds(trace, direction, cotangent)
     table = sweep_table(trace, assigned, wrt=check_inputs(trace, _wrt(wrt)) if wrt else [], direction=seed,
-                        output=of - 1, straight_through=ste, convention=convention)
+                        straight_through=ste, convention=convention, cotangent=weights)
     _show("sweep", (table,), chosen, digits, output, quiet, rows=shown_rows)
 
 
@@ -397,6 +424,9 @@ def jacobian(
     source: Src,
     at: At = None,
     mode: Mode = "reverse",
+    wrt: WrtNames = None,
+    direction: Direction = None,
+    cotangent: Cotangent = None,
     func: Func = None,
     smooth: Smooth = None,
     convention: Convention = "adcli",
@@ -408,10 +438,14 @@ def jacobian(
 ) -> None:
     """The Jacobian of several outputs, and the cost of forward vs reverse mode for its shape."""
     from adcli.jacobian import jacobian as compute
+    from adcli.points import check_inputs
 
     chosen = _choose("jacobian", output_format, as_json, output)
     trace, assigned = _load(source, at, func)
-    result = compute(_smoothed(trace, smooth), assigned, mode=mode, convention=convention)
+    trace = _smoothed(trace, smooth)
+    seed, weights = _seeds(trace, direction, cotangent)
+    result = compute(trace, assigned, mode=mode, convention=convention,
+                     wrt=None if wrt is None else check_inputs(trace, _wrt(wrt)), direction=seed, cotangent=weights)
     _show("jacobian", (result,), chosen, digits, output, quiet)
 
 

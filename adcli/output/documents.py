@@ -15,6 +15,7 @@ import math
 from array import array
 from typing import TYPE_CHECKING
 
+from adcli.points import output_labels
 from adcli.primitives import CONST, INPUT, PRIMITIVES, primitive_of
 from adcli.trace import Trace
 from adcli.trace_text import NodeColumns, UpdateTemplates
@@ -63,6 +64,13 @@ def gradient_json(result: Gradient) -> dict:
         "warnings": evaluated.warnings, "notes": evaluated.notes,
         "branches": branches_json(evaluated.branches),
     }
+    if result.direction is not None:  # J·u: no gradient
+        del document["gradient"]
+        document["direction"] = {name: number(value) for name, value in result.direction.items()}
+        document["jvp"] = one_or_list([number(v) for v in result.jvp or []])
+    if result.cotangent is not None:  # the gradient is uᵀJ, that of the weighted sum u·f
+        document["cotangent"] = dict(zip(output_labels(trace), map(number, result.cotangent)))
+        document["weighted_value"] = number(result.columns[0][1])
     if result.checks is not None:
         document["checks"] = checks_json(result.checks)
     return document
@@ -103,10 +111,13 @@ def sweep_json_chunks(table: SweepTable) -> list[str]:
             rows[k] = rows[k].replace('"text":""', f'"text":{_json_string(name)}', 1)
         statements = columns.format(UpdateTemplates(table.straight_through, '","', escape=True))
         statements.reverse()  # the reverse sweep runs from the last node
-        head = _json({"source": trace.source, "at": evaluated.at, "outputs": trace.output_names,
-                      "value": one_or_list([number(v) for v in evaluated.output_values]),
-                      "adjoint_of": trace.output_names[table.output], "warnings": evaluated.warnings,
-                      "notes": evaluated.notes, "branches": branches_json(evaluated.branches)})
+        document = {"source": trace.source, "at": evaluated.at, "outputs": trace.output_names,
+                    "value": one_or_list([number(v) for v in evaluated.output_values]),
+                    "adjoint_of": table.adjoint_of or "u·f", "warnings": evaluated.warnings,
+                    "notes": evaluated.notes, "branches": branches_json(evaluated.branches)}
+        if table.cotangent is not None:
+            document["cotangent"] = dict(zip(output_labels(trace), map(number, table.cotangent)))
+        head = _json(document)
         statements = list(filter(None, statements))
         return [head[:-1], ',"trace":[', *_joined(rows, ","), '],"reverse_sweep":[',
                 *(['"', *_joined(statements, '","'), '"'] if statements else []), "]}"]
@@ -175,19 +186,24 @@ def _json(data) -> str:
 def jacobian_json(result: Jacobian) -> dict:
     """The ``jacobian`` document: the matrix, and the sweeps and operations of both modes."""
     evaluated, trace = result.evaluated, result.trace
-    return {
+    document = {
         "source": trace.source,
         "mode": result.mode,
         "at": evaluated.at,
-        "inputs": trace.input_names,
-        "outputs": trace.output_names,
-        "value": [number(v) for v in evaluated.output_values],
+        "inputs": result.inputs,
+        "outputs": [name for name, _ in result.outputs],
+        "value": [number(value) for _, value in result.outputs],
         "jacobian": [[number(v) for v in row] for row in result.matrix],
         "sweeps": result.sweeps,
         "operations": result.operations,
         "cheaper_mode": result.cheaper,
         "warnings": evaluated.warnings, "notes": evaluated.notes,
     }
+    if result.direction is not None:
+        document["direction"] = {name: number(value) for name, value in result.direction.items()}
+    if result.cotangent is not None:
+        document["cotangent"] = dict(zip(output_labels(trace), map(number, result.cotangent)))
+    return document
 
 
 def hessian_json(result) -> dict:
