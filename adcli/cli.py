@@ -454,6 +454,7 @@ def jacobian(
 def hessian(
     source: Src,
     at: At = None,
+    wrt: WrtNames = None,
     func: Func = None,
     smooth: Smooth = None,
     output_format: FormatOption("hessian") = None,  # type: ignore[valid-type]
@@ -464,10 +465,12 @@ def hessian(
 ) -> None:
     """Second derivatives of a single-output function (forward-over-reverse AD)."""
     from adcli.hessian import hessian as compute
+    from adcli.points import check_inputs
 
     chosen = _choose("hessian", output_format, as_json, output)
     trace, assigned = _load(source, at, func)
-    result = compute(_smoothed(trace, smooth), assigned)
+    trace = _smoothed(trace, smooth)
+    result = compute(trace, assigned, None if wrt is None else check_inputs(trace, _wrt(wrt)))
     _show("hessian", (result,), chosen, digits, output, quiet)
 
 
@@ -477,6 +480,7 @@ def hessian(
 def compare(
     source: Src,
     at: At = None,
+    wrt: WrtNames = None,
     func: Func = None,
     sweep: Annotated[bool, typer.Option("--sweep", help="Sweep the finite-difference step h from 1e-1 to 1e-16.")]
     = False,
@@ -506,8 +510,10 @@ def compare(
     trace, assigned = _load(source, at, func)
     sweep_steps = _parse_steps(steps) if steps is not None else DEFAULT_STEPS if sweep else None
     _check_seconds(sympy_timeout)
+    from adcli.points import check_inputs
+
     result = compute(trace, assigned, sweep_steps=sweep_steps, nest=nest, sympy_timeout=sympy_timeout,
-                     smooth=_smooth_width(smooth))
+                     smooth=_smooth_width(smooth), wrt=None if wrt is None else check_inputs(trace, _wrt(wrt)))
     if plot is not None:
         from adcli.output.plot import plot_comparison
 
@@ -529,7 +535,8 @@ def graph(
     edges: Annotated[bool, typer.Option("--edges", help="Label each edge with its local partial derivative.")]
     = False,
     wrt: Annotated[str | None, typer.Option(
-        "--wrt", metavar="NAME", help="Show the tangent seeded on this input.")] = None,
+        "--wrt", metavar="NAMES",
+        help="Show the tangent seeded with 1 on these inputs: x, or w for every entry of the list w.")] = None,
     max_nodes: Annotated[int, typer.Option(
         "--max-nodes", metavar="N", parser=whole_number(1, MAX_GRAPH_NODES),
         help=f"Refuse larger graphs (at most {MAX_GRAPH_NODES:,}).")] = 300,
@@ -564,6 +571,7 @@ def codegen(
     mode: Mode = "reverse",
     name: Annotated[str, typer.Option(
         "--name", metavar="NAME", help="Prefix of the generated functions (NAME_grad).")] = "f",
+    wrt: WrtNames = None,
     func: Func = None,
     output_format: FormatOption("codegen") = None,  # type: ignore[valid-type]
     as_json: Json = False,
@@ -585,7 +593,10 @@ def codegen(
         if at:
             raise InputError("--at: code for an expression holds at every point; --at is for function files")
         trace = parse(src.text)
-    _show("codegen", (trace, mode, name), chosen, output=output, quiet=quiet)
+    from adcli.points import check_inputs
+
+    _show("codegen", (trace, mode, name, None if wrt is None else check_inputs(trace, _wrt(wrt))), chosen,
+          output=output, quiet=quiet)
 
 
 @command('"sin(x)^2" --at x=1 --strategies all,every=2,binomial=2',

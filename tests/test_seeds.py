@@ -153,3 +153,59 @@ BAD_SEEDS = [
 def test_bad_seeds_exit_2_with_one_line(runner, losses, args, stderr):
     result = run(runner, [losses if a == "LOSSES" else a for a in args])
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", stderr)
+
+
+# f = x²y + sin y + zx at (1, 2, 3): ∂f/∂z = x = 1, ∂f/∂x = 2xy + z = 7; H_zz = 0, H_zx = 1, H_xx = 2y = 4.
+def test_hessian_wrt_gives_the_block_of_the_inputs_named(runner):
+    document = ok_json(runner, ["hessian", "x^2*y + sin(y) + z*x", "--at", "x=1,y=2,z=3", "--wrt", "z,x"])
+    assert document["inputs"] == ["z", "x"]
+    assert document["gradient"] == {"z": 1.0, "x": 7.0}
+    assert document["hessian"] == [[0.0, 1.0], [1.0, 4.0]]
+
+
+def test_hessian_wrt_one_input(runner):
+    # w0·w1 + w1² at (1, 2): ∂/∂w1 = w0 + 2w1 = 5, ∂²/∂w1² = 2
+    document = ok_json(runner, ["hessian", "w0*w1 + w1^2", "--at", "w0=1,w1=2", "--wrt", "w1"])
+    assert document["hessian"] == [[2.0]] and document["gradient"] == {"w1": 5.0}
+
+
+def test_compare_wrt_and_the_formula(runner):
+    # ∂/∂y (x·exp(y) − sin x) = x·exp(y), by hand
+    document = ok_json(runner, ["compare", "x*exp(y)-sin(x)", "--at", "x=pi/3,y=0", "--wrt", "y"])
+    assert {row["input"] for row in document["methods"]} == {"y"}
+    assert list(document["reference"]) == ["y"]
+    assert document["formula"] == {"y": "x*exp(y)"}
+    assert document["formula_simplified"] is True
+    table = run(runner, ["compare", "x*exp(y)-sin(x)", "--at", "x=pi/3,y=0"]).stdout
+    assert "SymPy's ∂f/∂x = exp(y) - cos(x)  (simplified)" in table
+    assert "SymPy's ∂f/∂y = x*exp(y)  (simplified)" in table
+
+
+def test_compare_formula_in_latex(runner):
+    # d/dx sin x cos x eˣ = eˣ (cos 2x + sin(2x)/2), as SymPy writes it simplified
+    latex = run(runner, ["compare", "sin(x)*cos(x)*exp(x)", "--at", "x=1", "--format", "latex"]).stdout
+    assert ("$x$ & $\\left(\\frac{\\sin{\\left(2 x \\right)}}{2} + \\cos{\\left(2 x \\right)}\\right) e^{x}$ \\\\"
+            in latex)
+
+
+def test_graph_wrt_a_list_seeds_every_entry(runner, losses):
+    # the tangent of Σx along (1, 1, 1, 1) is 4; of 2·x·x it is 4·(0 + 1 + 2 + 3) = 24
+    document = ok_json(runner, ["graph", losses, "--at", "x=[0,1,2,3]", "--wrt", "x"])
+    tangents = {node["name"]: node["tangent"] for node in document["nodes"] if "tangent" in node}
+    assert sorted(tangents[name] for name in ("v1", "v2", "v3", "v4")) == [1.0] * 4
+    tangent_of = {node["name"]: node["tangent"] for node in document["nodes"]}
+    assert [tangent_of[output["node"]] for output in document["outputs"]] == [24.0, 4.0]
+
+
+def test_codegen_wrt_returns_the_partials_named(runner):
+    code = run(runner, ["codegen", "x*exp(y)-sin(x)", "--wrt", "y"]).stdout
+    namespace: dict = {}
+    exec(compile(code, "generated", "exec"), namespace)  # noqa: S102 - adcli's own generated code
+    value, gradient = namespace["f_grad"](math.pi / 3, 0.0)
+    assert gradient == (pytest.approx(math.pi / 3, rel=1e-15),)  # ∂f/∂y = x·exp(y)
+    forward = run(runner, ["codegen", "x*exp(y)-sin(x)", "--wrt", "y,x", "--mode", "forward"]).stdout
+    exec(compile(forward, "generated", "exec"), namespace)  # noqa: S102
+    _, gradient = namespace["f_grad"](math.pi / 3, 0.0)
+    assert gradient == (pytest.approx(math.pi / 3, rel=1e-15), pytest.approx(0.5, rel=1e-15))
+    document = ok_json(runner, ["codegen", "x*exp(y)-sin(x)", "--wrt", "y"])
+    assert document["gradient"] == ["y"]

@@ -212,9 +212,9 @@ def hessian_json(result) -> dict:
     return {
         "source": trace.source,
         "at": evaluated.at,
-        "inputs": trace.input_names,
+        "inputs": result.names,
         "value": number(evaluated.output_values[0]),
-        "gradient": {name: number(g) for name, g in zip(trace.input_names, result.gradient)},
+        "gradient": {name: number(g) for name, g in zip(result.names, result.gradient)},
         "hessian": [[number(v) for v in row] for row in result.matrix],
         "warnings": evaluated.warnings, "notes": evaluated.notes,
     }
@@ -247,6 +247,8 @@ def compare_json(comparison) -> dict:
         "value": evaluated.output_values[0],
         "reference": comparison.reference,
         "reference_digits": 50,
+        "formula": comparison.formula_texts(),
+        "formula_simplified": comparison.simplified,
         "methods": [_omit_none(asdict(row)) for row in comparison.methods],
         "sweep": None if comparison.sweep is None else [_omit_none(asdict(row)) for row in comparison.sweep],
         "best_steps": comparison.best_steps,
@@ -345,8 +347,8 @@ def _op_name(trace: Trace, node: int) -> str:
     return "input" if code == INPUT else "const" if code == CONST else primitive_of(code).name
 
 
-def codegen_json(trace: Trace, mode: str, name: str) -> dict:
+def codegen_json(trace: Trace, mode: str, name: str, wrt: list[str] | None = None) -> dict:
     """``adcli codegen --json``: the generated code and what its functions compute."""
     from adcli.codegen import describe, generate
 
-    return {**describe(trace, mode, name), "code": generate(trace, mode, name)}
+    return {**describe(trace, mode, name, wrt), "code": generate(trace, mode, name, wrt)}

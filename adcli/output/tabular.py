@@ -413,7 +413,7 @@ def jacobian_tables(result) -> list[Tabular]:
 
 
 def hessian_tables(result) -> list[Tabular]:
-    names = result.trace.input_names
+    names = result.names
     rows = [[name, *row] for name, row in zip(names, result.matrix)]
     columns = ["", *(Label(name, f"${latex_name(name)}$") for name in names)]
     return [Tabular("Hessian of {subject}", columns, rows, kinds=[NAME], source=_source(result.trace),
@@ -426,6 +426,11 @@ def compare_tables(comparison) -> list[Tabular]:
     tables = [Tabular("Derivatives of {subject} by every method",
                       ["method", "input", "derivative", Label("step h", "step $h$"), "abs error", "rel error", "note"],
                       methods, kinds=[TEXT, NAME], source=_source(comparison.trace), at=comparison.evaluated.at)]
+    if comparison.formulas:
+        latex = comparison.formula_latex()
+        formulas = [[name, Label(text, f"${latex[name]}$")] for name, text in comparison.formula_texts().items()]
+        how = "simplified" if comparison.simplified else "not simplified: simplify ran out of time"
+        tables.append(Tabular(f"SymPy's derivative ({how})", ["input", "derivative"], formulas, kinds=[NAME, CODE]))
     if comparison.sweep:
         rows = [[row.method, row.input, row.step, row.value, row.abs_error, row.rel_error, row.regime]
                 for row in comparison.sweep]

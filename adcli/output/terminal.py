@@ -157,7 +157,7 @@ def jacobian_view(result: Jacobian, digits: int) -> Group:
 def hessian_view(result, digits: int) -> Group:
     """Value, gradient and the Hessian matrix."""
     trace, evaluated = result.trace, result.evaluated
-    names = trace.input_names
+    names = result.names
     grid = FitTable(title="Hessian ∂²f/∂xᵢ∂xⱼ", title_justify="left")
     grid.add_column("", kind="key", style="bold")
     for name in names:
