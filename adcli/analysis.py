@@ -28,14 +28,15 @@ def check_mode(mode: str) -> None:
         raise InputError(f"mode {mode!r}: choose reverse or forward")
 
 
-def load(source: Source | str, assigned: dict[str, Value],
-         func: str | None = None, iterations: bool = False) -> tuple[Trace, Mapping[str, Value]]:
+def load(source: Source | str, assigned: dict[str, Value], func: str | None = None, iterations: bool = False,
+         sources: bool = False) -> tuple[Trace, Mapping[str, Value]]:
     """The trace of an expression or of a function file's function, and the point to use with it.
 
     ``source`` is resolved as SRC is (:func:`adcli.source.resolve`) unless it already is a
     :class:`~adcli.source.Source`. A function file is traced by running it at ``assigned``; list
     parameters become one input per entry (``w[0]``, ``w[1]``, …) in the returned point; with
-    ``iterations``, its trace notes where each iteration of its main loop began (for checkpointing).
+    ``iterations``, its trace notes where each iteration of its main loop began (for checkpointing);
+    with ``sources``, the file line and variable name of each node (:attr:`Trace.lines`).
     """
     from adcli.parser import parse
 
@@ -44,7 +45,7 @@ def load(source: Source | str, assigned: dict[str, Value],
     if source.is_file:
         from adcli.function_file import trace_function
 
-        return trace_function(source.text, assigned, func, iterations)
+        return trace_function(source.text, assigned, func, iterations, sources)
     if func is not None:
         raise InputError("--func chooses a function in a .py file; the source is an expression")
     return parse(source.text), assigned

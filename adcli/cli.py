@@ -198,17 +198,19 @@ def _source(source: str, at: list[str] | None = None) -> "Source":
     return expression(text)
 
 
-def _load(source: str, at: list[str] | None, func: str | None, iterations: bool = False):
+def _load(source: str, at: list[str] | None, func: str | None, iterations: bool = False, sources: bool = False):
     """The trace and the point (list parameters flattened) for SRC and the --at options (``iterations``:
-    for checkpointing, where each iteration of a function file's main loop began)."""
-    return _load_source(_source(source, at), at, func, iterations)
+    for checkpointing, where each iteration of a function file's main loop began; ``sources``: the
+    file line and variable of each node of a function file)."""
+    return _load_source(_source(source, at), at, func, iterations, sources)
 
 
-def _load_source(source: "Source", at: list[str] | None, func: str | None, iterations: bool = False):
+def _load_source(source: "Source", at: list[str] | None, func: str | None, iterations: bool = False,
+                 sources: bool = False):
     from adcli.analysis import load
     from adcli.cli_arguments import parse_assignments
 
-    return load(source, parse_assignments(at or []), func, iterations)
+    return load(source, parse_assignments(at or []), func, iterations, sources)
 
 
 def _show(kind: str, args: tuple, chosen: str, digits: int | None = None, output: str | None = None,
@@ -409,7 +411,7 @@ def trace(
     from adcli.points import check_inputs
 
     chosen = _choose("sweep", output_format, as_json, output)
-    trace, assigned = _load(source, at, func)
+    trace, assigned = _load(source, at, func, sources=True)
     trace = _smoothed(trace, smooth)
     shown_rows = _rows(rows)
     seed, weights = _seeds(trace, direction, cotangent)
@@ -554,7 +556,7 @@ def graph(
         raise InputError("--format png writes an image: name the file with -o graph.png")
     src = _source(source, at)
     if at:
-        trace, assigned = _load_source(src, at, func)
+        trace, assigned = _load_source(src, at, func, sources=True)
     elif src.is_file:
         raise InputError(f"{src}: a function file is traced by running it, so give its inputs with --at")
     else:
@@ -588,7 +590,7 @@ def codegen(
     if src.is_file:
         if not at:
             raise InputError(f"{src}: a function file is traced by running it, so give its inputs with --at")
-        trace, _ = _load_source(src, at, func)
+        trace, _ = _load_source(src, at, func, sources=True)
     else:
         if at:
             raise InputError("--at: code for an expression holds at every point; --at is for function files")

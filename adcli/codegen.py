@@ -81,10 +81,12 @@ class _Emitter:
     def __init__(self, trace: Trace, wrt: list[str] | None = None) -> None:
         self.trace = trace
         self.wrt = list(trace.input_names) if wrt is None else wrt  # the gradient's inputs
-        self.printed = trace.names()  # expression-language names: partial texts are parsed with them
+        self.parameters, self.input_source = _parameters(trace)
+        # expression-language names (partial texts are parsed with them): a function file's own
+        # variable names where they are safe to use, v1, v2, … otherwise
+        self.printed = source_names(trace, self.parameters)
         self.names = [n if trace.op[i] != CONST else self._literal(i, n) for i, n in enumerate(self.printed)]
         self.helpers: dict[str, str] = {}  # name -> source, of the helpers the code calls
-        self.parameters, self.input_source = _parameters(trace)
 
     def _named(self) -> list[str] | None:
         """The gradient's inputs when they are not all of them (for the docstrings)."""
@@ -192,6 +194,36 @@ class _Emitter:
                          f'"""Value and gradient{_with_respect_to(self._named())} by forward mode: one JVP per '
                          'input."""', grad_lines, f"return value, {gradient}")
         return jvp + "\n\n\n" + grad
+
+
+def source_names(trace: Trace, parameters: list[str]) -> list[str]:
+    """How the generated code names each node: :meth:`Trace.names`, except that an operation a
+    function file assigned to a variable (``q = x + y``) is named after it, when that name is safe:
+    assigned to that node only, an identifier the expression language reads as a name (not ``pi``,
+    not ``sin``), no parameter's, no ``v7``, and no other name's ``_bar`` or ``_dot``."""
+    from adcli.errors import AdcliError
+    from adcli.parser import parse
+
+    names = trace.names()
+    inputs = set(trace.inputs)
+    assigned: dict[str, list[int]] = {}
+    for node, variable in trace.variables.items():
+        if node not in inputs:
+            assigned.setdefault(variable, []).append(node)
+    taken = {"math", *parameters, *(f"{p}_dot" for p in parameters)}
+    for variable, nodes in assigned.items():
+        suffixed = re.fullmatch(r"(\w+)_(bar|dot)", variable)
+        if len(nodes) != 1 or variable in taken or not variable.isidentifier() or keyword.iskeyword(variable) \
+                or variable.startswith("_") or re.fullmatch(r"v\d+", variable) \
+                or (suffixed and suffixed.group(1) in assigned):
+            continue
+        try:
+            parsed = parse(variable)
+        except AdcliError:
+            continue
+        if parsed.input_names == [variable]:
+            names[nodes[0]] = variable
+    return names
 
 
 _ATOM = 9  # binding strength of a name, a literal or a call

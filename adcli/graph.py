@@ -91,6 +91,8 @@ def _labels(data: GraphData) -> dict[int, list[str]]:
             labels[i] = [names[i]]
             continue
         lines = [trace.label(i, names, input_name)]
+        if trace.lines is not None and trace.lines[i]:
+            lines.append(f"line {trace.source_of(i)}")
         if data.values is not None:
             lines.append(f"value {_number(data.values[i], data.digits)}")
         if data.tangents is not None:

@@ -109,6 +109,10 @@ def sweep_json_chunks(table: SweepTable) -> list[str]:
         for node, name in zip(trace.inputs, trace.input_names):  # an input's text is its name
             k = bisect.bisect_left(nodes, node)
             rows[k] = rows[k].replace('"text":""', f'"text":{_json_string(name)}', 1)
+        if trace.lines is not None:  # a function file's: each node's line and variable
+            lines, variables = trace.lines, trace.variables
+            rows = [f'{row[:-1]},"line":{lines[i]},"var":{_json_string(variables[i]) if i in variables else "null"}}}'
+                    for row, i in zip(rows, nodes)]
         statements = columns.format(UpdateTemplates(table.straight_through, '","', escape=True))
         statements.reverse()  # the reverse sweep runs from the last node
         document = {"source": trace.source, "at": evaluated.at, "outputs": trace.output_names,
@@ -334,6 +338,8 @@ def graph_json(data, edge_labels: bool = True) -> dict:
         for key, column in (("value", data.values), ("tangent", data.tangents), ("adjoint", data.adjoints)):
             if column is not None:
                 row[key] = number(column[i])
+        if trace.lines is not None:  # a function file's: the node's line and variable
+            row |= {"line": trace.lines[i], "var": trace.variables.get(i)}
         nodes.append(row)
     edge_rows = [{"from": names[a], "to": names[b], "partial": number(label) if isinstance(label, float) else label}
                  for a, b, label in edges(data, numbers=True)]

@@ -370,13 +370,14 @@ def sweep_tables(table) -> list[Tabular]:
     texts = trace.equation_texts(names)
     tangents = [Label(f"tangent {label}", f"tangent ${latex_formula(label)}$") for label, _ in table.tangents]
     adjoint = "adjoint" if len(trace.outputs) == 1 else f"adjoint of {table.adjoint_of or 'u·f'}"
-    columns = ["node", "operation", "value", *tangents, adjoint]
     nodes = [i for i, code in enumerate(trace.op) if code != CONST]
+    sources = [[trace.source_of(i) for i in nodes]] if trace.lines is not None else []
+    columns = ["node", *(["source"] if sources else []), "operation", "value", *tangents, adjoint]
     cells = [list(map(column.__getitem__, nodes))  # column by column: long traces have millions of rows
                         for column in (names, texts, evaluated.values, *(t for _, t in table.tangents), table.adjoints)]
-    rows = list(map(list, zip(*cells)))
+    rows = list(map(list, zip(cells[0], *sources, *cells[1:])))
     return [Tabular("Wengert list of {subject}", columns, rows, ["reverse sweep, in the order it runs:"],
-                    kinds=[NAME, FORMULA], source=_source(trace), at=evaluated.at,
+                    kinds=[NAME, *([TEXT] if sources else []), FORMULA], source=_source(trace), at=evaluated.at,
                     write_formulas=lambda: update_statements(trace, straight_through=table.straight_through))]
 
 

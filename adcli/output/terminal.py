@@ -91,6 +91,9 @@ def sweep_view(table: SweepTable, digits: int, rows: int | None = None) -> Group
     output_name = table.adjoint_of
     grid = FitTable(show_lines=False)
     grid.add_column("node", kind="key", style="bold")
+    sources = trace.lines is not None
+    if sources:
+        grid.add_column("source", kind="text")
     grid.add_column("operation", kind="text")
     grid.add_column("value")
     for label, _ in table.tangents:
@@ -100,7 +103,8 @@ def sweep_view(table: SweepTable, digits: int, rows: int | None = None) -> Group
 
     def add(k: int) -> None:
         i = nodes[k]
-        cells = [names[i], trace.equation_text(i, names, input_name), fmt(evaluated.values[i], digits)]
+        cells = [names[i], *([trace.source_of(i)] if sources else []), trace.equation_text(i, names, input_name),
+                 fmt(evaluated.values[i], digits)]
         cells += [fmt(t[i], digits) for _, t in table.tangents]
         cells.append(fmt(table.adjoints[i], digits))
         grid.add_row(*cells)
