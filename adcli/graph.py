@@ -91,7 +91,7 @@ def _labels(data: GraphData) -> dict[int, list[str]]:
             labels[i] = [names[i]]
             continue
         lines = [trace.label(i, names, input_name)]
-        if trace.lines is not None and trace.lines[i]:
+        if trace.lines is not None and trace.lines[i] and trace.op[i] != INPUT:  # (an input's name is in sight)
             lines.append(f"line {trace.source_of(i)}")
         if data.values is not None:
             lines.append(f"value {_number(data.values[i], data.digits)}")
