@@ -112,7 +112,8 @@ def sweep_view(table: SweepTable, digits: int, rows: int | None = None) -> Group
     for k in head:
         add(k)
     if tail:
-        grid.add_row("…", f"{len(nodes) - len(head) - len(tail):,} rows not shown (--rows all)")
+        grid.add_row("…", *([""] if sources else []), f"{len(nodes) - len(head) - len(tail):,} rows not shown "
+                     "(--rows all)")
         for k in tail:
             add(k)
 
