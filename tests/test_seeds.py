@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
 from adcli.cli import app
 
-TWO_LOSSES = '''def f(x):
-    return 2 * dot(x, x), sum(x)
-
-
-def dot(a, b):
-    total = 0
-    for p, q in zip(a, b):
-        total = total + p * q
-    return total
-'''
+LOSSES = str(Path(__file__).resolve().parent.parent / "samples" / "two_losses.py")  # f = (2·x·x, Σx)
 
 
 def run(runner, args):
@@ -36,10 +28,8 @@ def ok_json(runner, args):
 
 
 @pytest.fixture
-def losses(tmp_path):
-    path = tmp_path / "losses.py"
-    path.write_text(TWO_LOSSES)
-    return str(path)
+def losses():
+    return LOSSES
 
 
 # f = (2·x·x, Σx): J = [[4x0 … 4x3], [1 … 1]]; at x = (0, 1, 2, 3): [1, 1]ᵀJ = [1, 5, 9, 13].

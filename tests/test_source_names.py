@@ -5,6 +5,8 @@ Expressions keep v1, v2, … The expected lines and names are read off the files
 from __future__ import annotations
 
 import json
+import math
+from pathlib import Path
 
 import pytest
 
@@ -21,16 +23,8 @@ def f(x, y):
     return r * q
 '''
 
-HELPER = '''def f(w):
-    return 2 * dot(w, w)
-
-
-def dot(a, b):
-    total = 0
-    for p, q in zip(a, b):
-        total = total + p * q
-    return total
-'''
+# samples/two_losses.py: def f(x) on line 4, 2·q and Σx on line 6, dot's loop body (total) on line 12
+LOSSES = str(Path(__file__).resolve().parent.parent / "samples" / "two_losses.py")
 
 
 def run(runner, args):
@@ -54,12 +48,11 @@ def test_each_node_knows_its_line_and_variable(program):
     assert shown == ["4: x", "4: y", "5: q", "6", "6", "6", "6: r", "7"]
 
 
-def test_helpers_lines_and_a_loop_variable_named_each_time(tmp_path):
-    path = tmp_path / "helper.py"
-    path.write_text(HELPER)
-    trace, _ = load(str(path), {"w": [1.0, 2.0]}, sources=True)
+def test_helpers_lines_and_a_loop_variable_named_each_time():
+    trace, _ = load(LOSSES, {"x": [1.0, 2.0]}, sources=True)
     named = [trace.source_of(node) for node in range(len(trace)) if trace.op[node] > 1]  # operations
-    assert named == ["8", "8: total", "8", "8: total", "2"]  # p*q, total + …, twice; then 2·dot on line 2
+    # x0·x0, total = 0 + …, x1·x1, total = … + … in dot; then 2·q (q is total's node), 0 + x0, … + x1 of sum
+    assert named == ["12", "12: total", "12", "12: total", "6", "6", "6"]
 
 
 def test_trace_table_has_a_source_column(runner, program):
@@ -96,8 +89,6 @@ def test_codegen_uses_the_variable_names(runner, program):
     namespace: dict = {}
     exec(compile(code, "generated", "exec"), namespace)  # noqa: S102 - adcli's own generated code
     # f = (q sin x + 2) q with q = x + y: ∂f/∂y = 2 q sin x + 2 = 6 sin 1 + 2 at (1, 2)
-    import math
-
     value, (dx, dy) = namespace["f_grad"](1.0, 2.0)
     assert value == pytest.approx((3 * math.sin(1) + 2) * 3, rel=1e-15)
     assert dy == pytest.approx(6 * math.sin(1) + 2, rel=1e-15)
@@ -105,7 +96,7 @@ def test_codegen_uses_the_variable_names(runner, program):
 
 
 def test_codegen_keeps_v_names_for_a_variable_assigned_many_times(runner, tmp_path):
-    path = tmp_path / "helper.py"
-    path.write_text(HELPER)
-    code = run(runner, ["codegen", str(path), "--at", "w=[1,2]"])
+    path = tmp_path / "one_loss.py"
+    path.write_text(Path(LOSSES).read_text().replace("return 2 * q, sum(x)", "return 2 * q"))
+    code = run(runner, ["codegen", str(path), "--at", "x=[1,2]"])
     assert "total" not in code  # total holds two nodes: no one name for either
