@@ -32,8 +32,8 @@ def check_mode(mode: str) -> None:
         raise InputError(f"mode {mode!r}: choose reverse or forward")
 
 
-def load(source: Source | str, assigned: Mapping[str, Value],
-         func: str | None = None, iterations: bool = False, arrays: bool = False) -> tuple[Trace, Mapping[str, Value]]:
+def load(source: Source | str, assigned: Mapping[str, Value], func: str | None = None, iterations: bool = False,
+         arrays: bool = False, sources: bool = False) -> tuple[Trace, Mapping[str, Value]]:
     """The trace of an expression or of a function file's function, and the point to use with it.
 
     ``source`` is resolved as SRC is (:func:`adcli.source.resolve`) unless it already is a
@@ -41,6 +41,7 @@ def load(source: Source | str, assigned: Mapping[str, Value],
     parameters become one input per entry (``w[0]``, ``w[1]``, …) in the returned point; with
     ``iterations``, its trace notes where each iteration of its main loop began (for checkpointing);
     with ``arrays``, list parameters reach it as NumPy arrays.
+    with ``sources``, the file line and variable name of each node (:attr:`Trace.lines`).
     """
     from adcli.parser import parse
 
@@ -49,7 +50,7 @@ def load(source: Source | str, assigned: Mapping[str, Value],
     if source.is_file:
         from adcli.function_file import trace_function
 
-        return trace_function(source.text, assigned, func, iterations, arrays)
+        return trace_function(source.text, assigned, func, iterations, arrays, sources)
     if func is not None:
         raise InputError("a function is chosen by name in a .py file; the source is an expression",
                          option="func", value=func)
@@ -92,6 +93,23 @@ class Evaluated:
         """Adjoints of every node for the output number ``output`` (one VJP with a unit seed)."""
         return reverse_sweep(self.trace, self.d0, self.d1, {self.trace.outputs[output]: 1.0},
                              every_product(self.convention))
+
+    def reverse_weighted(self, cotangent: Sequence[float]) -> list[float]:
+        """Adjoints of every node for the weights ``cotangent`` on the outputs (one VJP, uᵀJ)."""
+        return self.reverse_seeded(self.output_seed(cotangent))
+
+    def reverse_seeded(self, seed: dict[int, float]) -> list[float]:
+        """Adjoints of every node for the adjoints ``seed`` (node -> adjoint) of the outputs."""
+        return reverse_sweep(self.trace, self.d0, self.d1, seed, every_product(self.convention))
+
+    def output_seed(self, cotangent: Sequence[float]) -> dict[int, float]:
+        """The reverse sweep's seed for the weights ``cotangent`` on the outputs (node -> adjoint;
+        an output that is listed twice gets the sum of its weights)."""
+        seed: dict[int, float] = {}
+        for node, weight in zip(self.trace.outputs, cotangent):
+            if weight:
+                seed[node] = seed.get(node, 0.0) + weight
+        return seed
 
 
 def evaluate_at(trace: Trace, assigned: Mapping[str, Value], straight_through: bool = False,
@@ -162,6 +180,19 @@ class Gradient:
     # reverse mode: output number -> every node's adjoint (``--checkpoint`` replaces the plain sweep)
     reverse_output: Callable[[int], Sequence[float]] | None = None
     checks: list | None = None  # the cross-checks asked for (compare.CheckRow), when any
+    direction: dict[str, float] | None = None  # a seed u of forward mode (input -> tangent): J·u only
+    jvp: list[float] | None = None  # J·u, per output (then ``wrt`` is empty)
+    cotangent: list[float] | None = None  # a seed u of reverse mode (a weight per output): uᵀJ only
+
+    @property
+    def columns(self) -> list[tuple[str, float]]:
+        """What the result differentiates, a column each with its value: each output (``f`` when
+        there is one), or, for a cotangent u, the weighted sum ``u·f`` whose gradient is uᵀJ."""
+        values = self.evaluated.output_values
+        if self.cotangent is not None:
+            return [("u·f", math.fsum(u * v for u, v in zip(self.cotangent, values) if u))]
+        names = self.trace.output_names if len(values) > 1 else ["f"]
+        return list(zip(names, values))
 
     @property
     def trace(self) -> Trace:
@@ -215,15 +246,31 @@ class _Tangents(Mapping):
 
 
 def gradient(trace: Trace, assigned: Mapping[str, Value], mode: str = "reverse",
-             wrt: list[str] | None = None, straight_through: bool = False, convention: str = "adcli") -> Gradient:
+             wrt: list[str] | None = None, straight_through: bool = False, convention: str = "adcli",
+             direction: dict[str, float] | None = None, cotangent: list[float] | None = None) -> Gradient:
     """Value and gradient: reverse mode runs one sweep per output, forward mode one per input.
     ``convention``: the partials at kinks (see :func:`evaluate_at`); under a framework's, a nan or
-    infinite entry comes with a warning that says which node made it."""
+    infinite entry comes with a warning that says which node made it.
+
+    With a ``direction`` u (input -> tangent, :func:`adcli.points.bind_direction`), one forward sweep
+    gives J·u instead; with a ``cotangent`` u (a weight per output, :func:`adcli.points.bind_cotangent`),
+    one reverse sweep gives uᵀJ, the gradient of the weighted sum of the outputs."""
     check_mode(mode)
+    check_seeds(direction, cotangent, mode, wrt)
     evaluated = evaluate_at(trace, assigned, straight_through, convention)
-    wrt = list(trace.input_names) if wrt is None else wrt
+    wrt = list(trace.input_names) if wrt is None or direction is not None else wrt
     node_of = dict(zip(trace.input_names, trace.inputs))
     nodes = [node_of[name] for name in wrt]
+    if direction is not None:
+        tangent = evaluated.forward(direction)
+        jvp = [tangent[o] for o in trace.outputs]
+        check_finite(evaluated, trace.output_names, [[("u", value)] for value in jvp])
+        return Gradient(evaluated, "forward", [], [{} for _ in jvp], 1, direction=direction, jvp=jvp)
+    if cotangent is not None:
+        adjoint = evaluated.reverse_weighted(cotangent)
+        row = {name: adjoint[node] for name, node in zip(wrt, nodes)}
+        check_finite(evaluated, ["u·f"], [list(row.items())])
+        return Gradient(evaluated, "reverse", wrt, [row], 1, cotangent=cotangent)
     rows = jacobian_rows(trace, evaluated.d0, evaluated.d1, nodes, mode, every_product(convention))
     gradients = [dict(zip(wrt, row)) for row in rows]
     evaluated.warnings.extend(non_finite_warnings(evaluated, rows, nodes))
@@ -232,6 +279,21 @@ def gradient(trace: Trace, assigned: Mapping[str, Value], mode: str = "reverse",
     if holds is not None:
         evaluated.notes.append(holds)
     return Gradient(evaluated, mode, wrt, gradients, len(trace.outputs) if mode == "reverse" else len(wrt))
+
+
+def check_seeds(direction: dict[str, float] | None, cotangent: list[float] | None, mode: str = "reverse",
+                wrt: list[str] | None = None) -> None:
+    """Refuse seeds that do not go together: a direction (forward mode) with a cotangent (reverse
+    mode), a cotangent in forward mode, a direction with inputs to differentiate by."""
+    if direction is not None and cotangent is not None:
+        raise InputError("a direction (J·u, forward mode) and a cotangent (uᵀJ, reverse mode) do not go together: "
+                         "give one of them")
+    if cotangent is not None and mode != "reverse":
+        raise InputError("a cotangent seeds the reverse sweep; forward mode takes a direction",
+                         option="mode", value=mode)
+    if direction is not None and wrt is not None:
+        raise InputError("a direction already gives every input's tangent (those left out are 0)",
+                         option="wrt", value=",".join(wrt))
 
 
 def non_finite_warnings(evaluated: Evaluated, rows: list[list[float]], nodes: list[int],
@@ -280,21 +342,41 @@ class SweepTable:
     straight_through: bool = False  # --ste: discrete primitives pass adjoints through
     explanation: Explanation | None = None  # --explain: every update with its numbers
     dual: bool = False  # --dual: the tangents shown as dual numbers, value + tangent·ε
+    cotangent: list[float] | None = None  # the adjoints' seed, a weight per output (None: output ``output``)
 
     @property
     def trace(self) -> Trace:
         return self.evaluated.trace
 
+    @property
+    def seeds(self) -> list[tuple[int, float]]:
+        """The reverse sweep's seed: (output node, its adjoint) for each output weighted (not 0)."""
+        if self.cotangent is None:
+            return [(self.trace.outputs[self.output], 1.0)]
+        return [(node, weight) for node, weight in zip(self.trace.outputs, self.cotangent) if weight]
+
+    @property
+    def adjoint_of(self) -> str | None:
+        """The output whose adjoints the table shows (its name), or None for a cotangent that
+        weighs the outputs otherwise than 1 on one of them (the adjoints are then those of u·f)."""
+        if self.cotangent is not None and self.cotangent != [float(k == self.output)
+                                                             for k in range(len(self.cotangent))]:
+            return None
+        return self.trace.output_names[self.output]
+
 
 def sweep_table(trace: Trace, assigned: Mapping[str, Value], wrt: list[str] | None = None,
                 direction: dict[str, float] | None = None, output: int = 0,
                 straight_through: bool = False, convention: str = "adcli",
-                explain: bool = False, dual: bool = False) -> SweepTable:
-    """The values, the tangents for each ``wrt`` input or the ``direction``, and the adjoints
+                explain: bool = False, dual: bool = False, cotangent: list[float] | None = None) -> SweepTable:
+    """The values, the tangents for each ``wrt`` input or the ``direction``, and the adjoints of
+    output number ``output``, or for the weights ``cotangent`` on the outputs (uᵀJ)
     (``convention``: the partials at kinks, see :func:`evaluate_at`). With ``explain``, every
     update of those sweeps with its numbers, heard from the sweeps themselves
     (:mod:`adcli.explain`); ``dual`` marks the tangents to be shown as dual numbers, and without
     ``wrt`` or ``direction`` seeds each input in turn."""
+    if cotangent is not None:
+        output = next((k for k, weight in enumerate(cotangent) if weight), 0)
     if not 0 <= output < len(trace.outputs):
         raise InputError(f"output {output + 1}: the function has {len(trace.outputs)} output(s)")
     evaluated = evaluate_at(trace, assigned, straight_through, convention)
@@ -304,12 +386,13 @@ def sweep_table(trace: Trace, assigned: Mapping[str, Value], wrt: list[str] | No
     seeds = [(name, {name: 1.0}) for name in wrt or []]
     if direction:
         seeds.append((",".join(f"{name}={value:g}" for name, value in direction.items()), direction))
+    reverse_seed = {trace.outputs[output]: 1.0} if cotangent is None else evaluated.output_seed(cotangent)
     if explain:
         from adcli.explain import Explanation, explain_forward, explain_reverse
 
         frameworks = every_product(convention)
         node_of = dict(zip(trace.input_names, trace.inputs))
-        adjoints, updates = explain_reverse(evaluated, output, straight_through, frameworks)
+        adjoints, updates = explain_reverse(evaluated, reverse_seed, straight_through, frameworks)
         explanation = Explanation(updates)
         tangents = []
         for label, seed in seeds:
@@ -320,7 +403,8 @@ def sweep_table(trace: Trace, assigned: Mapping[str, Value], wrt: list[str] | No
     else:
         explanation = None
         tangents = [(label, evaluated.forward(seed)) for label, seed in seeds]
-        adjoints = evaluated.reverse(output)
-    row = [adjoints[node] for node in trace.inputs]
-    evaluated.warnings.extend(non_finite_warnings(evaluated, [row], trace.inputs, [output]))
-    return SweepTable(evaluated, output, adjoints, tangents, straight_through, explanation, dual)
+        adjoints = evaluated.reverse_seeded(reverse_seed)
+    if cotangent is None:
+        row = [adjoints[node] for node in trace.inputs]
+        evaluated.warnings.extend(non_finite_warnings(evaluated, [row], trace.inputs, [output]))
+    return SweepTable(evaluated, output, adjoints, tangents, straight_through, explanation, dual, cotangent)

@@ -100,6 +100,17 @@ Quiet = Annotated[bool, typer.Option(
 Smooth = Annotated[str | None, typer.Option(
     "--smooth", metavar="TAU", show_default=False,
     help="Replace each kink or step (abs, relu, max, min, sign, floor) by a smooth relaxation of width TAU.")]
+Direction = Annotated[str | None, typer.Option(
+    "--direction", metavar="NAME=VALUE", show_default=False,
+    help="Seed forward mode with this direction u and give J·u: x=1,y=2, a list's entry w[0]=1 or a whole "
+         "list w=[1,0,0] (inputs left out: 0).")]
+Cotangent = Annotated[str | None, typer.Option(
+    "--cotangent", metavar="NAME=VALUE", show_default=False,
+    help="Seed the reverse sweep with weights u on the outputs and give uᵀJ: f=1 for one output, "
+         "f[0]=1,f[1]=2 or f=[1,2] for several (outputs left out: 0).")]
+WrtNames = Annotated[str | None, typer.Option(
+    "--wrt", metavar="NAMES", show_default=False,
+    help="Differentiate with respect to these inputs: x,y, or w for every entry of the list w.")]
 SympyTimeout = Annotated[float, typer.Option(
     "--sympy-timeout", metavar="SECONDS", min=0.0,
     help="Seconds SymPy may take in all (inf: no limit); past it, its steps are reported as timed out.")]
@@ -191,18 +202,20 @@ def _source(source: str, at: list[str] | None = None) -> "Source":
     return expression(text)
 
 
-def _load(source: str, at: list[str] | None, func: str | None, iterations: bool = False, arrays: bool = False):
+def _load(source: str, at: list[str] | None, func: str | None, iterations: bool = False, arrays: bool = False,
+          sources: bool = False):
     """The trace and the point (list parameters flattened) for SRC and the --at options (``iterations``:
-    for checkpointing, where each iteration of a function file's main loop began; ``arrays``: --numpy)."""
-    return _load_source(_source(source, at), at, func, iterations, arrays)
+    for checkpointing, where each iteration of a function file's main loop began; ``arrays``: --numpy;
+    ``sources``: the file line and variable of each node of a function file)."""
+    return _load_source(_source(source, at), at, func, iterations, arrays, sources)
 
 
 def _load_source(source: "Source", at: list[str] | None, func: str | None, iterations: bool = False,
-                 arrays: bool = False):
+                 arrays: bool = False, sources: bool = False):
     from adcli.analysis import load
     from adcli.cli_arguments import parse_assignments
 
-    return load(source, parse_assignments(at or []), func, iterations, arrays)
+    return load(source, parse_assignments(at or []), func, iterations, arrays, sources)
 
 
 def _show(kind: str, args: tuple, chosen: str, digits: int | None = None, output: str | None = None,
@@ -270,6 +283,16 @@ def _wrt(text: str | None) -> list[str] | None:
     return None if text is None else _names(text)
 
 
+def _seeds(trace, direction: str | None, cotangent: str | None) -> tuple[dict[str, float] | None,
+                                                                          list[float] | None]:
+    """``--direction`` and ``--cotangent`` bound to the trace's inputs and outputs (None: not given)."""
+    from adcli.cli_arguments import parse_assignments
+    from adcli.points import bind_cotangent, bind_direction
+
+    return (None if direction is None else bind_direction(trace, parse_assignments([direction], "--direction", True)),
+            None if cotangent is None else bind_cotangent(trace, parse_assignments([cotangent], "--cotangent", True)))
+
+
 def _names(text: str) -> list[str]:
     """The names of a comma-separated list (``--wrt x,y``, ``--check sympy,fd``)."""
     from adcli.cli_arguments import split_names
@@ -287,8 +310,9 @@ def grad(
     source: Src,
     at: At = None,
     mode: Mode = "reverse",
-    wrt: Annotated[str | None, typer.Option(
-        "--wrt", metavar="NAMES", help="Differentiate with respect to these inputs: x,y.")] = None,
+    wrt: WrtNames = None,
+    direction: Direction = None,
+    cotangent: Cotangent = None,
     func: Func = None,
     arrays: NumpyArrays = False,
     check: Annotated[str | None, typer.Option(
@@ -324,9 +348,10 @@ def grad(
         if smooth is not None:
             raise InputError("--smooth applies to one point; a batch gives the true gradient "
                              "(give one point, or leave --smooth out)")
-        if wrt is not None or check is not None or mode != "reverse" or checkpoint or ste or convention != "adcli":
-            raise InputError("--wrt, --check, --mode, --checkpoint, --ste and --convention apply to one point; "
-                             "a batch gives the full gradient")
+        if wrt is not None or check is not None or mode != "reverse" or checkpoint or ste or convention != "adcli" \
+                or direction is not None or cotangent is not None:
+            raise InputError("--wrt, --direction, --cotangent, --check, --mode, --checkpoint, --ste and --convention "
+                             "apply to one point; a batch gives the full gradient")
         from adcli.batch import gradient_at_points
 
         batch = gradient_at_points(_source(source, at), assigned, points, func)
@@ -336,8 +361,12 @@ def grad(
     trace = _smoothed(trace, smooth)
     if checkpoint is not None and (mode != "reverse" or ste or convention != "adcli"):
         raise InputError("--checkpoint reverses the trace: it goes with reverse mode, without --ste and --convention")
-    result = gradient(trace, assigned, mode=mode, wrt=check_inputs(trace, _wrt(wrt)), straight_through=ste,
-                      convention=convention)
+    seed, weights = _seeds(trace, direction, cotangent)
+    if (seed is not None or weights is not None) and (checkpoint is not None or check is not None):
+        raise InputError("--direction and --cotangent give one product; --check and --checkpoint go with the "
+                         "full gradient")
+    result = gradient(trace, assigned, mode=mode, wrt=None if wrt is None else check_inputs(trace, _wrt(wrt)),
+                      straight_through=ste, convention=convention, direction=seed, cotangent=weights)
     if checkpoint is not None:
         from adcli.checkpoint import parse_strategy, reverse_with
 
@@ -356,19 +385,22 @@ def grad(
 
 
 @command('"x*exp(y)-sin(x)" --at x=pi/3,y=0 --wrt x',
-         '"x*y, x+y" --at x=2,y=3 --of 2 --direction x=1,y=1',
+         '"x*y, x+y" --at x=2,y=3 --cotangent "f[0]=1,f[1]=1" --direction x=1,y=1',
          'samples/long_loop.py --at x=0.3 --rows 10',
          '"x*y" --at x=2,y=3 --wrt x --dual --explain')
 def trace(
     source: Src,
     at: At = None,
     wrt: Annotated[str | None, typer.Option(
-        "--wrt", metavar="NAMES", help="Add a tangent column seeded on each of these inputs: x or x,y.")] = None,
+        "--wrt", metavar="NAMES",
+        help="Add a tangent column seeded on each of these inputs: x or x,y (w: each entry of the list w).")] = None,
     direction: Annotated[str | None, typer.Option(
-        "--direction", metavar="NAME=VALUE", help="Add a tangent column for this input direction: x=1,y=2.")] = None,
-    of: Annotated[int, typer.Option(
-        "--of", metavar="K", parser=whole_number(1, MAX_COUNT),
-        help="Show the adjoints of output K (1 is the first).")] = 1,
+        "--direction", metavar="NAME=VALUE",
+        help="Add a tangent column for this input direction u (J·u): x=1,y=2, w[0]=1 or w=[1,0,0].")] = None,
+    cotangent: Annotated[str | None, typer.Option(
+        "--cotangent", metavar="NAME=VALUE",
+        help="Seed the adjoints with weights u on the outputs (uᵀJ): f[1]=1 shows the second output's, "
+             "f[0]=1,f[1]=1 their sum's (default: the first output's).")] = None,
     rows: Annotated[str, typer.Option(
         "--rows", metavar="N", help=f"Rows shown of a long trace: a number up to {MAX_ROWS:,}, or all.")] = "40",
     explain: Annotated[bool, typer.Option(
@@ -389,18 +421,15 @@ def trace(
 ) -> None:
     """The Wengert table: every node's value, tangent and adjoint, and the reverse sweep."""
     from adcli.analysis import sweep_table
-    from adcli.cli_arguments import parse_assignments
-    from adcli.points import bind_direction, check_inputs
+    from adcli.points import check_inputs
 
     chosen = _choose("sweep", output_format, as_json, output)
-    trace, assigned = _load(source, at, func, arrays=arrays)
+    trace, assigned = _load(source, at, func, arrays=arrays, sources=True)
     trace = _smoothed(trace, smooth)
     shown_rows = _rows(rows)
-    seed = bind_direction(trace, parse_assignments([direction], "--direction")) if direction else None
-    if of > len(trace.outputs):
-        raise InputError(f"--of {of}: the function has {len(trace.outputs)} output(s)")
+    seed, weights = _seeds(trace, direction, cotangent)
     table = sweep_table(trace, assigned, wrt=check_inputs(trace, _wrt(wrt)) if wrt else [], direction=seed,
-                        output=of - 1, straight_through=ste, convention=convention, explain=explain, dual=dual)
+                        straight_through=ste, convention=convention, cotangent=weights, explain=explain, dual=dual)
     _show("sweep", (table,), chosen, digits, output, quiet, rows=shown_rows)
 
 
@@ -410,6 +439,9 @@ def jacobian(
     source: Src,
     at: At = None,
     mode: Mode = "reverse",
+    wrt: WrtNames = None,
+    direction: Direction = None,
+    cotangent: Cotangent = None,
     func: Func = None,
     arrays: NumpyArrays = False,
     smooth: Smooth = None,
@@ -422,10 +454,14 @@ def jacobian(
 ) -> None:
     """The Jacobian of several outputs, and the cost of forward vs reverse mode for its shape."""
     from adcli.jacobian import jacobian as compute
+    from adcli.points import check_inputs
 
     chosen = _choose("jacobian", output_format, as_json, output)
     trace, assigned = _load(source, at, func, arrays=arrays)
-    result = compute(_smoothed(trace, smooth), assigned, mode=mode, convention=convention)
+    trace = _smoothed(trace, smooth)
+    seed, weights = _seeds(trace, direction, cotangent)
+    result = compute(trace, assigned, mode=mode, convention=convention,
+                     wrt=None if wrt is None else check_inputs(trace, _wrt(wrt)), direction=seed, cotangent=weights)
     _show("jacobian", (result,), chosen, digits, output, quiet)
 
 
@@ -434,6 +470,7 @@ def jacobian(
 def hessian(
     source: Src,
     at: At = None,
+    wrt: WrtNames = None,
     func: Func = None,
     arrays: NumpyArrays = False,
     smooth: Smooth = None,
@@ -445,10 +482,12 @@ def hessian(
 ) -> None:
     """Second derivatives of a single-output function (forward-over-reverse AD)."""
     from adcli.hessian import hessian as compute
+    from adcli.points import check_inputs
 
     chosen = _choose("hessian", output_format, as_json, output)
     trace, assigned = _load(source, at, func, arrays=arrays)
-    result = compute(_smoothed(trace, smooth), assigned)
+    trace = _smoothed(trace, smooth)
+    result = compute(trace, assigned, None if wrt is None else check_inputs(trace, _wrt(wrt)))
     _show("hessian", (result,), chosen, digits, output, quiet)
 
 
@@ -458,6 +497,7 @@ def hessian(
 def compare(
     source: Src,
     at: At = None,
+    wrt: WrtNames = None,
     func: Func = None,
     sweep: Annotated[bool, typer.Option("--sweep", help="Sweep the finite-difference step h from 1e-1 to 1e-16.")]
     = False,
@@ -487,8 +527,10 @@ def compare(
     trace, assigned = _load(source, at, func)
     sweep_steps = _parse_steps(steps) if steps is not None else DEFAULT_STEPS if sweep else None
     _check_seconds(sympy_timeout)
+    from adcli.points import check_inputs
+
     result = compute(trace, assigned, sweep_steps=sweep_steps, nest=nest, sympy_timeout=sympy_timeout,
-                     smooth=_smooth_width(smooth))
+                     smooth=_smooth_width(smooth), wrt=None if wrt is None else check_inputs(trace, _wrt(wrt)))
     if plot is not None:
         from adcli.output.plot import plot_comparison
 
@@ -510,7 +552,8 @@ def graph(
     edges: Annotated[bool, typer.Option("--edges", help="Label each edge with its local partial derivative.")]
     = False,
     wrt: Annotated[str | None, typer.Option(
-        "--wrt", metavar="NAME", help="Show the tangent seeded on this input.")] = None,
+        "--wrt", metavar="NAMES",
+        help="Show the tangent seeded with 1 on these inputs: x, or w for every entry of the list w.")] = None,
     max_nodes: Annotated[int, typer.Option(
         "--max-nodes", metavar="N", parser=whole_number(1, MAX_GRAPH_NODES),
         help=f"Refuse larger graphs (at most {MAX_GRAPH_NODES:,}).")] = 300,
@@ -528,7 +571,7 @@ def graph(
         raise InputError("--format png writes an image: name the file with -o graph.png")
     src = _source(source, at)
     if at:
-        trace, assigned = _load_source(src, at, func)
+        trace, assigned = _load_source(src, at, func, sources=True)
     elif src.is_file:
         raise InputError(f"{src}: a function file is traced by running it, so give its inputs with --at")
     else:
@@ -545,6 +588,7 @@ def codegen(
     mode: Mode = "reverse",
     name: Annotated[str, typer.Option(
         "--name", metavar="NAME", help="Prefix of the generated functions (NAME_grad).")] = "f",
+    wrt: WrtNames = None,
     func: Func = None,
     output_format: FormatOption("codegen") = None,  # type: ignore[valid-type]
     as_json: Json = False,
@@ -561,12 +605,15 @@ def codegen(
     if src.is_file:
         if not at:
             raise InputError(f"{src}: a function file is traced by running it, so give its inputs with --at")
-        trace, _ = _load_source(src, at, func)
+        trace, _ = _load_source(src, at, func, sources=True)
     else:
         if at:
             raise InputError("--at: code for an expression holds at every point; --at is for function files")
         trace = parse(src.text)
-    _show("codegen", (trace, mode, name), chosen, output=output, quiet=quiet)
+    from adcli.points import check_inputs
+
+    _show("codegen", (trace, mode, name, None if wrt is None else check_inputs(trace, _wrt(wrt))), chosen,
+          output=output, quiet=quiet)
 
 
 @command('', 'sqrt', 'abs --json', '--format latex -o rules.tex', no_args_is_help=False)

@@ -13,6 +13,7 @@ from adcli.limits import MAX_POINTS, parse_whole
 from adcli.points import PointRange, Value
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
+_ENTRY = re.compile(r"[A-Za-z_][A-Za-z_0-9]*(\[[0-9]+\])?\Z")  # a name or a list's entry: w[0]
 _RANGE = re.compile(r"([^:]+):([^:]+):\s*(\S+)\Z")
 
 
@@ -36,8 +37,10 @@ def split_top_level(text: str) -> list[str]:
     return parts
 
 
-def parse_assignments(specs: list[str], option: str = "--at") -> dict[str, Value]:
-    """Merge ``name=value`` lists from repeated options into one mapping, in order of appearance."""
+def parse_assignments(specs: list[str], option: str = "--at", entries: bool = False) -> dict[str, Value]:
+    """Merge ``name=value`` lists from repeated options into one mapping, in order of appearance
+    (``entries``: a name may be a list's entry, ``w[0]=1``, as in a seed)."""
+    pattern = _ENTRY if entries else _NAME
     assigned: dict[str, Value] = {}
     for spec in specs:
         for part in split_top_level(spec):
@@ -46,7 +49,7 @@ def parse_assignments(specs: list[str], option: str = "--at") -> dict[str, Value
                 continue
             name, equals, text = part.partition("=")
             name, text = name.strip(), text.strip()
-            if not equals or not _NAME.match(name):
+            if not equals or not pattern.match(name):
                 raise InputError(f"{option} {part}: expected name=value, e.g. {option} x=1.5")
             if name in assigned:
                 raise InputError(f"{option} {part}: {name} is given more than once")

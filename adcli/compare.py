@@ -102,6 +102,19 @@ class Comparison:
     sympy_timeout: float
     failures: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)  # the timeouts and failures, worded for a reader
+    wrt: list[str] = field(default_factory=list)  # the inputs compared (every input unless chosen)
+    formulas: dict = field(default_factory=dict)  # input -> SymPy's derivative (a SymPy expression)
+    simplified: bool = False  # whether the formulas are simplified (or simplifying ran out of time)
+
+    def formula_texts(self) -> dict[str, str]:
+        """SymPy's derivative per input, as SymPy prints it (``x*exp(y) - cos(x)``)."""
+        return {name: str(expression) for name, expression in self.formulas.items()}
+
+    def formula_latex(self) -> dict[str, str]:
+        """SymPy's derivative per input, as LaTeX."""
+        import sympy
+
+        return {name: sympy.latex(expression) for name, expression in self.formulas.items()}
 
     @property
     def trace(self) -> Trace:
@@ -209,9 +222,12 @@ def complex_step(trace: Trace, point: list[float], k: int, h: float) -> float:
 
 # ---------------------------------------------------------------- the comparison
 def compare(trace: Trace, assigned: Mapping[str, Value], sweep_steps: list[float] | None = None,
-            nest: int = 1, sympy_timeout: float = 10.0, smooth: float | None = None) -> Comparison:
+            nest: int = 1, sympy_timeout: float = 10.0, smooth: float | None = None,
+            wrt: list[str] | None = None) -> Comparison:
     """Every method's derivative at the point, its error against a 50-digit SymPy reference, the
-    finite-difference step sweep (when ``sweep_steps`` is given) and the swell table up to ``nest``.
+    finite-difference step sweep (when ``sweep_steps`` is given) and the swell table up to ``nest``;
+    SymPy's derivative itself, simplified when the budget allows. ``wrt``: the inputs compared
+    (checked names, :func:`adcli.points.check_inputs`; default every input).
     With ``smooth`` (a width τ), rows for the derivative of the smoothed trace
     (:func:`adcli.smoothing.smooth`) and for the straight-through estimator follow the true ones."""
     if len(trace.outputs) != 1:
@@ -231,17 +247,24 @@ def compare(trace: Trace, assigned: Mapping[str, Value], sweep_steps: list[float
     methods = _ad_rows(evaluated) + _sympy_rows(symbolic, names, point, budget) + _difference_rows(trace, point)
     if smooth is not None:
         methods += _estimator_rows(evaluated, assigned, smooth)
+    chosen = set(names if wrt is None else wrt)
+    methods = [row for row in methods if row.input in chosen]
     for row in methods:
         _measure(row, reference.get(row.input))
     evaluated.warnings.extend(_explain_differences(evaluated, methods))
     sweep = best = None
     if sweep_steps is not None:
-        sweep = _sweep(trace, point, sweep_steps, reference)
+        sweep = [row for row in _sweep(trace, point, sweep_steps, reference) if row.input in chosen]
         best = _best_steps(sweep, point, names)
-    swell = _swell(trace, nest, budget, first=symbolic)
-    as_text = {name: (None if value is None else _mp_text(value)) for name, value in reference.items()}
+    simplified: dict[int, list] = {}
+    swell = _swell(trace, nest, budget, first=symbolic, simplified=simplified)
+    as_text = {name: (None if value is None else _mp_text(value)) for name, value in reference.items()
+               if name in chosen}
+    derivatives = simplified.get(1) or (symbolic[2] if symbolic is not None else [])
+    formulas = {name: d for name, d in zip(names, derivatives) if name in chosen}
     return Comparison(evaluated, as_text, methods, sweep, best, swell, budget.timeouts, sympy_timeout,
-                      budget.failures, budget.messages())
+                      budget.failures, budget.messages(), [name for name in names if name in chosen], formulas,
+                      1 in simplified)
 
 
 def _ad_rows(evaluated: Evaluated) -> list[MethodRow]:
@@ -520,10 +543,12 @@ def _best_steps(rows: list[SweepRow], point: list[float], names: list[str]) -> l
 
 
 # ---------------------------------------------------------------- expression swell
-def _swell(trace: Trace, depth: int, budget: SymbolicBudget, first) -> list[SwellRow]:
+def _swell(trace: Trace, depth: int, budget: SymbolicBudget, first,
+           simplified: dict[int, list] | None = None) -> list[SwellRow]:
     """One row per depth. The cheap, essential sizes (the derivative, its cse) come first for every
     depth; simplify, the expensive stage, gets what is left of the budget. A stage that timed out is
-    not tried again at a greater depth, where it could only take longer."""
+    not tried again at a greater depth, where it could only take longer. ``simplified`` receives the
+    simplified derivatives of each depth that simplify finished."""
     traces = [trace if k == 1 else compose(trace, k) for k in range(1, depth + 1)]
     rows = [SwellRow(k, t.operation_count, reverse_operation_count(t), _time_ad(t)) for k, t in enumerate(traces, 1)]
     derivatives: dict[int, list] = {}
@@ -542,7 +567,11 @@ def _swell(trace: Trace, depth: int, budget: SymbolicBudget, first) -> list[Swel
             if row.depth not in derivatives:
                 break
             began = time.perf_counter()
-            sizes = budget.run(f"{stage} at depth {row.depth}", lambda t=transform, d=derivatives[row.depth]: t(d))
+            results: list = []
+            sizes = budget.run(f"{stage} at depth {row.depth}",
+                               lambda t=transform, d=derivatives[row.depth], into=results: t(d, into))
+            if sizes is not None and stage == "simplify" and simplified is not None:
+                simplified[row.depth] = results
             if sizes is None:
                 row.symbolic[stage] = {"timed_out": True}
                 break
@@ -583,13 +612,15 @@ def _sizes(expressions) -> dict:
             "nodes": sum(sum(1 for _ in sympy.preorder_traversal(e)) for e in expressions)}
 
 
-def _simplified(derivatives) -> dict:
+def _simplified(derivatives, into: list) -> dict:
+    """The sizes of the simplified ``derivatives``, which are appended to ``into`` (to keep them)."""
     import sympy
 
-    return _sizes([sympy.simplify(d) for d in derivatives])
+    into.extend(sympy.simplify(d) for d in derivatives)
+    return _sizes(into)
 
 
-def _cse_sizes(derivatives) -> dict:
+def _cse_sizes(derivatives, _into: list | None = None) -> dict:
     import sympy
 
     replacements, reduced = sympy.cse(derivatives)

@@ -95,21 +95,20 @@ class _Positioned(float):
         return partial
 
 
-def explain_reverse(evaluated: Evaluated, output: int, straight_through: bool = False,
+def explain_reverse(evaluated: Evaluated, seed: dict[int, float], straight_through: bool = False,
                     every_product: bool = False) -> tuple[list[float], list[ReverseUpdate]]:
-    """The adjoints of every node for a unit seed on output number ``output``, and every update
+    """The adjoints of every node for the output adjoints ``seed`` (node -> adjoint), and every update
     :func:`~adcli.sweeps.reverse_steps` made to reach them, in its order (an update to a constant's
     adjoint is left out: a constant has no statement). ``every_product``: the frameworks' 0·inf."""
     trace, d0, d1 = evaluated.trace, evaluated.d0, evaluated.d1
     op, arg0, arg1 = trace.op, trace.arg0, trace.arg1
     names = trace.names()
     adjoint = [0.0] * len(op)
-    seed = trace.outputs[output]
-    adjoint[seed] += 1.0
-    reached = None
-    if every_product:
-        reached = bytearray(len(op))
-        reached[seed] = 1
+    reached = bytearray(len(op)) if every_product else None
+    for node, weight in seed.items():
+        adjoint[node] += weight
+        if reached is not None:
+            reached[node] = 1
     counts = [0] * len(op)
     updates: list[ReverseUpdate] = []
     now: list = [0, 0.0, None]  # the node being reversed, its adjoint, the partial being multiplied
@@ -252,7 +251,8 @@ def derivations(table, names: list[str], digits: int) -> list[tuple[str, list[Li
     sweep (as dual numbers when the table is ``dual``). Every writer but JSON prints these."""
     explanation = table.explanation
     trace = table.trace
-    seed = f"seed {bar(names[trace.outputs[table.output]])} = 1"
+    seed = "seed " + (", ".join(f"{bar(names[node])} = {number_text(weight, digits)}" for node, weight in table.seeds)
+                      or "0")
     out = [(f"reverse sweep, in the order it runs ({seed}); each update adds adjoint · local partial",
             [reverse_line(update, names, digits) for update in explanation.reverse])]
     for (label, updates), (_, tangents) in zip(explanation.forward, table.tangents):

@@ -18,6 +18,7 @@ import os
 import sys
 import textwrap
 import traceback
+from array import array
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -29,20 +30,23 @@ from adcli.tracer import Recorder, TracedList, Var, describe_int, recording, tra
 
 
 def trace_function(path: str, assigned: Mapping[str, Value], func: str | None = None,
-                   iterations: bool = False, arrays: bool = False) -> tuple[Trace, dict[str, float]]:
+                   iterations: bool = False, arrays: bool = False,
+                   sources: bool = False) -> tuple[Trace, dict[str, float]]:
     """Trace the chosen function of ``path`` at ``assigned``.
 
     Returns the trace (with notes on branches that depended on a traced value) and the point with
     list parameters flattened into their entries (``w[0]``, ``w[1]``, …), which are the inputs.
     With ``iterations``, the trace also notes where each iteration of the function's main loop
-    began (checkpointing's steps; following the lines costs time, so only when asked). With
-    ``arrays``, a list parameter reaches the function as a NumPy array (an object array of traced
-    values), as it does anyway when the parameter is annotated ``np.ndarray``.
+    began (checkpointing's steps); with ``sources``, the file line of each node and the variable
+    the code assigned it to (:attr:`Trace.lines`, :attr:`Trace.variables`). Following the lines
+    costs time, so each only when asked (``iterations`` wins when both are). With ``arrays``, a
+    list parameter reaches the function as a NumPy array (an object array of traced values), as it
+    does anyway when the parameter is annotated ``np.ndarray``.
     """
     if not path.endswith(".py"):
         raise InputError(f"{path}: a function file must be a Python file ending in .py")
     with _as_a_script(path):
-        return _trace(path, assigned, func, iterations, arrays)
+        return _trace(path, assigned, func, iterations, arrays, sources)
 
 
 @contextlib.contextmanager
@@ -84,7 +88,7 @@ def _cwd() -> str | None:
 
 
 def _trace(path: str, assigned: Mapping[str, Value], func: str | None,
-           iterations: bool, arrays: bool) -> tuple[Trace, dict[str, float]]:
+           iterations: bool, arrays: bool, sources: bool = False) -> tuple[Trace, dict[str, float]]:
     function = load_function(path, func)
     parameters = _parameters(function, path)
     trace = Trace(source=path)
@@ -92,9 +96,10 @@ def _trace(path: str, assigned: Mapping[str, Value], func: str | None,
     as_array = {p.name for p in parameters if arrays or wants_array(p)}
     arguments, point = _bind(parameters, assigned, recorder, function.__name__, as_array)
     loop_lines = _top_level_loops(function) if iterations else set()
+    follow = _sources(path, function, recorder) if sources and not iterations else contextlib.nullcontext()
     with recording(recorder):
         try:
-            with _recursion_floor(), _iterations(function, loop_lines, recorder) as boundaries:
+            with _recursion_floor(), _iterations(function, loop_lines, recorder) as boundaries, follow:
                 result = function(**arguments)
         except AdcliError as error:
             raise _placed(error, path) from None
@@ -109,6 +114,8 @@ def _trace(path: str, assigned: Mapping[str, Value], func: str | None,
         except SystemExit as error:
             raise _exit_error(error, path) from None
         _set_outputs(trace, recorder, result, function.__name__, path)
+    if trace.lines is not None and len(trace.lines) < len(trace):  # a number returned: its constant's node
+        trace.lines += array("i", [0]) * (len(trace) - len(trace.lines))
     trace.iterations, trace.loop_lines = boundaries, sorted(loop_lines)
     trace.notes.extend(recorder.branch_notes())
     trace.controls = recorder.control_flow()
@@ -162,6 +169,70 @@ def _iterations(function: Callable, loop_lines: set[int], recorder: Recorder):
         yield boundaries
     finally:
         sys.settrace(previous)
+
+
+@contextlib.contextmanager
+def _sources(path: str, function: Callable, recorder: Recorder):
+    """While the function runs, note the file line of every node it records and, when a line of the
+    file ends, the local variables now holding a node that line recorded (``q = x + y``: the sum is
+    ``q``); on exit, write them into the trace (:attr:`Trace.lines`, :attr:`Trace.variables`).
+
+    Only frames of code in the file are followed, line by line: a line event costs one call, not
+    one per operation, and the recording's own path stays as fast as without."""
+    trace, tape = recorder.trace, recorder.tape
+    starts: list[int] = []  # the node where each run of nodes from one line begins …
+    lines: list[int] = []  # … and that line
+    variables: dict[int, str] = {}
+    began: dict = {}  # frame -> the size of the tape when its current line began
+
+    def mark(line: int) -> None:
+        size = len(tape)
+        if starts and starts[-1] == size:
+            lines[-1] = line
+        else:
+            starts.append(size)
+            lines.append(line)
+
+    def name_new(frame) -> None:
+        first = began.get(frame, len(tape))
+        for name, value in frame.f_locals.items():
+            if isinstance(value, Var) and value.node >= first and value.node not in variables:
+                variables[value.node] = name
+
+    def on_line(frame, event, _):
+        if event == "line":
+            name_new(frame)
+            began[frame] = len(tape)
+            mark(frame.f_lineno)
+        elif event == "return":
+            name_new(frame)
+            began.pop(frame, None)
+            if frame.f_back in began:  # back in the caller's line
+                mark(frame.f_back.f_lineno)
+        return on_line
+
+    def on_call(frame, event, _):
+        if frame.f_code.co_filename != path:
+            return None
+        began[frame] = len(tape)
+        mark(frame.f_lineno)
+        return on_line
+
+    for node, name in zip(trace.inputs, trace.input_names):
+        variables[node] = name
+    first_line = function.__code__.co_firstlineno
+    previous = sys.gettrace()
+    sys.settrace(on_call)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)
+        size = len(tape)
+        column = array("i", [first_line]) * (starts[0] if starts else size)  # the inputs: the def line
+        for k, (start, line) in enumerate(zip(starts, lines)):
+            end = starts[k + 1] if k + 1 < len(starts) else size
+            column += array("i", [line]) * (end - start)
+        trace.lines, trace.variables = column, variables
 
 
 def _program(path: str, function: Callable, shapes: list[tuple[str, Value]],

@@ -55,7 +55,8 @@ def check_size(data: GraphData, max_nodes: int) -> None:
 def graph_data(trace: Trace, assigned: Mapping[str, Value] | None = None, wrt: list[str] | None = None,
                digits: int = 4, max_nodes: int = 300) -> GraphData:
     """What the picture of ``trace`` shows: at the point ``assigned`` (when given) its values,
-    partials and adjoints, and the tangent seeded on the one input ``wrt`` names."""
+    partials and adjoints, and the tangent seeded with 1 on the inputs ``wrt`` names (a list
+    parameter's name: on each of its entries), as :func:`adcli.points.check_inputs` reads them."""
     from adcli.points import check_inputs
 
     data = GraphData(trace, digits=digits)
@@ -71,10 +72,7 @@ def graph_data(trace: Trace, assigned: Mapping[str, Value] | None = None, wrt: l
     data.at, data.warnings, data.notes = evaluated.at, evaluated.warnings, evaluated.notes
     data.adjoints = evaluated.reverse(0)
     if wrt is not None:
-        names = check_inputs(trace, wrt)
-        if len(names) != 1:
-            raise InputError("a graph shows one tangent; name one input", option="wrt", value=",".join(wrt))
-        data.tangents = evaluated.forward({names[0]: 1.0})
+        data.tangents = evaluated.forward(dict.fromkeys(check_inputs(trace, wrt), 1.0))
     return data
 
 
@@ -94,6 +92,8 @@ def _labels(data: GraphData) -> dict[int, list[str]]:
             labels[i] = [names[i]]
             continue
         lines = [trace.label(i, names, input_name)]
+        if trace.lines is not None and trace.lines[i] and trace.op[i] != INPUT:  # (an input's name is in sight)
+            lines.append(f"line {trace.source_of(i)}")
         if data.values is not None:
             lines.append(f"value {_number(data.values[i], data.digits)}")
         if data.tangents is not None:

@@ -31,6 +31,12 @@ class Hessian:
     gradient: list[float]
     matrix: list[list[float]]  # n×n, matrix[i][j] = ∂²f/∂x_i∂x_j
     gradient_trace: Trace  # the recorded reverse sweep, whose Jacobian is the Hessian
+    wrt: list[str] | None = None  # the inputs of the rows and columns (None: every input)
+
+    @property
+    def names(self) -> list[str]:
+        """The inputs the gradient and the Hessian's rows and columns are taken with respect to."""
+        return list(self.trace.input_names) if self.wrt is None else self.wrt
 
     @property
     def trace(self) -> Trace:
@@ -165,8 +171,9 @@ def _plain(value) -> float:
     return value.value if isinstance(value, Var) else value
 
 
-def hessian(trace: Trace, assigned: Mapping[str, Value]) -> Hessian:
-    """The Hessian of a single-output function at a point."""
+def hessian(trace: Trace, assigned: Mapping[str, Value], wrt: list[str] | None = None) -> Hessian:
+    """The Hessian of a single-output function at a point: with ``wrt`` (checked input names,
+    :func:`adcli.points.check_inputs`), its block for those inputs, one forward sweep per input named."""
     if len(trace.outputs) != 1:
         raise InputError(f"the Hessian needs a single output; the function has {len(trace.outputs)} "
                          "(use adcli jacobian for several outputs)")
@@ -175,17 +182,20 @@ def hessian(trace: Trace, assigned: Mapping[str, Value]) -> Hessian:
     grad_trace, values = gradient_trace(trace, evaluated.values, infinite)
     d0, d1 = linearize(grad_trace, values)
     gradient = [values[o] for o in grad_trace.outputs]
+    chosen = list(range(len(trace.inputs))) if wrt is None else [trace.input_names.index(name) for name in wrt]
     if infinite:
         matrix = _add_infinite_parts(trace, grad_trace, d0, d1, infinite, gradient)
-    else:
-        matrix = jacobian_rows(grad_trace, d0, d1, grad_trace.inputs, "forward")  # one JVP per input
-    names = grad_trace.input_names
+        matrix = [[matrix[i][j] for j in chosen] for i in range(len(matrix))]
+    else:  # one JVP per input chosen
+        matrix = jacobian_rows(grad_trace, d0, d1, [grad_trace.inputs[j] for j in chosen], "forward")
+    matrix, gradient = [matrix[i] for i in chosen], [gradient[i] for i in chosen]
+    names = [grad_trace.input_names[i] for i in chosen]
     for i, row in enumerate(matrix):
         for j, entry in enumerate(row):
             if entry != entry:
                 raise EvaluationError(f"the second derivative ∂²f/∂{names[i]}∂{names[j]} is undefined at "
                                       "this point: its terms add up to inf - inf")
-    return Hessian(evaluated, gradient, matrix, grad_trace)
+    return Hessian(evaluated, gradient, matrix, grad_trace, wrt)
 
 
 callable_module(__name__)  # adcli.hessian(…) is adcli.api's

@@ -60,6 +60,10 @@ class Trace:
     # (one iteration of its main loop each, the loop's end last), and those loops' lines
     iterations: list[int] = field(default_factory=list)
     loop_lines: list[int] = field(default_factory=list)
+    # function files traced with their sources: the file line of each node (0: none) and the name of
+    # the variable the code assigned it to, where it did (``q = x + y`` on line 2: line 2, "q")
+    lines: array | None = field(default=None, repr=False)
+    variables: dict[int, str] = field(default_factory=dict)
     recorded_at: list[float] | None = None  # a traced function's point, whose values are recorded_values
     recorded_values: array | None = field(default=None, repr=False)
     _const_cache: dict = field(default_factory=dict, repr=False)  # constant value -> its node
@@ -182,6 +186,15 @@ class Trace:
         names = self.names() if names is None else names
         input_name = self.input_name_of() if input_name is None else input_name
         return f"{names[node]} = {self.equation_text(node, names, input_name)}"
+
+    def source_of(self, node: int) -> str:
+        """Where a node of a function file came from: ``2: q`` (line and variable), ``2`` (a line
+        whose code named no variable for it), or "" (no line known: an expression)."""
+        line = self.lines[node] if self.lines is not None else 0
+        if not line:
+            return ""
+        variable = self.variables.get(node)
+        return f"{line}: {variable}" if variable else str(line)
 
     def input_name_of(self) -> dict[int, str]:
         return dict(zip(self.inputs, self.input_names))

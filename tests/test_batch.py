@@ -207,11 +207,14 @@ def test_two_ranges_of_the_same_length_pair_up(runner):
     (["x", "--at", "x=0:1:0"], "error: --at x=0:1:0: a range needs a whole number of points from 1 to 10,000,000\n"),
     (["x+y", "--at", "x=0:1:3,y=0:1:4"], "error: the inputs have different numbers of points (3, 4)\n"),
     (["x", "--at", "x=0:1:3", "--wrt", "x"],
-     "error: --wrt, --check, --mode, --checkpoint, --ste and --convention apply to one point; "
-     "a batch gives the full gradient\n"),
+     "error: --wrt, --direction, --cotangent, --check, --mode, --checkpoint, --ste and --convention apply to one "
+     "point; a batch gives the full gradient\n"),
     (["x", "--at", "x=0:1:3", "--mode", "forward"],
-     "error: --wrt, --check, --mode, --checkpoint, --ste and --convention apply to one point; "
-     "a batch gives the full gradient\n"),
+     "error: --wrt, --direction, --cotangent, --check, --mode, --checkpoint, --ste and --convention apply to one "
+     "point; a batch gives the full gradient\n"),
+    (["x", "--at", "x=0:1:3", "--cotangent", "f=1"],
+     "error: --wrt, --direction, --cotangent, --check, --mode, --checkpoint, --ste and --convention apply to one "
+     "point; a batch gives the full gradient\n"),
     (["x", "--at", "x=0:1:3", "--json", "--format", "csv"], "error: --json and --format csv disagree: choose one\n"),
     (["x", "--at", "x=1", "--json", "--format", "csv"], "error: --json and --format csv disagree: choose one\n"),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else None)

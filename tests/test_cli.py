@@ -366,7 +366,8 @@ BAD_INPUT = [
      "error: --rows many: give a number of rows from 2 to 10,000,000, or all\n"),
     (["trace", "x*y", "--at", "x=1,y=2", "--direction", "x=1,z=2"],
      "error: --direction z: the function has no input 'z'\n"),
-    (["trace", "x*y", "--at", "x=1,y=2", "--of", "2"], "error: --of 2: the function has 1 output(s)\n"),
+    (["trace", "x*y", "--at", "x=1,y=2", "--cotangent", "f[1]=1"],
+     "error: --cotangent f[1]: the function has no output 'f[1]' (its outputs: f)\n"),
 ]
 
 

@@ -186,8 +186,8 @@ def test_cli_convention_and_its_errors(runner):
     assert result.stderr.startswith("error: Invalid value for '--convention': 'torch' is not one of 'adcli',")
     result = _cli(runner, "grad", "abs(x)", "--at", "x=-1:1:3", "--convention", "jax")
     assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr == ("error: --wrt, --check, --mode, --checkpoint, --ste and --convention apply to one "
-                             "point; a batch gives the full gradient\n")
+    assert result.stderr == ("error: --wrt, --direction, --cotangent, --check, --mode, --checkpoint, --ste and "
+                             "--convention apply to one point; a batch gives the full gradient\n")
     result = _cli(runner, "grad", "abs(x)", "--at", "x=0", "--convention", "mid", "--checkpoint", "all")
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == ("error: --checkpoint reverses the trace: it goes with reverse mode, without --ste "

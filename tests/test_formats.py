@@ -119,7 +119,8 @@ CASES = {
 
 def expected_columns(rows: list[dict]) -> list[str]:
     tangents = [f"tangent {label}" for label in rows[0].get("tangent", {})]
-    return ["node", "operation", "value", *tangents, "adjoint"]
+    source = ["source"] if "line" in rows[0] else []  # a function file's: line and variable
+    return ["node", *source, "operation", "value", *tangents, "adjoint"]
 
 
 def check_against_json(table: list[list[str]], rows: list[dict], to_float=float, digits: int | None = None,
@@ -136,6 +137,8 @@ def check_against_json(table: list[list[str]], rows: list[dict], to_float=float,
         if text:
             assert record["node"] == row["name"]
             assert record["operation"] == row["text"]
+            if "line" in row:
+                assert record["source"] == (f"{row['line']}: {row['var']}" if row["var"] else str(row["line"]))
         assert to_float(record["value"]) == exact(row["value"])
         assert to_float(record["adjoint"]) == exact(row["adjoint"])
         for label, tangent in row.get("tangent", {}).items():
@@ -193,7 +196,8 @@ def test_latex_trace_matches_json(runner, case):
     (table,) = latex_tables(text)
     assert len(table) == count + 1
     header = [table[0][0], table[0][1], table[0][2], *table[0][3:-1], table[0][-1]]
-    assert header[:3] == ["node", "operation", "value"] and header[-1] == "adjoint"
+    leading = ["node", *(["source"] if "line" in rows[0] else []), "operation", "value"]
+    assert header[:len(leading)] == leading and header[-1] == "adjoint"
     check_against_json(table, rows, latex_number, digits=8, header=header, text=False)
     assert [row[0] for row in table[1:]] == [latex_node(row["name"]) for row in rows]
 
@@ -399,9 +403,10 @@ def test_compare_csv(runner):
 
 def test_compare_markdown_with_sweep_has_its_table(runner):
     tables = markdown_tables(ok(runner, [*COMPARE, "--steps", "1e-2,1e-4", "--format", "markdown"]))
-    assert [table[0] for table in tables][1] == ["method", "input", "h", "derivative", "abs error", "rel error",
+    assert [table[0] for table in tables][1] == ["input", "derivative"]  # SymPy's formula
+    assert [table[0] for table in tables][2] == ["method", "input", "h", "derivative", "abs error", "rel error",
                                                  "regime"]
-    assert {float(row[2]) for row in tables[1][1:]} == {1e-2, 1e-4}
+    assert {float(row[2]) for row in tables[2][1:]} == {1e-2, 1e-4}
 
 
 # ---------------------------------------------------------------- errors

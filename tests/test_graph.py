@@ -211,7 +211,7 @@ def test_dot_function_file_with_lists(runner):
     outputs = [key for key, shape in graph.shapes.items() if shape == "doubleoctagon"]
     assert len(outputs) == 1
     (source,) = [a for a, b, _ in graph.edges if b == outputs[0]]
-    assert graph.nodes[source][1:] == ["value 0.7311", "adjoint 1"]
+    assert graph.nodes[source][1:] == ["line 7", "value 0.7311", "adjoint 1"]  # return 1 / (1 + exp(-z))
 
 
 def test_dot_digits(runner):

@@ -48,9 +48,6 @@ USAGE = [
      "(K, S whole numbers from 1 to 1,000,000,000)"),
     (["grad", "x", "--at", "x=1", "--checkpoint", "every=١"],
      "error: --checkpoint every=١: choose all, none, every=K or binomial=S (K, S whole numbers from 1 to 1,000,000,000)"),
-    (["trace", "x", "--at", "x=1", "--of", BIG],
-     "error: Invalid value for '--of': " + "9" * 30 + "…: give a whole number from 1 to 1,000,000,000 "
-     "(see 'adcli trace --help')"),
     (["hessian", "x", "--at", "x=1", "--digits", "١"],
      "error: Invalid value for '--digits': ١: give a whole number from 1 to 17 (see 'adcli hessian --help')"),
     (["grad", "x", "--at", "x=0:1:²"], "error: --at x=0:1:²: a range needs a whole number of points from 1 to 10,000,000"),

@@ -42,8 +42,9 @@ def test_result_holds_no_per_node_array_per_output():
     """The result of 2,000 outputs keeps its gradient rows and nothing per node and per output."""
     trace = adcli.parse(many(2000))
     result = gradient(trace, {"x": 1.0, "y": 2.0})
-    assert set(vars(result)) == {"evaluated", "mode", "wrt", "gradients", "sweeps", "reverse_output", "checks"}
-    assert result.reverse_output is None
+    assert set(vars(result)) == {"evaluated", "mode", "wrt", "gradients", "sweeps", "reverse_output", "checks",
+                                 "direction", "jvp", "cotangent"}  # the seeds (per input, per output) when given
+    assert result.reverse_output is None and result.direction is result.jvp is result.cotangent is None
     assert len(result.gradients) == 2000 and all(g == {"x": 2.0, "y": 1.0} for g in result.gradients)
     # The per-node adjoints are still there to read, one output at a time, recomputed.
     assert result.adjoints[1999][trace.outputs[1999]] == 1.0

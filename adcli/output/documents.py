@@ -15,6 +15,7 @@ import math
 from array import array
 from typing import TYPE_CHECKING
 
+from adcli.points import output_labels
 from adcli.primitives import CONST, INPUT, PRIMITIVES, primitive_of
 from adcli.trace import Trace
 from adcli.trace_text import NodeColumns, UpdateTemplates, dot
@@ -63,6 +64,13 @@ def gradient_json(result: Gradient) -> dict:
         "warnings": evaluated.warnings, "notes": evaluated.notes,
         "branches": branches_json(evaluated.branches),
     }
+    if result.direction is not None:  # J·u: no gradient
+        del document["gradient"]
+        document["direction"] = {name: number(value) for name, value in result.direction.items()}
+        document["jvp"] = one_or_list([number(v) for v in result.jvp or []])
+    if result.cotangent is not None:  # the gradient is uᵀJ, that of the weighted sum u·f
+        document["cotangent"] = dict(zip(output_labels(trace), map(number, result.cotangent)))
+        document["weighted_value"] = number(result.columns[0][1])
     if result.checks is not None:
         document["checks"] = checks_json(result.checks)
     return document
@@ -101,12 +109,19 @@ def sweep_json_chunks(table: SweepTable) -> list[str]:
         for node, name in zip(trace.inputs, trace.input_names):  # an input's text is its name
             k = bisect.bisect_left(nodes, node)
             rows[k] = rows[k].replace('"text":""', f'"text":{_json_string(name)}', 1)
+        if trace.lines is not None:  # a function file's: each node's line and variable
+            lines, variables = trace.lines, trace.variables
+            rows = [f'{row[:-1]},"line":{lines[i]},"var":{_json_string(variables[i]) if i in variables else "null"}}}'
+                    for row, i in zip(rows, nodes)]
         statements = columns.format(UpdateTemplates(table.straight_through, '","', escape=True))
         statements.reverse()  # the reverse sweep runs from the last node
-        head = _json({"source": trace.source, "at": evaluated.at, "outputs": trace.output_names,
-                      "value": one_or_list([number(v) for v in evaluated.output_values]),
-                      "adjoint_of": trace.output_names[table.output], "warnings": evaluated.warnings,
-                      "notes": evaluated.notes, "branches": branches_json(evaluated.branches)})
+        document = {"source": trace.source, "at": evaluated.at, "outputs": trace.output_names,
+                    "value": one_or_list([number(v) for v in evaluated.output_values]),
+                    "adjoint_of": table.adjoint_of or "u·f", "warnings": evaluated.warnings,
+                    "notes": evaluated.notes, "branches": branches_json(evaluated.branches)}
+        if table.cotangent is not None:
+            document["cotangent"] = dict(zip(output_labels(trace), map(number, table.cotangent)))
+        head = _json(document)
         statements = list(filter(None, statements))
         explained = [] if table.explanation is None else [',"explained":', _json(explanation_json(table))]
         return [head[:-1], ',"trace":[', *_joined(rows, ","), '],"reverse_sweep":[',
@@ -198,19 +213,24 @@ def _json(data) -> str:
 def jacobian_json(result: Jacobian) -> dict:
     """The ``jacobian`` document: the matrix, and the sweeps and operations of both modes."""
     evaluated, trace = result.evaluated, result.trace
-    return {
+    document: dict[str, object] = {
         "source": trace.source,
         "mode": result.mode,
         "at": evaluated.at,
-        "inputs": trace.input_names,
-        "outputs": trace.output_names,
-        "value": [number(v) for v in evaluated.output_values],
+        "inputs": result.inputs,
+        "outputs": [name for name, _ in result.outputs],
+        "value": [number(value) for _, value in result.outputs],
         "jacobian": [[number(v) for v in row] for row in result.matrix],
         "sweeps": result.sweeps,
         "operations": result.operations,
         "cheaper_mode": result.cheaper,
         "warnings": evaluated.warnings, "notes": evaluated.notes,
     }
+    if result.direction is not None:
+        document["direction"] = {name: number(value) for name, value in result.direction.items()}
+    if result.cotangent is not None:
+        document["cotangent"] = dict(zip(output_labels(trace), map(number, result.cotangent)))
+    return document
 
 
 def hessian_json(result) -> dict:
@@ -219,9 +239,9 @@ def hessian_json(result) -> dict:
     return {
         "source": trace.source,
         "at": evaluated.at,
-        "inputs": trace.input_names,
+        "inputs": result.names,
         "value": number(evaluated.output_values[0]),
-        "gradient": {name: number(g) for name, g in zip(trace.input_names, result.gradient)},
+        "gradient": {name: number(g) for name, g in zip(result.names, result.gradient)},
         "hessian": [[number(v) for v in row] for row in result.matrix],
         "warnings": evaluated.warnings, "notes": evaluated.notes,
     }
@@ -254,6 +274,8 @@ def compare_json(comparison) -> dict:
         "value": evaluated.output_values[0],
         "reference": comparison.reference,
         "reference_digits": 50,
+        "formula": comparison.formula_texts(),
+        "formula_simplified": comparison.simplified,
         "methods": [_omit_none(asdict(row)) for row in comparison.methods],
         "sweep": None if comparison.sweep is None else [_omit_none(asdict(row)) for row in comparison.sweep],
         "best_steps": comparison.best_steps,
@@ -339,6 +361,8 @@ def graph_json(data, edge_labels: bool = True) -> dict:
         for key, column in (("value", data.values), ("tangent", data.tangents), ("adjoint", data.adjoints)):
             if column is not None:
                 row[key] = number(column[i])
+        if trace.lines is not None:  # a function file's: the node's line and variable
+            row |= {"line": trace.lines[i], "var": trace.variables.get(i)}
         nodes.append(row)
     edge_rows = [{"from": names[a], "to": names[b], "partial": number(label) if isinstance(label, float) else label}
                  for a, b, label in edges(data, numbers=True)]
@@ -352,11 +376,11 @@ def _op_name(trace: Trace, node: int) -> str:
     return "input" if code == INPUT else "const" if code == CONST else primitive_of(code).name
 
 
-def codegen_json(trace: Trace, mode: str, name: str) -> dict:
+def codegen_json(trace: Trace, mode: str, name: str, wrt: list[str] | None = None) -> dict:
     """``adcli codegen --json``: the generated code and what its functions compute."""
     from adcli.codegen import describe, generate
 
-    return {**describe(trace, mode, name), "code": generate(trace, mode, name)}
+    return {**describe(trace, mode, name, wrt), "code": generate(trace, mode, name, wrt)}
 
 
 def rules_json(rules: list) -> dict:

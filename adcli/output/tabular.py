@@ -390,14 +390,15 @@ def sweep_tables(table) -> list[Tabular]:
     names = trace.names()
     texts = trace.equation_texts(names)
     tangents = [Label(f"tangent {label}", f"tangent ${latex_formula(label)}$") for label, _ in table.tangents]
-    adjoint = "adjoint" if len(trace.outputs) == 1 else f"adjoint of {trace.output_names[table.output]}"
-    columns = ["node", "operation", "value", *tangents, adjoint]
+    adjoint = "adjoint" if len(trace.outputs) == 1 else f"adjoint of {table.adjoint_of or 'u·f'}"
     nodes = [i for i, code in enumerate(trace.op) if code != CONST]
+    sources = [[trace.source_of(i) for i in nodes]] if trace.lines is not None else []
+    columns = ["node", *(["source"] if sources else []), "operation", "value", *tangents, adjoint]
     cells = [list(map(column.__getitem__, nodes))  # column by column: long traces have millions of rows
                         for column in (names, texts, evaluated.values, *(t for _, t in table.tangents), table.adjoints)]
-    rows = list(map(list, zip(*cells)))
+    rows = list(map(list, zip(cells[0], *sources, *cells[1:])))
     return [Tabular("Wengert list of {subject}", columns, rows, ["reverse sweep, in the order it runs:"],
-                    kinds=[NAME, FORMULA], source=_source(trace), at=evaluated.at,
+                    kinds=[NAME, *([TEXT] if sources else []), FORMULA], source=_source(trace), at=evaluated.at,
                     write_formulas=lambda: update_statements(trace, straight_through=table.straight_through),
                     write_derivations=None if table.explanation is None else _derivations(table, names))]
 
@@ -411,10 +412,14 @@ def _derivations(table, names: list[str]) -> Callable[[int], list[tuple[str, lis
 
 def gradient_tables(result) -> list[Tabular]:
     trace, evaluated = result.trace, result.evaluated
-    several = len(trace.outputs) > 1
-    columns = ["", *(Label(name, latex_code(name)) if several else Label("f", "$f$") for name in trace.output_names)]
-    rows = [["value", *evaluated.output_values]]
-    rows += [[_partial(name, "" if several else "f"), *(g[name] for g in result.gradients)] for name in result.wrt]
+    several = len(result.columns) > 1
+    columns = ["", *(Label(name, latex_code(name)) if several else Label(name, f"${latex_formula(name)}$")
+                     for name, _ in result.columns)]
+    rows = [["value", *(value for _, value in result.columns)]]
+    rows += [[_partial(name, "" if several else result.columns[0][0]), *(g[name] for g in result.gradients)]
+             for name in result.wrt]
+    if result.jvp is not None:
+        rows.append([Label("J·u", "$J u$"), *result.jvp])
     title = f"Value and gradient of {{subject}} ({result.mode} mode)"
     tables = [Tabular(title, columns, rows, source=_source(trace), at=evaluated.at)]
     if result.checks is not None:
@@ -429,9 +434,8 @@ def gradient_tables(result) -> list[Tabular]:
 
 def jacobian_tables(result) -> list[Tabular]:
     trace, evaluated = result.trace, result.evaluated
-    columns = ["output", "value", *(_partial(name, "") for name in trace.input_names)]
-    rows = [[name, value, *row] for name, value, row in zip(trace.output_names, evaluated.output_values,
-                                                             result.matrix)]
+    columns = ["output", "value", *(_partial(name, "") for name in result.inputs)]
+    rows = [[name, value, *row] for (name, value), row in zip(result.outputs, result.matrix)]
     costs = [[mode, result.sweeps[mode], result.operations[mode]] for mode in ("forward", "reverse")]
     return [Tabular(f"Jacobian of {{subject}} ({result.mode} mode)", columns, rows, kinds=[CODE],
                     source=_source(trace), at=evaluated.at),
@@ -439,7 +443,7 @@ def jacobian_tables(result) -> list[Tabular]:
 
 
 def hessian_tables(result) -> list[Tabular]:
-    names = result.trace.input_names
+    names = result.names
     rows = [[name, *row] for name, row in zip(names, result.matrix)]
     columns = ["", *(Label(name, f"${latex_name(name)}$") for name in names)]
     return [Tabular("Hessian of {subject}", columns, rows, kinds=[NAME], source=_source(result.trace),
@@ -452,6 +456,11 @@ def compare_tables(comparison) -> list[Tabular]:
     tables = [Tabular("Derivatives of {subject} by every method",
                       ["method", "input", "derivative", Label("step h", "step $h$"), "abs error", "rel error", "note"],
                       methods, kinds=[TEXT, NAME], source=_source(comparison.trace), at=comparison.evaluated.at)]
+    if comparison.formulas:
+        latex = comparison.formula_latex()
+        formulas = [[name, Label(text, f"${latex[name]}$")] for name, text in comparison.formula_texts().items()]
+        how = "simplified" if comparison.simplified else "not simplified: simplify ran out of time"
+        tables.append(Tabular(f"SymPy's derivative ({how})", ["input", "derivative"], formulas, kinds=[NAME, CODE]))
     if comparison.sweep:
         rows = [[row.method, row.input, row.step, row.value, row.abs_error, row.rel_error, row.regime]
                 for row in comparison.sweep]
@@ -492,9 +501,12 @@ def gradient_csv(result: Gradient) -> str:
         + (f", SymPy {c.sympy!r}" if c.sympy is not None else "")
         + (f", central difference {c.fd!r} (step {c.fd_step!r})" if c.fd is not None else "")
         + (f"; {c.note}" if c.note else "") + "\n" for c in result.checks or [])
-    return checks + _gradient_csv({name: [value] for name, value in evaluated.at.items()}, result.trace.output_names,
-                         [[value] for value in evaluated.output_values],
-                         [{name: [g] for name, g in gradient.items()} for gradient in result.gradients])
+    gradients = [{name: [g] for name, g in gradient.items()} for gradient in result.gradients]
+    if result.jvp is not None:
+        gradients = [{"u": [value]} for value in result.jvp]
+    return checks + _gradient_csv({name: [value] for name, value in evaluated.at.items()},
+                                  [name for name, _ in result.columns],
+                                  [[value] for _, value in result.columns], gradients)
 
 
 def _gradient_csv(inputs: dict[str, list], output_names: list[str], values: list[list],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from rich.console import Group
@@ -40,21 +41,37 @@ def _plural(count: int, word: str) -> str:
 def gradient_view(result: Gradient, digits: int) -> Group:
     """Value and gradient: one row per input, one column per output."""
     trace, evaluated = result.trace, result.evaluated
-    several = len(trace.outputs) > 1
     table = FitTable(box=None, show_edge=False, pad_edge=False)
     table.add_column("", kind="key", style="bold")
-    for name in trace.output_names:
-        table.add_column(name if several else "f")
-    table.add_row("value", *(fmt(v, digits) for v in evaluated.output_values))
+    for name, _ in result.columns:
+        table.add_column(name)
+    table.add_row("value", *(fmt(value, digits) for _, value in result.columns))
     for name in result.wrt:
         table.add_row(f"∂/∂{name}", *(fmt(g[name], digits) for g in result.gradients))
+    if result.jvp is not None:
+        table.add_row("J·u", *(fmt(value, digits) for value in result.jvp))
     footer = Text(f"{result.mode} mode: {_plural(result.sweeps, 'sweep')} over "
-                  f"{_plural(trace.operation_count, 'operation')}", style="dim")
+                  f"{_plural(trace.operation_count, 'operation')}{seed_text(result)}", style="dim")
     if result.checks is None:
         return Group(header(trace, evaluated.at, digits), table, footer)
     from adcli.output.terminal_compare import checks_table
 
     return Group(header(trace, evaluated.at, digits), table, footer, checks_table(result.checks, digits))
+
+
+def seed_text(result: Gradient | Jacobian) -> str:
+    """How a seeded gradient was seeded, after its footer: ``, direction u: x=1, y=2``."""
+    from adcli.points import output_labels
+
+    pairs: Iterable[tuple[str, float]]
+    if result.direction is not None:
+        pairs = result.direction.items()
+    elif result.cotangent is not None:
+        pairs = zip(output_labels(result.trace), result.cotangent)
+    else:
+        return ""
+    kind = "direction" if result.direction is not None else "cotangent"
+    return f", {kind} u: " + ", ".join(f"{name} = {value:g}" for name, value in pairs)
 
 
 def _elide(count: int, rows: int | None) -> tuple[range, range]:
@@ -74,20 +91,24 @@ def sweep_view(table: SweepTable, digits: int, rows: int | None = None) -> Group
     names = trace.names()
     input_name = trace.input_name_of()
     nodes = [i for i, code in enumerate(trace.op) if code != CONST]
-    output_name = trace.output_names[table.output]
+    output_name = table.adjoint_of
     grid = FitTable(show_lines=False)
     grid.add_column("node", kind="key", style="bold")
+    sources = trace.lines is not None
+    if sources:
+        grid.add_column("source", kind="text")
     grid.add_column("operation", kind="text")
     grid.add_column("value")
     for label, _ in table.tangents:
         kind = "dual number" if table.dual else "tangent"
         grid.add_column(f"{kind} ({label})" if "=" in label else f"{kind} ∂/∂{label}")
-    grid.add_column(f"adjoint ∂{'f' if len(trace.outputs) == 1 else output_name}/∂·")
+    grid.add_column(f"adjoint ∂{'f' if len(trace.outputs) == 1 else output_name or '(u·f)'}/∂·")
     head, tail = _elide(len(nodes), rows)
 
     def add(k: int) -> None:
         i = nodes[k]
-        cells = [names[i], trace.equation_text(i, names, input_name), fmt(evaluated.values[i], digits)]
+        cells = [names[i], *([trace.source_of(i)] if sources else []), trace.equation_text(i, names, input_name),
+                 fmt(evaluated.values[i], digits)]
         if table.dual:
             cells += [dual_text(evaluated.values[i], t[i], digits) for _, t in table.tangents]
         else:
@@ -98,18 +119,19 @@ def sweep_view(table: SweepTable, digits: int, rows: int | None = None) -> Group
     for k in head:
         add(k)
     if tail:
-        grid.add_row("…", f"{len(nodes) - len(head) - len(tail):,} rows not shown (--rows all)")
+        grid.add_row("…", *([""] if sources else []), f"{len(nodes) - len(head) - len(tail):,} rows not shown "
+                     "(--rows all)")
         for k in tail:
             add(k)
 
-    seed = f"seed {bar(names[trace.outputs[table.output]])} = 1"
     if table.explanation is not None:
         lines = explained_lines(table, names, digits, rows)
     else:
         operations = len(nodes) - len(trace.inputs)
         head_ops, tail_ops = _elide(operations, rows)
         updates = update_statements(trace, head_ops, table.straight_through)
-        lines = [Text(f"reverse sweep, in the order it runs ({seed}):", style="bold")]
+        seeds = ", ".join(f"{bar(names[node])} = {fmt(weight, digits)}" for node, weight in table.seeds) or "0"
+        lines = [Text(f"reverse sweep, in the order it runs (seed {seeds}):", style="bold")]
         lines += [Text("  " + u) for u in updates]
         if tail_ops:
             lines.append(Text(f"  … updates of {operations - len(head_ops) - len(tail_ops):,} operations not shown …",
@@ -143,11 +165,11 @@ def jacobian_view(result: Jacobian, digits: int) -> Group:
     grid = FitTable()
     grid.add_column("output", kind="key", style="bold")
     grid.add_column("value")
-    for name in trace.input_names:
+    for name in result.inputs:
         grid.add_column(f"∂/∂{name}")
-    for name, value, row in zip(trace.output_names, evaluated.output_values, result.matrix):
+    for (name, value), row in zip(result.outputs, result.matrix):
         grid.add_row(name, fmt(value, digits), *(fmt(v, digits) for v in row))
-    n, m = len(trace.input_names), len(trace.outputs)
+    n, m = len(result.inputs), len(result.outputs)
     costs = FitTable(title=f"cost for this shape: n = {_plural(n, 'input')}, m = {_plural(m, 'output')}",
                      title_justify="left")
     costs.add_column("mode", kind="key")
@@ -159,13 +181,15 @@ def jacobian_view(result: Jacobian, digits: int) -> Group:
         costs.add_row(f"{mode}{marker}", f"{result.sweeps[mode]:,}", f"{result.operations[mode]:,}", what)
     cheaper = result.cheaper
     verdict = (f"{cheaper} mode is cheaper here" if cheaper else "both modes cost the same here")
-    return Group(header(trace, evaluated.at, digits), grid, costs, Text(verdict, style="bold"))
+    seeded = seed_text(result).removeprefix(", ")
+    return Group(header(trace, evaluated.at, digits), grid, *([Text(seeded, style="dim")] if seeded else []),
+                 costs, Text(verdict, style="bold"))
 
 
 def hessian_view(result, digits: int) -> Group:
     """Value, gradient and the Hessian matrix."""
     trace, evaluated = result.trace, result.evaluated
-    names = trace.input_names
+    names = result.names
     grid = FitTable(title="Hessian ∂²f/∂xᵢ∂xⱼ", title_justify="left")
     grid.add_column("", kind="key", style="bold")
     for name in names:

@@ -20,6 +20,10 @@ def _error(value: float | None) -> str:
     return "—" if value is None else f"{value:.1e}"
 
 
+#: Characters of a SymPy formula a terminal shows; a longer one (swell) is left to the JSON.
+LONGEST_FORMULA = 2000
+
+
 def comparison_view(comparison: Comparison, digits: int) -> Group:
     trace, evaluated = comparison.trace, comparison.evaluated
     parts: list[RenderableType] = [header(trace, evaluated.at, digits)]
@@ -28,6 +32,10 @@ def comparison_view(comparison: Comparison, digits: int) -> Group:
     if not comparison.reference:
         why = "SymPy ran out of time" if comparison.timeouts else "SymPy could not give one here"
         parts.append(Text(f"no 50-digit reference ({why}), so errors are not shown", style="yellow"))
+    how = "simplified" if comparison.simplified else "not simplified: simplify ran out of time"
+    for name, text in comparison.formula_texts().items():
+        shown = text if len(text) <= LONGEST_FORMULA else f"{len(text):,} characters, shown whole by --json"
+        parts.append(Text(f"SymPy's ∂f/∂{name} = {shown}  ({how})"))
 
     methods = FitTable(title="methods side by side", title_justify="left")
     notes = any(row.note for row in comparison.methods)
@@ -50,7 +58,7 @@ def _sweep_parts(comparison: Comparison) -> list[RenderableType]:
     assert comparison.sweep is not None  # (called when there is a sweep)
     parts: list[RenderableType] = []
     methods = [d.name for d in DIFFERENCES] + [COMPLEX_STEP]
-    for name in comparison.trace.input_names:
+    for name in comparison.wrt:
         rows = [r for r in comparison.sweep if r.input == name]
         steps = sorted({r.step for r in rows}, reverse=True)
         cell = {(r.method, r.step): r for r in rows}
