@@ -12,6 +12,7 @@ point and says so.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -150,7 +151,14 @@ def _add_infinite_parts(trace: Trace, grad_trace: Trace, d0, d1,
                             for part in infinite])
     for k, part in enumerate(infinite):
         g = _plain(part.adjoint)
+        g_varies = any(derivatives[j][k][0] for j in range(n))
         for a, (partial, row) in enumerate(zip(part.partials, part.second)):
+            if g == 0 and g_varies and any(derivatives[i][k][1][a] for i in range(n)) \
+                    and not all(math.isfinite(p_ab) for p_ab in row):
+                # g · (an infinite second partial) is 0 · inf here, and g is not 0 nearby: sqrt(x)^2
+                # at 0 (truth 0) and x·sqrt(x) (truth inf) both meet it
+                raise _undefined(trace, part.node, "its second partials are infinite and its adjoint is 0 here "
+                                 "but not nearby (0·inf)")
             for i in range(n):
                 da_i = derivatives[i][k][1][a]
                 gradient[i] += product(product(g, partial), da_i)

@@ -48,9 +48,10 @@ def smooth(trace: Trace, tau: float) -> Trace:
     say what was replaced; a function file's comparisons are kept, its program is not (finite
     differences then difference the smoothed function)."""
     if not (math.isfinite(tau) and tau > 0):
-        raise InputError(f"τ = {tau!r}: the smoothing width must be a positive finite number")
+        raise InputError("the smoothing width must be a positive finite number", option="smooth", value=f"{tau!r}")
     if not (math.ldexp(1.0, -500) <= tau <= math.ldexp(1.0, 500)):  # τ² must neither underflow nor overflow
-        raise InputError(f"τ = {tau:g}: the smoothing width must lie between 1e-150 and 1e150 (τ² is computed)")
+        raise InputError("the smoothing width must lie between 1e-150 and 1e150 (τ² is computed)", option="smooth",
+                         value=f"{tau:g}")
     out = Trace(source=trace.source, notes=list(trace.notes), output_names=list(trace.output_names),
                 input_names=list(trace.input_names))
     builder = _Builder(out, tau)

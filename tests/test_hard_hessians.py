@@ -162,6 +162,17 @@ def test_hessian_where_undefined_says_so(runner):
         "infinite and its argument v2 is not a linear function of the inputs")
 
 
+@pytest.mark.parametrize("source", ["sqrt(x)^2", "sqrt(x)*sqrt(x)", "x*sqrt(x)"])
+def test_an_infinite_second_partial_times_a_vanishing_adjoint_is_undefined(source):
+    """sqrt(x)^2 = x has f''(0) = 0 and x·sqrt(x) = x^1.5 has f''(0) = +inf (by hand): at x = 0 the
+    term adjoint · sqrt''(0) is 0·inf with an adjoint that is 0 only there, so its value cannot be
+    read from the trace; adcli says so rather than give inf for the first."""
+    with pytest.raises(EvaluationError, match=r"^v\d+ = sqrt\(v1\): the second derivative is undefined at this "
+                                              r"point: its second partials are infinite and its adjoint is 0 here "
+                                              r"but not nearby \(0·inf\)$"):
+        hessian(parse(source), {"x": 0.0})
+
+
 def test_hessian_inf_minus_inf_is_undefined():
     with pytest.raises(EvaluationError, match=r"^the second derivative ∂²f/∂x∂x is undefined at this point"):
         hessian(parse("sqrt(x) - sqrt(x)"), {"x": 0.0})
