@@ -459,7 +459,7 @@ def _convention_warnings(trace: Trace, values: list, points: dict) -> tuple[list
         mask = np.zeros(count, dtype=bool)
         for kink, a in zip(primitive.kinks, args_nodes):
             if kink is not None and active[a]:
-                mask |= np.frompyfunc(kink, len(args), 1)(*args).astype(bool)
+                mask |= _kink_mask(kink, args)
         mask &= np.isfinite(np.broadcast_to(values[i], (count,)))  # undefined points have their own warning
         used |= mask
         hits = int(np.count_nonzero(mask))
@@ -474,6 +474,19 @@ def _convention_warnings(trace: Trace, values: list, points: dict) -> tuple[list
             warnings.append(f"{trace.label(i, names, input_name)}: {primitive.name} is not "
                             f"differentiable at {hits:,} of the {count:,} points (the first: {at}{detail})")
     return warnings, used
+
+
+def _kink_mask(kink: Callable[..., bool], args: list[np.ndarray]) -> np.ndarray:
+    """Where the kink predicate ``kink`` holds at each point: applied to the arrays at once when it is
+    written with comparisons and arithmetic only (``x == 0``), else point by point."""
+    try:
+        with np.errstate(all="ignore"):
+            mask = kink(*args)
+        if isinstance(mask, np.ndarray) and mask.dtype == bool and mask.shape == args[0].shape:
+            return mask
+    except (TypeError, ValueError):  # math.floor of an array; `and` of two arrays
+        pass
+    return np.frompyfunc(kink, len(args), 1)(*args).astype(bool)
 
 
 def _kink_changes(trace: Trace, values: list, count: int) -> np.ndarray:

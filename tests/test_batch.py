@@ -612,3 +612,22 @@ def test_an_infinite_partial_times_a_zero_adjoint_is_zero_in_a_batch_as_per_poin
         result = adcli.gradient(adcli.parse(source), {"x": float(x)})
         assert _same(batch.values[0][k], result.evaluated.output_values[0]), x
         assert _same(batch.gradients[0]["x"][k], result.gradients[0]["x"]), x
+
+
+def test_kink_masks_on_arrays_equal_the_predicates_point_by_point():
+    """Each registry kink predicate, applied to arrays at once where it can be, marks the same points
+    as the predicate called on each point in Python."""
+    import itertools
+
+    from adcli.batch import _kink_mask
+    from adcli.primitives import operations
+
+    values = [-2.0, -1.0, -0.5, 0.0, -0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
+    for primitive in operations():
+        for kink in primitive.kinks:
+            if kink is None:
+                continue
+            points = list(itertools.product(values, repeat=primitive.arity))
+            args = [np.array([point[k] for point in points]) for k in range(primitive.arity)]
+            expected = [bool(kink(*point)) for point in points]
+            assert _kink_mask(kink, args).tolist() == expected, primitive.name
