@@ -416,8 +416,10 @@ def _references(symbolic, point: list[float], budget: SymbolicBudget) -> dict:
     def work():
         import sympy
 
-        at = {s: sympy.Float(v, REFERENCE_DIGITS + 10) for s, v in zip(symbols, point)}
-        return {name: _to_mpf(d.evalf(REFERENCE_DIGITS, subs=at)) for name, d in zip(names, derivatives)}
+        # the point's exact binary values: approximate ones would turn the exact 0 of 1 - x^2 at x = 1
+        # (acos') into a tiny number and a finite "reference"
+        at = {s: sympy.Rational(v) for s, v in zip(symbols, point)}
+        return {name: _to_mpf(d.subs(at).evalf(REFERENCE_DIGITS)) for name, d in zip(names, derivatives)}
 
     return budget.run("evaluate the SymPy reference with 50 digits", work) or {}
 

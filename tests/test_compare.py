@@ -777,3 +777,13 @@ def test_loglog_chart_in_the_sweep_output():
     assert round(math.log10(forward)) == 0
     row = next(line for line in lines if line.startswith(" 1e+00 │"))
     assert row[len(" 1e+00 │") + 1] in "fb"  # forward or backward (both ≈ 3), in the h = 0.1 column
+
+
+def test_the_reference_is_evaluated_at_the_exact_point():
+    """acos'(x) = -1/sqrt(1 - x^2) is -inf at x = 1 (by hand): there is no float reference, not the
+    -5.09e89 that an approximate 1 - x^2 gave; at sqrt(x)+y with x = 0, y keeps its reference 1."""
+    from adcli.compare import compare
+
+    assert compare(adcli.parse("acos(x)"), {"x": 1.0}).reference == {"x": None}
+    reference = compare(adcli.parse("sqrt(x)+y"), {"x": 0.0, "y": 1.0}).reference
+    assert reference["x"] is None and reference["y"] == "1." + "0" * 49
