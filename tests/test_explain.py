@@ -129,6 +129,9 @@ def test_markdown_and_latex_write_an_aligned_derivation(runner):
             "\\ \\text{(2 contributions)} \\\\\n") in latex
     assert "\\dot{v}_5 = \\dot{v}_1 \\cdot \\cos(v_1) &= 1 \\cdot 0.5 = 0.5 \\\\\n" in latex
     assert latex.count("\\begin{align*}") == latex.count("\\end{align*}") == 2
+    # the explained reverse sweep replaces the bare one (each update once, not twice)
+    assert markdown.count("v̄1 += v̄5 · cos(v1)") == 1 and "reverse sweep, in the order it runs:" not in markdown
+    assert latex.count("\\bar{v}_1 \\mathrel{+}= \\bar{v}_5 \\cdot \\cos(v_1)") == 1
 
 
 def test_explain_is_the_same_table(runner):
