@@ -171,6 +171,15 @@ def test_rules_in_the_terminal_markdown_and_latex(runner):
     assert "$\\sin(x)$ & $\\partial/\\partial x = \\cos(x)$ & all reals & none & --- \\\\" in latex
 
 
+def test_rules_of_an_alias_is_the_card_of_its_primitive(runner):
+    """ln(x) is accepted in formulas as log(x): its card is log's, d/dx ln x = 1/x for x > 0."""
+    result = runner.invoke(None, ["rules", "ln", "--json"])
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert json.loads(result.stdout) == {"rules": [{
+        "name": "log", "call": "log(x)", "partials": {"x": "1 / x"}, "domain": "x > 0",
+        "non_differentiable": {}, "convention": None, "discrete": False}]}
+
+
 def test_rules_of_an_unknown_name(runner):
     result = runner.invoke(None, ["rules", "sinn"])
     assert result.exit_code == 2 and result.stdout == ""
