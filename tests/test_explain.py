@@ -141,6 +141,25 @@ def test_explain_is_the_same_table(runner):
     assert explained == plain
 
 
+def test_a_long_explained_trace_writes_only_the_lines_it_shows(runner, monkeypatch):
+    """x*x + x*x + … (1,000 terms): 1,999 operations, 2·1,000 + 2·999 = 3,998 reverse updates. With
+    --rows 4 the terminal shows 4 lines of each sweep and writes no others (it wrote all, then elided)."""
+    import adcli.explain
+
+    written = []
+    for name in ("reverse_line", "forward_line"):
+        real = getattr(adcli.explain, name)
+        monkeypatch.setattr(adcli.explain, name,
+                            lambda *args, real=real, **kwargs: written.append(1) or real(*args, **kwargs))
+    result = runner.invoke(None, ["trace", "+".join(["x*x"] * 1000), "--at", "x=3", "--explain", "--wrt", "x",
+                                  "--rows", "4"])
+    assert result.exit_code == 0, result.output
+    assert "  … 3,994 updates not shown (--rows all) …\n" in result.stdout
+    assert "  … 1,995 updates not shown (--rows all) …\n" in result.stdout
+    assert len(written) == 8
+    assert "→ v̄1 = 6000  (2000 contributions)" in result.stdout  # d/dx 1000·x² = 2000·3
+
+
 # ---------------------------------------------------------------- adcli rules
 def test_rules_of_one_primitive_as_json(runner):
     result = runner.invoke(None, ["rules", "sqrt", "--json"])

@@ -56,8 +56,8 @@ class Tabular:
     at: dict[str, float] = field(default_factory=dict)
     # the lines of the reverse sweep, worked out only by the writers that print them (not CSV)
     write_formulas: Callable[[], list[str]] | None = None
-    # trace --explain: titled derivations (adcli.explain.Line lists), written after the formulas (not CSV)
-    write_derivations: Callable[[int], list[tuple[str, list]]] | None = None
+    # trace --explain: titled derivations (adcli.explain.Line sequences), written after the formulas (not CSV)
+    write_derivations: Callable[[int], list[tuple[str, Sequence]]] | None = None
 
     @property
     def formulas(self) -> list[str]:
@@ -406,7 +406,7 @@ def sweep_tables(table) -> list[Tabular]:
                     write_derivations=_derivations(table, names) if explained else None)]
 
 
-def _derivations(table, names: list[str]) -> Callable[[int], list[tuple[str, list]]]:
+def _derivations(table, names: list[str]) -> Callable[[int], list[tuple[str, Sequence]]]:
     """``trace --explain``'s derivations, worked out with the digits a writer asks for."""
     from adcli.explain import derivations
 
