@@ -10,11 +10,12 @@ terminal, Markdown and LaTeX writers; JSON writes the data.
 
 from __future__ import annotations
 
+import functools
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from adcli.primitives import CONST, FIRST_PRIMITIVE, PRIMITIVES
 from adcli.sweeps import forward_sweep, reverse_steps
@@ -245,28 +246,44 @@ def dual_line(update: ForwardUpdate, trace: Trace, values: Sequence[float], tang
     return Line(f"{names[i]} = {trace.equation_text(i, names, {})}", " = ".join(steps))
 
 
-def derivations(table, names: list[str], digits: int) -> list[tuple[str, list[Line]]]:
-    """The explained sweeps of a :class:`~adcli.analysis.SweepTable` as titled lists of
-    lines: the reverse sweep, then each tangent column's forward
+class _Lines(Sequence):
+    """A derivation's lines, each written when it is asked for: a long trace shows only a few."""
+
+    def __init__(self, updates: Sequence, line: Callable[[Any], Line]) -> None:
+        self.updates, self.line = updates, line
+
+    def __len__(self) -> int:
+        return len(self.updates)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        return list(map(self.line, self.updates[k])) if isinstance(k, slice) else self.line(self.updates[k])
+
+
+def derivations(table, names: list[str], digits: int) -> list[tuple[str, Sequence[Line]]]:
+    """The explained sweeps of a :class:`~adcli.analysis.SweepTable` as titled sequences of
+    lines (each written when read): the reverse sweep, then each tangent column's forward
     sweep (as dual numbers when the table is ``dual``). Every writer but JSON prints these."""
     explanation = table.explanation
     trace = table.trace
     seed = "seed " + (", ".join(f"{bar(names[node])} = {number_text(weight, digits)}" for node, weight in table.seeds)
                       or "0")
-    out = [(f"reverse sweep, in the order it runs ({seed}); each update adds adjoint · local partial",
-            [reverse_line(update, names, digits) for update in explanation.reverse])]
+    out: list[tuple[str, Sequence[Line]]] = [
+        (f"reverse sweep, in the order it runs ({seed}); each update adds adjoint · local partial",
+         _Lines(explanation.reverse, functools.partial(reverse_line, names=names, digits=digits)))]
     for (label, updates), (_, tangents) in zip(explanation.forward, table.tangents):
         column = f"({label})" if "=" in label else f"∂/∂{label}"
         if table.dual:
-            lines = [dual_line(update, trace, table.evaluated.values, tangents, names, digits) for update in updates]
-            out.append((f"dual numbers {column}, value + tangent·ε", lines))
+            line = functools.partial(dual_line, trace=trace, values=table.evaluated.values, tangents=tangents,
+                                     names=names, digits=digits)
+            out.append((f"dual numbers {column}, value + tangent·ε", _Lines(updates, line)))
         else:
             out.append((f"forward sweep {column}, in the order it runs",
-                        [forward_line(update, names, digits) for update in updates]))
+                        _Lines(updates, functools.partial(forward_line, names=names, digits=digits))))
     return out
 
 
 def aligned(lines: Sequence[Line], indent: str = "  ") -> list[str]:
     """The lines as text with their equals signs in one column."""
+    lines = list(lines)  # each line written once
     column = max((_width(line.left) for line in lines), default=0)
     return [indent + line.text(column) for line in lines]

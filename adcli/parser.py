@@ -92,6 +92,7 @@ def _ascii_spelling(source: str) -> tuple[str, list[int]]:
         columns.extend([column] * len(text))
 
     i, n = 0, len(source)
+    open_bars = 0
     while i < n:
         char = source[i]
         if char in _UNICODE_OPERATORS:
@@ -111,9 +112,12 @@ def _ascii_spelling(source: str) -> tuple[str, list[int]]:
             before = " " if out and (out[-1][-1:].isalnum() or out[-1][-1:] == "_") else ""
             after = " " if i + 1 < n and (source[i + 1].isalnum() or source[i + 1] == "_") else ""
             emit(f"{before}pi{after}", i)
-        elif char == "|":  # an opening bar where an operand is expected, a closing one elsewhere
+        elif char == "|":  # an opening bar where an operand is expected or none is open (2|x|), else closing
             previous = "".join(out).rstrip()
-            emit("abs(" if not previous or previous[-1] in "+-*/^(," else ")", i)
+            opening = (not previous or previous[-1] in "+-*/^(," or not open_bars and "|" in source[i + 1:])
+            open_bars += 1 if opening else -1
+            apart = " " if opening and out and (out[-1][-1:].isalnum() or out[-1][-1:] == "_") else ""
+            emit(apart + "abs(" if opening else ")", i)
         else:
             emit(char, i)
         i += 1
@@ -186,6 +190,10 @@ class _Parser:
             if self.typed[column:column + 1] == "|":  # a bar of |x|, read as abs( or )
                 message = message.replace("'abs(' is never closed", "'|' is never closed").replace(
                     "')' has no matching '('", "'|' has no matching '|'")
+                message = re.sub(r"and 'abs'(?: \(write (.*)\*abs\))?$",
+                                 lambda m: "and '|'" + (f" (write {m[1]}*|...|)" if m[1] else ""), message)
+            if self.typed[:column].rstrip().endswith("|"):  # after a closing bar, read as ')'
+                message = message.replace("between ')'", "between '|'")
         return InputError(caret_message(f"syntax error at column {column + 1}: {message}", self.typed, column))
 
     def _check_characters(self) -> None:

@@ -125,6 +125,8 @@ def bind_cotangent(trace: Trace, assigned: Mapping[str, Value]) -> list[float]:
 def _bind_weights(names: list[str], assigned: Mapping[str, Value], option: str, what: str) -> dict[str, float]:
     """One number per name of ``names`` given in ``assigned`` (a list for all the entries of a list
     name): the weights of a seed, checked; the names left out are not in the result."""
+    if not assigned:
+        raise InputError(f"name at least one {what}", option=option)
     lists = list_parameters(names)
     weights: dict[str, float] = {}
     for name, value in assigned.items():

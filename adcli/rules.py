@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adcli.errors import InputError
-from adcli.primitives import BY_NAME, Primitive, operations
+from adcli.primitives import ALIASES, BY_NAME, Primitive, operations
 
 ARGUMENTS = ("x", "y")
 _SYMBOLS = (("==", "="), ("!=", "≠"), ("<=", "≤"), (">=", "≥"))
@@ -48,10 +48,11 @@ def rule_of(primitive: Primitive) -> Rule:
 
 
 def rules(name: str | None = None) -> list[Rule]:
-    """The cards of every primitive in registry order, or of the one called ``name``."""
+    """The cards of every primitive in registry order, or of the one called ``name`` (or an alias
+    of it: ``ln`` is log)."""
     if name is None:
         return [rule_of(primitive) for primitive in operations()]
-    primitive = BY_NAME.get(name)
+    primitive = BY_NAME.get(ALIASES.get(name, name))
     if primitive is None:
         from adcli.suggest import did_you_mean
 

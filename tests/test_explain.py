@@ -129,6 +129,9 @@ def test_markdown_and_latex_write_an_aligned_derivation(runner):
             "\\ \\text{(2 contributions)} \\\\\n") in latex
     assert "\\dot{v}_5 = \\dot{v}_1 \\cdot \\cos(v_1) &= 1 \\cdot 0.5 = 0.5 \\\\\n" in latex
     assert latex.count("\\begin{align*}") == latex.count("\\end{align*}") == 2
+    # the explained reverse sweep replaces the bare one (each update once, not twice)
+    assert markdown.count("v̄1 += v̄5 · cos(v1)") == 1 and "reverse sweep, in the order it runs:" not in markdown
+    assert latex.count("\\bar{v}_1 \\mathrel{+}= \\bar{v}_5 \\cdot \\cos(v_1)") == 1
 
 
 def test_explain_is_the_same_table(runner):
@@ -136,6 +139,25 @@ def test_explain_is_the_same_table(runner):
     explained = json.loads(runner.invoke(None, ["trace", F, "--at", AT, "--wrt", "x,y", "--json", "--explain"]).stdout)
     assert explained.pop("explained")
     assert explained == plain
+
+
+def test_a_long_explained_trace_writes_only_the_lines_it_shows(runner, monkeypatch):
+    """x*x + x*x + … (1,000 terms): 1,999 operations, 2·1,000 + 2·999 = 3,998 reverse updates. With
+    --rows 4 the terminal shows 4 lines of each sweep and writes no others (it wrote all, then elided)."""
+    import adcli.explain
+
+    written = []
+    for name in ("reverse_line", "forward_line"):
+        real = getattr(adcli.explain, name)
+        monkeypatch.setattr(adcli.explain, name,
+                            lambda *args, real=real, **kwargs: written.append(1) or real(*args, **kwargs))
+    result = runner.invoke(None, ["trace", "+".join(["x*x"] * 1000), "--at", "x=3", "--explain", "--wrt", "x",
+                                  "--rows", "4"])
+    assert result.exit_code == 0, result.output
+    assert "  … 3,994 updates not shown (--rows all) …\n" in result.stdout
+    assert "  … 1,995 updates not shown (--rows all) …\n" in result.stdout
+    assert len(written) == 8
+    assert "→ v̄1 = 6000  (2000 contributions)" in result.stdout  # d/dx 1000·x² = 2000·3
 
 
 # ---------------------------------------------------------------- adcli rules
@@ -166,6 +188,15 @@ def test_rules_in_the_terminal_markdown_and_latex(runner):
             "| 1/2 for each argument at a tie (the gradient is split evenly) |") in markdown
     latex = runner.invoke(None, ["rules", "sin", "--format", "latex"]).stdout
     assert "$\\sin(x)$ & $\\partial/\\partial x = \\cos(x)$ & all reals & none & --- \\\\" in latex
+
+
+def test_rules_of_an_alias_is_the_card_of_its_primitive(runner):
+    """ln(x) is accepted in formulas as log(x): its card is log's, d/dx ln x = 1/x for x > 0."""
+    result = runner.invoke(None, ["rules", "ln", "--json"])
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert json.loads(result.stdout) == {"rules": [{
+        "name": "log", "call": "log(x)", "partials": {"x": "1 / x"}, "domain": "x > 0",
+        "non_differentiable": {}, "convention": None, "discrete": False}]}
 
 
 def test_rules_of_an_unknown_name(runner):

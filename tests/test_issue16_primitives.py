@@ -180,6 +180,7 @@ def test_log10_and_asinh_are_functions_not_suggestions():
     ("x³·y¹⁰", "x^3*y^(10)"),
     ("2·π·x", "2*pi*x"),
     ("|x − y|·|y|", "abs(x - y)*abs(y)"),
+    ("||x| - |y||", "abs(abs(x) - abs(y))"),
 ])
 def test_unicode_reads_as_ascii(typed, ascii_source):
     """The same trace as the ASCII spelling, whose text the trace prints."""
@@ -203,6 +204,11 @@ def test_unicode_formula_value_and_gradient():
     ("x²y", "syntax error at column 3: missing operator between '2' and 'y' (write 2*y)\n  x²y\n    ^"),
     ("|x", "syntax error at column 1: '|' is never closed\n  |x\n  ^"),
     ("x|", "syntax error at column 2: '|' has no matching '|'\n  x|\n   ^"),
+    # a bar after an operand opens when none is open and another follows: 2|x| lacks a '*', not a '|'
+    ("2|x|", "syntax error at column 2: missing operator between '2' and '|' (write 2*|...|)\n  2|x|\n   ^"),
+    ("x|y|", "syntax error at column 2: missing operator between 'x' and '|' (write x*|...|)\n  x|y|\n   ^"),
+    ("|x||y|", "syntax error at column 4: missing operator between '|' and '|'\n  |x||y|\n     ^"),
+    ("|x|y", "syntax error at column 4: missing operator between '|' and 'y'\n  |x|y\n     ^"),
     ("2π", "syntax error at column 2: missing operator between '2' and 'pi' (write 2*pi)\n  2π\n   ^"),
     ("ⅹ", "syntax error at column 1: unexpected 'ⅹ': 'ⅹ' is not part of the expression language\n  ⅹ\n  ^"),
 ])

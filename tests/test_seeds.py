@@ -136,6 +136,9 @@ BAD_SEEDS = [
      "error: --wrt x,x[1]: an input is named more than once\n"),
     (["grad", "x*y", "--at", "x=1,y=2", "--direction", "x(0)=1"],
      "error: --direction x(0)=1: expected name=value, e.g. --direction x=1.5\n"),
+    # an empty seed was a zero direction or cotangent, printed as "direction u: " (as --wrt "" is an error)
+    (["grad", "x*y", "--at", "x=1,y=2", "--direction", ""], "error: name at least one input with --direction\n"),
+    (["trace", "x*y", "--at", "x=1,y=2", "--cotangent", " "], "error: name at least one output with --cotangent\n"),
 ]
 
 

@@ -56,8 +56,8 @@ class Tabular:
     at: dict[str, float] = field(default_factory=dict)
     # the lines of the reverse sweep, worked out only by the writers that print them (not CSV)
     write_formulas: Callable[[], list[str]] | None = None
-    # trace --explain: titled derivations (adcli.explain.Line lists), written after the formulas (not CSV)
-    write_derivations: Callable[[int], list[tuple[str, list]]] | None = None
+    # trace --explain: titled derivations (adcli.explain.Line sequences), written after the formulas (not CSV)
+    write_derivations: Callable[[int], list[tuple[str, Sequence]]] | None = None
 
     @property
     def formulas(self) -> list[str]:
@@ -397,13 +397,16 @@ def sweep_tables(table) -> list[Tabular]:
     cells = [list(map(column.__getitem__, nodes))  # column by column: long traces have millions of rows
                         for column in (names, texts, evaluated.values, *(t for _, t in table.tangents), table.adjoints)]
     rows = list(map(list, zip(cells[0], *sources, *cells[1:])))
-    return [Tabular("Wengert list of {subject}", columns, rows, ["reverse sweep, in the order it runs:"],
+    explained = table.explanation is not None  # the explained reverse sweep replaces its bare formulas
+    notes = [] if explained else ["reverse sweep, in the order it runs:"]
+    return [Tabular("Wengert list of {subject}", columns, rows, notes,
                     kinds=[NAME, *([TEXT] if sources else []), FORMULA], source=_source(trace), at=evaluated.at,
-                    write_formulas=lambda: update_statements(trace, straight_through=table.straight_through),
-                    write_derivations=None if table.explanation is None else _derivations(table, names))]
+                    write_formulas=None if explained else
+                    lambda: update_statements(trace, straight_through=table.straight_through),
+                    write_derivations=_derivations(table, names) if explained else None)]
 
 
-def _derivations(table, names: list[str]) -> Callable[[int], list[tuple[str, list]]]:
+def _derivations(table, names: list[str]) -> Callable[[int], list[tuple[str, Sequence]]]:
     """``trace --explain``'s derivations, worked out with the digits a writer asks for."""
     from adcli.explain import derivations
 
