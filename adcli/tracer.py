@@ -362,9 +362,11 @@ def line_text(filename: str, line: int) -> str:
 
 
 def source_line() -> str:
-    """``line 7: y = float(x)``: where the user's code is."""
+    """``line 7: y = float(x)``: where the user's code is (``line 7`` when its text cannot be read,
+    as for code typed at the interpreter)."""
     frame = user_frame()
-    return f"line {frame.f_lineno}: {line_text(frame.f_code.co_filename, frame.f_lineno)}"
+    text = line_text(frame.f_code.co_filename, frame.f_lineno)
+    return f"line {frame.f_lineno}: {text}" if text else f"line {frame.f_lineno}"
 
 
 def _escape(what: str) -> EscapeError:

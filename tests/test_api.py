@@ -104,3 +104,13 @@ def test_jupyter_display(monkeypatch):
     picture = adcli.graph(trace)
     assert picture._repr_svg_() is None
     assert picture._repr_markdown_().startswith("```mermaid\nflowchart LR\n")
+
+
+def test_code_without_source_text_is_named_by_its_line_alone():
+    """Code typed at the interpreter has no readable line: the error says ``line 1``, not ``line 1: :``."""
+    namespace: dict = {}
+    exec(compile("def f(x):\n    return float(x)\n", "<stdin>", "exec"), namespace)  # noqa: S102
+    with pytest.raises(adcli.InputError) as error:
+        adcli.grad(namespace["f"])(0.5)
+    assert str(error.value) == ("line 2: float(x) turns a traced value into a plain number, which would lose its "
+                                "derivative; compute with the value itself")
