@@ -97,8 +97,8 @@ def taylor_json(result: Taylor) -> dict:
     return finite({
         "source": trace.source, "at": evaluated.at, "direction": result.direction, "order": result.order,
         "value": evaluated.output_values[0] if len(trace.outputs) == 1 else evaluated.output_values,
-        "outputs": {name: {"coefficients": list(result.coefficients[o]), "derivatives": result.derivatives(k)}
-                    for k, (name, o) in enumerate(zip(trace.output_names, trace.outputs))},
+        "outputs": [{"name": name, "coefficients": list(result.coefficients[o]), "derivatives": result.derivatives(k)}
+                    for k, (name, o) in enumerate(zip(trace.output_names, trace.outputs))],
         "nodes": [{"name": names[i], "coefficients": list(result.coefficients[i])}
                   for i, code in enumerate(trace.op) if code != CONST],
         "sympy": [asdict(check) for check in result.checks],
