@@ -532,7 +532,7 @@ def taylor(
 
 
 @command('"(1-x)^2 + 100*(y-x^2)^2" --at x=1.5,y=0.5 --direction x=1,y=2',
-         'samples/rosenbrock.py --at "x=[1,2,3]" --direction "x=[1,0,0]" --json')
+         '"x*y^2 + sin(x)*y" --at x=1,y=2 --direction x=1 --json')
 def hvp(
     source: Src,
     at: At = None,

@@ -141,10 +141,12 @@ def sympy_check(result: Taylor, seconds: float, orders: int = SYMPY_ORDERS) -> N
         t = sympy.Symbol("t", real=True)
         line = {s: s + sympy.Rational(result.direction[str(s)]) * t
                 for s in symbols if result.direction[str(s)]}
+        point = result.evaluated.at.values()
         state.update(t=t, current=to_sympy(trace, symbols)[0].subs(line, simultaneous=True),
-                     at={s: sympy.Float(v, REFERENCE_DIGITS + 10) for s, v in zip(symbols, result.evaluated.at.values())})
+                     at={s: sympy.Float(v, REFERENCE_DIGITS + 10) for s, v in zip(symbols, point)})
 
-    if budget.run("build SymPy's expression", start) is None and "t" not in state:
+    budget.run("build SymPy's expression", start)
+    if "t" not in state:
         result.sympy_messages = budget.messages()
         return
     for k in range(1, min(result.order, orders) + 1):

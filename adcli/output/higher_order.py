@@ -36,13 +36,15 @@ def _derivative_rows(result: Taylor) -> tuple[list[str], list[list]]:
     return columns, rows
 
 
-_CHECK_COLUMNS = ["k", "Taylor mode", "SymPy (50 digits)", "rel error", "SymPy ops", "trace ops", "SymPy s"]
+_CHECK_COLUMNS = ["k", "Taylor mode", "SymPy (50 digits)", "rel error", "SymPy ops", "trace ops"]
 
 
 def _check_rows(result: Taylor) -> list[list]:
+    """A row per order SymPy checked: its size beside the trace's, which stays the same for every k
+    (its seconds vary from run to run: JSON has them)."""
     operations = result.trace.operation_count
     return [[c.order, c.ad, c.reference if c.reference is not None else "timed out" if c.sympy_ops is None
-             else "no value", c.rel_error, c.sympy_ops, operations, c.sympy_seconds] for c in result.checks]
+             else "no value", c.rel_error, c.sympy_ops, operations] for c in result.checks]
 
 
 def _node_rows(result: Taylor) -> tuple[list[str], list[list]]:
@@ -71,7 +73,7 @@ def taylor_view(result: Taylor, digits: int) -> Group:
                            str(cell) if isinstance(cell, int) else fmt(cell, digits) for cell in row))
         return grid
 
-    parts = [header(result.trace, result.evaluated.at, digits),
+    parts: list = [header(result.trace, result.evaluated.at, digits),
              Text(f"along u: {_line(result)}  (f^(k) = k!·c_k, the k-th derivative of t ↦ f(x + t·u) at t = 0)")]
     if result.order <= NODE_COLUMNS:
         parts.append(table("Taylor coefficients of every node", *_node_rows(result), keys=2))
