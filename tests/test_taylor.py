@@ -220,3 +220,10 @@ def test_hvp_cli_errors(runner):
     assert (result.exit_code, result.stderr) == (2, "error: H·v needs a single output; the function has 2\n")
     result = run(runner, ["hvp", "x*y", "--at", "x=1,y=2", "--direction", "z=1"])
     assert result.exit_code == 2 and result.stdout == ""
+
+
+def test_cli_csv_has_every_nodes_coefficients(runner):
+    # x = 2 + t: (2 + t)^3 = 8 + 12t + 6t² + t³
+    result = run(runner, ["taylor", "x^3", "--at", "x=2", "--order", "3", "--format", "csv"])
+    assert result.exit_code == 0
+    assert result.stdout == "node,operation,c0,c1,c2,c3\nv1,x,2.0,1.0,0.0,0.0\nv2,v1 ^ 3,8.0,12.0,6.0,1.0\n"

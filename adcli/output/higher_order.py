@@ -109,16 +109,16 @@ def taylor_json(result: Taylor) -> dict:
 
 
 def taylor_tables(result: Taylor) -> list[Tabular]:
-    """The derivatives, SymPy's check and every node's coefficients as plain tables."""
+    """Every node's coefficients (CSV's one table), the derivatives and SymPy's check as plain tables."""
     from adcli.output.tabular import NAME, Tabular
 
     at, source = result.evaluated.at, result.trace.source.strip()
-    tables = [Tabular(f"Derivatives of {{subject}} along {_line(result)}", *_derivative_rows(result),
-                      source=source, at=at)]
+    tables = [Tabular(f"Taylor coefficients of every node of {{subject}} along {_line(result)}",
+                      *_node_rows(result), kinds=[NAME], source=source, at=at),
+              Tabular("Derivatives", *_derivative_rows(result))]
     if result.checks:
         tables.append(Tabular("SymPy's k-th derivative (50 digits) and its size", _CHECK_COLUMNS, _check_rows(result),
                               notes=result.sympy_messages))
-    tables.append(Tabular("Taylor coefficients of every node", *_node_rows(result), kinds=[NAME]))
     return tables
 
 
