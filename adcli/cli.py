@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
 import typer
 
 from adcli.errors import AdcliError, InputError, OutputError
-from adcli.limits import MAX_COUNT, MAX_GRAPH_NODES, MAX_NEST, MAX_ROWS, parse_whole
+from adcli.limits import MAX_COUNT, MAX_GRAPH_NODES, MAX_NEST, MAX_ORDER, MAX_ROWS, parse_whole
 from adcli.output import formats
 
 if TYPE_CHECKING:
@@ -491,6 +491,74 @@ def hessian(
     _show("hessian", (result,), chosen, digits, output, quiet)
 
 
+@command('"exp(sin(x))" --at x=0.5 --order 10 --check sympy',
+         '"1/(1-x)" --at x=0 --order 50 --json',
+         '"x*y^2 + sin(x)" --at x=1,y=2 --direction x=1,y=-1 --order 4')
+def taylor(
+    source: Src,
+    at: At = None,
+    order: Annotated[int, typer.Option(
+        "--order", metavar="K", parser=whole_number(1, MAX_ORDER),
+        help=f"The highest order: Taylor coefficients c0 … cK and derivatives f', …, f^(K) (K ≤ {MAX_ORDER}).")] = 4,
+    direction: Annotated[str | None, typer.Option(
+        "--direction", metavar="NAME=VALUE", show_default=False,
+        help="The line x + t·u along which to differentiate: x=1,y=2 or w=[1,0,0] (inputs left out: 0); "
+             "needed with several inputs.")] = None,
+    check: Annotated[str | None, typer.Option(
+        "--check", metavar="sympy",
+        help="Cross-check the orders up to 8 with SymPy's k-th derivative at 50 digits, with its size.")] = None,
+    sympy_timeout: SympyTimeout = 10.0,
+    func: Func = None,
+    arrays: NumpyArrays = False,
+    output_format: FormatOption("taylor") = None,  # type: ignore[valid-type]
+    as_json: Json = False,
+    output: Output = None,
+    digits: Digits = None,
+    quiet: Quiet = False,
+) -> None:
+    """Derivatives of any order along a line: each node's Taylor coefficients (Taylor mode, O(K²) per operation)."""
+    from adcli.taylor import sympy_check, taylor_coefficients
+
+    chosen = _choose("taylor", output_format, as_json, output)
+    if check not in (None, "sympy"):
+        raise InputError(f"--check {check}: Taylor mode is checked with sympy (finite differences of high order "
+                         "are hopeless)")
+    _check_seconds(sympy_timeout)
+    trace, assigned = _load(source, at, func, arrays=arrays)
+    result = taylor_coefficients(trace, assigned, order, _seeds(trace, direction, None)[0])
+    if check is not None:
+        sympy_check(result, sympy_timeout)
+    _show("taylor", (result,), chosen, digits, output, quiet)
+
+
+@command('"(1-x)^2 + 100*(y-x^2)^2" --at x=1.5,y=0.5 --direction x=1,y=2',
+         '"x*y^2 + sin(x)*y" --at x=1,y=2 --direction x=1 --json')
+def hvp(
+    source: Src,
+    at: At = None,
+    direction: Annotated[str, typer.Option(
+        "--direction", metavar="NAME=VALUE", show_default=False,
+        help="The vector v of H·v: x=1,y=2, w[0]=1 or w=[1,0,0] (inputs left out: 0).")] = "",
+    func: Func = None,
+    arrays: NumpyArrays = False,
+    output_format: FormatOption("hvp") = None,  # type: ignore[valid-type]
+    as_json: Json = False,
+    output: Output = None,
+    digits: Digits = None,
+    quiet: Quiet = False,
+) -> None:
+    """The Hessian-vector product H·v of a single-output function: one forward-over-reverse sweep, any n."""
+    from adcli.hessian import hessian_vector_product
+
+    chosen = _choose("hvp", output_format, as_json, output)
+    if not direction:
+        raise InputError("give the vector v of H·v with --direction, e.g. --direction x=1,y=0")
+    trace, assigned = _load(source, at, func, arrays=arrays)
+    seed = _seeds(trace, direction, None)[0]
+    assert seed is not None  # a direction was given
+    _show("hvp", (hessian_vector_product(trace, assigned, seed),), chosen, digits, output, quiet)
+
+
 @command('"sin(x)*cos(x)*exp(x)" --at x=1',
          '"sin(x)*cos(x)*exp(x)" --at x=1 --sweep',
          '"sin(x)" --at x=0.5 --nest 6')
@@ -789,7 +857,7 @@ def cli_words(error: AdcliError) -> str:
 
 
 #: Commands that differentiate at a point (--at): there, -q with no value for q is a mistyped option.
-POINT_COMMANDS = ("grad", "trace", "jacobian", "hessian", "compare", "checkpoint", "plot")
+POINT_COMMANDS = ("grad", "trace", "jacobian", "hessian", "hvp", "taylor", "compare", "checkpoint", "plot")
 
 
 def source_last(command, arguments: list[str]) -> list[str]:

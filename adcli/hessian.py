@@ -206,4 +206,48 @@ def hessian(trace: Trace, assigned: Mapping[str, Value], wrt: list[str] | None =
     return Hessian(evaluated, gradient, matrix, grad_trace, wrt)
 
 
+@dataclass
+class HessianVectorProduct:
+    """H·v at a point: one forward sweep over the recorded reverse sweep, seeded with v."""
+
+    evaluated: Evaluated
+    gradient: list[float]  # one entry per input
+    direction: dict[str, float]  # v, one entry per input
+    product: list[float]  # H·v, one entry per input
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.trace.input_names)
+
+    @property
+    def trace(self) -> Trace:
+        return self.evaluated.trace
+
+
+def hessian_vector_product(trace: Trace, assigned: Mapping[str, Value],
+                           direction: Mapping[str, float]) -> HessianVectorProduct:
+    """H·v of a single-output function at a point, with v = ``direction`` (input -> number, inputs left
+    out 0): forward mode over the recorded reverse sweep (forward-over-reverse), one sweep for any
+    number of inputs. Where a node's second partials are infinite (sqrt at 0), the Hessian's extra
+    terms need it whole (one sweep per input), and H·v is taken from it."""
+    if len(trace.outputs) != 1:
+        raise InputError(f"H·v needs a single output; the function has {len(trace.outputs)}")
+    evaluated = evaluate_at(trace, assigned)
+    infinite: list[InfinitePartial] = []
+    grad_trace, values = gradient_trace(trace, evaluated.values, infinite)
+    d0, d1 = linearize(grad_trace, values)
+    gradient = [values[o] for o in grad_trace.outputs]
+    v = [float(direction.get(name, 0.0)) for name in trace.input_names]
+    if infinite:
+        matrix = _add_infinite_parts(trace, grad_trace, d0, d1, infinite, gradient)
+        result = [math.fsum(product(h, vj) for h, vj in zip(row, v)) for row in matrix]
+    else:
+        tangent = forward_sweep(grad_trace, d0, d1, {node: vj for node, vj in zip(grad_trace.inputs, v) if vj})
+        result = [tangent[o] for o in grad_trace.outputs]
+    for name, entry in zip(trace.input_names, result):
+        if entry != entry:
+            raise EvaluationError(f"(H·v) for {name} is undefined at this point: its terms add up to inf - inf")
+    return HessianVectorProduct(evaluated, gradient, dict(zip(trace.input_names, v)), result)
+
+
 callable_module(__name__)  # adcli.hessian(…) is adcli.api's

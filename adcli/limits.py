@@ -9,6 +9,8 @@ MAX_GRAPH_NODES = 100_000  # graph --max-nodes: Graphviz takes minutes well befo
 MAX_ROWS = 10_000_000  # trace --rows (all shows every row)
 MAX_COUNT = 1_000_000_000  # any other count: trace --of K, checkpoint every=K and binomial=S
 
+#: The highest order of Taylor mode (adcli taylor --order): k! overflows a float past 170.
+MAX_ORDER = 170
 
 def parse_whole(text: str, minimum: int, maximum: int) -> int | None:
     """The whole number ``text`` spells in ASCII digits (spaces around allowed) when it lies in

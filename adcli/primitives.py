@@ -17,6 +17,8 @@ An entry holds:
 * ``domain`` — a predicate on the arguments and the message shown when it fails,
 * ``kinks`` — per argument, where the partial is not defined and ``convention`` (the value used there),
 * ``sympy(sp, *args)`` — the SymPy counterpart, and how the operation prints (infix symbol or call).
+* ``taylor(value, partials, *series)`` — the Taylor rule: the node's Taylor coefficients to any order
+  from its arguments' (:mod:`adcli.series`, the recurrences of Griewank & Walther ch. 13).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from adcli import series
 
 INF = math.inf
 NAN = math.nan
@@ -73,6 +77,9 @@ class Primitive:
     # sweep cannot differentiate a partial that is a constant there (sqrt'(0) = inf), so
     # adcli.hessian takes these instead.
     kink_second_partials: Callable[..., tuple[tuple[float, ...], ...] | None] | None = None
+    # The Taylor rule (adcli.series): the node's Taylor coefficients from its value, its float partials
+    # and its arguments' coefficients, in O(K²); at a kink it follows the first derivative's convention.
+    taylor: Callable[..., list[float]] | None = None
     opcode: int = -1
 
     def evaluate(self, m, *args):
@@ -336,16 +343,17 @@ def _tie(x, y):
 
 # ---------------------------------------------------------------- arithmetic
 _define("add", 2, lambda m, x, y, out: (1.0, 1.0), ("1", "1"),
-        lambda sp, x, y: x + y, python="{x} + {y}", symbol="+", precedence=1)
+        lambda sp, x, y: x + y, python="{x} + {y}", symbol="+", precedence=1, taylor=series.add)
 _define("sub", 2, lambda m, x, y, out: (1.0, -1.0), ("1", "-1"),
-        lambda sp, x, y: x - y, python="{x} - {y}", symbol="-", precedence=1)
+        lambda sp, x, y: x - y, python="{x} - {y}", symbol="-", precedence=1, taylor=series.sub)
 _define("mul", 2, lambda m, x, y, out: (y, x), ("{y}", "{x}"),
-        lambda sp, x, y: x * y, python="{x} * {y}", symbol="*", precedence=2)
+        lambda sp, x, y: x * y, python="{x} * {y}", symbol="*", precedence=2, taylor=series.mul_rule)
 _define("div", 2, lambda m, x, y, out: (1 / y, -out / y), ("1 / {y}", "-{out} / {y}"),
         lambda sp, x, y: x / y, python="{x} / {y}", symbol="/", precedence=2,
-        domain=lambda x, y: y != 0, domain_message="division by zero{y_where}", domain_text="y != 0")
+        domain=lambda x, y: y != 0, domain_message="division by zero{y_where}", domain_text="y != 0",
+        taylor=series.div)
 _define("neg", 1, lambda m, x, out: (-1.0,), ("-1",),
-        lambda sp, x: -x, python="-{x}", symbol="-", precedence=3)
+        lambda sp, x: -x, python="-{x}", symbol="-", precedence=3, taylor=series.neg)
 _define("pow", 2, _pow_partials, ("{y} * {x}^({y} - 1)", "{out} * log({x})"),
         lambda sp, x, y: x**y, python="math.pow({x}, {y})", symbol="^", precedence=4,
         domain=lambda x, y: (x > 0 or (x == 0 and y >= 0) or (x < 0 and _is_integer(y))),
@@ -359,40 +367,40 @@ _define("pow", 2, _pow_partials, ("{y} * {x}^({y} - 1)", "{out} * log({x})"),
         partials_on_arrays=_pow_partials_on_arrays,
         kink_second_partials=_pow_second_partials,
         python_partials=("0.0 if {y} == 0 else math.inf if {x} == 0 and 0 < {y} < 1 else {y} * math.pow({x}, {y} - 1)",
-                         "{out} * math.log({x}) if {x} > 0 else 0.0"))
+                         "{out} * math.log({x}) if {x} > 0 else 0.0"), taylor=series.pow_rule)
 
 # ------------------------------------------------------- exponential and log
-_define("exp", 1, lambda m, x, out: (out,), ("{out}",), lambda sp, x: sp.exp(x))
+_define("exp", 1, lambda m, x, out: (out,), ("{out}",), lambda sp, x: sp.exp(x), taylor=series.exp)
 _define("log", 1, lambda m, x, out: (1 / x,), ("1 / {x}",), lambda sp, x: sp.log(x),
-        domain=lambda x: x > 0, domain_message="log is undefined at {x}", domain_text="x > 0")
+        domain=lambda x: x > 0, domain_message="log is undefined at {x}", domain_text="x > 0", taylor=series.log)
 _define("log10", 1, lambda m, x, out: (_INV_LN10 / x,), ("1 / ({x} * log(10))",), lambda sp, x: sp.log(x, 10),
-        domain=lambda x: x > 0, domain_message="log10 is undefined at {x}", domain_text="x > 0")
+        domain=lambda x: x > 0, domain_message="log10 is undefined at {x}", domain_text="x > 0", taylor=series.log)
 _define("log2", 1, lambda m, x, out: (_INV_LN2 / x,), ("1 / ({x} * log(2))",), lambda sp, x: sp.log(x, 2),
-        domain=lambda x: x > 0, domain_message="log2 is undefined at {x}", domain_text="x > 0")
+        domain=lambda x: x > 0, domain_message="log2 is undefined at {x}", domain_text="x > 0", taylor=series.log)
 _define("log1p", 1, lambda m, x, out: (1 / (1 + x),), ("1 / (1 + {x})",), lambda sp, x: sp.log(1 + x),
         domain=lambda x: x > -1, domain_message="log1p is undefined at {x} (at or below -1)",
-        domain_text="x > -1")
-_define("expm1", 1, lambda m, x, out: (m.exp(x),), ("exp({x})",), lambda sp, x: sp.exp(x) - 1)
+        domain_text="x > -1", taylor=series.log1p)
+_define("expm1", 1, lambda m, x, out: (m.exp(x),), ("exp({x})",), lambda sp, x: sp.exp(x) - 1, taylor=series.expm1)
 _define("softplus", 1, lambda m, x, out: (m.sigmoid(x),), ("sigmoid({x})",),
-        lambda sp, x: sp.log(1 + sp.exp(x)), python="_softplus({x})")
+        lambda sp, x: sp.log(1 + sp.exp(x)), python="_softplus({x})", taylor=series.softplus)
 _define("erf", 1, lambda m, x, out: (_TWO_OVER_SQRT_PI * _gaussian(m, x),), ("2 / sqrt(pi) * exp(-{x}^2)",),
         lambda sp, x: sp.erf(x),
-        partials_on_arrays=lambda m, x, out: (_TWO_OVER_SQRT_PI * _gaussian_on_arrays(m, x),))
+        partials_on_arrays=lambda m, x, out: (_TWO_OVER_SQRT_PI * _gaussian_on_arrays(m, x),), taylor=series.erf)
 _define("erfc", 1, lambda m, x, out: (-_TWO_OVER_SQRT_PI * _gaussian(m, x),), ("-2 / sqrt(pi) * exp(-{x}^2)",),
         lambda sp, x: sp.erfc(x),
-        partials_on_arrays=lambda m, x, out: (-_TWO_OVER_SQRT_PI * _gaussian_on_arrays(m, x),))
+        partials_on_arrays=lambda m, x, out: (-_TWO_OVER_SQRT_PI * _gaussian_on_arrays(m, x),), taylor=series.erf)
 _define("sqrt", 1, _sqrt_partial, ("0.5 / {out}",), lambda sp, x: sp.sqrt(x),
         domain=lambda x: x >= 0, domain_message="sqrt is undefined at {x}", domain_text="x >= 0",
         kinks=(lambda x: x == 0,), kink_text=("x == 0",), convention="sqrt'(0) = inf", sides=lambda x: ((None, INF),),
         partials_on_arrays=lambda m, x, out: (0.5 / m.abs(out),),  # abs: sqrt(-0.0) is -0.0
         kink_second_partials=lambda x: ((-INF,),) if x == 0 else None,  # sqrt''(x) = -x^(-3/2) / 4
-        python_partials=("0.5 / {out} if {out} != 0 else math.inf",))
+        python_partials=("0.5 / {out} if {out} != 0 else math.inf",), taylor=series.sqrt)
 
 # ---------------------------------------------------------- trigonometric
-_define("sin", 1, lambda m, x, out: (m.cos(x),), ("cos({x})",), lambda sp, x: sp.sin(x))
-_define("cos", 1, lambda m, x, out: (-m.sin(x),), ("-sin({x})",), lambda sp, x: sp.cos(x))
+_define("sin", 1, lambda m, x, out: (m.cos(x),), ("cos({x})",), lambda sp, x: sp.sin(x), taylor=series.sin)
+_define("cos", 1, lambda m, x, out: (-m.sin(x),), ("-sin({x})",), lambda sp, x: sp.cos(x), taylor=series.cos)
 _define("tan", 1, lambda m, x, out: (1 + out * out,), ("1 + {out}^2",),
-        lambda sp, x: sp.tan(x))
+        lambda sp, x: sp.tan(x), taylor=series.tan)
 _define("asin", 1, _arcsine_partial, ("1 / sqrt(1 - {x}^2)",), lambda sp, x: sp.asin(x),
         domain=lambda x: -1 <= x <= 1, domain_message="asin is undefined at {x} (outside [-1, 1])",
         domain_text="-1 <= x <= 1", kinks=(lambda x: abs(x) == 1,), kink_text=("x == -1 or x == 1",),
@@ -400,7 +408,7 @@ _define("asin", 1, _arcsine_partial, ("1 / sqrt(1 - {x}^2)",), lambda sp, x: sp.
         sides=lambda x: ((INF, None) if x > 0 else (None, INF),),
         partials_on_arrays=_arcsine_partial_on_arrays,
         kink_second_partials=lambda x: ((INF * x,),) if abs(x) == 1 else None,  # asin''(x) = x (1 - x^2)^(-3/2)
-        python_partials=("1 / math.sqrt((1 - {x}) * (1 + {x})) if abs({x}) != 1 else math.inf",))
+        python_partials=("1 / math.sqrt((1 - {x}) * (1 + {x})) if abs({x}) != 1 else math.inf",), taylor=series.asin)
 _define("acos", 1, _arccosine_partial, ("-1 / sqrt(1 - {x}^2)",),
         lambda sp, x: sp.acos(x),
         domain=lambda x: -1 <= x <= 1, domain_message="acos is undefined at {x} (outside [-1, 1])",
@@ -409,10 +417,10 @@ _define("acos", 1, _arccosine_partial, ("-1 / sqrt(1 - {x}^2)",),
         sides=lambda x: ((-INF, None) if x > 0 else (None, -INF),),
         partials_on_arrays=lambda m, x, out: (-_arcsine_partial_on_arrays(m, x, out)[0],),
         kink_second_partials=lambda x: ((-INF * x,),) if abs(x) == 1 else None,
-        python_partials=("-1 / math.sqrt((1 - {x}) * (1 + {x})) if abs({x}) != 1 else -math.inf",))
+        python_partials=("-1 / math.sqrt((1 - {x}) * (1 + {x})) if abs({x}) != 1 else -math.inf",), taylor=series.asin)
 _define("atan", 1, _arctangent_partial, ("1 / (1 + {x}^2)",),
         lambda sp, x: sp.atan(x), partials_on_arrays=_arctangent_partial_on_arrays,
-        python_partials=("1 / (1 + {x} * {x}) if abs({x}) <= 1 else 1 / {x} / ({x} + 1 / {x})",))
+        python_partials=("1 / (1 + {x} * {x}) if abs({x}) <= 1 else 1 / {x} / ({x} + 1 / {x})",), taylor=series.atan)
 
 _define("atan2", 2, _atan2_partials,
         ("{y} / ({x}^2 + {y}^2)", "-{x} / ({x}^2 + {y}^2)"),  # atan2(y, x): {x} is its first argument, y
@@ -422,66 +430,68 @@ _define("atan2", 2, _atan2_partials,
         convention="atan2's partials are 0 at (0, 0), where atan2 has no limit",
         partials_on_arrays=_atan2_partials_on_arrays,
         python_partials=("{y} / math.hypot({x}, {y}) / math.hypot({x}, {y}) if {x} or {y} else 0.0",
-                         "-{x} / math.hypot({x}, {y}) / math.hypot({x}, {y}) if {x} or {y} else 0.0"))
+                         "-{x} / math.hypot({x}, {y}) / math.hypot({x}, {y}) if {x} or {y} else 0.0"),
+        taylor=series.atan2)
 _define("hypot", 2, _hypot_partials, ("{x} / {out}", "{y} / {out}"),
         lambda sp, x, y: sp.sqrt(x**2 + y**2), python="math.hypot({x}, {y})",
         kinks=(lambda x, y: x == 0 and y == 0, lambda x, y: x == 0 and y == 0),
         kink_text=("x == 0 and y == 0", "x == 0 and y == 0"),
         convention="hypot's partials are 0 at (0, 0), as abs'(0) = 0", sides=lambda x, y: ((-1.0, 1.0), (-1.0, 1.0)),
         partials_on_arrays=_hypot_partials_on_arrays,
-        python_partials=("{x} / {out} if {out} else 0.0", "{y} / {out} if {out} else 0.0"))
+        python_partials=("{x} / {out} if {out} else 0.0", "{y} / {out} if {out} else 0.0"), taylor=series.hypot)
 
 # ------------------------------------------------------------- hyperbolic
-_define("sinh", 1, lambda m, x, out: (m.cosh(x),), ("cosh({x})",), lambda sp, x: sp.sinh(x))
-_define("cosh", 1, lambda m, x, out: (m.sinh(x),), ("sinh({x})",), lambda sp, x: sp.cosh(x))
+_define("sinh", 1, lambda m, x, out: (m.cosh(x),), ("cosh({x})",), lambda sp, x: sp.sinh(x), taylor=series.sinh)
+_define("cosh", 1, lambda m, x, out: (m.sinh(x),), ("sinh({x})",), lambda sp, x: sp.cosh(x), taylor=series.cosh)
 _define("tanh", 1, _tanh_partial, ("1 - {out}^2",),
         lambda sp, x: sp.tanh(x), partials_on_arrays=lambda m, x, out: (_sech_squared_on_arrays(m, x, out),),
-        python_partials=("4 * math.exp(-2 * abs({x})) / (1 + math.exp(-2 * abs({x}))) ** 2",))
+        python_partials=("4 * math.exp(-2 * abs({x})) / (1 + math.exp(-2 * abs({x}))) ** 2",), taylor=series.tanh)
 _define("asinh", 1, lambda m, x, out: (1 / m.hypot(1.0, x),), ("1 / sqrt({x}^2 + 1)",), lambda sp, x: sp.asinh(x),
-        python_partials=("1 / math.hypot(1.0, {x})",))
+        python_partials=("1 / math.hypot(1.0, {x})",), taylor=series.asinh)
 _define("acosh", 1, _acosh_partial, ("1 / sqrt({x}^2 - 1)",), lambda sp, x: sp.acosh(x),
         domain=lambda x: x >= 1, domain_message="acosh is undefined at {x} (below 1)", domain_text="x >= 1",
         kinks=(lambda x: x == 1,), kink_text=("x == 1",), convention="acosh'(1) = inf", sides=lambda x: ((None, INF),),
         partials_on_arrays=lambda m, x, out: (1 / (m.sqrt(x - 1) * m.sqrt(x + 1)),),
         kink_second_partials=lambda x: ((-INF,),) if x == 1 else None,  # acosh''(x) = -x (x^2 - 1)^(-3/2)
-        python_partials=("1 / (math.sqrt({x} - 1) * math.sqrt({x} + 1)) if {x} != 1 else math.inf",))
+        python_partials=("1 / (math.sqrt({x} - 1) * math.sqrt({x} + 1)) if {x} != 1 else math.inf",),
+        taylor=series.acosh)
 _define("atanh", 1, lambda m, x, out: (1 / ((1 - x) * (1 + x)),), ("1 / (1 - {x}^2)",), lambda sp, x: sp.atanh(x),
         domain=lambda x: -1 < x < 1, domain_message="atanh is undefined at {x} (outside (-1, 1))",
-        domain_text="-1 < x < 1")
+        domain_text="-1 < x < 1", taylor=series.atanh)
 _define("sigmoid", 1, _sigmoid_partial, ("{out} * (1 - {out})",),
         lambda sp, x: 1 / (1 + sp.exp(-x)), python="_sigmoid({x})",
         partials_on_arrays=lambda m, x, out: (0.25 * _sech_squared_on_arrays(m, x / 2, m.tanh(x / 2)),),
-        python_partials=("math.exp(-abs({x})) / (1 + math.exp(-abs({x}))) ** 2",))
+        python_partials=("math.exp(-abs({x})) / (1 + math.exp(-abs({x}))) ** 2",), taylor=series.sigmoid)
 
 # ------------------------------------------------------ piecewise and discrete
 _define("relu", 1, lambda m, x, out: (1.0 if x > 0 else 0.0,),
         ("sign({out})",), lambda sp, x: sp.Max(x, 0), python="max({x}, 0.0)",
         kinks=(lambda x: x == 0,), kink_text=("x == 0",), convention="relu'(0) = 0", sides=lambda x: ((0.0, 1.0),),
         peers={"autograd": lambda partials, x: (0.5,)},  # autograd has no relu: np.maximum(x, 0) splits the tie
-        partials_on_arrays=lambda m, x, out: (m.where(x > 0, 1.0, 0.0),))
+        partials_on_arrays=lambda m, x, out: (m.where(x > 0, 1.0, 0.0),), taylor=series.linear)
 _define("abs", 1, lambda m, x, out: (m.sign(x),), ("sign({x})",), lambda sp, x: sp.Abs(x), python="abs({x})",
         kinks=(lambda x: x == 0,), kink_text=("x == 0",), convention="abs'(0) = 0", sides=lambda x: ((-1.0, 1.0),),
-        peers={"jax": lambda partials, x: (1.0,)})
+        peers={"jax": lambda partials, x: (1.0,)}, taylor=series.linear)
 _define("min", 2, _min_partials,
         ("(sign({y} - {x}) + 1) / 2", "(sign({x} - {y}) + 1) / 2"),
         lambda sp, x, y: sp.Min(x, y), python="min({x}, {y})", kinks=(_tie, _tie), kink_text=("x == y", "x == y"),
         convention=_TIE,
         sides=lambda x, y: ((1.0, 0.0), (1.0, 0.0)), builtin_tie=(1.0, 0.0),
-        partials_on_arrays=_min_partials_on_arrays)
+        partials_on_arrays=_min_partials_on_arrays, taylor=series.linear)
 _define("max", 2, _max_partials,
         ("(sign({x} - {y}) + 1) / 2", "(sign({y} - {x}) + 1) / 2"),
         lambda sp, x, y: sp.Max(x, y), python="max({x}, {y})", kinks=(_tie, _tie), kink_text=("x == y", "x == y"),
         convention=_TIE,
         sides=lambda x, y: ((0.0, 1.0), (0.0, 1.0)), builtin_tie=(1.0, 0.0),
-        partials_on_arrays=_max_partials_on_arrays)
+        partials_on_arrays=_max_partials_on_arrays, taylor=series.linear)
 _define("floor", 1, lambda m, x, out: (0.0,), ("0",), lambda sp, x: sp.floor(x), python="float(math.floor({x}))",
         kinks=(lambda x: x == math.floor(x),), kink_text=("x == floor(x)",),
         convention="floor' = 0, also at integers where floor jumps",
         sides=lambda x: ((INF, 0.0),),  # a jump up: the difference quotient from the left grows without bound
-        discrete=True)
+        discrete=True, taylor=series.linear)
 _define("sign", 1, lambda m, x, out: (0.0,), ("0",), lambda sp, x: sp.sign(x), python="_sign({x})",
         kinks=(lambda x: x == 0,), kink_text=("x == 0",), convention="sign' = 0, also at 0 where sign jumps",
-        sides=lambda x: ((INF, INF),), discrete=True)
+        sides=lambda x: ((INF, INF),), discrete=True, taylor=series.linear)
 
 #: Functions callable by name in the expression language (``pow(x, y)`` is ``x ^ y``).
 FUNCTIONS: dict[str, Primitive] = {

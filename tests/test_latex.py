@@ -33,6 +33,8 @@ COMMANDS = {
               "x_1=0.5,y=2", "--wrt", "x_1,y"],
     "jacobian": ["jacobian", "exp(-a*b*c)*1e-3, a*b*c*d*1e5, tanh(a+b+c+d)", "--at", "a=1.1,b=2.2,c=3.3,d=4.4"],
     "hessian": ["hessian", "x_1^2*y + sin(y)", "--at", "x_1=2,y=3"],
+    "hvp": ["hvp", "x_1^2*y + sin(y)", "--at", "x_1=2,y=3", "--direction", "x_1=1,y=-1"],
+    "taylor": ["taylor", "exp(sin(x_1))", "--at", "x_1=0.5", "--order", "3", "--check", "sympy"],
     "compare": ["compare", "x*exp(y)-sin(x)", "--at", "x=1,y=0", "--steps", "1e-2,1e-8"],
     "checkpoint": ["checkpoint", "sin(x)^2", "--at", "x=1", "--strategies", "all,every=2,binomial=2"],
     "rules": ["rules"],

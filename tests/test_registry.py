@@ -164,3 +164,10 @@ def test_vector_math_builtin_named_primitives():
     assert vector_math.min(np.array([1.0, 4.0]), np.array([2.0, 3.0])).tolist() == [1.0, 3.0]
     assert vector_math.max(np.array([1.0, 4.0]), np.array([2.0, 3.0])).tolist() == [2.0, 4.0]
     assert vector_math.pow(np.array([-2.0, 4.0]), np.array([3.0, 0.5])).tolist() == [-8.0, 2.0]
+
+
+@pytest.mark.parametrize("name", EVERY_PRIMITIVE)
+def test_every_primitive_has_a_taylor_rule(name):
+    """Taylor mode (adcli.taylor) reads each primitive's rule; tests/test_taylor.py checks each
+    against SymPy's derivatives at 50 digits."""
+    assert callable(BY_NAME[name].taylor), f"{name} has no Taylor rule (Primitive.taylor, adcli.series)"
