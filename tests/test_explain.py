@@ -226,3 +226,18 @@ def test_a_subtracted_partial_shows_its_sign_taken_out(runner):
     text = _squeezed(runner.invoke(None, ["trace", "cos(x)", "--at", "x=-1", "--wrt", "x", "--explain"]).stdout)
     assert "  v̄1 -= v̄2 · sin(v1) = (1)(-0.84147098) = -0.84147098   → v̄1 = 0.84147098\n" in text
     assert "  v̇2 = -v̇1 · sin(v1) = -1·(-0.84147098) = 0.84147098\n" in text
+
+
+@pytest.mark.parametrize("output_format, rows", [
+    ("markdown", ["| v1 | x | 2 | 2 + 1ε | -3 |", "| v2 | y | -3 | -3 + 0ε | 2 |", "| v3 | v1 \\* v2 | -6 | -6 - 3ε | 1 |"]),
+    ("latex", ["$v_1$ & $x$ & $2$ & $2 + 1\\varepsilon$ & $-3$ \\\\",
+               "$v_3$ & $v_1 \\cdot v_2$ & $-6$ & $-6 - 3\\varepsilon$ & $1$ \\\\"]),
+    ("csv", ["node,operation,value,dual number x,adjoint", "v3,v1 * v2,-6.0,-6.0 - 3.0ε,1.0"]),
+])
+def test_dual_numbers_reach_every_table_format(runner, output_format, rows):
+    """x*y at (2, -3) seeded on x, by hand: v3 = (2 + 1ε)(-3 + 0ε) = -6 + (1·(-3) + 0·2)ε = -6 - 3ε."""
+    result = runner.invoke(None, ["trace", "x*y", "--at", "x=2,y=-3", "--wrt", "x", "--dual", "--format", output_format])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    for row in rows:
+        assert row in lines

@@ -19,7 +19,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from adcli.primitives import CONST
 
@@ -80,10 +80,24 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+class Dual(NamedTuple):
+    """A cell holding a dual number ``value + tangent·ε`` (``trace --dual``)."""
+
+    value: float
+    tangent: float
+
+    def text(self, digits: int | None) -> str:
+        """``6 + 3ε``, with ``digits`` significant digits (None: every digit)."""
+        value, tangent = (_cell(number, digits) for number in self)
+        return f"{value} {'-' if tangent.startswith('-') else '+'} {tangent.lstrip('-')}ε"
+
+
 def _cell(value, digits: int | None) -> str:
     """A cell as text: numbers with ``digits`` significant digits, or every digit (None)."""
     if value is None:
         return ""
+    if isinstance(value, Dual):
+        return value.text(digits)
     if isinstance(value, float):
         if not math.isfinite(value):
             return str(value)
@@ -172,6 +186,10 @@ def _latex_cell(value, kind: str, digits: int) -> str:
         return ""
     if isinstance(value, Label):
         return value.latex
+    if isinstance(value, Dual):
+        tangent = latex_number(value.tangent, digits)
+        sign, tangent = ("-", tangent[1:]) if tangent.startswith("-") else ("+", tangent)
+        return f"${latex_number(value.value, digits)} {sign} {tangent}\\varepsilon$"
     if _is_number(value):
         return f"${latex_number(value, digits)}$"
     text = str(value)
@@ -389,13 +407,15 @@ def sweep_tables(table) -> list[Tabular]:
     trace, evaluated = table.trace, table.evaluated
     names = trace.names()
     texts = trace.equation_texts(names)
-    tangents = [Label(f"tangent {label}", f"tangent ${latex_formula(label)}$") for label, _ in table.tangents]
+    kind = "dual number" if table.dual else "tangent"
+    tangents = [Label(f"{kind} {label}", f"{kind} ${latex_formula(label)}$") for label, _ in table.tangents]
     adjoint = "adjoint" if len(trace.outputs) == 1 else f"adjoint of {table.adjoint_of or 'u·f'}"
     nodes = [i for i, code in enumerate(trace.op) if code != CONST]
     sources = [[trace.source_of(i) for i in nodes]] if trace.lines is not None else []
     columns = ["node", *(["source"] if sources else []), "operation", "value", *tangents, adjoint]
+    tangent_columns = [list(map(Dual, evaluated.values, t)) if table.dual else t for _, t in table.tangents]
     cells = [list(map(column.__getitem__, nodes))  # column by column: long traces have millions of rows
-                        for column in (names, texts, evaluated.values, *(t for _, t in table.tangents), table.adjoints)]
+             for column in (names, texts, evaluated.values, *tangent_columns, table.adjoints)]
     rows = list(map(list, zip(cells[0], *sources, *cells[1:])))
     explained = table.explanation is not None  # the explained reverse sweep replaces its bare formulas
     notes = [] if explained else ["reverse sweep, in the order it runs:"]
