@@ -41,8 +41,11 @@ def _record(f: Callable, args: tuple, kwargs: dict) -> tuple[Trace, dict[str, fl
         raise InputError(f"{name}(): {error}") from None
     numpy = sys.modules.get("numpy")
     arrays = {key for key, value in bound.items() if numpy is not None and isinstance(value, numpy.ndarray)}
-    assigned = {key: [float(v) for v in value] if isinstance(value, (list, tuple)) or key in arrays else float(value)
-                for key, value in bound.items()}
+    try:
+        assigned = {key: [float(v) for v in value] if isinstance(value, (list, tuple)) or key in arrays
+                    else float(value) for key, value in bound.items()}
+    except (TypeError, ValueError):
+        raise InputError(f"{name}(): every argument must be a number, or a list or array of numbers") from None
     trace = Trace(source=name)
     recorder = Recorder(trace)
     arguments, point = _bind(parameters, assigned, recorder, name, arrays)

@@ -114,3 +114,9 @@ def test_code_without_source_text_is_named_by_its_line_alone():
         adcli.grad(namespace["f"])(0.5)
     assert str(error.value) == ("line 2: float(x) turns a traced value into a plain number, which would lose its "
                                 "derivative; compute with the value itself")
+
+
+def test_an_argument_that_is_not_a_number_is_an_input_error():
+    with pytest.raises(adcli.InputError, match=r"^<lambda>\(\): every argument must be a number, or a list or "
+                                               r"array of numbers$"):
+        adcli.grad(lambda x: x * x)("a")
