@@ -64,8 +64,8 @@ class Sparsity:
     """A pattern, its colouring and (once computed by colours) the values at the pattern's entries."""
 
     pattern: Pattern
-    colours: list[int]  # per column, from 0
-    colouring: str  # "star" (a symmetric Hessian) or "distance-2" (a Jacobian's columns)
+    colours: list[int]  # per column (per row when ``colouring`` is "rows"), from 0
+    colouring: str  # "star" (a symmetric Hessian), "columns" or "rows" (a Jacobian's, distance-2)
     values: list[list[float]] | None = None  # aligned with ``pattern.rows``, when computed by colours
 
     @property
@@ -75,8 +75,8 @@ class Sparsity:
 
     @property
     def dense_sweeps(self) -> int:
-        """The sweeps a dense computation takes: one per column."""
-        return self.pattern.shape[1]
+        """The sweeps a dense computation takes: one per column (per row when colouring rows)."""
+        return self.pattern.shape[0 if self.colouring == "rows" else 1]
 
     def entries(self) -> list[tuple[int, int, float]]:
         """Every computed entry as (row, column, value), row by row."""
@@ -227,12 +227,22 @@ def _smallest_free(forbidden: list[int], vertex: int) -> int:
 def column_colouring(pattern: Pattern) -> list[int]:
     """A colour per column such that columns sharing a row differ (a greedy distance-2 colouring of
     the bipartite graph, largest first): one forward sweep per colour gives every entry directly."""
-    columns = pattern.columns()
-    colour = [-1] * pattern.shape[1]
-    forbidden = [-1] * (pattern.shape[1] + 1)  # forbidden[c] == v: colour c is taken near v
-    for v in _largest_first([len(rows) for rows in columns]):
-        for i in columns[v]:
-            for w in pattern.rows[i]:
+    return _distance2(pattern.columns(), pattern.rows)
+
+
+def row_colouring(pattern: Pattern) -> list[int]:
+    """A colour per row such that rows sharing a column differ: one reverse sweep per colour."""
+    return _distance2(pattern.rows, pattern.columns())
+
+
+def _distance2(lines: list[list[int]], across: list[list[int]]) -> list[int]:
+    """Colour each of ``lines`` (columns, listing their rows) so that two sharing an entry of
+    ``across`` (rows, listing their columns) differ: greedy, largest first."""
+    colour = [-1] * len(lines)
+    forbidden = [-1] * (len(lines) + 1)  # forbidden[c] == v: colour c is taken near v
+    for v in _largest_first(list(map(len, lines))):
+        for i in lines[v]:
+            for w in across[i]:
                 if colour[w] >= 0:
                     forbidden[colour[w]] = v
         colour[v] = _smallest_free(forbidden, v)
@@ -277,6 +287,12 @@ def recover_columns(pattern: Pattern, colours: Sequence[int], compressed: Sequen
     """The entries at the pattern from ``compressed[c][i]`` = row i of (the matrix × the sum of colour
     c's columns), when columns of a colour share no row: each entry is its row's value for its colour."""
     return [[compressed[colours[j]][i] for j in row] for i, row in enumerate(pattern.rows)]
+
+
+def recover_rows(pattern: Pattern, colours: Sequence[int], compressed: Sequence[Sequence[float]]) -> list[list[float]]:
+    """The entries at the pattern from ``compressed[c][j]`` = column j of (the sum of colour c's rows ×
+    the matrix), when rows of a colour share no column: each entry is its column's value for its row's colour."""
+    return [[compressed[colours[i]][j] for j in row] for i, row in enumerate(pattern.rows)]
 
 
 def recover_symmetric(pattern: Pattern, colours: Sequence[int],
