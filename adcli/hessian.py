@@ -21,7 +21,8 @@ from adcli.analysis import Evaluated, evaluate_at
 from adcli.errors import EvaluationError, InputError
 from adcli.points import Value
 from adcli.primitives import FIRST_PRIMITIVE, PRIMITIVES, primitive_of
-from adcli.sparsity import AUTO_MIN_COLUMNS, Sparsity, hessian_pattern, pays, recover_symmetric, seeds, star_colouring
+from adcli.sparsity import (AUTO_MIN_COLUMNS, Sparsity, check_sparse, hessian_pattern, pays, recover_symmetric, seeds,
+                            star_colouring)
 from adcli.sweeps import forward_sweep, is_zero, jacobian_rows, linearize, product, reverse_steps
 from adcli.trace import Trace
 from adcli.tracer import Recorder, Var, recording, replay, traced_namespace
@@ -201,8 +202,7 @@ def hessian(trace: Trace, assigned: Mapping[str, Value], wrt: list[str] | None =
     d0, d1 = linearize(grad_trace, values)
     gradient = [values[o] for o in grad_trace.outputs]
     chosen = list(range(len(trace.inputs))) if wrt is None else [trace.input_names.index(name) for name in wrt]
-    if sparse not in ("auto", "on", "off"):
-        raise InputError(f"sparse must be auto, on or off, not {sparse!r}")
+    check_sparse(sparse)
     names = [grad_trace.input_names[i] for i in chosen]
     if not infinite and (sparse == "on" or (sparse == "auto" and len(chosen) > AUTO_MIN_COLUMNS)):
         sparsity = _by_colours(trace, grad_trace, d0, d1, chosen, sparse == "on")

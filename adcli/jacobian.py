@@ -12,8 +12,8 @@ from adcli.analysis import Evaluated, check_finite, check_mode, check_seeds, eva
 from adcli.conventions import every_product
 from adcli.errors import InputError
 from adcli.points import Value
-from adcli.sparsity import (AUTO_MIN_COLUMNS, Sparsity, column_colouring, jacobian_pattern, pays, recover_columns,
-                            recover_rows, row_colouring, seeds)
+from adcli.sparsity import (AUTO_MIN_COLUMNS, Sparsity, check_sparse, column_colouring, jacobian_pattern, pays,
+                            recover_columns, recover_rows, row_colouring, seeds)
 from adcli.sweeps import forward_sweep, jacobian_rows, reverse_sweep
 from adcli.trace import Trace
 
@@ -62,11 +62,10 @@ def jacobian(trace: Trace, assigned: Mapping[str, Value], mode: str = "reverse",
 
     check_mode(mode)
     check_seeds(direction, cotangent, mode, wrt)
-    if sparse not in ("auto", "on", "off"):
-        raise InputError(f"sparse must be auto, on or off, not {sparse!r}")
+    check_sparse(sparse)
     if sparse == "on" and (direction is not None or cotangent is not None):
-        raise InputError("a sparse Jacobian is the whole matrix; J·u and uᵀJ take one sweep already "
-                         "(leave out the direction or the cotangent, or sparse)")
+        raise InputError("a sparse Jacobian is the whole matrix, and J·u or uᵀJ take one sweep already: "
+                         "give a direction or a cotangent, or sparse on, not both", option="sparse", value="on")
     names = list(trace.input_names) if wrt is None else wrt
     if direction is not None or cotangent is not None:
         seeded = gradient(trace, assigned, mode, wrt, convention=convention, direction=direction,

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from adcli.errors import InputError
 from adcli.primitives import CONST, FIRST_PRIMITIVE, INPUT, PRIMITIVES
 from adcli.trace import NO_ARG, Trace
 
@@ -83,6 +84,12 @@ class Sparsity:
         assert self.values is not None, "computed by colours only"
         return [(i, j, value) for i, (row, values) in enumerate(zip(self.pattern.rows, self.values))
                 for j, value in zip(row, values)]
+
+
+def check_sparse(sparse: str) -> None:
+    """Raise :class:`InputError` unless ``sparse`` is auto, on or off."""
+    if sparse not in ("auto", "on", "off"):
+        raise InputError("choose auto, on or off", option="sparse", value=str(sparse))
 
 
 def pays(columns: int, colours: int) -> bool:
