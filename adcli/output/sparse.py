@@ -61,7 +61,7 @@ def sparse_view(sparsity: Sparsity, row_names: list[str], column_names: list[str
     from adcli.output.fit_table import FitTable
     from adcli.output.terminal import fmt
 
-    grid = FitTable(title=f"non-zeros ({summary(sparsity)})", title_justify="left")
+    grid = FitTable(title="non-zeros", title_justify="left")
     for k, heading in enumerate(headings):
         grid.add_column(heading, kind="key" if k < 2 else "number")
     for row, column, value in _entries(sparsity, row_names, column_names):
