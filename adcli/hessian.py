@@ -196,13 +196,13 @@ def hessian(trace: Trace, assigned: Mapping[str, Value], wrt: list[str] | None =
     if len(trace.outputs) != 1:
         raise InputError(f"the Hessian needs a single output; the function has {len(trace.outputs)} "
                          "(use adcli jacobian for several outputs)")
+    check_sparse(sparse)
     evaluated = evaluate_at(trace, assigned)
     infinite: list[InfinitePartial] = []
     grad_trace, values = gradient_trace(trace, evaluated.values, infinite)
     d0, d1 = linearize(grad_trace, values)
     gradient = [values[o] for o in grad_trace.outputs]
     chosen = list(range(len(trace.inputs))) if wrt is None else [trace.input_names.index(name) for name in wrt]
-    check_sparse(sparse)
     names = [grad_trace.input_names[i] for i in chosen]
     if not infinite and (sparse == "on" or (sparse == "auto" and len(chosen) > AUTO_MIN_COLUMNS)):
         sparsity = _by_colours(trace, grad_trace, d0, d1, chosen, sparse == "on")
