@@ -111,6 +111,9 @@ Cotangent = Annotated[str | None, typer.Option(
 WrtNames = Annotated[str | None, typer.Option(
     "--wrt", metavar="NAMES", show_default=False,
     help="Differentiate with respect to these inputs: x,y, or w for every entry of the list w.")]
+Sparse = Annotated[Literal["auto", "on", "off"], typer.Option(
+    "--sparse", help="Read the sparsity pattern off the trace, colour it and take one sweep per colour: on, off, "
+    "or auto (when it saves sweeps: more than 20 columns and fewer colours than half of them).")]
 SympyTimeout = Annotated[float, typer.Option(
     "--sympy-timeout", metavar="SECONDS", min=0.0,
     help="Seconds SymPy may take in all (inf: no limit); past it, its steps are reported as timed out.")]
@@ -446,6 +449,7 @@ def jacobian(
     arrays: NumpyArrays = False,
     smooth: Smooth = None,
     convention: Convention = "adcli",
+    sparse: Sparse = "auto",
     output_format: FormatOption("jacobian") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     output: Output = None,
@@ -461,7 +465,8 @@ def jacobian(
     trace = _smoothed(trace, smooth)
     seed, weights = _seeds(trace, direction, cotangent)
     result = compute(trace, assigned, mode=mode, convention=convention,
-                     wrt=None if wrt is None else check_inputs(trace, _wrt(wrt)), direction=seed, cotangent=weights)
+                     wrt=None if wrt is None else check_inputs(trace, _wrt(wrt)), direction=seed, cotangent=weights,
+                     sparse="off" if sparse == "auto" and (seed is not None or weights is not None) else sparse)
     _show("jacobian", (result,), chosen, digits, output, quiet)
 
 
@@ -474,6 +479,7 @@ def hessian(
     func: Func = None,
     arrays: NumpyArrays = False,
     smooth: Smooth = None,
+    sparse: Sparse = "auto",
     output_format: FormatOption("hessian") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     output: Output = None,
@@ -487,7 +493,7 @@ def hessian(
     chosen = _choose("hessian", output_format, as_json, output)
     trace, assigned = _load(source, at, func, arrays=arrays)
     trace = _smoothed(trace, smooth)
-    result = compute(trace, assigned, None if wrt is None else check_inputs(trace, _wrt(wrt)))
+    result = compute(trace, assigned, None if wrt is None else check_inputs(trace, _wrt(wrt)), sparse)
     _show("hessian", (result,), chosen, digits, output, quiet)
 
 

@@ -13,7 +13,7 @@ point and says so.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from adcli import callable_module, scalar
@@ -21,6 +21,8 @@ from adcli.analysis import Evaluated, evaluate_at
 from adcli.errors import EvaluationError, InputError
 from adcli.points import Value
 from adcli.primitives import FIRST_PRIMITIVE, PRIMITIVES, primitive_of
+from adcli.sparsity import (AUTO_MIN_COLUMNS, Sparsity, check_sparse, hessian_pattern, pays, recover_symmetric, seeds,
+                            star_colouring)
 from adcli.sweeps import forward_sweep, is_zero, jacobian_rows, linearize, product, reverse_steps
 from adcli.trace import Trace
 from adcli.tracer import Recorder, Var, recording, replay, traced_namespace
@@ -30,9 +32,12 @@ from adcli.tracer import Recorder, Var, recording, replay, traced_namespace
 class Hessian:
     evaluated: Evaluated
     gradient: list[float]
-    matrix: list[list[float]]  # n×n, matrix[i][j] = ∂²f/∂x_i∂x_j
+    matrix: list[list[float]] | None  # n×n, matrix[i][j] = ∂²f/∂x_i∂x_j (None: computed sparse)
     gradient_trace: Trace  # the recorded reverse sweep, whose Jacobian is the Hessian
     wrt: list[str] | None = None  # the inputs of the rows and columns (None: every input)
+    # the pattern and its star colouring when computed by colours (then ``sparsity.values`` holds the
+    # non-zeros and ``matrix`` is None)
+    sparsity: Sparsity | None = None
 
     @property
     def names(self) -> list[str]:
@@ -179,31 +184,65 @@ def _plain(value) -> float:
     return value.value if isinstance(value, Var) else value
 
 
-def hessian(trace: Trace, assigned: Mapping[str, Value], wrt: list[str] | None = None) -> Hessian:
+def hessian(trace: Trace, assigned: Mapping[str, Value], wrt: list[str] | None = None,
+            sparse: str = "off") -> Hessian:
     """The Hessian of a single-output function at a point: with ``wrt`` (checked input names,
-    :func:`adcli.points.check_inputs`), its block for those inputs, one forward sweep per input named."""
+    :func:`adcli.points.check_inputs`), its block for those inputs, one forward sweep per input named.
+
+    ``sparse``: "on" reads the pattern off the trace, star-colours it and takes one H·v per colour
+    (the result's ``sparsity`` holds the non-zeros, ``matrix`` is None); "auto" does so when it saves
+    sweeps (:func:`adcli.sparsity.pays`); "off" never. Where a node's second partials are infinite
+    (sqrt at 0) the Hessian is computed dense."""
     if len(trace.outputs) != 1:
         raise InputError(f"the Hessian needs a single output; the function has {len(trace.outputs)} "
                          "(use adcli jacobian for several outputs)")
+    check_sparse(sparse)
     evaluated = evaluate_at(trace, assigned)
     infinite: list[InfinitePartial] = []
     grad_trace, values = gradient_trace(trace, evaluated.values, infinite)
     d0, d1 = linearize(grad_trace, values)
     gradient = [values[o] for o in grad_trace.outputs]
     chosen = list(range(len(trace.inputs))) if wrt is None else [trace.input_names.index(name) for name in wrt]
+    names = [grad_trace.input_names[i] for i in chosen]
+    if not infinite and (sparse == "on" or (sparse == "auto" and len(chosen) > AUTO_MIN_COLUMNS)):
+        sparsity = _by_colours(trace, grad_trace, d0, d1, chosen, sparse == "on")
+        if sparsity is not None:
+            _check_defined(names, sparsity.entries())
+            return Hessian(evaluated, [gradient[i] for i in chosen], None, grad_trace, wrt, sparsity)
     if infinite:
         matrix = _add_infinite_parts(trace, grad_trace, d0, d1, infinite, gradient)
         matrix = [[matrix[i][j] for j in chosen] for i in range(len(matrix))]
     else:  # one JVP per input chosen
         matrix = jacobian_rows(grad_trace, d0, d1, [grad_trace.inputs[j] for j in chosen], "forward")
     matrix, gradient = [matrix[i] for i in chosen], [gradient[i] for i in chosen]
-    names = [grad_trace.input_names[i] for i in chosen]
-    for i, row in enumerate(matrix):
-        for j, entry in enumerate(row):
-            if entry != entry:
-                raise EvaluationError(f"the second derivative ∂²f/∂{names[i]}∂{names[j]} is undefined at "
-                                      "this point: its terms add up to inf - inf")
+    _check_defined(names, ((i, j, entry) for i, row in enumerate(matrix) for j, entry in enumerate(row)))
     return Hessian(evaluated, gradient, matrix, grad_trace, wrt)
+
+
+def _check_defined(names: list[str], entries: Iterable[tuple[int, int, float]]) -> None:
+    """Raise :class:`EvaluationError` at the first entry (row, column, value) that is nan."""
+    for i, j, entry in entries:
+        if entry != entry:
+            raise EvaluationError(f"the second derivative ∂²f/∂{names[i]}∂{names[j]} is undefined at "
+                                  "this point: its terms add up to inf - inf")
+
+
+def _by_colours(trace: Trace, grad_trace: Trace, d0, d1, chosen: list[int], always: bool) -> Sparsity | None:
+    """The Hessian block of the inputs ``chosen`` by colours: its pattern, a star colouring and one
+    forward sweep of the gradient trace per colour (an H·v with v the sum of the colour's columns).
+    None when not ``always`` and colouring saves too few sweeps."""
+    pattern = hessian_pattern(trace, [trace.inputs[j] for j in chosen])
+    colours = star_colouring(pattern)
+    sparsity = Sparsity(pattern, colours, "star")
+    if not always and not pays(len(chosen), sparsity.colour_count):
+        return None
+    rows = [grad_trace.outputs[i] for i in chosen]
+    compressed = []
+    for group in seeds(colours):
+        tangent = forward_sweep(grad_trace, d0, d1, {grad_trace.inputs[chosen[j]]: 1.0 for j in group})
+        compressed.append([tangent[o] for o in rows])
+    sparsity.values = recover_symmetric(pattern, colours, compressed)
+    return sparsity
 
 
 @dataclass

@@ -220,12 +220,16 @@ def jacobian_json(result: Jacobian) -> dict:
         "inputs": result.inputs,
         "outputs": [name for name, _ in result.outputs],
         "value": [number(value) for _, value in result.outputs],
-        "jacobian": [[number(v) for v in row] for row in result.matrix],
+        "jacobian": None if result.matrix is None else [[number(v) for v in row] for row in result.matrix],
         "sweeps": result.sweeps,
         "operations": result.operations,
         "cheaper_mode": result.cheaper,
         "warnings": evaluated.warnings, "notes": evaluated.notes,
     }
+    if result.sparsity is not None:  # coordinate lists, and the colouring
+        from adcli.output.sparse import coordinates, sparsity_json
+
+        document.update(jacobian=coordinates(result.sparsity), sparsity=sparsity_json(result.sparsity))
     if result.direction is not None:
         document["direction"] = {name: number(value) for name, value in result.direction.items()}
     if result.cotangent is not None:
@@ -236,15 +240,20 @@ def jacobian_json(result: Jacobian) -> dict:
 def hessian_json(result) -> dict:
     """The ``hessian`` document: value, gradient and the symmetric matrix of second derivatives."""
     evaluated, trace = result.evaluated, result.trace
-    return {
+    document = {
         "source": trace.source,
         "at": evaluated.at,
         "inputs": result.names,
         "value": number(evaluated.output_values[0]),
         "gradient": {name: number(g) for name, g in zip(result.names, result.gradient)},
-        "hessian": [[number(v) for v in row] for row in result.matrix],
+        "hessian": None if result.matrix is None else [[number(v) for v in row] for row in result.matrix],
         "warnings": evaluated.warnings, "notes": evaluated.notes,
     }
+    if result.sparsity is not None:  # coordinate lists, and the colouring
+        from adcli.output.sparse import coordinates, sparsity_json
+
+        document.update(hessian=coordinates(result.sparsity), sparsity=sparsity_json(result.sparsity))
+    return document
 
 
 def finite(data):

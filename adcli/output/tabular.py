@@ -457,6 +457,11 @@ def gradient_tables(result) -> list[Tabular]:
 
 def jacobian_tables(result) -> list[Tabular]:
     trace, evaluated = result.trace, result.evaluated
+    if result.sparsity is not None:
+        from adcli.output.sparse import sparse_tables
+
+        return sparse_tables(result.sparsity, "Jacobian of {subject}: non-zeros", trace.output_names, result.inputs,
+                             ["output", "input", "derivative"], _source(trace), evaluated.at)
     columns = ["output", "value", *(_partial(name, "") for name in result.inputs)]
     rows = [[name, value, *row] for (name, value), row in zip(result.outputs, result.matrix)]
     costs = [[mode, result.sweeps[mode], result.operations[mode]] for mode in ("forward", "reverse")]
@@ -467,6 +472,11 @@ def jacobian_tables(result) -> list[Tabular]:
 
 def hessian_tables(result) -> list[Tabular]:
     names = result.names
+    if result.sparsity is not None:
+        from adcli.output.sparse import sparse_tables
+
+        return sparse_tables(result.sparsity, "Hessian of {subject}: non-zeros", names, names,
+                             ["row", "column", "second derivative"], _source(result.trace), result.evaluated.at)
     rows = [[name, *row] for name, row in zip(names, result.matrix)]
     columns = ["", *(Label(name, f"${latex_name(name)}$") for name in names)]
     return [Tabular("Hessian of {subject}", columns, rows, kinds=[NAME], source=_source(result.trace),

@@ -160,8 +160,19 @@ def explained_lines(table: SweepTable, names: list[str], digits: int, rows: int 
 
 
 def jacobian_view(result: Jacobian, digits: int) -> Group:
-    """The Jacobian matrix, then the cost of each mode for this shape."""
+    """The Jacobian matrix, then the cost of each mode for this shape (computed by colours: its pattern
+    and non-zeros, :func:`adcli.output.sparse.sparse_view`)."""
     trace, evaluated = result.trace, result.evaluated
+    if result.sparsity is not None:
+        from adcli.output.sparse import sparse_view
+
+        values = ", ".join(f"{name} = {fmt(value, digits)}" for name, value in result.outputs)
+        by = "forward" if result.sparsity.colouring == "columns" else "reverse"
+        return sparse_view(result.sparsity, [name for name, _ in result.outputs], result.inputs,
+                           ["output", "input", "∂output/∂input"], digits,
+                           [header(trace, evaluated.at, digits), Text(f"value {values}")],
+                           f"{by} mode, one sweep per colour seeded with the sum of its "
+                           f"{'columns' if by == 'forward' else 'rows'}")
     grid = FitTable()
     grid.add_column("output", kind="key", style="bold")
     grid.add_column("value")
@@ -187,17 +198,23 @@ def jacobian_view(result: Jacobian, digits: int) -> Group:
 
 
 def hessian_view(result, digits: int) -> Group:
-    """Value, gradient and the Hessian matrix."""
+    """Value, gradient and the Hessian matrix (computed by colours: its pattern and non-zeros)."""
     trace, evaluated = result.trace, result.evaluated
     names = result.names
+    gradient = ", ".join(f"∂/∂{name} = {fmt(g, digits)}" for name, g in zip(names, result.gradient))
+    lines = [Text(f"value {fmt(evaluated.output_values[0], digits)}"), Text(f"gradient {gradient}")]
+    if result.sparsity is not None:
+        from adcli.output.sparse import sparse_view
+
+        return sparse_view(result.sparsity, names, names, ["row", "column", "∂²f/∂xᵢ∂xⱼ"], digits,
+                           [header(trace, evaluated.at, digits), *lines],
+                           "forward-over-reverse: one H·v per colour, v the sum of the colour's columns")
     grid = FitTable(title="Hessian ∂²f/∂xᵢ∂xⱼ", title_justify="left")
     grid.add_column("", kind="key", style="bold")
     for name in names:
         grid.add_column(name)
     for name, row in zip(names, result.matrix):
         grid.add_row(name, *(fmt(v, digits) for v in row))
-    gradient = ", ".join(f"∂/∂{name} = {fmt(g, digits)}" for name, g in zip(names, result.gradient))
-    lines = [Text(f"value {fmt(evaluated.output_values[0], digits)}"), Text(f"gradient {gradient}")]
     return Group(header(trace, evaluated.at, digits), *lines, grid,
                  Text("forward-over-reverse: the reverse sweep is recorded, forward mode differentiates it",
                       style="dim"))
