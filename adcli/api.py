@@ -156,6 +156,7 @@ def hessian(f: Callable, wrt: Wrt = None) -> Callable[..., list[list[float]]]:
         names = _wrt_names(bound, wrt)
         keep = [k for k, n in enumerate(trace.input_names) if n.partition("[")[0] in names]
         matrix = compute(trace, point).matrix
+        assert matrix is not None  # dense: the library's default
         return [[matrix[i][j] for j in keep] for i in keep]
 
     return evaluate

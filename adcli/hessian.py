@@ -21,8 +21,16 @@ from adcli.analysis import Evaluated, evaluate_at
 from adcli.errors import EvaluationError, InputError
 from adcli.points import Value
 from adcli.primitives import FIRST_PRIMITIVE, PRIMITIVES, primitive_of
-from adcli.sparsity import (AUTO_MIN_COLUMNS, Sparsity, check_sparse, hessian_pattern, pays, recover_symmetric, seeds,
-                            star_colouring)
+from adcli.sparsity import (
+    AUTO_MIN_COLUMNS,
+    Sparsity,
+    check_sparse,
+    hessian_pattern,
+    pays,
+    recover_symmetric,
+    seeds,
+    star_colouring,
+)
 from adcli.sweeps import forward_sweep, is_zero, jacobian_rows, linearize, product, reverse_steps
 from adcli.trace import Trace
 from adcli.tracer import Recorder, Var, recording, replay, traced_namespace

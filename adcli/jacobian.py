@@ -12,8 +12,18 @@ from adcli.analysis import Evaluated, check_finite, check_mode, check_seeds, eva
 from adcli.conventions import every_product
 from adcli.errors import InputError
 from adcli.points import Value
-from adcli.sparsity import (AUTO_MIN_COLUMNS, Sparsity, check_sparse, column_colouring, jacobian_pattern, pays,
-                            recover_columns, recover_rows, row_colouring, seeds)
+from adcli.sparsity import (
+    AUTO_MIN_COLUMNS,
+    Sparsity,
+    check_sparse,
+    column_colouring,
+    jacobian_pattern,
+    pays,
+    recover_columns,
+    recover_rows,
+    row_colouring,
+    seeds,
+)
 from adcli.sweeps import forward_sweep, jacobian_rows, reverse_sweep
 from adcli.trace import Trace
 
@@ -88,8 +98,9 @@ def jacobian(trace: Trace, assigned: Mapping[str, Value], mode: str = "reverse",
         if sparsity is not None:
             matrix = None
             assert sparsity.values is not None
+            entries = zip(sparsity.pattern.rows, sparsity.values)
             check_finite(evaluated, trace.output_names, [[(names[j], v) for j, v in zip(row, values)]
-                                                         for row, values in zip(sparsity.pattern.rows, sparsity.values)])
+                                                         for row, values in entries])
         else:
             matrix = jacobian_rows(trace, evaluated.d0, evaluated.d1, nodes, mode, every_product(convention))
             evaluated.warnings.extend(non_finite_warnings(evaluated, matrix, nodes))

@@ -148,9 +148,9 @@ def _index_sets(trace: Trace, nodes: Sequence[int], keep: Sequence[int],
                 assert released is not None
                 released.holders -= 1
                 sets[argument] = None
-        sets[i] = _union(first, second)
+        union = sets[i] = _union(first, second)
         if not uses[i]:  # used by nothing: released at once
-            sets[i].holders -= 1
+            union.holders -= 1
             sets[i] = None
     result: dict[int, set[int]] = {}
     for node in keep:
@@ -290,7 +290,8 @@ def seeds(colours: Sequence[int]) -> list[list[int]]:
     return groups
 
 
-def recover_columns(pattern: Pattern, colours: Sequence[int], compressed: Sequence[Sequence[float]]) -> list[list[float]]:
+def recover_columns(pattern: Pattern, colours: Sequence[int],
+                    compressed: Sequence[Sequence[float]]) -> list[list[float]]:
     """The entries at the pattern from ``compressed[c][i]`` = row i of (the matrix × the sum of colour
     c's columns), when columns of a colour share no row: each entry is its row's value for its colour."""
     return [[compressed[colours[j]][i] for j in row] for i, row in enumerate(pattern.rows)]

@@ -6,7 +6,8 @@ PyTorch and JAX on the same function.
 
 adcli is timed as a whole process (``adcli hessian rosenbrock.py --at x=[…] --json``), on the
 function written as a loop over a list, as its users write it; its peak memory is the child's
-maximum resident set, as GNU time (``/usr/bin/time``) reports it. PyTorch (``torch.autograd.functional.hessian``) and JAX (``jax.hessian``
+maximum resident set, as GNU time (``/usr/bin/time``) reports it. PyTorch
+(``torch.autograd.functional.hessian``) and JAX (``jax.hessian``
 under ``jit``, compilation included) are timed in this process on the array form, as their users
 would write it, when installed. Every figure is a median; compare ratios from one run.
 """
@@ -116,7 +117,7 @@ def main() -> None:
             for measure in (torch_seconds, jax_seconds):
                 first = measure(n)
                 peers.append("not installed" if first is None else
-                             f"{median_of(options.repeat, lambda: measure(n) or 0.0):.2f} s")
+                             f"{median_of(options.repeat, lambda m=measure, k=n: m(k) or 0.0):.2f} s")
             print(f"| {n:,} | {sparse_s:.2f} s, {sparse_mb:.0f} MB | {colours} | {dense} | {' | '.join(peers)} |",
                   flush=True)
 

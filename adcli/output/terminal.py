@@ -178,6 +178,7 @@ def jacobian_view(result: Jacobian, digits: int) -> Group:
     grid.add_column("value")
     for name in result.inputs:
         grid.add_column(f"∂/∂{name}")
+    assert result.matrix is not None  # (a sparse Jacobian went to its own view above)
     for (name, value), row in zip(result.outputs, result.matrix):
         grid.add_row(name, fmt(value, digits), *(fmt(v, digits) for v in row))
     n, m = len(result.inputs), len(result.outputs)
