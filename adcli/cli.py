@@ -83,7 +83,7 @@ def FormatOption(kind: str) -> Any:  # noqa: N802 - a type, named like one
 Output = Annotated[str | None, typer.Option(
     "-o", "--output", metavar="FILE", show_default=False,
     help="Write the result to FILE instead of standard output, in the format its suffix names (.txt for a table, "
-         ".json, .md, .tex, .csv; graph: .dot, .mmd, .svg, .png; codegen: .py).")]
+         ".json, .md, .tex, .csv; graph: .dot, .mmd, .svg, .png; jacobian, hessian, plot: .svg, .png; codegen: .py).")]
 Func = Annotated[str | None, typer.Option(
     "--func", metavar="NAME", help="The function to differentiate in a .py file.")]
 NumpyArrays = Annotated[bool, typer.Option(
@@ -461,6 +461,7 @@ def jacobian(
     from adcli.points import check_inputs
 
     chosen = _choose("jacobian", output_format, as_json, output)
+    _check_picture(chosen, output, "adcli jacobian", "pattern.png")
     trace, assigned = _load(source, at, func, arrays=arrays)
     trace = _smoothed(trace, smooth)
     seed, weights = _seeds(trace, direction, cotangent)
@@ -491,6 +492,7 @@ def hessian(
     from adcli.points import check_inputs
 
     chosen = _choose("hessian", output_format, as_json, output)
+    _check_picture(chosen, output, "adcli hessian", "pattern.png")
     trace, assigned = _load(source, at, func, arrays=arrays)
     trace = _smoothed(trace, smooth)
     result = compute(trace, assigned, None if wrt is None else check_inputs(trace, _wrt(wrt)), sparse)
@@ -764,14 +766,20 @@ def plot(
     from adcli.curve import curve
 
     chosen = _choose("plot", output_format, as_json, output)
-    if chosen in ("png", "svg"):
-        if chosen == "png" and output is None:
-            raise InputError("--format png writes an image: name the file with -o f.png")
-        from adcli.output.plot import check_matplotlib
-
-        check_matplotlib(f"adcli plot --format {chosen}")
+    _check_picture(chosen, output, "adcli plot", "f.png")
     result = curve(_source(source, at), parse_assignments(at or []), func)
     _show("plot", (result,), chosen, digits, output, quiet)
+
+
+def _check_picture(chosen: str, output: str | None, command: str, example: str) -> None:
+    """Before any work: a PNG needs a file, and a picture matplotlib (``chosen`` is the format)."""
+    if chosen not in ("png", "svg"):
+        return
+    if chosen == "png" and output is None:
+        raise InputError(f"--format png writes an image: name the file with -o {example}")
+    from adcli.output.plot import check_matplotlib
+
+    check_matplotlib(f"{command} --format {chosen}")
 
 
 def _check_seconds(seconds: float | None) -> None:

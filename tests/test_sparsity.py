@@ -271,3 +271,21 @@ def test_cli_sparse_jacobian_csv(runner):
 def test_cli_sparse_errors(runner, arguments, message):
     result = runner.invoke(app, arguments)
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", message)
+
+
+def test_the_pattern_as_a_picture_file(runner, rosenbrock, tmp_path):
+    """-o pattern.svg draws the non-zeros; Rosenbrock's tridiagonal Hessian has 3n - 2 of them (by
+    hand: n on the diagonal, n - 1 on each side), 73 for n = 25, found with 3 star colours."""
+    pytest.importorskip("matplotlib")
+    x = "[" + ",".join(["1.2"] * 25) + "]"
+    svg = tmp_path / "pattern.svg"
+    result = runner.invoke(app, ["hessian", rosenbrock, "--at", f"x={x}", "-o", str(svg), "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert "73 non-zeros of 25 × 25 (star colouring: 3 colours)" in svg.read_text()
+    png = tmp_path / "pattern.png"
+    result = runner.invoke(app, ["jacobian", "x*y, sin(y)", "--at", "x=1,y=2", "-o", str(png), "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    result = runner.invoke(app, ["hessian", "x*y", "--at", "x=1,y=2", "--format", "png"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "error: --format png writes an image: name the file with -o pattern.png\n"

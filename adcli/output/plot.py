@@ -162,3 +162,53 @@ def _draw_curve(axes, curve) -> None:
     axes[1].set_xlabel(curve.name)
     if curve.branch_changes or curve.kinks or curve.conventions:
         axes[0].legend(fontsize=8)
+
+
+def pattern_png(result) -> bytes:
+    """``jacobian``/``hessian -o pattern.png``: where the matrix is non-zero (a spy picture), with
+    the colouring when it was computed by colours."""
+    return _pattern_file(result, "png")
+
+
+def pattern_svg(result) -> str:
+    """As :func:`pattern_png`, as SVG text."""
+    return _pattern_file(result, "svg").decode()
+
+
+def _pattern_file(result, image_format: str) -> bytes:
+    import io
+
+    rows, columns, shape, title = _pattern(result)
+    plt = _pyplot(f"a picture of the pattern (--format {image_format})")
+    plt.rcParams["svg.hashsalt"] = "adcli"
+    side = min(7.0, max(3.0, 0.25 * max(shape)))
+    figure, axis = plt.subplots(figsize=(side, side))
+    try:
+        size = max(0.5, min(40.0, 4000.0 / max(shape)))  # points² per entry: visible at n = 2,000
+        axis.scatter(columns, rows, s=size, marker="s", linewidths=0, color="black")
+        axis.set_xlim(-0.5, shape[1] - 0.5)
+        axis.set_ylim(shape[0] - 0.5, -0.5)  # row 0 at the top, as a matrix is written
+        axis.set_aspect("equal")
+        axis.set_title(title, fontsize=9)
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format=image_format, metadata={"Date": None} if image_format == "svg" else None)
+    finally:
+        plt.close(figure)
+    return buffer.getvalue()
+
+
+def _pattern(result) -> tuple[list[int], list[int], tuple[int, int], str]:
+    """The rows and columns of the non-zeros of a Jacobian or Hessian, its shape, and a title."""
+    sparsity = result.sparsity
+    if sparsity is not None:
+        rows, columns = sparsity.pattern.coordinates()
+        shape = sparsity.pattern.shape
+        how = f"{sparsity.colouring} colouring: {max(sparsity.colours, default=-1) + 1} colours"
+    else:
+        matrix = result.matrix
+        entries = [(i, j) for i, row in enumerate(matrix) for j, value in enumerate(row) if value != 0]
+        rows, columns = [i for i, _ in entries], [j for _, j in entries]
+        shape = (len(matrix), len(matrix[0]) if matrix else 0)
+        how = "computed densely"
+    return rows, columns, shape, f"{len(rows):,} non-zeros of {shape[0]:,} × {shape[1]:,} ({how})"
