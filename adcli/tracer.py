@@ -789,14 +789,21 @@ Var.__array_ufunc__ = _array_ufunc
 Var.__getattr__ = _missing_method
 
 
+_ARITHMETIC = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
+               "neg": operator.neg}
+
+
 def replay(trace: Trace, values: Sequence[float], recorder: Recorder) -> list:
-    """Re-record ``trace`` on traced values into ``recorder``: returns a Var (or constant) per node."""
+    """Re-record ``trace`` on traced values into ``recorder`` (the active recording): a Var per node,
+    or a number for a node computed from constants alone."""
     out: list = [None] * len(trace)
     for name, node in zip(trace.input_names, trace.inputs):
         out[node] = recorder.input(name, values[node])
     for node, value in trace.literal.items():
         out[node] = value
     steps = (i for i, code in enumerate(trace.op) if code >= FIRST_PRIMITIVE)
-    evaluate_steps(trace.op, trace.arg0, trace.arg1, out, steps,
-                   lambda i, code, args: recorder.record(primitive_of(code), args))
+    # Var's own operators for arithmetic (the tracer's hot path, in C when built), the traced
+    # namespace's functions for the rest
+    functions = functions_of(types.SimpleNamespace(**{**vars(traced_namespace), **_ARITHMETIC}))
+    evaluate_steps(trace.op, trace.arg0, trace.arg1, out, steps, lambda i, code, args: functions[code](*args))
     return out
