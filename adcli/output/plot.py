@@ -114,13 +114,23 @@ def curve_svg(curve) -> str:
 
 
 def _curve_file(curve, image_format: str) -> bytes:
-    import io
 
     plt = _pyplot(f"adcli plot --format {image_format}")
     plt.rcParams["svg.hashsalt"] = "adcli"
     figure, axes = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
     try:
         _draw_curve(axes, curve)
+    except BaseException:
+        plt.close(figure)
+        raise
+    return _figure_bytes(plt, figure, image_format)
+
+
+def _figure_bytes(plt, figure, image_format: str) -> bytes:
+    """``figure`` as PNG or SVG bytes (an SVG without a date, the same for the same picture); closed."""
+    import io
+
+    try:
         figure.tight_layout()
         buffer = io.BytesIO()
         figure.savefig(buffer, format=image_format, metadata={"Date": None} if image_format == "svg" else None)
@@ -176,7 +186,6 @@ def pattern_svg(result) -> str:
 
 
 def _pattern_file(result, image_format: str) -> bytes:
-    import io
 
     rows, columns, shape, title = _pattern(result)
     plt = _pyplot(f"a picture of the pattern (--format {image_format})")
@@ -190,12 +199,10 @@ def _pattern_file(result, image_format: str) -> bytes:
         axis.set_ylim(shape[0] - 0.5, -0.5)  # row 0 at the top, as a matrix is written
         axis.set_aspect("equal")
         axis.set_title(title, fontsize=9)
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format=image_format, metadata={"Date": None} if image_format == "svg" else None)
-    finally:
+    except BaseException:
         plt.close(figure)
-    return buffer.getvalue()
+        raise
+    return _figure_bytes(plt, figure, image_format)
 
 
 def _pattern(result) -> tuple[list[int], list[int], tuple[int, int], str]:
