@@ -10,7 +10,8 @@
      get is a Python subclass of this base, and the recorder's constant and error hooks are Python
      functions. A Var holds no references, so it takes no part in garbage collection.
    - Evaluation of a long trace (twin: evaluate.evaluate).
-   - The reverse sweep of a long trace (twin: sweeps.reverse_sweep).
+   - The reverse sweep of a long trace (twin: sweeps.reverse_sweep), and the forward sweep (twin:
+     sweeps.forward_loop).
    - Parsing a well-formed expression (twin: parser._Parser); anything else is left to Python. */
 
 #define PY_SSIZE_T_CLEAN
@@ -641,40 +642,39 @@ column_view(PyObject *object, Py_buffer *view, Py_ssize_t itemsize, int is_doubl
     return 0;
 }
 
-static PyObject *
-reverse_sweep(PyObject *module, PyObject *args)
+/* The columns and seed of a sweep: views of op, arg0, arg1, d0, d1 (all of one length n) and a
+   zeroed buffer of n doubles with the seed's values added (``assign``: set, as the forward sweep's
+   twin does; -0.0 stays -0.0). Returns n, or -1 with an exception set
+   (the views already taken are released, the buffer freed). */
+static Py_ssize_t
+sweep_setup(const char *sweep, PyObject *args, int assign, Py_buffer views[5], double **buffer,
+            long *first_primitive)
 {
     PyObject *objects[5], *seed;
-    long first_primitive;
     if (!PyArg_ParseTuple(args, "OOOOOO!l", &objects[0], &objects[1], &objects[2], &objects[3], &objects[4],
-                          &PyDict_Type, &seed, &first_primitive)) {
-        return NULL;
+                          &PyDict_Type, &seed, first_primitive)) {
+        return -1;
     }
     static const char *names[5] = {"op", "arg0", "arg1", "d0", "d1"};
     static const Py_ssize_t sizes[5] = {1, 8, 8, 8, 8};
-    Py_buffer views[5];
     int held = 0;
-    PyObject *result = NULL;
-    double *adjoint = NULL;
+    *buffer = NULL;
     for (; held < 5; held++) {
         if (column_view(objects[held], &views[held], sizes[held], held >= 3, names[held], 0) < 0) {
-            goto done;
+            goto fail;
         }
     }
     Py_ssize_t n = views[0].len;
     for (int k = 1; k < 5; k++) {
         if (views[k].len / views[k].itemsize != n) {
-            PyErr_SetString(PyExc_ValueError, "reverse_sweep: the columns differ in length");
-            goto done;
+            PyErr_Format(PyExc_ValueError, "%s: the columns differ in length", sweep);
+            goto fail;
         }
     }
-    const signed char *op = views[0].buf;
-    const int64_t *arg0 = views[1].buf, *arg1 = views[2].buf;
-    const double *d0 = views[3].buf, *d1 = views[4].buf;
-    adjoint = PyMem_Calloc(n ? n : 1, sizeof(double));
-    if (adjoint == NULL) {
+    *buffer = PyMem_Calloc(n ? n : 1, sizeof(double));
+    if (*buffer == NULL) {
         PyErr_NoMemory();
-        goto done;
+        goto fail;
     }
     PyObject *key, *value;
     Py_ssize_t position = 0;
@@ -682,14 +682,59 @@ reverse_sweep(PyObject *module, PyObject *args)
         Py_ssize_t node = PyLong_AsSsize_t(key);
         double v = PyFloat_AsDouble(value);
         if (PyErr_Occurred()) {
-            goto done;
+            goto fail;
         }
         if (node < 0 || node >= n) {
-            PyErr_SetString(PyExc_ValueError, "reverse_sweep: a seed names no node");
-            goto done;
+            PyErr_Format(PyExc_ValueError, "%s: a seed names no node", sweep);
+            goto fail;
         }
-        adjoint[node] += v;
+        (*buffer)[node] = assign ? v : (*buffer)[node] + v;
     }
+    return n;
+fail:
+    PyMem_Free(*buffer);
+    *buffer = NULL;
+    while (held-- > 0) {
+        PyBuffer_Release(&views[held]);
+    }
+    return -1;
+}
+
+/* The end of a sweep: the buffer as an array('d') (unless failed), the views released. */
+static PyObject *
+sweep_result(int failed, Py_buffer views[5], double *buffer, Py_ssize_t n)
+{
+    PyObject *result = failed ? NULL : column("d", buffer, n * (Py_ssize_t)sizeof(double));
+    PyMem_Free(buffer);
+    for (int k = 0; k < 5; k++) {
+        PyBuffer_Release(&views[k]);
+    }
+    return result;
+}
+
+static int
+check_arguments(const char *sweep, Py_ssize_t i, int64_t a, int64_t b)
+{
+    if (a < 0 || a >= i || b < -1 || b >= i) {
+        PyErr_Format(PyExc_ValueError, "%s: a node refers to a later node or none", sweep);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+reverse_sweep(PyObject *module, PyObject *args)
+{
+    Py_buffer views[5];
+    double *adjoint;
+    long first_primitive;
+    Py_ssize_t n = sweep_setup("reverse_sweep", args, 0, views, &adjoint, &first_primitive);
+    if (n < 0) {
+        return NULL;
+    }
+    const signed char *op = views[0].buf;
+    const int64_t *arg0 = views[1].buf, *arg1 = views[2].buf;
+    const double *d0 = views[3].buf, *d1 = views[4].buf;
     /* The loop of sweeps.reverse_sweep, product for product in the same order. */
     for (Py_ssize_t i = n - 1; i >= 0; i--) {
         double g = adjoint[i];
@@ -697,9 +742,8 @@ reverse_sweep(PyObject *module, PyObject *args)
             continue;
         }
         int64_t a = arg0[i], b = arg1[i];
-        if (a < 0 || a >= i || b < -1 || b >= i) {
-            PyErr_SetString(PyExc_ValueError, "reverse_sweep: a node refers to a later node or none");
-            goto done;
+        if (check_arguments("reverse_sweep", i, a, b) < 0) {
+            return sweep_result(1, views, adjoint, n);
         }
         if (d0[i] != 0.0) {
             adjoint[a] += g * d0[i];
@@ -708,13 +752,45 @@ reverse_sweep(PyObject *module, PyObject *args)
             adjoint[b] += g * d1[i];
         }
     }
-    result = column("d", adjoint, n * (Py_ssize_t)sizeof(double));
-done:
-    PyMem_Free(adjoint);
-    while (held-- > 0) {
-        PyBuffer_Release(&views[held]);
+    return sweep_result(0, views, adjoint, n);
+}
+
+/* sweeps.product: a * b, where a zero factor gives 0 even against an infinite one. */
+static inline double
+product(double a, double b)
+{
+    return (a != 0.0 && b != 0.0) ? a * b : 0.0;
+}
+
+static PyObject *
+forward_sweep(PyObject *module, PyObject *args)
+{
+    Py_buffer views[5];
+    double *tangent;
+    long first_primitive;
+    Py_ssize_t n = sweep_setup("forward_sweep", args, 1, views, &tangent, &first_primitive);
+    if (n < 0) {
+        return NULL;
     }
-    return result;
+    const signed char *op = views[0].buf;
+    const int64_t *arg0 = views[1].buf, *arg1 = views[2].buf;
+    const double *d0 = views[3].buf, *d1 = views[4].buf;
+    /* The loop of sweeps.forward_loop, term for term in the same order. */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (op[i] < first_primitive) {
+            continue;
+        }
+        int64_t a = arg0[i], b = arg1[i];
+        if (check_arguments("forward_sweep", i, a, b) < 0) {
+            return sweep_result(1, views, tangent, n);
+        }
+        double t = 0.0 + product(d0[i], tangent[a]);
+        if (b >= 0) {
+            t += product(d1[i], tangent[b]);
+        }
+        tangent[i] = t;
+    }
+    return sweep_result(0, views, tangent, n);
 }
 
 /* ------------------------------------------------------------------ evaluation */
@@ -1383,6 +1459,9 @@ static PyMethodDef module_methods[] = {
      "reverse_sweep(op, arg0, arg1, d0, d1, seed, first_primitive) -> array('d'): the adjoints of\n"
      "sweeps.reverse_sweep, over columns (array.array or NumPy) of 1-byte opcodes, 8-byte node\n"
      "indices and float partials."},
+    {"forward_sweep", forward_sweep, METH_VARARGS,
+     "forward_sweep(op, arg0, arg1, d0, d1, seed, first_primitive) -> array('d'): the tangents of\n"
+     "sweeps.forward_sweep (adcli's rule for 0*inf), over the same columns as reverse_sweep."},
     {"configure", configure, METH_VARARGS,
      "configure(var_type, constant_hook, error_hook, foreign_hook): the Python side of the recorder."},
     {"activate", activate, METH_VARARGS,

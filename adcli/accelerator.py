@@ -13,6 +13,8 @@ call what this module exports:
   ``DENSE_VISITS_LONG`` node visits (outputs × nodes) is where its full sweeps give way to cone sweeps.
   It keeps adcli's rule (a zero factor adds nothing); a framework's convention, whose 0·inf is nan,
   always runs the Python loop (``sweeps.reverse_sweep``).
+- ``forward_long(op, arg0, arg1, d0, d1, seed, first)``: the forward sweep of a long trace (one JVP),
+  with the same rule; the Hessian's sweeps over its recorded reverse sweep run it.
 - ``set_grammar(...)`` and ``parse_fast(source)``: the parser's tables, and a fast parse of a
   well-formed expression (None: let the Python parser find and word the mistake).
 - the tracer's hot path: ``Tape`` (a recording's tape), ``VarBase`` (the base class of a traced
@@ -93,7 +95,8 @@ def use(native: bool) -> bool:
     if NATIVE:
         assert _native is not None
         long_values, parse_fast = _c_values, _native.parse
-        globals().update(evaluate_long=_native.evaluate, reverse_long=_native.reverse_sweep)
+        globals().update(evaluate_long=_native.evaluate, reverse_long=_native.reverse_sweep,
+                         forward_long=_native.forward_sweep)
         if _grammar:
             _native.set_grammar(*_grammar)
         DENSE_VISITS_LONG = 50_000_000
@@ -107,7 +110,8 @@ def use(native: bool) -> bool:
 
 # The pure-Python twins, imported on first use (a module ``__getattr__``, which avoids an import
 # cycle): the hot loops, and the tracer's hot path (bound at import, see :func:`use`).
-_LOOPS = {"evaluate_long": ("adcli.evaluate", "evaluate_loop"), "reverse_long": ("adcli.sweeps", "reverse_loop")}
+_LOOPS = {"evaluate_long": ("adcli.evaluate", "evaluate_loop"), "reverse_long": ("adcli.sweeps", "reverse_loop"),
+          "forward_long": ("adcli.sweeps", "forward_loop")}
 _TRACER = {"Tape": ("adcli.tracer", "ListTape"), "VarBase": ("adcli.tracer", "PythonVarBase"),
            "activate": ("adcli.tracer", "activate_list_tape"), "configure": ("adcli.tracer", "define_python_operators"),
            "Unary": ("adcli.tracer", "python_unary")}
@@ -118,6 +122,7 @@ configure: Callable[..., None]
 Unary: Callable[..., Callable]
 evaluate_long: Callable[..., int]
 reverse_long: Callable[..., list[float]]
+forward_long: Callable[..., list[float]]
 if _native is not None:
     globals().update({name: getattr(_native, name) for name in _TRACER})
 use(True)

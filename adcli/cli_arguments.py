@@ -15,6 +15,7 @@ from adcli.points import PointRange, Value
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
 _ENTRY = re.compile(r"[A-Za-z_][A-Za-z_0-9]*(\[[0-9]+\])?\Z")  # a name or a list's entry: w[0]
 _RANGE = re.compile(r"([^:]+):([^:]+):\s*(\S+)\Z")
+_MAX_LIST_FILE_BYTES = 256 * 2**20
 
 
 def is_batch(assigned: Mapping[str, Value], points_file: str | None) -> bool:
@@ -58,6 +59,8 @@ def parse_assignments(specs: list[str], option: str = "--at", entries: bool = Fa
 
 
 def _parse_value(text: str, place: str) -> Value:
+    if text.startswith("@"):
+        return read_list_file(text[1:], place)
     if ":" in text and not text.startswith("["):
         match = _RANGE.match(text)
         if match is None:
@@ -75,6 +78,38 @@ def _parse_value(text: str, place: str) -> Value:
             raise InputError(f"{place}: nested lists are not supported, only a flat list of numbers")
         return [constant_value(item.strip(), place) for item in split_top_level(inner)] if inner else []
     return constant_value(text, place)
+
+
+def read_list_file(path: str, place: str) -> list[float]:
+    """The list of numbers in the file at ``path`` (``--at x=@x.txt``): a JSON array, or numbers
+    separated by commas, blanks or newlines; for inputs too long for a command line."""
+    if not path:
+        raise InputError(f"{place}: name a file after '@', e.g. x=@x.txt")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read(_MAX_LIST_FILE_BYTES + 1)
+    except UnicodeDecodeError:
+        raise InputError(f"{place}: {path} is not a text file") from None
+    except OSError as error:
+        raise InputError(f"{place}: cannot read {path}: {error.strerror or error}") from None
+    if len(text) > _MAX_LIST_FILE_BYTES:
+        raise InputError(f"{place}: {path} is larger than {_MAX_LIST_FILE_BYTES // 2**20} MB")
+    stripped = text.strip()
+    if stripped.startswith("[") and stripped.endswith("]"):
+        stripped = stripped[1:-1]
+    items = [item for item in re.split(r"[\s,]+", stripped) if item]
+    if len(items) > MAX_POINTS:
+        raise InputError(f"{place}: {path} holds more than {MAX_POINTS:,} numbers")
+    values = []
+    for number, item in enumerate(items, 1):
+        try:
+            value = float(item)
+        except ValueError:
+            raise InputError(f"{place}: entry {number} of {path}, '{item[:40]}', is not a number") from None
+        if not math.isfinite(value):
+            raise InputError(f"{place}: entry {number} of {path}, '{item[:40]}', is not a finite number")
+        values.append(value)
+    return values
 
 
 def constant_value(text: str, place: str) -> float:

@@ -159,14 +159,14 @@ def convention_warnings(trace: Trace, values: Sequence[float], d0: Sequence[floa
             continue
         args_nodes = trace.args(i)
         args = [values[a] for a in args_nodes]
-        where = trace.label(i, names, input_name)
         if any(kink(*args) and active[a] for kink, a in zip(primitive.kinks, args_nodes) if kink):
             shown = ", ".join(format_literal(a) for a in args)
             used = (d0[i], d1[i])[:primitive.arity]
             arg_names = [names[a] if active[a] else None for a in args_nodes]  # a constant has no sides
             detail = kink_detail(primitive, args, values[i], arg_names, used, trace.program is not None)
-            warnings.append(f"{where}: {primitive.name} is not differentiable at {shown}{detail}")
+            warnings.append(f"{trace.label(i, names, input_name)}: {primitive.name} is not differentiable at "
+                            f"{shown}{detail}")
         elif primitive.discrete and active[i]:
-            warnings.append(f"{where}: {primitive.name} is piecewise constant, its derivative is 0, "
+            warnings.append(f"{trace.label(i, names, input_name)}: {primitive.name} is piecewise constant, its derivative is 0, "
                             "so no gradient flows through this node")
     return warnings

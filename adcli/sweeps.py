@@ -80,22 +80,33 @@ def product(a: float, b: float) -> float:
 
 def forward_sweep(trace: Trace, d0: Sequence[float], d1: Sequence[float], seed: dict[int, float],
                   every_product: bool = False,
-                  record: Callable[[int, int, float], None] | None = None) -> list[float]:
+                  record: Callable[[int, int, float], None] | None = None) -> Sequence[float]:
     """Tangents of every node for the input tangents in ``seed`` (node -> tangent): one JVP.
 
     As in the reverse sweep, a product with a zero factor is not taken, so an infinite partial
     (sqrt'(0)) times a zero tangent gives 0 in both modes alike. With ``every_product`` the sweep
     multiplies along every edge from a node the seed reaches, as PyTorch, JAX and autograd do, so
     0·inf gives nan (:mod:`adcli.conventions`). ``record(node, position, contribution)``, when
-    given, hears each argument's term of each node's tangent as it is added (``trace --explain``)."""
-    op, arg0, arg1 = trace.op, trace.arg0, trace.arg1
+    given, hears each argument's term of each node's tangent as it is added (``trace --explain``).
+    Long traces with adcli's rule and nothing to hear run the boundary's loop (:mod:`adcli.accelerator`).
+    """
+    if not every_product and record is None and len(trace.op) >= LONG_TRACE:
+        return accelerator.forward_long(trace.op, trace.arg0, trace.arg1, d0, d1, seed, FIRST_PRIMITIVE)
+    return forward_loop(trace.op, trace.arg0, trace.arg1, d0, d1, seed, FIRST_PRIMITIVE, every_product, record)
+
+
+def forward_loop(op: Sequence[int], arg0: Sequence[int], arg1: Sequence[int], d0: Sequence[float],
+                 d1: Sequence[float], seed: dict[int, float], first: int, every_product: bool = False,
+                 record: Callable[[int, int, float], None] | None = None) -> list[float]:
+    """The tangents of every node for ``seed`` from the partial columns ``d0``, ``d1`` (opcodes below
+    ``first`` are leaves): :func:`forward_sweep`'s loop, the pure-Python twin of the C extension's."""
     tangent = [0.0] * len(op)
     reached = bytearray(len(op))
     for node, value in seed.items():
         tangent[node] = value
         reached[node] = 1
     for i, code in enumerate(op):
-        if code < FIRST_PRIMITIVE:
+        if code < first:
             continue
         t = 0.0
         for position, a, partial in ((0, arg0[i], d0[i]), (1, arg1[i], d1[i])):

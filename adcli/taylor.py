@@ -6,7 +6,7 @@ primitive's Taylor rule (``Primitive.taylor``, :mod:`adcli.series`) gives a node
 its arguments' in O(K²). The k-th directional derivative of f at x along u is k!·c_k. One forward
 loop over the trace, no recursion.
 
-:func:`sympy_check` cross-checks the orders 1 … 8 against SymPy's k-th derivative at 50 digits,
+:func:`sympy_check` cross-checks the orders 1 … 8 of every output against SymPy's k-th derivative at 50 digits,
 with the size of SymPy's expression for each k beside the trace's (SymPy is imported there only).
 """
 
@@ -32,8 +32,9 @@ SYMPY_ORDERS = 8
 
 @dataclass
 class OrderCheck:
-    """SymPy's k-th derivative of the first output along the direction, beside Taylor mode's."""
+    """SymPy's k-th derivative of one output along the direction, beside Taylor mode's."""
 
+    output: str  # the output's name
     order: int
     ad: float
     reference: str | None  # SymPy's value at 50 digits, as text (None: timed out or no value)
@@ -123,13 +124,12 @@ def taylor_sweep(trace: Trace, values: Sequence[float], d0: Sequence[float], d1:
 
 
 def sympy_check(result: Taylor, seconds: float, orders: int = SYMPY_ORDERS) -> None:
-    """Fill ``result.checks``: SymPy's k-th derivative of the first output along u at 50 digits, for
+    """Fill ``result.checks``: SymPy's k-th derivative of every output along u at 50 digits, for
     k = 1 … min(order, ``orders``), each with its size, within ``seconds`` in all."""
     from adcli.compare import REFERENCE_DIGITS, SymbolicBudget
 
     budget = SymbolicBudget(seconds)
     trace = result.trace
-    ad = result.derivatives(0)
     state: dict = {}
 
     def start():
@@ -142,21 +142,35 @@ def sympy_check(result: Taylor, seconds: float, orders: int = SYMPY_ORDERS) -> N
         line = {s: s + sympy.Rational(result.direction[str(s)]) * t
                 for s in symbols if result.direction[str(s)]}
         point = result.evaluated.at.values()
-        state.update(t=t, current=to_sympy(trace, symbols)[0].subs(line, simultaneous=True),
+        state.update(t=t, outputs=[f.subs(line, simultaneous=True) for f in to_sympy(trace, symbols)],
                      at={s: sympy.Float(v, REFERENCE_DIGITS + 10) for s, v in zip(symbols, point)})
 
     budget.run("build SymPy's expression", start)
     if "t" not in state:
         result.sympy_messages = budget.messages()
         return
-    for k in range(1, min(result.order, orders) + 1):
-        def step(k=k):
+    for index, name in enumerate(trace.output_names):
+        if not _check_output(result, index, name, state, budget, min(result.order, orders)):
+            break
+    result.sympy_messages = budget.messages()
+
+
+def _check_output(result: Taylor, index: int, name: str, state: dict, budget, orders: int) -> bool:
+    """SymPy's derivatives of output ``index`` to order ``orders`` into ``result.checks``; False when
+    the budget ran out."""
+    from adcli.compare import REFERENCE_DIGITS
+
+    ad = result.derivatives(index)
+    current = state["outputs"][index]
+    for k in range(1, orders + 1):
+        def step():
             import mpmath
             import sympy
 
+            nonlocal current
             began = time.perf_counter()
-            state["current"] = sympy.diff(state["current"], state["t"])
-            derivative = state["current"].subs(state["t"], 0)
+            current = sympy.diff(current, state["t"])
+            derivative = current.subs(state["t"], 0)
             size = int(sympy.count_ops(derivative))
             spent = time.perf_counter() - began
             value = derivative.evalf(REFERENCE_DIGITS, subs=state["at"])
@@ -165,15 +179,16 @@ def sympy_check(result: Taylor, seconds: float, orders: int = SYMPY_ORDERS) -> N
             mpmath.mp.dps = REFERENCE_DIGITS + 10
             return size, spent, mpmath.mpf(value)
 
-        done = budget.run(f"the derivative of order {k}", step)
+        subject = f" of {name}" if len(result.trace.outputs) > 1 else ""
+        done = budget.run(f"the derivative of order {k}{subject}", step)
         if done is None:
-            result.checks.append(OrderCheck(k, ad[k], None, None, None, None))
-            break
+            result.checks.append(OrderCheck(name, k, ad[k], None, None, None, None))
+            return False
         size, spent, reference = done
         error = None if reference is None else _relative_error(ad[k], reference)
         text = None if reference is None else _mp_text(reference)
-        result.checks.append(OrderCheck(k, ad[k], text, error, size, spent))
-    result.sympy_messages = budget.messages()
+        result.checks.append(OrderCheck(name, k, ad[k], text, error, size, spent))
+    return True
 
 
 def _relative_error(value: float, reference) -> float:

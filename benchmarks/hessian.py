@@ -1,11 +1,12 @@
 """The Hessian of the Rosenbrock function at scale (issue 17, item 4): adcli sparse vs dense, beside
 PyTorch and JAX on the same function.
 
-    python benchmarks/hessian.py                  # n = 1,000 and 2,000, median of 3 runs
+    python benchmarks/hessian.py                  # n = 1,000, 2,000 and 100,000, median of 3 runs
     python benchmarks/hessian.py --n 500 --repeat 1 --no-dense
 
-adcli is timed as a whole process (``adcli hessian rosenbrock.py --at x=[…] --json``), on the
-function written as a loop over a list, as its users write it; its peak memory is the child's
+adcli is timed as a whole process (``adcli hessian rosenbrock.py --at x=@x.txt --json``, the point
+read from a file), on the function written as a loop over a list, as its users write it; its JSON
+holds the value, the gradient and the Hessian's non-zeros; its peak memory is the child's
 maximum resident set, as GNU time (``/usr/bin/time``) reports it. PyTorch
 (``torch.autograd.functional.hessian``) and JAX (``jax.hessian``
 under ``jit``, compilation included) are timed in this process on the array form, as their users
@@ -41,10 +42,15 @@ def point(n: int) -> list[float]:
     return [0.5 + i / n for i in range(n)]
 
 
+DENSE_MAX = 5_000  # beyond this the dense n × n Hessian does not fit: adcli's dense mode and the peers are not run
+
+
 def adcli_run(path: str, n: int, sparse: str) -> tuple[float, float, dict]:
     """Seconds and peak MB of one ``adcli hessian`` process, and its JSON document."""
     environment = dict(os.environ, PYTHONPATH=str(ROOT))
-    command = [sys.executable, "-m", "adcli", "hessian", path, "--at", f"x={point(n)}", "--json",
+    point_file = Path(path).with_name(f"x{n}.txt")
+    point_file.write_text("\n".join(map(repr, point(n))))
+    command = [sys.executable, "-m", "adcli", "hessian", path, "--at", f"x=@{point_file}", "--json",
                "--sparse", sparse]
     with tempfile.NamedTemporaryFile("r") as peak:
         # Linux keeps the peak resident set across exec, so a child spawned from this (large, once
@@ -94,7 +100,7 @@ def jax_seconds(n: int) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, nargs="*", default=[1000, 2000])
+    parser.add_argument("--n", type=int, nargs="*", default=[1000, 2000, 100_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-dense", action="store_true", help="skip adcli's dense Hessian (n² time and memory)")
     options = parser.parse_args()
@@ -109,12 +115,17 @@ def main() -> None:
             sparse_mb = max(mb for _, mb, _ in runs)
             colours = runs[0][2]["sparsity"]["colour_count"]
             dense = "—"
-            if not options.no_dense:
+            if n > DENSE_MAX:
+                dense = f"not run: n × n is {8 * n * n / 1e9:.0f} GB"
+            elif not options.no_dense:
                 dense_runs = [adcli_run(path, n, "off") for _ in range(options.repeat)]
                 dense = (f"{statistics.median(s for s, _, _ in dense_runs):.2f} s, "
                          f"{max(mb for _, mb, _ in dense_runs):.0f} MB")
             peers = []
             for measure in (torch_seconds, jax_seconds):
+                if n > DENSE_MAX:
+                    peers.append(f"not run: its Hessian is dense, {8 * n * n / 1e9:.0f} GB")
+                    continue
                 first = measure(n)
                 peers.append("not installed" if first is None else
                              f"{median_of(options.repeat, lambda m=measure, k=n: m(k) or 0.0):.2f} s")

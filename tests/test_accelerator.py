@@ -28,7 +28,7 @@ from adcli.errors import EvaluationError, InputError
 from adcli.evaluate import evaluate
 from adcli.parser import _Parser, parse
 from adcli.primitives import FIRST_PRIMITIVE
-from adcli.sweeps import linearize, reverse_sweep
+from adcli.sweeps import forward_loop, linearize, reverse_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCELERATED = accelerator.NATIVE
@@ -148,7 +148,7 @@ def test_both_tracers_record_the_same_trace_values_and_errors(tmp_path: Path) ->
 
 @needs_extension
 @pytest.mark.parametrize("seed", range(40))
-def test_the_c_reverse_sweep_gives_the_python_adjoints_bit_for_bit(seed: int) -> None:
+def test_the_c_sweeps_give_the_python_adjoints_and_tangents_bit_for_bit(seed: int) -> None:
     rng = random.Random(seed)
     terms = []
     for _ in range(rng.randint(1, 30)):
@@ -164,6 +164,11 @@ def test_the_c_reverse_sweep_gives_the_python_adjoints_bit_for_bit(seed: int) ->
     python = reverse_sweep(trace, d0, d1, seed_adjoints)  # short trace: the Python loop
     c = c_tape.reverse_sweep(trace.op, trace.arg0, trace.arg1, array("d", d0), array("d", d1),
                                        seed_adjoints, FIRST_PRIMITIVE)
+    assert [repr(v) for v in c] == [repr(v) for v in python]
+    # the forward sweep, seeded with a tangent per input (-0.0 and inf among them)
+    tangents = {node: rng.choice([1.0, -0.0, 2.5, math.inf]) for node in trace.inputs}
+    python = forward_loop(trace.op, trace.arg0, trace.arg1, d0, d1, tangents, FIRST_PRIMITIVE)
+    c = c_tape.forward_sweep(trace.op, trace.arg0, trace.arg1, d0, d1, tangents, FIRST_PRIMITIVE)
     assert [repr(v) for v in c] == [repr(v) for v in python]
 
 
@@ -193,20 +198,21 @@ def test_the_c_evaluation_gives_the_python_values_bit_for_bit(seed: int, monkeyp
 
 
 @needs_extension
-def test_the_c_reverse_sweep_refuses_a_malformed_trace() -> None:
+def test_the_c_sweeps_refuse_a_malformed_trace() -> None:
     def columns(op, arg0, arg1, d0, d1):
         return array("b", op), array("q", arg0), array("q", arg1), array("d", d0), array("d", d1)
 
-    sweep = c_tape.reverse_sweep
-    with pytest.raises(ValueError, match="refers to a later node"):
-        sweep(*columns([0, 3], [-1, 1], [-1, -1], [0.0, 1.0], [0.0, 0.0]), {1: 1.0}, FIRST_PRIMITIVE)
-    with pytest.raises(ValueError, match="differ in length"):
-        sweep(*columns([0], [-1, 0], [-1], [0.0], [0.0]), {}, FIRST_PRIMITIVE)
-    with pytest.raises(ValueError, match="a seed names no node"):
-        sweep(*columns([0], [-1], [-1], [0.0], [0.0]), {5: 1.0}, FIRST_PRIMITIVE)
-    with pytest.raises(TypeError, match="d0 must be a column of 8-byte floats"):
-        sweep(array("b", [0]), array("q", [-1]), array("q", [-1]), array("q", [0]), array("d", [0.0]), {},
-              FIRST_PRIMITIVE)
+    for sweep in (c_tape.reverse_sweep, c_tape.forward_sweep):
+        name = sweep.__name__
+        with pytest.raises(ValueError, match=f"{name}: a node refers to a later node"):
+            sweep(*columns([0, 3], [-1, 1], [-1, -1], [0.0, 1.0], [0.0, 0.0]), {1: 1.0}, FIRST_PRIMITIVE)
+        with pytest.raises(ValueError, match=f"{name}: the columns differ in length"):
+            sweep(*columns([0], [-1, 0], [-1], [0.0], [0.0]), {}, FIRST_PRIMITIVE)
+        with pytest.raises(ValueError, match=f"{name}: a seed names no node"):
+            sweep(*columns([0], [-1], [-1], [0.0], [0.0]), {5: 1.0}, FIRST_PRIMITIVE)
+        with pytest.raises(TypeError, match="d0 must be a column of 8-byte floats"):
+            sweep(array("b", [0]), array("q", [-1]), array("q", [-1]), array("q", [0]), array("d", [0.0]), {},
+                  FIRST_PRIMITIVE)
 
 
 # ---------------------------------------------------------------- the C expression parser
@@ -399,14 +405,16 @@ def test_the_boundary_exports_the_chosen_twin_of_each_hot_loop() -> None:
     import adcli.tracer
 
     chosen = {name: getattr(accelerator, name) for name in
-              ("evaluate_long", "reverse_long", "Tape", "VarBase", "activate", "configure", "Unary")}
+              ("evaluate_long", "reverse_long", "forward_long", "Tape", "VarBase", "activate", "configure", "Unary")}
     if ACCELERATED:
         assert chosen == {"evaluate_long": c_tape.evaluate, "reverse_long": c_tape.reverse_sweep,
+                          "forward_long": c_tape.forward_sweep,
                           "Tape": c_tape.Tape, "VarBase": c_tape.VarBase, "activate": c_tape.activate,
                           "configure": c_tape.configure, "Unary": c_tape.Unary}
         assert accelerator.parse_fast("x*2") is not None
     else:
         assert chosen == {"evaluate_long": adcli.evaluate.evaluate_loop, "reverse_long": adcli.sweeps.reverse_loop,
+                          "forward_long": adcli.sweeps.forward_loop,
                           "Tape": adcli.tracer.ListTape, "VarBase": adcli.tracer.PythonVarBase,
                           "activate": adcli.tracer.activate_list_tape,
                           "configure": adcli.tracer.define_python_operators, "Unary": adcli.tracer.python_unary}

@@ -96,6 +96,18 @@ def test_sympy_check_sizes_and_values_to_order_8():
     assert sizes == sorted(sizes) and sizes[-1] > 20 * sizes[0]
 
 
+def test_sympy_checks_every_output():
+    # along x = 0.5 + t (y = 2 held): d^k/dt^k of exp(x)·y is 2e^0.5, of sin(xy) = sin(1 + 2t) it is 2^k sin^(k)(1)
+    result = taylor_coefficients(parse("exp(x)*y, sin(x*y)"), {"x": 0.5, "y": 2.0}, 3, {"x": 1.0, "y": 0.0})
+    sympy_check(result, 60.0)
+    assert [(check.output, check.order) for check in result.checks] == [
+        ("exp(x)*y", 1), ("exp(x)*y", 2), ("exp(x)*y", 3), ("sin(x*y)", 1), ("sin(x*y)", 2), ("sin(x*y)", 3)]
+    s, c = math.sin(1), math.cos(1)
+    hand = [2 * math.exp(0.5)] * 3 + [2 * c, -4 * s, -8 * c]
+    assert [float(check.reference) for check in result.checks] == pytest.approx(hand, rel=1e-15)
+    assert all(check.rel_error < 1e-15 for check in result.checks)
+
+
 def test_powers_at_zero_by_repeated_squaring():
     # x^3 at 0 along x = t: t^3
     result = taylor_coefficients(parse("x^3"), {"x": 0.0}, 5)

@@ -39,12 +39,16 @@ def _derivative_rows(result: Taylor) -> tuple[list[str], list[list]]:
 _CHECK_COLUMNS = ["k", "Taylor mode", "SymPy (50 digits)", "rel error", "SymPy ops", "trace ops"]
 
 
-def _check_rows(result: Taylor) -> list[list]:
-    """A row per order SymPy checked: its size beside the trace's, which stays the same for every k
-    (its seconds vary from run to run: JSON has them)."""
+def _check_table(result: Taylor) -> tuple[list[str], list[list]]:
+    """A row per output and order SymPy checked: its size beside the trace's, which stays the same
+    for every k (its seconds vary from run to run: JSON has them). An output column when there are several."""
+    several = len(result.trace.outputs) > 1
     operations = result.trace.operation_count
-    return [[c.order, c.ad, c.reference if c.reference is not None else "timed out" if c.sympy_ops is None
+    rows = [[c.order, c.ad, c.reference if c.reference is not None else "timed out" if c.sympy_ops is None
              else "no value", c.rel_error, c.sympy_ops, operations] for c in result.checks]
+    if several:
+        return ["output", *_CHECK_COLUMNS], [[c.output, *row] for c, row in zip(result.checks, rows)]
+    return _CHECK_COLUMNS, rows
 
 
 def _node_rows(result: Taylor) -> tuple[list[str], list[list]]:
@@ -79,8 +83,9 @@ def taylor_view(result: Taylor, digits: int) -> Group:
         parts.append(table("Taylor coefficients of every node", *_node_rows(result), keys=2))
     parts.append(table(f"Derivatives to order {result.order}", *_derivative_rows(result)))
     if result.checks:
-        parts.append(table("SymPy's k-th derivative (50 digits) and its size beside the trace's", _CHECK_COLUMNS,
-                           _check_rows(result)))
+        columns, rows = _check_table(result)
+        parts.append(table("SymPy's k-th derivative (50 digits) and its size beside the trace's", columns, rows,
+                           keys=len(columns) - len(_CHECK_COLUMNS) + 1))
     parts += [Text(message, style="yellow") for message in result.sympy_messages]
     note = "" if result.order <= NODE_COLUMNS else "; every node's coefficients: --json or --format csv"
     parts.append(Text(f"Taylor mode: one sweep over {result.trace.operation_count:,} operations, O(K²) each{note}",
@@ -117,7 +122,7 @@ def taylor_tables(result: Taylor) -> list[Tabular]:
                       *_node_rows(result), kinds=[NAME], source=source, at=at),
               Tabular("Derivatives", *_derivative_rows(result))]
     if result.checks:
-        tables.append(Tabular("SymPy's k-th derivative (50 digits) and its size", _CHECK_COLUMNS, _check_rows(result),
+        tables.append(Tabular("SymPy's k-th derivative (50 digits) and its size", *_check_table(result),
                               notes=result.sympy_messages))
     return tables
 
