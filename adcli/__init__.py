@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 _HOMES = {
     "Evaluated": "adcli.analysis", "Gradient": "adcli.analysis", "SweepTable": "adcli.analysis",
     "evaluate_at": "adcli.analysis", "gradient": "adcli.analysis", "sweep_table": "adcli.analysis",
-    "AdcliError": "adcli.errors", "EvaluationError": "adcli.errors", "InputError": "adcli.errors",
+    "AdcliError": "adcli.errors", "EvaluationError": "adcli.errors", "InputError": "adcli.errors", "Retrace": "adcli.errors",
     "parse": "adcli.parser", "smooth": "adcli.smoothing", "Trace": "adcli.trace",
     "grad": "adcli.api", "value_and_grad": "adcli.api", "Value": "adcli.api", "Gradients": "adcli.api",
     "hessian_vector_product": "adcli.hessian", "taylor_coefficients": "adcli.taylor",
