@@ -290,3 +290,65 @@ def test_the_identities_and_commutative_primitives_are_the_four_ieee_makes_exact
     assert {p.name: p.neutral for p in operations() if p.neutral} == {
         "add": (-0.0, -0.0), "sub": (None, 0.0), "mul": (1.0, 1.0), "div": (None, 1.0)}
     assert math.copysign(1.0, BY_NAME["add"].neutral[0]) == -1.0
+
+
+# ---------------------------------------------------------------- adcli.compile
+def _step(x):
+    if x > 0:
+        return x * x
+    return -x
+
+
+def test_compile_records_once_per_path_and_counts_re_recordings():
+    step = adcli.compile(_step)
+    assert step(3.0) == (9.0, 6.0)  # x^2, 2x
+    assert step(2.0) == (4.0, 4.0)
+    assert step.retraces == 0 and len(step.traces) == 1
+    assert step(-1.0) == (1.0, -1.0)  # -x, -1: another path, recorded there
+    assert step.retraces == 1
+    assert step(0.5) == (0.25, 1.0) and step(-2.0) == (2.0, -1.0)  # both paths known: no new recording
+    assert step.retraces == 1
+    assert repr(step) == "<adcli.compile(_step): 2 paths recorded, 1 re-recording>"
+
+
+def test_compile_optimises_and_agrees_with_grad():
+    np = pytest.importorskip("numpy")
+
+    def f(a, b):
+        return a * np.sin(b) + a * np.sin(b)
+
+    compiled = adcli.compile(f)
+    value, (da, db) = compiled(1.5, 2.0)
+    assert str(compiled.traces[0].optimization) == "5 operations → 3: shared 2"
+    assert value == 2 * 1.5 * math.sin(2.0)  # a*s + a*s = 2(a*s) exactly
+    assert (da, db) == (2 * math.sin(2.0), pytest.approx(2 * 1.5 * math.cos(2.0), rel=1e-15))
+    value, gradient = compiled(0.5, -1.0)
+    expected_value, expected_gradient = adcli.value_and_grad(f)(0.5, -1.0)
+    assert value == expected_value and gradient == pytest.approx(expected_gradient, rel=1e-15)
+    assert adcli.compile(f, wrt="b")(1.5, 2.0)[1] == pytest.approx(3.0 * math.cos(2.0), rel=1e-15)
+
+
+def test_compile_on_arrays_equals_the_one_point_results():
+    np = pytest.importorskip("numpy")
+    step = adcli.compile(_step)
+    xs = np.array([-2.0, -1.0, 0.5, 3.0, 0.0, 1e-3])
+    values, gradient = step(xs)
+    assert values.tolist() == [2.0, 1.0, 0.25, 9.0, 0.0, 1e-6]
+    assert gradient.tolist() == [-1.0, -1.0, 1.0, 6.0, -1.0, 2e-3]
+    one = adcli.compile(_step)
+    assert [one(float(x)) for x in xs] == list(zip(values.tolist(), gradient.tolist()))
+    assert step.retraces == 1  # the second path, met at x = 0.5
+
+    def g(x, y):
+        return x * y + np.exp(y)
+
+    grid_values, (dx, dy) = adcli.compile(g)(np.array([1.0, 2.0]), np.array([[0.0], [1.0]]))  # broadcast: 2 x 2
+    assert grid_values.tolist() == [[1.0, 1.0], [1.0 + math.e, 2.0 + math.e]]
+    assert dx.tolist() == [[0.0, 0.0], [1.0, 1.0]] and dy.tolist() == [[2.0, 3.0], [1.0 + math.e, 2.0 + math.e]]
+
+
+def test_compile_errors_are_the_library_s():
+    with pytest.raises(adcli.InputError, match="^compile needs a function with one output; it has 2"):
+        adcli.compile(lambda x: [x, x])(1.0)
+    with pytest.raises(EvaluationError, match="log is undefined"):
+        adcli.compile(lambda x: x.log())(-1.0)
