@@ -231,8 +231,9 @@ class Compiled:
         if any(isinstance(v, (list, tuple)) for v in bound.values()):
             raise InputError(f"{self.__name__}(): with arrays of points, every parameter takes one number per point")
         shape = np.broadcast_shapes(*(np.shape(v) for v in bound.values()))
-        columns = {name: np.broadcast_to(np.asarray(v, dtype=float), shape).ravel() for name, v in bound.items()}
-        first = {name: float(column[0]) for name, column in columns.items()}
+        columns: dict[str, np.ndarray | float] = {
+            name: np.broadcast_to(np.asarray(v, dtype=float), shape).ravel() for name, v in bound.items()}
+        first = {name: float(np.ravel(column)[0]) for name, column in columns.items()}
         trace, _ = self._trace_at(first)
         _one_output(trace, "compile")
         if trace.controls or trace.notes:

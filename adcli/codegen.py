@@ -113,8 +113,9 @@ class _Emitter:
             if control.is_count:
                 if recorded is None:
                     continue
-                count = _number(recorded[control.node])
-                check, where = f"{left} != {count}", f"line {control.line}, `{text}`, counted {format_literal(recorded[control.node])}"
+                count = recorded[control.node]
+                check = f"{left} != {_number(count)}"
+                where = f"line {control.line}, `{text}`, counted {format_literal(count)}"
             else:
                 relation = control.relation or _recorded_relation(recorded, control)
                 if not relation:

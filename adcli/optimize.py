@@ -119,10 +119,10 @@ def _number_values(trace: Trace, passes: set[str]) -> _Numbering:
         a, b = rep[arg0[i]], arg1[i]
         b = rep[b] if b != NO_ARG else NO_ARG
         if fold and a in constant and (b == NO_ARG or b in constant):
-            value = _folded(functions[code], constant[a], None if b == NO_ARG else constant[b])
-            if value is not None:
-                rep[i] = constant_node.setdefault(constant_key(value), i)
-                constant[i] = value
+            folded = _folded(functions[code], constant[a], None if b == NO_ARG else constant[b])
+            if folded is not None:
+                rep[i] = constant_node.setdefault(constant_key(folded), i)
+                constant[i] = folded
                 removed[i] = "fold"
                 continue
         if identities and b != NO_ARG:
