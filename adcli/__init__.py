@@ -26,21 +26,24 @@ _HOMES = {
     "Evaluated": "adcli.analysis", "Gradient": "adcli.analysis", "SweepTable": "adcli.analysis",
     "evaluate_at": "adcli.analysis", "gradient": "adcli.analysis", "sweep_table": "adcli.analysis",
     "AdcliError": "adcli.errors", "EvaluationError": "adcli.errors", "InputError": "adcli.errors",
+    "Retrace": "adcli.errors",
     "parse": "adcli.parser", "smooth": "adcli.smoothing", "Trace": "adcli.trace",
     "grad": "adcli.api", "value_and_grad": "adcli.api", "Value": "adcli.api", "Gradients": "adcli.api",
+    "compile": "adcli.api",
     "hessian_vector_product": "adcli.hessian", "taylor_coefficients": "adcli.taylor",
 }
-__all__ = ["AdcliError", "EvaluationError", "Evaluated", "Gradient", "Gradients", "InputError", "SweepTable", "Trace",
-           "Value", "evaluate_at", "grad", "gradient", "hessian_vector_product", "parse", "smooth", "sweep_table",
-           "taylor_coefficients", "value_and_grad"]  # the keys of _HOMES (a test checks)
+__all__ = ["AdcliError", "EvaluationError", "Evaluated", "Gradient", "Gradients", "InputError", "Retrace",
+           "SweepTable", "Trace", "Value", "compile", "evaluate_at", "grad", "gradient", "hessian_vector_product",
+           "parse", "smooth", "sweep_table", "taylor_coefficients",
+           "value_and_grad"]  # the keys of _HOMES (a test checks)
 #: The API functions that share their name with a module (``adcli.trace(f, x=1.0)``, ``adcli.jacobian(f)``):
 #: the name is the module, which, called, is the function of :mod:`adcli.api`.
 _CALLABLE_MODULES = ("trace", "jacobian", "hessian", "graph")
 
 if TYPE_CHECKING:
     from adcli.analysis import Evaluated, Gradient, SweepTable, evaluate_at, gradient, sweep_table
-    from adcli.api import Gradients, Value, grad, value_and_grad
-    from adcli.errors import AdcliError, EvaluationError, InputError
+    from adcli.api import Gradients, Value, compile, grad, value_and_grad
+    from adcli.errors import AdcliError, EvaluationError, InputError, Retrace
     from adcli.hessian import hessian_vector_product
     from adcli.parser import parse
     from adcli.smoothing import smooth

@@ -28,8 +28,11 @@ def trace(f: Callable, /, **point: Any) -> Trace:
     return _record(f, (), point)[0]
 
 
-def _record(f: Callable, args: tuple, kwargs: dict) -> tuple[Trace, dict[str, float], dict[str, Any]]:
-    """Run ``f`` on traced values: the trace, the flattened point and each parameter's value."""
+def _record(f: Callable, args: tuple, kwargs: dict,
+            path: bool = False) -> tuple[Trace, dict[str, float], dict[str, Any]]:
+    """Run ``f`` on traced values: the trace, the flattened point and each parameter's value (with
+    ``path``, the trace also keeps the comparisons and counts its path depended on, as a function
+    file's does)."""
     from adcli.function_file import _bind, _set_outputs
     from adcli.tracer import Recorder, recording
 
@@ -52,6 +55,11 @@ def _record(f: Callable, args: tuple, kwargs: dict) -> tuple[Trace, dict[str, fl
     with recording(recorder):
         result = f(**arguments)
         _set_outputs(trace, recorder, result, name, name)
+    if path:
+        trace.notes.extend(recorder.branch_notes())
+        trace.controls = recorder.control_flow()
+        trace.recorded_at = [point[name] for name in trace.input_names]
+        trace.recorded_values = recorder.values
     return trace, point, bound
 
 
@@ -128,6 +136,124 @@ def grad(f: Callable, wrt: Wrt = None, mode: str = "reverse") -> Callable[..., A
     """
     value_and_gradient = value_and_grad(f, wrt, mode)
     return lambda *args, **kwargs: value_and_gradient(*args, **kwargs)[1]
+
+
+def compile(f: Callable, wrt: Wrt = None) -> Compiled:  # noqa: A001  # (jax.jit's role, torch.compile's name)
+    """``f`` recorded once, optimised (:mod:`adcli.optimize`), and returned as a value-and-gradient
+    function, as :func:`value_and_grad` returns, that reuses the recording.
+
+    Each call checks the guards of the recording (every comparison and count the path of ``f``
+    depended on); at a point where ``f`` takes another path, ``f`` is recorded again there, and the
+    paths recorded so far are kept. ``compiled.retraces`` counts those re-recordings (``repr``
+    shows it). Called with NumPy arrays of points (one number per point for each parameter,
+    broadcast together), it returns arrays of values and gradients, computed by the batch mode
+    (:mod:`adcli.batch`) path by path, NaN where ``f`` is undefined::
+
+        >>> step = adcli.compile(lambda x: x * x if x > 0 else -x)
+        >>> step(3.0), step(2.0), step(-1.0)
+        ((9.0, 6.0), (4.0, 4.0), (1.0, -1.0))
+        >>> step.retraces
+        1
+    """
+    return Compiled(f, wrt)
+
+
+class Compiled:
+    """A function compiled by :func:`compile`: call it as ``f``; it returns ``(value, gradient)``."""
+
+    def __init__(self, f: Callable, wrt: Wrt = None) -> None:
+        self.f = f
+        self.wrt = wrt
+        self.traces: list[Trace] = []  # one optimised trace per path met, the last used first
+        self.retraces = 0  # recordings after the first: points that took a path not met before
+        self.__name__ = getattr(f, "__name__", "f")
+        self.__doc__ = getattr(f, "__doc__", None)
+
+    def __repr__(self) -> str:
+        paths = len(self.traces)
+        return (f"<adcli.compile({self.__name__}): {paths} path{'s' if paths != 1 else ''} recorded, "
+                f"{self.retraces} re-recording{'s' if self.retraces != 1 else ''}>")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        from adcli.analysis import gradient
+
+        try:
+            bound = inspect.signature(self.f).bind(*args, **kwargs).arguments
+        except TypeError as error:
+            raise InputError(f"{self.__name__}(): {error}") from None
+        numpy = sys.modules.get("numpy")
+        if numpy is not None and any(isinstance(v, numpy.ndarray) and v.ndim for v in bound.values()):
+            return self._on_arrays(bound)
+        trace, point = self._trace_at(bound, args, kwargs)
+        _one_output(trace, "compile")
+        names = _wrt_names(bound, self.wrt)
+        inputs = [n for n in trace.input_names if n.partition("[")[0] in names]
+        result = gradient(trace, point, wrt=inputs)
+        return result.evaluated.output_values[0], self._shaped(bound, names, result.gradients[0])
+
+    def _shaped(self, bound: dict[str, Any], names: list[str], flat: dict[str, Any]) -> Any:
+        parts = _shaped(bound, names, flat)
+        return parts[0] if isinstance(self.wrt, str) or (self.wrt is None and len(names) == 1) \
+            else Gradients(parts, names)
+
+    def _trace_at(self, bound: dict[str, Any], args: tuple = (), kwargs: dict | None = None
+                  ) -> tuple[Trace, dict[str, float]]:
+        """A recorded path that the point takes (the last used first), or a new recording there."""
+        from adcli.branches import departure
+        from adcli.errors import EvaluationError
+        from adcli.evaluate import evaluate
+
+        point = _flat_point(bound)
+        for k, trace in enumerate(self.traces):
+            if set(trace.input_names) != set(point):
+                continue
+            try:
+                values = evaluate(trace, [point[name] for name in trace.input_names])
+            except EvaluationError:
+                continue  # undefined on this path: the point's own path (or error) is found by recording
+            if departure(trace, values) is None:
+                self.traces.insert(0, self.traces.pop(k))
+                return trace, point
+        from adcli.optimize import optimize
+
+        recorded, point, _ = _record(self.f, args, kwargs if kwargs is not None else dict(bound), path=True)
+        if self.traces:
+            self.retraces += 1
+        self.traces.insert(0, optimize(recorded))
+        return self.traces[0], point
+
+    def _on_arrays(self, bound: dict[str, Any]) -> tuple[Any, Any]:
+        """Value and gradient at every point of arrays of points, path by path (:mod:`adcli.batch`)."""
+        import numpy as np
+
+        from adcli.batch import evaluate_batch, evaluate_paths
+
+        if any(isinstance(v, (list, tuple)) for v in bound.values()):
+            raise InputError(f"{self.__name__}(): with arrays of points, every parameter takes one number per point")
+        shape = np.broadcast_shapes(*(np.shape(v) for v in bound.values()))
+        columns: dict[str, np.ndarray | float] = {
+            name: np.broadcast_to(np.asarray(v, dtype=float), shape).ravel() for name, v in bound.items()}
+        first = {name: float(np.ravel(column)[0]) for name, column in columns.items()}
+        trace, _ = self._trace_at(first)
+        _one_output(trace, "compile")
+        if trace.controls or trace.notes:
+            batch = evaluate_paths(trace, columns, lambda point: self._trace_at(dict(point))[0])
+        else:
+            batch = evaluate_batch(trace, columns)
+        names = _wrt_names(bound, self.wrt)
+        gradient = {name: batch.gradients[0][name].reshape(shape) for name in names}
+        return batch.values[0].reshape(shape), self._shaped({n: 0.0 for n in names}, names, gradient)
+
+
+def _flat_point(bound: dict[str, Any]) -> dict[str, float]:
+    """The point as the trace's inputs name it: ``x``, and ``w[0]``, ``w[1]`` … for a list ``w``."""
+    point: dict[str, float] = {}
+    for name, value in bound.items():
+        if isinstance(value, (int, float)):
+            point[name] = float(value)
+        else:
+            point.update((f"{name}[{k}]", float(v)) for k, v in enumerate(value))
+    return point
 
 
 def jacobian(f: Callable, wrt: Wrt = None, mode: str = "reverse") -> Callable[..., list[list[float]]]:

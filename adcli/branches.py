@@ -11,6 +11,7 @@ count or a branch but reach no output by a differentiable path, whose derivative
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -118,6 +119,32 @@ def _distances(trace: Trace, margin: float, slope: list[float]) -> dict[str, flo
     if not slope:
         return {name: math.nan for name in trace.input_names}
     return {name: abs(margin) / abs(s) if s else math.inf for name, s in zip(trace.input_names, slope)}
+
+
+_RELATIONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
+              "!=": operator.ne}
+
+
+def departure(trace: Trace, values: Sequence[float]) -> Control | None:
+    """The first comparison or count of a function file that comes out otherwise with these node
+    values than when ``trace`` was recorded (None: the point takes the recorded path). A comparison
+    recorded without its operator must keep the order of its two sides, as batches group points."""
+    recorded = trace.recorded_values
+    for control in trace.controls:
+        a = values[control.node]
+        b = values[control.other] if control.other != NO_ARG else control.constant
+        if control.is_count:
+            same = recorded is None or a == recorded[control.node]
+        elif control.relation:
+            same = _RELATIONS[control.relation](a, b) == control.outcome
+        elif recorded is not None:
+            was = recorded[control.node], recorded[control.other] if control.other != NO_ARG else control.constant
+            same = (a < b, a == b, a > b) == (was[0] < was[1], was[0] == was[1], was[0] > was[1])
+        else:
+            same = True
+        if not same:
+            return control
+    return None
 
 
 def holds_note(points: list[BranchPoint]) -> str | None:

@@ -22,6 +22,7 @@ from adcli.output import formats
 
 if TYPE_CHECKING:
     from adcli.source import Source
+    from adcli.trace import Trace
 
 
 def whole_number(minimum: int, maximum: int) -> Callable[[str | int], int]:
@@ -95,6 +96,9 @@ Ste = Annotated[bool, typer.Option(
 Convention = Annotated[Literal["adcli", "pytorch", "jax", "autograd", "left", "right", "mid"], typer.Option(
     "--convention", help="The derivative at kinks (abs at 0, max ties, sqrt at 0 …): adcli's; PyTorch's, JAX's "
     "or autograd's (as measured, with their nan from 0·inf); the left or right one-sided derivative, or their mean.")]
+Optimize = Annotated[bool, typer.Option(
+    "--optimize", help="Optimise the trace first: fold constants, share common subexpressions, drop dead "
+                       "nodes and exact identities (x*1, x-0); a note says what each pass removed.")]
 Quiet = Annotated[bool, typer.Option(
     "-q", "--quiet", help="No warnings or notes on stderr (JSON, CSV, Markdown and LaTeX still carry them).")]
 Smooth = Annotated[str | None, typer.Option(
@@ -233,6 +237,15 @@ def _show(kind: str, args: tuple, chosen: str, digits: int | None = None, output
     out.write(out.as_text(content, output), output)
     if said and not quiet and (chosen not in out.CARRY_NOTICES or output is not None) and sys.stderr is not None:
         sys.stderr.write("".join(line + "\n" for line in said))
+
+
+def _optimized(trace: "Trace", optimize: bool) -> "Trace":
+    """``--optimize``: the trace after adcli's optimisation passes (itself without the option)."""
+    if not optimize:
+        return trace
+    from adcli.optimize import optimize as run
+
+    return run(trace)
 
 
 def _choose(kind: str, output_format: str | None, as_json: bool = False, output: str | None = None) -> str:
@@ -416,6 +429,7 @@ def trace(
     ste: Ste = False,
     smooth: Smooth = None,
     convention: Convention = "adcli",
+    optimize: Optimize = False,
     output_format: FormatOption("sweep") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     output: Output = None,
@@ -428,7 +442,7 @@ def trace(
 
     chosen = _choose("sweep", output_format, as_json, output)
     trace, assigned = _load(source, at, func, arrays=arrays, sources=True)
-    trace = _smoothed(trace, smooth)
+    trace = _optimized(_smoothed(trace, smooth), optimize)
     shown_rows = _rows(rows)
     seed, weights = _seeds(trace, direction, cotangent)
     table = sweep_table(trace, assigned, wrt=check_inputs(trace, _wrt(wrt)) if wrt else [], direction=seed,
@@ -657,7 +671,8 @@ def graph(
 
 
 @command('"x*exp(y)-sin(x)" --mode forward',
-         'samples/loop.py --at x=0.5 --name loop -o loop_grad.py')
+         'samples/loop.py --at x=0.5 --name loop -o loop_grad.py',
+         '"x*(2+3)+sin(x)*sin(x)" --optimize')
 def codegen(
     source: Src,
     at: At = None,
@@ -666,6 +681,7 @@ def codegen(
         "--name", metavar="NAME", help="Prefix of the generated functions (NAME_grad).")] = "f",
     wrt: WrtNames = None,
     func: Func = None,
+    optimize: Optimize = False,
     output_format: FormatOption("codegen") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     output: Output = None,
@@ -686,6 +702,7 @@ def codegen(
         if at:
             raise InputError("--at: code for an expression holds at every point; --at is for function files")
         trace = parse(src.text)
+    trace = _optimized(trace, optimize)
     from adcli.points import check_inputs
 
     _show("codegen", (trace, mode, name, None if wrt is None else check_inputs(trace, _wrt(wrt))), chosen,

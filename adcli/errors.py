@@ -38,6 +38,13 @@ class EvaluationError(AdcliError):
     exit_code = 1
 
 
+class Retrace(EvaluationError, ValueError):
+    """A point takes another path through a function file than the one a trace was recorded on
+    (``if x > 0`` comes out the other way), so that trace, and code generated from it, does not hold
+    there: trace the function again at the point. (Generated code, which imports only :mod:`math`,
+    defines its own ``Retrace``, a ValueError with the same message.)"""
+
+
 class TracedZeroDivisionError(EvaluationError, ZeroDivisionError):
     """An operation on traced values divided by zero; ``except ZeroDivisionError`` catches it, as in Python."""
 

@@ -80,6 +80,13 @@ class Primitive:
     # The Taylor rule (adcli.series): the node's Taylor coefficients from its value, its float partials
     # and its arguments' coefficients, in O(K²); at a kink it follows the first derivative's convention.
     taylor: Callable[..., list[float]] | None = None
+    # For graph optimisation (adcli.optimize): True where swapping the two arguments gives the same
+    # float bit for bit, and the same partials swapped (IEEE makes a + b and a * b exact this way).
+    commutative: bool = False
+    # Per argument, the constant that, in that position, makes the operation return its other
+    # argument bit for bit for every float (signed zeros, infinities and NaN included), with a partial
+    # of exactly 1 for it: x * 1, x / 1, x - 0, x + (-0) (not x + 0: -0 + 0 is +0); None for none.
+    neutral: tuple[float | None, ...] = ()
     opcode: int = -1
 
     def evaluate(self, m, *args):
@@ -343,15 +350,18 @@ def _tie(x, y):
 
 # ---------------------------------------------------------------- arithmetic
 _define("add", 2, lambda m, x, y, out: (1.0, 1.0), ("1", "1"),
-        lambda sp, x, y: x + y, python="{x} + {y}", symbol="+", precedence=1, taylor=series.add)
+        lambda sp, x, y: x + y, python="{x} + {y}", symbol="+", precedence=1, taylor=series.add,
+        commutative=True, neutral=(-0.0, -0.0))
 _define("sub", 2, lambda m, x, y, out: (1.0, -1.0), ("1", "-1"),
-        lambda sp, x, y: x - y, python="{x} - {y}", symbol="-", precedence=1, taylor=series.sub)
+        lambda sp, x, y: x - y, python="{x} - {y}", symbol="-", precedence=1, taylor=series.sub,
+        neutral=(None, 0.0))
 _define("mul", 2, lambda m, x, y, out: (y, x), ("{y}", "{x}"),
-        lambda sp, x, y: x * y, python="{x} * {y}", symbol="*", precedence=2, taylor=series.mul_rule)
+        lambda sp, x, y: x * y, python="{x} * {y}", symbol="*", precedence=2, taylor=series.mul_rule,
+        commutative=True, neutral=(1.0, 1.0))
 _define("div", 2, lambda m, x, y, out: (1 / y, -out / y), ("1 / {y}", "-{out} / {y}"),
         lambda sp, x, y: x / y, python="{x} / {y}", symbol="/", precedence=2,
         domain=lambda x, y: y != 0, domain_message="division by zero{y_where}", domain_text="y != 0",
-        taylor=series.div)
+        taylor=series.div, neutral=(None, 1.0))
 _define("neg", 1, lambda m, x, out: (-1.0,), ("-1",),
         lambda sp, x: -x, python="-{x}", symbol="-", precedence=3, taylor=series.neg)
 _define("pow", 2, _pow_partials, ("{y} * {x}^({y} - 1)", "{out} * log({x})"),

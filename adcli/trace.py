@@ -14,10 +14,13 @@ import math
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from adcli import callable_module
 from adcli.primitives import CONST, INPUT, PRIMITIVES, Primitive, operations
+
+if TYPE_CHECKING:
+    from adcli.optimize import Optimization
 
 NO_ARG = -1
 
@@ -36,6 +39,8 @@ class Control(NamedTuple):
     other: int
     constant: float
     is_count: bool  # a whole number used as a count or an index, not a comparison
+    relation: str = ""  # the comparison's operator as the program applied it (node relation other), "" unknown
+    outcome: bool = True  # what the comparison gave at the recording point
 
 
 @dataclass(eq=False, repr=False)
@@ -66,6 +71,7 @@ class Trace:
     variables: dict[int, str] = field(default_factory=dict)
     recorded_at: list[float] | None = None  # a traced function's point, whose values are recorded_values
     recorded_values: array | None = field(default=None, repr=False)
+    optimization: Optimization | None = None  # an optimised trace's: what adcli.optimize removed
     _const_cache: dict = field(default_factory=dict, repr=False)  # constant value -> its node
 
     # ------------------------------------------------------------------ building

@@ -108,7 +108,7 @@ class Recorder:
         self.note_branches = note_branches
         self.branches: dict[tuple[str, int], list[int]] = {}  # (file, line) -> [true count, false count]
         # per comparison or count: ((file, line), node, other node or NO_ARG, other value, is a count)
-        self.controls: list[tuple[tuple[str, int], int, int, float, bool]] = []
+        self.controls: list[tuple[tuple[str, int], int, int, float, bool, str, bool]] = []
 
     def flush(self) -> None:
         """Copy the tape into the trace's columns (and :attr:`values`)."""
@@ -198,9 +198,10 @@ class Recorder:
             del cache[constant_key(self.trace.literal.pop(size))]
         self.tape.truncate(size)
 
-    def note_branch(self, outcome: bool, var: Var | None = None, other=None) -> None:
+    def note_branch(self, outcome: bool, var: Var | None = None, other=None, relation: str = "") -> None:
         """Count the outcome of a comparison at its source line and keep what it compared (the
-        node of ``var``, and ``other``'s node or value) for the margins of :mod:`adcli.branches`."""
+        node of ``var``, ``other``'s node or value, and the ``relation`` applied: ``<``, ``==`` …) for
+        the margins of :mod:`adcli.branches` and the guards of generated code."""
         if self.note_branches:
             frame = user_frame()
             key = (frame.f_code.co_filename, frame.f_lineno)
@@ -208,25 +209,25 @@ class Recorder:
             counts[0 if outcome else 1] += 1
             if var is not None:
                 if isinstance(other, Var) and other.generation == self.tape.generation:
-                    self.controls.append((key, var.node, other.node, 0.0, False))
+                    self.controls.append((key, var.node, other.node, 0.0, False, relation, outcome))
                 elif isinstance(other, (int, float)):
-                    self.controls.append((key, var.node, NO_ARG, float(other), False))
+                    self.controls.append((key, var.node, NO_ARG, float(other), False, relation, outcome))
 
     def note_count(self, var: Var) -> None:
         """Keep a traced whole number used as a count or an index (``range(math.floor(x))``)."""
         if self.note_branches:
             frame = user_frame()
-            self.controls.append(((frame.f_code.co_filename, frame.f_lineno), var.node, NO_ARG, 0.0, True))
+            self.controls.append(((frame.f_code.co_filename, frame.f_lineno), var.node, NO_ARG, 0.0, True, "", True))
 
     def control_flow(self) -> list[Control]:
         """The comparisons and counts kept while recording, with their lines' text."""
         size, texts = len(self.tape), {}
         controls = []
-        for key, a, b, constant, count in self.controls:
+        for key, a, b, constant, count, relation, outcome in self.controls:
             if a < size and (b == NO_ARG or b < size):  # (nodes dropped after an error are gone)
                 if key not in texts:
                     texts[key] = line_text(*key)
-                controls.append(Control(key[1], texts[key], a, b, constant, count))
+                controls.append(Control(key[1], texts[key], a, b, constant, count, relation, outcome))
         return controls
 
     def branch_notes(self) -> list[str]:
@@ -456,13 +457,13 @@ class Var(accelerator.VarBase):  # type: ignore[misc, valid-type]
                           "compute it from the parameters")
 
     # Comparisons decide control flow on the value; each is noted with its line.
-    def __lt__(self, other): return _branch(self.value < _value(other), self, other)
-    def __le__(self, other): return _branch(self.value <= _value(other), self, other)
-    def __gt__(self, other): return _branch(self.value > _value(other), self, other)
-    def __ge__(self, other): return _branch(self.value >= _value(other), self, other)
-    def __eq__(self, other): return _branch(self.value == _value(other), self, other)
-    def __ne__(self, other): return _branch(self.value != _value(other), self, other)
-    def __bool__(self): return _branch(self.value != 0, self, 0)
+    def __lt__(self, other): return _branch(self.value < _value(other), self, other, "<")
+    def __le__(self, other): return _branch(self.value <= _value(other), self, other, "<=")
+    def __gt__(self, other): return _branch(self.value > _value(other), self, other, ">")
+    def __ge__(self, other): return _branch(self.value >= _value(other), self, other, ">=")
+    def __eq__(self, other): return _branch(self.value == _value(other), self, other, "==")
+    def __ne__(self, other): return _branch(self.value != _value(other), self, other, "!=")
+    def __bool__(self): return _branch(self.value != 0, self, 0, "!=")
 
     __hash__ = None  # type: ignore[assignment]  # a traced value compares by value, so it cannot be a dict key
 
@@ -533,8 +534,8 @@ def _value(x) -> float:
     return x.value if isinstance(x, Var) else x
 
 
-def _branch(outcome: bool, var: Var, other) -> bool:
-    _recording().note_branch(outcome, var, other)
+def _branch(outcome: bool, var: Var, other, relation: str) -> bool:
+    _recording().note_branch(outcome, var, other, relation)
     return outcome
 
 

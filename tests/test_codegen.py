@@ -300,7 +300,8 @@ def test_loop_forward_and_reverse_agree():
 @pytest.mark.parametrize("mode", MODES)
 def test_branch_file_is_the_code_of_the_traced_path(mode, at, path_value, path_derivative):
     """samples/branch.py: f = x*x if x > 0 else -x. The code is that of the path taken at --at, a comment
-    says so and quotes the branch note; it computes that path even where the other branch would run."""
+    says so and quotes the branch note; it computes that path at the points that take it, and raises
+    Retrace (a ValueError naming the line) at those where the other branch would run."""
     trace, _ = load(BRANCH, {"x": at})
     taken = "true" if at > 0 else "false"
     note = f"line 5: if x > 0: took the {taken} branch; the derivative is that of the path that ran"
@@ -311,7 +312,14 @@ def test_branch_file_is_the_code_of_the_traced_path(mode, at, path_value, path_d
     assert any(note in comment for comment in notes), code
     assert imported_modules(code) == ["math"]
     namespace = execute(code)
-    for x in (3.0, 0.5, -3.0):
+    for x in (3.0, 0.5, -3.0, -0.5):
+        if (x > 0) != (at > 0):
+            with pytest.raises(ValueError) as raised:
+                namespace["f_grad"](x)
+            assert type(raised.value).__name__ == "Retrace"
+            assert str(raised.value) == (f"this code was generated at the path where line 5, `if x > 0`, was {taken}; "
+                                         f"at x={x!r} the program takes another path: trace it again")
+            continue
         value, (dx,) = namespace["f_grad"](x)
         assert value == approx(path_value(x))
         assert dx == approx(path_derivative(x))

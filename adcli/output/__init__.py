@@ -144,8 +144,10 @@ def render(kind: str, output_format: str, args: tuple, digits: int, notices: Seq
 def notices(result) -> list[str]:
     """A result's warnings and notes as the lines adcli writes: ``warning: …``, ``note: …``."""
     evaluated = getattr(result, "evaluated", result)
+    optimization = getattr(getattr(result, "trace", result), "optimization", None)  # (an optimised trace's)
     return ([f"warning: {w}" for w in getattr(evaluated, "warnings", [])]
-            + [f"note: {n}" for n in getattr(evaluated, "notes", [])])
+            + [f"note: {n}" for n in getattr(evaluated, "notes", [])]
+            + ([f"note: optimised: {optimization}"] if optimization is not None else []))
 
 
 # ---------------------------------------------------------------- where it goes

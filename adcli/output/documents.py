@@ -118,7 +118,7 @@ def sweep_json_chunks(table: SweepTable) -> list[str]:
         document = {"source": trace.source, "at": evaluated.at, "outputs": trace.output_names,
                     "value": one_or_list([number(v) for v in evaluated.output_values]),
                     "adjoint_of": table.adjoint_of or "u·f", "warnings": evaluated.warnings,
-                    "notes": evaluated.notes, "branches": branches_json(evaluated.branches)}
+                    "notes": evaluated.notes, "branches": branches_json(evaluated.branches), **_optimized(trace)}
         if table.cotangent is not None:
             document["cotangent"] = dict(zip(output_labels(trace), map(number, table.cotangent)))
         head = _json(document)
@@ -389,7 +389,12 @@ def codegen_json(trace: Trace, mode: str, name: str, wrt: list[str] | None = Non
     """``adcli codegen --json``: the generated code and what its functions compute."""
     from adcli.codegen import describe, generate
 
-    return {**describe(trace, mode, name, wrt), "code": generate(trace, mode, name, wrt)}
+    return {**describe(trace, mode, name, wrt), **_optimized(trace), "code": generate(trace, mode, name, wrt)}
+
+
+def _optimized(trace: Trace) -> dict:
+    """An optimised trace's ``optimized`` key: operations before and after, and what each pass removed."""
+    return {} if trace.optimization is None else {"optimized": trace.optimization.as_dict()}
 
 
 def rules_json(rules: list) -> dict:
