@@ -65,7 +65,8 @@ Src = Annotated[str, typer.Argument(
          "input; or a .py file, which is run as Python to trace its function (run only files you trust).")]
 At = Annotated[list[str] | None, typer.Option(
     "--at", metavar="NAME=VALUE", show_default=False,
-    help="Input values: x=1.047,y=0 or x=pi/3 or w=[1,2], or w=@w.txt for a list read from a file (numbers separated by commas, blanks or newlines, or a JSON array); may be repeated.")]
+    help="Input values: x=1.047,y=0 or x=pi/3 or w=[1,2], or w=@w.txt for a list read from a file (numbers "
+         "separated by commas, blanks or newlines, or a JSON array); may be repeated.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table (short for --format json).")]
 Digits = Annotated[int | None, typer.Option(
     "--digits", metavar="N", parser=whole_number(1, 17),

@@ -167,6 +167,6 @@ def convention_warnings(trace: Trace, values: Sequence[float], d0: Sequence[floa
             warnings.append(f"{trace.label(i, names, input_name)}: {primitive.name} is not differentiable at "
                             f"{shown}{detail}")
         elif primitive.discrete and active[i]:
-            warnings.append(f"{trace.label(i, names, input_name)}: {primitive.name} is piecewise constant, its derivative is 0, "
-                            "so no gradient flows through this node")
+            warnings.append(f"{trace.label(i, names, input_name)}: {primitive.name} is piecewise constant, "
+                            "its derivative is 0, so no gradient flows through this node")
     return warnings

@@ -80,7 +80,7 @@ def product(a: float, b: float) -> float:
 
 def forward_sweep(trace: Trace, d0: Sequence[float], d1: Sequence[float], seed: dict[int, float],
                   every_product: bool = False,
-                  record: Callable[[int, int, float], None] | None = None) -> Sequence[float]:
+                  record: Callable[[int, int, float], None] | None = None) -> list[float]:
     """Tangents of every node for the input tangents in ``seed`` (node -> tangent): one JVP.
 
     As in the reverse sweep, a product with a zero factor is not taken, so an infinite partial
