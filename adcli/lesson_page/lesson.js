@@ -101,6 +101,12 @@
     g.edges.forEach(([a, b, d]) => root.append(edge(a, b, d)));
     data.nodes.forEach((n) => root.append(nodeBox(n, ...g.centres[n.id])));
     $('graph').append(root);
+    const least = 0.75;  // a wide graph is not shrunk past this to fit: it scrolls, following the current node
+    if ($('graph').clientWidth < least * (g.width + 16)) {
+      root.classList.add('wide');
+      root.setAttribute('width', least * (g.width + 16));
+      root.setAttribute('height', least * (g.height + 16));
+    }
     $('graph-caption').textContent = `${data.nodes.length} nodes, laid out by ${g.by}.`;
   }
 
