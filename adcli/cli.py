@@ -434,7 +434,8 @@ def trace(
     table = sweep_table(trace, assigned, wrt=check_inputs(trace, _wrt(wrt)) if wrt else [], direction=seed,
                         straight_through=ste, convention=convention, cotangent=weights,
                         explain=explain or chosen == "html", dual=dual)  # (the lesson page explains every step)
-    _show("sweep", (table,), chosen, digits, output, quiet, rows=shown_rows)
+    args = (table, digits or TABLE_DIGITS) if chosen == "html" else (table,)  # (the page writes numbers as text)
+    _show("sweep", args, chosen, digits, output, quiet, rows=shown_rows)
 
 
 @command('"x*y, x+y, sin(x*y)" --at x=2,y=3',
@@ -634,22 +635,26 @@ def lesson(
     arrays: NumpyArrays = False,
     ste: Ste = False,
     convention: Convention = "adcli",
+    output_format: FormatOption("lesson") = None,  # type: ignore[valid-type]
+    as_json: Json = False,
     output: Output = None,
     digits: Annotated[int, typer.Option(
         "--digits", metavar="N", parser=whole_number(1, 17), help="Significant digits shown (1 to 17).")] = 6,
     quiet: Quiet = False,
 ) -> None:
-    """A self-contained HTML page that plays the graph and both sweeps step by step (opens from disk)."""
+    """A self-contained HTML page that plays the graph and both sweeps step by step (opens from disk); --json:
+    its steps as data."""
     from adcli.analysis import sweep_table
     from adcli.lesson import DEFAULT_SEEDS
     from adcli.points import check_inputs
 
-    if output is None and sys.stdout is not None and sys.stdout.isatty():
+    chosen = _choose("lesson", output_format, as_json, output)
+    if chosen == "html" and output is None and sys.stdout is not None and sys.stdout.isatty():
         raise InputError("the lesson is an HTML page: name the file with -o lesson.html (or redirect standard output)")
     trace, assigned = _load(source, at, func, arrays=arrays, sources=True)
     seeds = check_inputs(trace, _wrt(wrt)) if wrt else trace.input_names if len(trace.inputs) <= DEFAULT_SEEDS else []
     table = sweep_table(trace, assigned, wrt=list(seeds), straight_through=ste, convention=convention, explain=True)
-    _show("sweep", (table,), "html", digits, output, quiet, layout=layout)
+    _show("lesson", (table, digits, layout), chosen, digits, output, quiet)
 
 
 @command('"x*exp(y)-sin(x)" --at x=pi/3,y=0 -o graph.svg',

@@ -49,9 +49,9 @@ GAP_X, GAP_Y = 56, 22
 PAGE = Path(__file__).with_name("lesson_page")
 
 
-def sweep_html(table: SweepTable, digits: int, rows: int | None = None, layout: str = "auto") -> str:
-    """The lesson page of a sweep table computed with ``explain=True`` (``rows`` is the terminal
-    view's option, not used: the page holds every row)."""
+def lesson_html(table: SweepTable, digits: int, layout: str = "auto") -> str:
+    """The lesson page of a sweep table computed with ``explain=True``: :func:`page` around
+    :func:`lesson_document`."""
     return page(lesson_document(table, digits, layout))
 
 

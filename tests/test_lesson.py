@@ -171,3 +171,13 @@ def test_plain_install_ships_the_page(tmp_path):
                    timeout=300, capture_output=True)
     page = tmp_path / "adcli" / "lesson_page"
     assert sorted(path.name for path in page.iterdir()) == ["lesson.css", "lesson.js", "page.html"]
+
+
+def test_json_is_the_pages_data(runner, tmp_path):
+    result = runner.invoke(None, [*SEED, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == page_data(runner.invoke(None, SEED).stdout)
+    result = runner.invoke(None, [*SEED, "-o", str(tmp_path / "lesson.txt")])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (f"error: -o {tmp_path / 'lesson.txt'}: the suffix names table, which this lesson result "
+                             "is not written as; use one of .json, .html, .htm or give --format\n")

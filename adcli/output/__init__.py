@@ -38,7 +38,7 @@ WRITERS: dict[str, dict[str, str]] = {
               "csv": "output.tabular:batch_csv"},
     "sweep": {"table": "output.terminal:sweep_view", "json": "output.documents:sweep_json_chunks",
               "markdown": "output.tabular:sweep_tables", "latex": "output.tabular:sweep_tables",
-              "csv": "output.tabular:sweep_tables", "html": "lesson:sweep_html"},
+              "csv": "output.tabular:sweep_tables", "html": "lesson:lesson_html"},
     "jacobian": {"table": "output.terminal:jacobian_view", "json": "output.documents:jacobian_json",
                  "markdown": "output.tabular:jacobian_tables", "latex": "output.tabular:jacobian_tables",
                  "csv": "output.tabular:jacobian_tables", "png": "output.plot:pattern_png",
@@ -64,6 +64,7 @@ WRITERS: dict[str, dict[str, str]] = {
     "codegen": {"python": "codegen:generate", "json": "output.documents:codegen_json"},
     "rules": {"table": "output.terminal:rules_view", "json": "output.documents:rules_json",
               "markdown": "output.tabular:rules_tables", "latex": "output.tabular:rules_tables"},
+    "lesson": {"html": "lesson:lesson_html", "json": "lesson:lesson_document"},
     "plot": {"table": "output.textchart:curve_chart", "json": "output.documents:curve_json",
              "png": "output.plot:curve_png", "svg": "output.plot:curve_svg"},
 }
@@ -74,8 +75,6 @@ SUFFIXES = {".txt": "table", ".json": "json", ".md": "markdown", ".tex": "latex"
             ".html": "html", ".htm": "html"}
 #: The format that prints rich text for a terminal.
 TERMINAL = "table"
-#: Formats whose writer, like the terminal's, takes the digits shown (the lesson page: ``html``).
-WITH_DIGITS = (TERMINAL, "html")
 #: Formats whose documents carry a result's warnings and notes (the others leave them to stderr).
 CARRY_NOTICES = ("json", "markdown", "latex", "csv")
 #: Formats whose writer returns tables for :func:`~adcli.output.tabular.write` to lay out.
@@ -131,7 +130,7 @@ def render(kind: str, output_format: str, args: tuple, digits: int, notices: Seq
     terminal view (``rows=`` for long traces).
     """
     write = writer(kind, output_format)
-    if output_format in WITH_DIGITS:
+    if output_format == TERMINAL:
         return write(*args, digits, **view_options)
     if output_format in TABULAR and WRITERS[kind][output_format].endswith("_tables"):
         from adcli.output.tabular import write as write_tables
