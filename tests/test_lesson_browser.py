@@ -141,6 +141,14 @@ def test_seed_example(driver, runner, tmp_path):
     assert step(driver) == -1 and driver.find_element("id", "column-head").text == "tangent v̇"
     press(driver, "last")
     assert float(column(driver, "d")["v6"]) == gradient["gradient"]["x"]
+    # printing shows the final state (of the forward sweep on x: 6 nodes, then the result), without the controls
+    press(driver, "first")
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    driver.execute_script("window.dispatchEvent(new Event('beforeprint'))")
+    assert step(driver) == 6 and not driver.find_element("css selector", "nav.controls").is_displayed()
+    driver.execute_script("window.dispatchEvent(new Event('afterprint'))")
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    assert step(driver) == -1 and driver.find_element("css selector", "nav.controls").is_displayed()
     # play, then pause
     press(driver, "first")
     press(driver, "play")
