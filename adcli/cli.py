@@ -447,8 +447,10 @@ def trace(
     shown_rows = _rows(rows)
     seed, weights = _seeds(trace, direction, cotangent)
     table = sweep_table(trace, assigned, wrt=check_inputs(trace, _wrt(wrt)) if wrt else [], direction=seed,
-                        straight_through=ste, convention=convention, cotangent=weights, explain=explain, dual=dual)
-    _show("sweep", (table,), chosen, digits, output, quiet, rows=shown_rows)
+                        straight_through=ste, convention=convention, cotangent=weights,
+                        explain=explain or chosen == "html", dual=dual)  # (the lesson page explains every step)
+    args = (table, digits or TABLE_DIGITS) if chosen == "html" else (table,)  # (the page writes numbers as text)
+    _show("sweep", args, chosen, digits, output, quiet, rows=shown_rows)
 
 
 @command('"x*y, x+y, sin(x*y)" --at x=2,y=3',
@@ -630,6 +632,44 @@ def compare(
             sys.stderr.write(f"wrote {plot}\n")
 
     _show("compare", (result,), chosen, digits, output, quiet)
+
+
+@command('"x*exp(y)-sin(x)" --at x=pi/3,y=0 -o lesson.html',
+         'samples/micrograd.py --at a=-4,b=2 -o micrograd.html')
+def lesson(
+    source: Src,
+    at: At = None,
+    wrt: Annotated[str | None, typer.Option(
+        "--wrt", metavar="NAMES", show_default=False,
+        help="The tangent seeds offered for forward mode: x,y (default: each input, when there are at most 4).")]
+    = None,
+    layout: Annotated[Literal["auto", "dot", "adcli"], typer.Option(
+        "--layout", help="Who lays the graph out: Graphviz's dot, adcli's layered layout, or auto (dot when "
+        "installed).")] = "auto",
+    func: Func = None,
+    arrays: NumpyArrays = False,
+    ste: Ste = False,
+    convention: Convention = "adcli",
+    output_format: FormatOption("lesson") = None,  # type: ignore[valid-type]
+    as_json: Json = False,
+    output: Output = None,
+    digits: Annotated[int, typer.Option(
+        "--digits", metavar="N", parser=whole_number(1, 17), help="Significant digits shown (1 to 17).")] = 6,
+    quiet: Quiet = False,
+) -> None:
+    """A self-contained HTML page that plays the graph and both sweeps step by step (opens from disk); --json:
+    its steps as data."""
+    from adcli.analysis import sweep_table
+    from adcli.lesson import DEFAULT_SEEDS
+    from adcli.points import check_inputs
+
+    chosen = _choose("lesson", output_format, as_json, output)
+    if chosen == "html" and output is None and sys.stdout is not None and sys.stdout.isatty():
+        raise InputError("the lesson is an HTML page: name the file with -o lesson.html (or redirect standard output)")
+    trace, assigned = _load(source, at, func, arrays=arrays, sources=True)
+    seeds = check_inputs(trace, _wrt(wrt)) if wrt else trace.input_names if len(trace.inputs) <= DEFAULT_SEEDS else []
+    table = sweep_table(trace, assigned, wrt=list(seeds), straight_through=ste, convention=convention, explain=True)
+    _show("lesson", (table, digits, layout), chosen, digits, output, quiet)
 
 
 @command('"x*exp(y)-sin(x)" --at x=pi/3,y=0 -o graph.svg',

@@ -1,18 +1,15 @@
-"""micrograd's README example as a function file: relu written as the branch it is in Python."""
+"""micrograd's README example (karpathy/micrograd): g and its gradient at a=-4, b=2."""
 
 
-def relu(x):
-    return x if x > 0 else 0.0
-
-
-def f(a, b):
+def g(a, b):
     c = a + b
     d = a * b + b**3
     c += c + 1
     c += 1 + c + (-a)
-    d += d * 2 + relu(b + a)
-    d += 3 * d + relu(b - a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
     e = c - d
-    g = e**2 / 2.0
-    g += 10.0 / e**2
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
     return g

@@ -424,6 +424,6 @@ def test_unknown_format(runner, command):
     result = run(runner, [*command, "--format", "xml"])
     assert result.exit_code == 2
     assert result.stdout == ""
-    pictures = ", 'png', 'svg'" if command[0] in ("jacobian", "hessian") else ""
+    pictures = {"jacobian": ", 'png', 'svg'", "hessian": ", 'png', 'svg'", "trace": ", 'html'"}.get(command[0], "")
     assert result.stderr == ("error: Invalid value for '--format': 'xml' is not one of 'table', 'json', 'markdown', "
                              f"'latex', 'csv'{pictures} (see 'adcli {command[0]} --help')\n")

@@ -26,7 +26,7 @@ from adcli.primitives import BY_NAME, operations
 from tests.test_fuzz import SMOOTH, _text
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-MICROGRAD = str(SAMPLES / "micrograd.py")
+MICROGRAD = str(SAMPLES / "micrograd_branch.py")
 
 
 def bits(value: float) -> bytes:

@@ -38,7 +38,7 @@ WRITERS: dict[str, dict[str, str]] = {
               "csv": "output.tabular:batch_csv"},
     "sweep": {"table": "output.terminal:sweep_view", "json": "output.documents:sweep_json_chunks",
               "markdown": "output.tabular:sweep_tables", "latex": "output.tabular:sweep_tables",
-              "csv": "output.tabular:sweep_tables"},
+              "csv": "output.tabular:sweep_tables", "html": "lesson:lesson_html"},
     "jacobian": {"table": "output.terminal:jacobian_view", "json": "output.documents:jacobian_json",
                  "markdown": "output.tabular:jacobian_tables", "latex": "output.tabular:jacobian_tables",
                  "csv": "output.tabular:jacobian_tables", "png": "output.plot:pattern_png",
@@ -64,13 +64,15 @@ WRITERS: dict[str, dict[str, str]] = {
     "codegen": {"python": "codegen:generate", "json": "output.documents:codegen_json"},
     "rules": {"table": "output.terminal:rules_view", "json": "output.documents:rules_json",
               "markdown": "output.tabular:rules_tables", "latex": "output.tabular:rules_tables"},
+    "lesson": {"html": "lesson:lesson_html", "json": "lesson:lesson_document"},
     "plot": {"table": "output.textchart:curve_chart", "json": "output.documents:curve_json",
              "png": "output.plot:curve_png", "svg": "output.plot:curve_svg"},
 }
 
 #: The format an ``-o`` file's suffix names.
 SUFFIXES = {".txt": "table", ".json": "json", ".md": "markdown", ".tex": "latex", ".csv": "csv", ".dot": "dot",
-            ".gv": "dot", ".mmd": "mermaid", ".svg": "svg", ".png": "png", ".py": "python"}
+            ".gv": "dot", ".mmd": "mermaid", ".svg": "svg", ".png": "png", ".py": "python",
+            ".html": "html", ".htm": "html"}
 #: The format that prints rich text for a terminal.
 TERMINAL = "table"
 #: Formats whose documents carry a result's warnings and notes (the others leave them to stderr).
