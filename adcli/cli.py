@@ -709,7 +709,8 @@ def codegen(
     trace = _optimized(trace, optimize)
     from adcli.points import check_inputs
 
-    _show("codegen", (trace, mode, name, None if wrt is None else check_inputs(trace, _wrt(wrt)), target), chosen,
+    wrt_names = None if wrt is None else check_inputs(trace, _wrt(wrt))
+    _show("codegen", (trace, mode, name, wrt_names, target), chosen,
           output=output, quiet=quiet)
 
 

@@ -23,8 +23,7 @@ from collections.abc import Callable
 import numpy as np
 
 from adcli import vector_math
-from adcli.codegen import _doc_source, _escaped, _function, _parameters, _with_respect_to, path_checks, \
-    source_names
+from adcli.codegen import _doc_source, _function, _parameters, _with_respect_to, path_checks, source_names
 from adcli.errors import InputError
 from adcli.primitives import BY_NAME, CONST, FIRST_PRIMITIVE, INPUT, PRIMITIVES
 from adcli.sweeps import reverse_steps
@@ -253,7 +252,8 @@ class _NumpyEmitter:
         point = "{" + ", ".join(f"{n!r}: {names[i]}" for n, i in zip(trace.input_names, trace.inputs)) + "}"
         for node, condition, negate, where, sides in path_checks(trace, names):
             off = f"~({condition})" if negate else f"({condition})"
-            checks.setdefault(node, []).append(f"lost |= _guard({off}, {where!r}, ({', '.join(sides)},), shape, {point})")
+            guard = f"lost |= _guard({off}, {where!r}, ({', '.join(sides)},), shape, {point})"
+            checks.setdefault(node, []).append(guard)
         if checks:
             self.helpers["retrace"] = _RETRACE_ARRAYS
             lines.append("lost = np.zeros(shape, dtype=bool)  # points where a compared value is NaN")
@@ -404,5 +404,3 @@ def _guard(off, where, sides, shape, point):
         raise Retrace(f"this code was generated at the path where {where}; at {np.count_nonzero(off)} of "
                       f"{off.size} points (the first: {at}) the program takes another path: trace it again")
     return undefined'''
-
-__all__ = ["generate_numpy", "_escaped"]
