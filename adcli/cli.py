@@ -713,7 +713,7 @@ def graph(
 
 @command('"x*exp(y)-sin(x)" --mode forward',
          'samples/loop.py --at x=0.5 --name loop -o loop_grad.py',
-         '"x*(2+3)+sin(x)*sin(x)" --optimize')
+         '"x*(2+3)+sin(x)*sin(x)" --optimize', '"x*exp(y)-sin(x)" --target numpy -o f_grad.py')
 def codegen(
     source: Src,
     at: At = None,
@@ -723,6 +723,9 @@ def codegen(
     wrt: WrtNames = None,
     func: Func = None,
     optimize: Optimize = False,
+    target: Annotated[Literal["python", "numpy"], typer.Option(
+        "--target", help="python: straight-line code for one point (imports math); numpy: vectorised over "
+                         "arrays of points, NaN where undefined, as the batch mode (reverse mode only).")] = "python",
     output_format: FormatOption("codegen") = None,  # type: ignore[valid-type]
     as_json: Json = False,
     output: Output = None,
@@ -746,7 +749,8 @@ def codegen(
     trace = _optimized(trace, optimize)
     from adcli.points import check_inputs
 
-    _show("codegen", (trace, mode, name, None if wrt is None else check_inputs(trace, _wrt(wrt))), chosen,
+    wrt_names = None if wrt is None else check_inputs(trace, _wrt(wrt))
+    _show("codegen", (trace, mode, name, wrt_names, target), chosen,
           output=output, quiet=quiet)
 
 

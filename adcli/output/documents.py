@@ -385,11 +385,12 @@ def _op_name(trace: Trace, node: int) -> str:
     return "input" if code == INPUT else "const" if code == CONST else primitive_of(code).name
 
 
-def codegen_json(trace: Trace, mode: str, name: str, wrt: list[str] | None = None) -> dict:
+def codegen_json(trace: Trace, mode: str, name: str, wrt: list[str] | None = None, target: str = "python") -> dict:
     """``adcli codegen --json``: the generated code and what its functions compute."""
     from adcli.codegen import describe, generate
 
-    return {**describe(trace, mode, name, wrt), **_optimized(trace), "code": generate(trace, mode, name, wrt)}
+    code = generate(trace, mode, name, wrt, target)
+    return {**describe(trace, mode, name, wrt, target), **_optimized(trace), "code": code}
 
 
 def _optimized(trace: Trace) -> dict:
