@@ -81,7 +81,7 @@ class _Expr:
     def __ge__(self, other): return self._op("{0} >= {1}", 2, self, other)
     def __eq__(self, other): return self._op("{0} == {1}", 2, self, other)  # type: ignore[override]
     def __ne__(self, other): return self._op("{0} != {1}", 2, self, other)  # type: ignore[override]
-    def __getitem__(self, index): return self._op("{0}[%d]" % index, _ATOM, self)
+    def __getitem__(self, index): return self._op(f"{{0}}[{index:d}]", _ATOM, self)
     __hash__ = object.__hash__
 
     def __bool__(self):
@@ -111,7 +111,7 @@ class _Recorder:
         return expression
 
     def call(self, function: str, args: tuple) -> _Expr:
-        return self.operation(function + "(" + ", ".join("{%d}" % k for k in range(len(args))) + ")", _ATOM, args)
+        return self.operation(function + "(" + ", ".join(f"{{{k}}}" for k in range(len(args))) + ")", _ATOM, args)
 
     def statements(self, results: list) -> tuple[list[str], list[str]]:
         """The statements that compute ``results`` (expressions or numbers), and each result's source."""
@@ -171,7 +171,7 @@ class _Namespace:
 
         def call(*args):
             if primitive is not None and primitive.arity == 1 and isinstance(args[0], _Expr) \
-                    and (primitive.opcode, args[0].node) in computed:
+                    and args[0].node is not None and (primitive.opcode, args[0].node) in computed:
                 return computed[primitive.opcode, args[0].node]
             return self.recorder.call(source, args)
 
@@ -285,7 +285,7 @@ class _NumpyEmitter:
                 primitive = PRIMITIVES[trace.op[i]]
                 statements, texts, results = self._run(i, primitive.partials_on_arrays or primitive.partials)
                 partial_lines.extend(statements)
-                row = []
+                row: list[float | _Source] = []
                 for k, (a, text, result) in enumerate(zip(trace.args(i), texts, results)):
                     if trace.op[a] == CONST or not wanted[a]:
                         row.append(0.0)  # no adjoint (a constant's partial is 0 in the batch too)
