@@ -224,6 +224,25 @@ def test_hvp_at_an_infinite_second_partial():
     assert result.product == [-math.inf, 0.0]
 
 
+def test_hvp_where_an_infinite_second_partial_meets_an_opposite_one(runner):
+    # f = sqrt(x)·y at (0, 1): ∂²f/∂x² = -y x^(-3/2)/4 = -inf, ∂²f/∂x∂y = x^(-1/2)/2 = +inf, so with
+    # v = (1, 1) the x entry of H·v is -inf + inf: undefined, an error, not a traceback (math.fsum raised)
+    result = run(runner, ["hvp", "x^0.5*y", "--at", "x=0,y=1", "--direction", "x=1,y=1"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: (H·v) for x is undefined at this point: its terms add up to inf - inf\n")
+    # v = (0, 1): only the +inf term remains; ∂²f/∂y² = 0
+    product = adcli.hessian_vector_product(parse("x^0.5*y"), {"x": 0.0, "y": 1.0}, {"y": 1.0}).product
+    assert product == [math.inf, 0.0]
+
+
+def test_hvp_whose_terms_overflow_is_inf():
+    # f = sqrt(x) + 1e308·y·z + 0.5e308·y² at (0, 0.5, 0.5): ∂²f/∂y² = ∂²f/∂y∂z = 1e308, ∂²f/∂z² = 0, so
+    # (H·v)_y = 1e308 + 1e308 overflows to inf (as Python's 1e308 + 1e308), (H·v)_z = 1e308
+    f = parse("sqrt(x) + 1e308*y*z + 0.5e308*y^2")
+    result = adcli.hessian_vector_product(f, {"x": 0.0, "y": 0.5, "z": 0.5}, {"y": 1.0, "z": 1.0})
+    assert result.product[1:] == [1e308 + 1e308, 1e308]
+
+
 def test_hvp_cli_errors(runner):
     result = run(runner, ["hvp", "x*y", "--at", "x=1,y=2"])
     assert (result.exit_code, result.stderr) == (
