@@ -14,10 +14,13 @@ if TYPE_CHECKING:
 
 #: The spy picture is at most this many characters wide and high; a character stands for a block.
 SPY_CELLS = 40
+#: A block with a non-zero, and one without: the dot operator, not the middle dot '·' that adcli writes
+#: for a product, so that an ASCII stream spells an empty block '.' (:mod:`adcli.output.ascii`), not '*'.
+FULL, EMPTY = "█", "\u22c5"
 
 
 def spy(pattern: Pattern, cells: int = SPY_CELLS) -> list[str]:
-    """The pattern as lines of text, ``█`` where a block holds a non-zero, ``·`` where it holds none;
+    """The pattern as lines of text, ``█`` where a block holds a non-zero, ``⋅`` where it holds none;
     one character per entry up to ``cells`` rows and columns, a block of entries per character beyond."""
     rows, columns = pattern.shape
     block = max(1, -(-max(rows, columns) // cells))
@@ -26,7 +29,7 @@ def spy(pattern: Pattern, cells: int = SPY_CELLS) -> list[str]:
         line = picture[i // block]
         for j in row:
             line[j // block] = 1
-    return ["".join("█" if cell else "·" for cell in line) for line in picture]
+    return ["".join(FULL if cell else EMPTY for cell in line) for line in picture]
 
 
 def _plural(count: int, word: str) -> str:
