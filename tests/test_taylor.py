@@ -253,6 +253,14 @@ def test_hvp_cli_errors(runner):
     assert result.exit_code == 2 and result.stdout == ""
 
 
+def test_cli_footer_counts_one_operation_in_the_singular(runner):
+    # sin(x) records one operation (v2 = sin(v1)); sin''(1) = -sin(1) = -0.84147098 (8 digits)
+    result = run(runner, ["taylor", "sin(x)", "--at", "x=1", "--order", "2"])
+    assert result.exit_code == 0
+    assert "│ 2 │ -0.42073549 │     -0.84147098 │" in result.stdout
+    assert result.stdout.endswith("Taylor mode: one sweep over 1 operation, O(K²) each\n")
+
+
 def test_cli_csv_has_every_nodes_coefficients(runner):
     # x = 2 + t: (2 + t)^3 = 8 + 12t + 6t² + t³
     result = run(runner, ["taylor", "x^3", "--at", "x=2", "--order", "3", "--format", "csv"])

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from adcli.output import plural
+
 if TYPE_CHECKING:
     from rich.console import Group
 
@@ -32,13 +34,9 @@ def spy(pattern: Pattern, cells: int = SPY_CELLS) -> list[str]:
     return ["".join(FULL if cell else EMPTY for cell in line) for line in picture]
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count:,} {word}" + ("" if count == 1 else "s")
-
-
 def sweeps_text(sparsity: Sparsity) -> str:
     """``2,000 sweeps → 3 sweeps``: what the colouring saved."""
-    return f"{_plural(sparsity.dense_sweeps, 'sweep')} → {_plural(sparsity.colour_count, 'sweep')}"
+    return f"{plural(sparsity.dense_sweeps, 'sweep')} → {plural(sparsity.colour_count, 'sweep')}"
 
 
 def summary(sparsity: Sparsity) -> str:
@@ -46,8 +44,8 @@ def summary(sparsity: Sparsity) -> str:
     rows, columns = sparsity.pattern.shape
     how = {"star": "star colouring", "columns": "columns coloured (distance 2)",
            "rows": "rows coloured (distance 2)"}[sparsity.colouring]
-    return (f"{_plural(sparsity.pattern.nonzeros, 'non-zero')} of {rows * columns:,}; "
-            f"{how}: {_plural(sparsity.colour_count, 'colour')}")
+    return (f"{plural(sparsity.pattern.nonzeros, 'non-zero')} of {rows * columns:,}; "
+            f"{how}: {plural(sparsity.colour_count, 'colour')}")
 
 
 def _entries(sparsity: Sparsity, row_names: list[str], column_names: list[str]) -> list[list]:
