@@ -196,6 +196,16 @@ def _rosenbrock_hessian(x: list[float]) -> list[list[float]]:
     return h
 
 
+def test_zero_to_a_varying_positive_power_is_zero_along_the_line():
+    # along x = 0, y = 2 + t: 0^(2+t) = 0 for every small t, and y² = 4 + 4t + t², so f = x^y + y²
+    # has the derivatives 4, 4, 2, 0 (it said 'x^y at x = 0 with a varying exponent has no Taylor series')
+    result = taylor_coefficients(parse("x^y + y^2"), {"x": 0.0, "y": 2.0}, 3, {"y": 1.0})
+    assert result.derivatives() == [4.0, 4.0, 2.0, 0.0]
+    # along x = t, y = 2 + t, t^(2+t) = t²·exp(t log t) has no Taylor series at t = 0: still an error
+    with pytest.raises(EvaluationError, match="varying exponent has no Taylor series"):
+        taylor_coefficients(parse("x^y"), {"x": 0.0, "y": 2.0}, 3, {"x": 1.0, "y": 1.0})
+
+
 def test_hvp_of_rosenbrock_against_the_closed_form(tmp_path):
     path = tmp_path / "rosenbrock.py"
     path.write_text("def f(x):\n    s = 0\n    for i in range(len(x) - 1):\n"
