@@ -287,7 +287,7 @@ def hessian_vector_product(trace: Trace, assigned: Mapping[str, Value],
     v = [float(direction.get(name, 0.0)) for name in trace.input_names]
     if infinite:
         matrix = _add_infinite_parts(trace, grad_trace, d0, d1, infinite, gradient)
-        result = [math.fsum(product(h, vj) for h, vj in zip(row, v)) for row in matrix]
+        result = [_dot(row, v) for row in matrix]
     else:
         tangent = forward_sweep(grad_trace, d0, d1, {node: vj for node, vj in zip(grad_trace.inputs, v) if vj})
         result = [tangent[o] for o in grad_trace.outputs]
@@ -295,6 +295,16 @@ def hessian_vector_product(trace: Trace, assigned: Mapping[str, Value],
         if entry != entry:
             raise EvaluationError(f"(H·v) for {name} is undefined at this point: its terms add up to inf - inf")
     return HessianVectorProduct(evaluated, gradient, dict(zip(trace.input_names, v)), result)
+
+
+def _dot(row: Sequence[float], v: Sequence[float]) -> float:
+    """Σ row_j·v_j, correctly rounded (``math.fsum``, 0·inf = 0); nan when the terms hold inf and -inf,
+    inf when their sum overflows (where ``math.fsum`` raises)."""
+    terms = [product(h, vj) for h, vj in zip(row, v)]
+    try:
+        return math.fsum(terms)
+    except (ValueError, OverflowError):
+        return sum(terms)
 
 
 callable_module(__name__)  # adcli.hessian(…) is adcli.api's

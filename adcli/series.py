@@ -147,10 +147,13 @@ def div(value: float, partials: tuple, u: Series, w: Series) -> Series:
 
 def pow_rule(value: float, partials: tuple, u: Series, w: Series) -> Series:
     """v = u^w. A constant exponent r: v_k = Σ_{j<k} (r(k-j) - j) u_{k-j} v_j / (k u_0), and at
-    u_0 = 0 repeated squaring for a whole r ≥ 0. A varying exponent: exp(w·log u). Where u_0 < 0 the
-    exponent is taken as the constant w_0, as the first derivative's convention does."""
+    u_0 = 0 repeated squaring for a whole r ≥ 0. A varying exponent: exp(w·log u), and 0 where u stays 0
+    and w_0 > 0. Where u_0 < 0 the exponent is taken as the constant w_0, as the first derivative's
+    convention does."""
     length = len(u)
     r = w[0]
+    if u[0] == 0 and r > 0 and not any(u[1:]):  # 0^w with w > 0 is 0 all along the line
+        return _constant_from(value, length)
     if u[0] < 0 or not any(w[1:]):
         if u[0] != 0:
             return _power(u, r, value, length)

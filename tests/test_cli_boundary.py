@@ -144,6 +144,16 @@ def test_an_ascii_terminal_gets_ascii_spellings():
     done.stdout.encode("ascii")  # every character made it through as ASCII
 
 
+def test_an_ascii_terminal_draws_the_sparsity_pattern_with_dots():
+    """The spy picture's empty blocks are spelled '.', not '*' (the ASCII spelling of the product dot,
+    which read as entries); a non-zero is '#'. By hand: x*y + sin(z) has ∂²/∂x∂y, ∂²/∂y∂x and ∂²/∂z²."""
+    done = adcli("hessian", "x*y + sin(z)", "--at", "x=1,y=2,z=0.5", "--sparse", "on",
+                 env={"PYTHONIOENCODING": "ascii"})
+    assert done.returncode == 0, done.stderr
+    assert "star colouring: 2 colours\n.#.\n#..\n..#\n3 sweeps -> 2 sweeps\n" in done.stdout
+    done.stdout.encode("ascii")
+
+
 def test_an_ascii_terminal_gets_ascii_errors():
     done = adcli("grad", "θ+x", "--at", "x=1", env={"PYTHONIOENCODING": "ascii"})
     assert done.returncode == 2

@@ -207,9 +207,9 @@ f(x, y, z) = x*y + sin(z)  at  x = 1, y = 2, z = 0.5
 value 2.4794255
 gradient ∂/∂x = 2, ∂/∂y = 1, ∂/∂z = 0.87758256
 pattern: 3 non-zeros of 9; star colouring: 2 colours
-·█·
-█··
-··█
+⋅█⋅
+█⋅⋅
+⋅⋅█
 3 sweeps → 2 sweeps
 non-zeros
 ┏━━━━━┳━━━━━━━━┳━━━━━━━━━━━━━┓

@@ -196,6 +196,16 @@ def _rosenbrock_hessian(x: list[float]) -> list[list[float]]:
     return h
 
 
+def test_zero_to_a_varying_positive_power_is_zero_along_the_line():
+    # along x = 0, y = 2 + t: 0^(2+t) = 0 for every small t, and y² = 4 + 4t + t², so f = x^y + y²
+    # has the derivatives 4, 4, 2, 0 (it said 'x^y at x = 0 with a varying exponent has no Taylor series')
+    result = taylor_coefficients(parse("x^y + y^2"), {"x": 0.0, "y": 2.0}, 3, {"y": 1.0})
+    assert result.derivatives() == [4.0, 4.0, 2.0, 0.0]
+    # along x = t, y = 2 + t, t^(2+t) = t²·exp(t log t) has no Taylor series at t = 0: still an error
+    with pytest.raises(EvaluationError, match="varying exponent has no Taylor series"):
+        taylor_coefficients(parse("x^y"), {"x": 0.0, "y": 2.0}, 3, {"x": 1.0, "y": 1.0})
+
+
 def test_hvp_of_rosenbrock_against_the_closed_form(tmp_path):
     path = tmp_path / "rosenbrock.py"
     path.write_text("def f(x):\n    s = 0\n    for i in range(len(x) - 1):\n"
@@ -224,6 +234,25 @@ def test_hvp_at_an_infinite_second_partial():
     assert result.product == [-math.inf, 0.0]
 
 
+def test_hvp_where_an_infinite_second_partial_meets_an_opposite_one(runner):
+    # f = sqrt(x)·y at (0, 1): ∂²f/∂x² = -y x^(-3/2)/4 = -inf, ∂²f/∂x∂y = x^(-1/2)/2 = +inf, so with
+    # v = (1, 1) the x entry of H·v is -inf + inf: undefined, an error, not a traceback (math.fsum raised)
+    result = run(runner, ["hvp", "x^0.5*y", "--at", "x=0,y=1", "--direction", "x=1,y=1"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: (H·v) for x is undefined at this point: its terms add up to inf - inf\n")
+    # v = (0, 1): only the +inf term remains; ∂²f/∂y² = 0
+    product = adcli.hessian_vector_product(parse("x^0.5*y"), {"x": 0.0, "y": 1.0}, {"y": 1.0}).product
+    assert product == [math.inf, 0.0]
+
+
+def test_hvp_whose_terms_overflow_is_inf():
+    # f = sqrt(x) + 1e308·y·z + 0.5e308·y² at (0, 0.5, 0.5): ∂²f/∂y² = ∂²f/∂y∂z = 1e308, ∂²f/∂z² = 0, so
+    # (H·v)_y = 1e308 + 1e308 overflows to inf (as Python's 1e308 + 1e308), (H·v)_z = 1e308
+    f = parse("sqrt(x) + 1e308*y*z + 0.5e308*y^2")
+    result = adcli.hessian_vector_product(f, {"x": 0.0, "y": 0.5, "z": 0.5}, {"y": 1.0, "z": 1.0})
+    assert result.product[1:] == [1e308 + 1e308, 1e308]
+
+
 def test_hvp_cli_errors(runner):
     result = run(runner, ["hvp", "x*y", "--at", "x=1,y=2"])
     assert (result.exit_code, result.stderr) == (
@@ -232,6 +261,14 @@ def test_hvp_cli_errors(runner):
     assert (result.exit_code, result.stderr) == (2, "error: H·v needs a single output; the function has 2\n")
     result = run(runner, ["hvp", "x*y", "--at", "x=1,y=2", "--direction", "z=1"])
     assert result.exit_code == 2 and result.stdout == ""
+
+
+def test_cli_footer_counts_one_operation_in_the_singular(runner):
+    # sin(x) records one operation (v2 = sin(v1)); sin''(1) = -sin(1) = -0.84147098 (8 digits)
+    result = run(runner, ["taylor", "sin(x)", "--at", "x=1", "--order", "2"])
+    assert result.exit_code == 0
+    assert "│ 2 │ -0.42073549 │     -0.84147098 │" in result.stdout
+    assert result.stdout.endswith("Taylor mode: one sweep over 1 operation, O(K²) each\n")
 
 
 def test_cli_csv_has_every_nodes_coefficients(runner):

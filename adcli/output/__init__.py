@@ -81,6 +81,11 @@ CARRY_NOTICES = ("json", "markdown", "latex", "csv")
 TABULAR = ("markdown", "latex", "csv")
 
 
+def plural(count: int, word: str) -> str:
+    """``1 sweep``, ``2,000 sweeps``: a count and its word, plural unless the count is 1."""
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
 def formats(kind: str) -> tuple[str, ...]:
     """The formats a kind of result can be written in, the default first."""
     return tuple(WRITERS[kind])

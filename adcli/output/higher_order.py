@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from adcli.output import plural
 from adcli.primitives import CONST
 
 if TYPE_CHECKING:
@@ -88,8 +89,8 @@ def taylor_view(result: Taylor, digits: int) -> Group:
                            keys=len(columns) - len(_CHECK_COLUMNS) + 1))
     parts += [Text(message, style="yellow") for message in result.sympy_messages]
     note = "" if result.order <= NODE_COLUMNS else "; every node's coefficients: --json or --format csv"
-    parts.append(Text(f"Taylor mode: one sweep over {result.trace.operation_count:,} operations, O(K²) each{note}",
-                      style="dim"))
+    parts.append(Text(f"Taylor mode: one sweep over {plural(result.trace.operation_count, 'operation')}, "
+                      f"O(K²) each{note}", style="dim"))
     return Group(*parts)
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from adcli.output import plural
+
 if TYPE_CHECKING:
     from rich.console import Group
 
@@ -14,10 +16,13 @@ if TYPE_CHECKING:
 
 #: The spy picture is at most this many characters wide and high; a character stands for a block.
 SPY_CELLS = 40
+#: A block with a non-zero, and one without: the dot operator, not the middle dot '·' that adcli writes
+#: for a product, so that an ASCII stream spells an empty block '.' (:mod:`adcli.output.ascii`), not '*'.
+FULL, EMPTY = "█", "\u22c5"
 
 
 def spy(pattern: Pattern, cells: int = SPY_CELLS) -> list[str]:
-    """The pattern as lines of text, ``█`` where a block holds a non-zero, ``·`` where it holds none;
+    """The pattern as lines of text, ``█`` where a block holds a non-zero, ``⋅`` where it holds none;
     one character per entry up to ``cells`` rows and columns, a block of entries per character beyond."""
     rows, columns = pattern.shape
     block = max(1, -(-max(rows, columns) // cells))
@@ -26,16 +31,12 @@ def spy(pattern: Pattern, cells: int = SPY_CELLS) -> list[str]:
         line = picture[i // block]
         for j in row:
             line[j // block] = 1
-    return ["".join("█" if cell else "·" for cell in line) for line in picture]
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count:,} {word}" + ("" if count == 1 else "s")
+    return ["".join(FULL if cell else EMPTY for cell in line) for line in picture]
 
 
 def sweeps_text(sparsity: Sparsity) -> str:
     """``2,000 sweeps → 3 sweeps``: what the colouring saved."""
-    return f"{_plural(sparsity.dense_sweeps, 'sweep')} → {_plural(sparsity.colour_count, 'sweep')}"
+    return f"{plural(sparsity.dense_sweeps, 'sweep')} → {plural(sparsity.colour_count, 'sweep')}"
 
 
 def summary(sparsity: Sparsity) -> str:
@@ -43,8 +44,8 @@ def summary(sparsity: Sparsity) -> str:
     rows, columns = sparsity.pattern.shape
     how = {"star": "star colouring", "columns": "columns coloured (distance 2)",
            "rows": "rows coloured (distance 2)"}[sparsity.colouring]
-    return (f"{_plural(sparsity.pattern.nonzeros, 'non-zero')} of {rows * columns:,}; "
-            f"{how}: {_plural(sparsity.colour_count, 'colour')}")
+    return (f"{plural(sparsity.pattern.nonzeros, 'non-zero')} of {rows * columns:,}; "
+            f"{how}: {plural(sparsity.colour_count, 'colour')}")
 
 
 def _entries(sparsity: Sparsity, row_names: list[str], column_names: list[str]) -> list[list]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rich.console import Group
 from rich.text import Text
 
+from adcli.output import plural
 from adcli.output.fit_table import FitTable
 from adcli.primitives import CONST
 
@@ -34,10 +35,6 @@ def header(trace, at: dict[str, float], digits: int) -> Text:
     return Text.assemble(title, "  at  " if point else "", point)
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
-
-
 def gradient_view(result: Gradient, digits: int) -> Group:
     """Value and gradient: one row per input, one column per output."""
     trace, evaluated = result.trace, result.evaluated
@@ -50,8 +47,8 @@ def gradient_view(result: Gradient, digits: int) -> Group:
         table.add_row(f"∂/∂{name}", *(fmt(g[name], digits) for g in result.gradients))
     if result.jvp is not None:
         table.add_row("J·u", *(fmt(value, digits) for value in result.jvp))
-    footer = Text(f"{result.mode} mode: {_plural(result.sweeps, 'sweep')} over "
-                  f"{_plural(trace.operation_count, 'operation')}{seed_text(result)}", style="dim")
+    footer = Text(f"{result.mode} mode: {plural(result.sweeps, 'sweep')} over "
+                  f"{plural(trace.operation_count, 'operation')}{seed_text(result)}", style="dim")
     if result.checks is None:
         return Group(header(trace, evaluated.at, digits), table, footer)
     from adcli.output.terminal_compare import checks_table
@@ -182,7 +179,7 @@ def jacobian_view(result: Jacobian, digits: int) -> Group:
     for (name, value), row in zip(result.outputs, result.matrix):
         grid.add_row(name, fmt(value, digits), *(fmt(v, digits) for v in row))
     n, m = len(result.inputs), len(result.outputs)
-    costs = FitTable(title=f"cost for this shape: n = {_plural(n, 'input')}, m = {_plural(m, 'output')}",
+    costs = FitTable(title=f"cost for this shape: n = {plural(n, 'input')}, m = {plural(m, 'output')}",
                      title_justify="left")
     costs.add_column("mode", kind="key")
     costs.add_column("sweeps")
