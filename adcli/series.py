@@ -14,8 +14,8 @@ tan, tanh, sigmoid), it is built one degree behind v (:func:`_coupled`).
 
 Where a partial is infinite (sqrt at 0, asin at ±1, x^y at x = 0), the series has no higher
 coefficients: the rule raises :class:`NoExpansion`, and Taylor mode says so (order 1 uses the
-first derivative's convention). At a kink with a finite convention (abs'(0) = 0, a tie of max), the
-series follows that convention at every order.
+first derivative's convention). At a kink of abs, relu, max or min, Taylor mode gives :func:`linear`
+the partials of the side the line stays on, or the convention's where it crosses the kink.
 
 Pure Python, no imports beyond the standard library: it loads with the primitive registry.
 """
@@ -323,4 +323,4 @@ def linear(value: float, partials: tuple, *series: Series) -> Series:
     the kink), relu, min and max (1/2 each at a tie), floor and sign (0). These are the first
     derivative's conventions, applied at every order."""
     terms = [(p, u) for p, u in zip(partials, series) if p]
-    return [value] + [sum(p * u[k] for p, u in terms) for k in range(1, len(series[0]))]
+    return [value] + [sum((p * u[k] for p, u in terms), 0.0) for k in range(1, len(series[0]))]

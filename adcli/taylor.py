@@ -21,6 +21,7 @@ from adcli.analysis import Evaluated, evaluate_at
 from adcli.errors import EvaluationError, InputError
 from adcli.limits import MAX_ORDER
 from adcli.points import Value
+from adcli import series
 from adcli.primitives import CONST, INPUT, PRIMITIVES
 from adcli.series import NoExpansion
 from adcli.sweeps import product
@@ -79,12 +80,12 @@ def taylor_coefficients(trace: Trace, assigned: Mapping[str, Value], order: int,
     evaluated = evaluate_at(trace, assigned)
     seed = dict.fromkeys(trace.input_names, 0.0) | dict(direction)
     node_of = dict(zip(trace.input_names, trace.inputs))
+    kinks: dict[int, str] = {}
     coefficients = taylor_sweep(trace, evaluated.values, evaluated.d0, evaluated.d1,
-                                {node_of[name]: u for name, u in seed.items()}, order)
+                                {node_of[name]: u for name, u in seed.items()}, order, kinks)
     result = Taylor(evaluated, order, seed, coefficients)
-    if evaluated.warnings:
-        evaluated.notes.append("at a kink, the Taylor coefficients of every order follow the first derivative's "
-                               "convention")
+    for node, how in kinks.items():
+        evaluated.notes.append(f"{trace.label(node)}: {_KINK_NOTES[how]}")
     for k, output in enumerate(trace.outputs):
         if not all(map(math.isfinite, coefficients[output])):
             evaluated.warnings.append(f"{trace.output_names[k]}: some Taylor coefficients overflow (inf or nan)")
@@ -92,9 +93,14 @@ def taylor_coefficients(trace: Trace, assigned: Mapping[str, Value], order: int,
 
 
 def taylor_sweep(trace: Trace, values: Sequence[float], d0: Sequence[float], d1: Sequence[float],
-                 seed: Mapping[int, float], order: int) -> list[list[float]]:
+                 seed: Mapping[int, float], order: int, kinks: dict[int, str] | None = None) -> list[list[float]]:
     """Every node's Taylor coefficients c0 … c_order, for the input nodes' first coefficients ``seed``
-    (node -> u_i); ``d0``, ``d1`` are the float partials (:func:`adcli.sweeps.linearize`)."""
+    (node -> u_i); ``d0``, ``d1`` are the float partials (:func:`adcli.sweeps.linearize`).
+
+    At a kink of a piecewise-linear primitive (abs, relu, max, min) the line may stay on one side
+    (abs(x²) at 0): that side's partials give the exact series (:func:`_side_partials`); where it
+    crosses (abs(x) at 0), the first derivative's convention holds at every order. ``kinks``, when
+    given, gets each such node and how the line meets its kink (a key of ``_KINK_NOTES``)."""
     tail = [0.0] * order
     coefficients: list[list[float]] = []
     for i, code in enumerate(trace.op):
@@ -112,6 +118,13 @@ def taylor_sweep(trace: Trace, values: Sequence[float], d0: Sequence[float], d1:
         partials = (d0[i],) if b == NO_ARG else (d0[i], d1[i])
         primitive = PRIMITIVES[code]
         assert primitive is not None and primitive.taylor is not None  # every primitive has a rule (test_registry)
+        if primitive.taylor is series.linear and not primitive.discrete and primitive.sides is not None:
+            arg_values = [values[a] for a in trace.args(i)]
+            if any(kink(*arg_values) for kink in primitive.kinks if kink):
+                side, how = _side_partials(primitive.sides(*arg_values), args)
+                partials = side or partials
+                if kinks is not None:
+                    kinks[i] = how
         try:
             coefficients.append(primitive.taylor(values[i], partials, *args))
         except NoExpansion as why:
@@ -121,6 +134,35 @@ def taylor_sweep(trace: Trace, values: Sequence[float], d0: Sequence[float], d1:
                                       f"{why}{convention}; --order 1 gives the first derivative") from None
             coefficients.append([values[i], sum(product(p, arg[1]) for p, arg in zip(partials, args))])
     return coefficients
+
+
+_KINK_NOTES = {
+    "crosses": "the line crosses its kink here, so its Taylor coefficients of every order follow the first "
+               "derivative's convention",
+    "stays": "the line touches its kink here and stays on one side of it, so its Taylor coefficients are that side's",
+    "agrees": "the line runs along its kink to this order, where both sides give the same Taylor coefficients",
+}
+
+
+def _side_partials(sides: tuple, args: list[list[float]]) -> tuple[tuple | None, str]:
+    """At a kink: the partials of the side the line stays on for small t ≠ 0 (None: keep the
+    convention's), and how the line meets the kink (a key of ``_KINK_NOTES``).
+
+    The kink is where the argument (or the difference of the two) is 0; its series along the line is
+    c_k t^k + …, with c_k its first non-zero coefficient: for an even k it keeps the sign of c_k on
+    both sides of t = 0, and that side's partials give the exact series; for an odd k it changes sign
+    there, a kink along the line too. With no non-zero coefficient to this order, every side and the
+    convention give the same series. ``sides`` is the registry's: per argument, (left, right) partials."""
+    switching = args[0] if len(args) == 1 else [a - b for a, b in zip(*args)]
+    k = next((k for k in range(1, len(switching)) if switching[k]), None)
+    if k is None:
+        return None, "agrees"
+    if k % 2:
+        return None, "crosses"
+    above = switching[k] > 0  # the argument above its kink (the first above the second)
+    if len(args) == 1:
+        return (sides[0][1] if above else sides[0][0],), "stays"
+    return ((sides[0][1], sides[1][0]) if above else (sides[0][0], sides[1][1])), "stays"
 
 
 def sympy_check(result: Taylor, seconds: float, orders: int = SYMPY_ORDERS) -> None:

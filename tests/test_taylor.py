@@ -131,12 +131,38 @@ def test_an_infinite_partial_has_no_higher_coefficients(runner):
     assert first.coefficients[first.trace.outputs[0]] == [0.0, math.inf]
 
 
-def test_a_kink_follows_the_first_derivatives_convention():
+def test_a_kink_the_line_crosses_follows_the_first_derivatives_convention():
     # abs'(0) = 0: the series of |x| at 0 is taken as 0 at every order, and the note says so
     result = taylor_coefficients(parse("abs(x) + x"), {"x": 0.0}, 3)
     assert result.coefficients[result.trace.outputs[0]] == [0.0, 1.0, 0.0, 0.0]
-    assert "at a kink, the Taylor coefficients of every order follow the first derivative's convention" \
-        in result.evaluated.notes
+    assert result.evaluated.notes == ["v2 = abs(v1): the line crosses its kink here, so its Taylor coefficients of "
+                                      "every order follow the first derivative's convention"]
+
+
+@pytest.mark.parametrize(("text", "direction", "expected"), [
+    # by hand, along x = t (y = 0 + t/2 where given): each kink's argument keeps one sign for t ≠ 0
+    ("abs(x^2)", {"x": 1.0}, [0.0, 0.0, 2.0, 0.0, 0.0]),  # |t²| = t²
+    ("relu(x^2)*3", {"x": 1.0}, [0.0, 0.0, 6.0, 0.0, 0.0]),  # 3t²
+    ("relu(-x^2)", {"x": 1.0}, [0.0, 0.0, 0.0, 0.0, 0.0]),  # relu(-t²) = 0
+    ("max(x^2, -x^2)", {"x": 1.0}, [0.0, 0.0, 2.0, 0.0, 0.0]),  # t²
+    ("min(x^2, -x^2)", {"x": 1.0}, [0.0, 0.0, -2.0, 0.0, 0.0]),  # -t²
+    ("max(x^2 + y, y - x^4)", {"x": 1.0, "y": 0.5}, [0.0, 0.5, 2.0, 0.0, 0.0]),  # t² + t/2
+    ("abs(x^4 - x^2)", {"x": 1.0}, [0.0, 0.0, 2.0, 0.0, -24.0]),  # t² - t⁴ near 0
+])
+def test_a_kink_the_line_only_touches_gives_the_exact_series(text, direction, expected):
+    trace = parse(text)
+    point = dict.fromkeys(trace.input_names, 0.0)
+    result = taylor_coefficients(trace, point, 4, direction)
+    assert result.derivatives(0) == pytest.approx(expected, abs=1e-15)
+    assert any("stays on one side of it, so its Taylor coefficients are that side's" in note
+               for note in result.evaluated.notes)
+
+
+def test_a_kink_crossed_at_a_higher_order_is_exact_below_it():
+    # |t³|: 0, 0, 0 to order 2 exactly; its third derivative does not exist, and the note says the convention holds
+    result = taylor_coefficients(parse("abs(x^3)"), {"x": 0.0}, 3)
+    assert result.derivatives(0) == [0.0, 0.0, 0.0, 0.0]
+    assert "the line crosses its kink here" in result.evaluated.notes[0]
 
 
 def test_library_errors_name_the_argument():
