@@ -17,11 +17,11 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from adcli import series
 from adcli.analysis import Evaluated, evaluate_at
 from adcli.errors import EvaluationError, InputError
 from adcli.limits import MAX_ORDER
 from adcli.points import Value
-from adcli import series
 from adcli.primitives import CONST, INPUT, PRIMITIVES
 from adcli.series import NoExpansion
 from adcli.sweeps import product
