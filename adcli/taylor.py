@@ -129,7 +129,9 @@ def taylor_sweep(trace: Trace, values: Sequence[float], d0: Sequence[float], d1:
             coefficients.append(primitive.taylor(values[i], partials, *args))
         except NoExpansion as why:
             if order > 1:
-                convention = f" (its first derivative: {primitive.convention})" if primitive.convention else ""
+                infinite = not all(map(math.isfinite, partials))  # then the first derivative is a convention
+                convention = f" (its first derivative: {primitive.convention})" if primitive.convention and infinite \
+                    else ""
                 raise EvaluationError(f"{trace.label(i)}: no Taylor coefficients of order 2 or more at this point: "
                                       f"{why}{convention}; --order 1 gives the first derivative") from None
             coefficients.append([values[i], sum(product(p, arg[1]) for p, arg in zip(partials, args))])

@@ -158,6 +158,14 @@ def test_a_kink_the_line_only_touches_gives_the_exact_series(text, direction, ex
                for note in result.evaluated.notes)
 
 
+def test_no_series_quotes_the_first_derivatives_convention_only_where_it_is_one(runner):
+    # (t)^2.5 has no real values for t < 0, but its first derivative at 0 is 0, no convention
+    result = run(runner, ["taylor", "x^2.5", "--at", "x=0", "--order", "2"])
+    assert result.exit_code == 1
+    assert result.stderr == ("error: v2 = v1 ^ 2.5: no Taylor coefficients of order 2 or more at this point: x^2.5 at "
+                             "x = 0 has no Taylor series; --order 1 gives the first derivative\n")
+
+
 def test_a_kink_crossed_at_a_higher_order_is_exact_below_it():
     # |t³|: 0, 0, 0 to order 2 exactly; its third derivative does not exist, and the note says the convention holds
     result = taylor_coefficients(parse("abs(x^3)"), {"x": 0.0}, 3)
