@@ -337,25 +337,117 @@ def batch_numpy_by_hand(x, y):
     return value, dx, dy
 
 
+def batch_jax():
+    """JAX: the function written with jax.numpy, value_and_grad vectorised with vmap, under jit."""
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+
+    def f(x, y):
+        return (jnp.sin(x) * jnp.exp(-y * y) + jnp.log(1 + x * x) * jnp.cos(y) - jnp.tanh(x * y)
+                + jnp.sqrt(1 + y * y) * x / (2 + jnp.sin(y)))
+
+    compiled = jax.jit(jax.vmap(jax.value_and_grad(f, argnums=(0, 1))))
+
+    def run(x, y):
+        value, (dx, dy) = compiled(x, y)
+        return [a.block_until_ready() for a in (value, dx, dy)]
+
+    return run
+
+
+def _torch_function(torch):
+    def f(x, y):
+        return (torch.sin(x) * torch.exp(-y * y) + torch.log(1 + x * x) * torch.cos(y) - torch.tanh(x * y)
+                + torch.sqrt(1 + y * y) * x / (2 + torch.sin(y)))
+
+    return f
+
+
+def batch_torch_autograd():
+    """PyTorch, as a user would write it: autograd on float64 tensors of all the points (every
+    point's output depends on its own inputs only, so the gradient of the sum is the gradient at
+    each point)."""
+    import torch
+
+    f = _torch_function(torch)
+
+    def run(x, y):
+        tx, ty = (torch.from_numpy(a).requires_grad_() for a in (x, y))
+        value = f(tx, ty)
+        dx, dy = torch.autograd.grad(value.sum(), (tx, ty))
+        return value.detach(), dx, dy
+
+    return run
+
+
+def batch_torch_vmap():
+    """PyTorch's functional form: torch.func.vmap of torch.func.grad_and_value."""
+    import torch
+    from torch.func import grad_and_value, vmap
+
+    vectorised = vmap(grad_and_value(_torch_function(torch), argnums=(0, 1)))
+
+    def run(x, y):
+        (dx, dy), value = vectorised(torch.from_numpy(x), torch.from_numpy(y))
+        return value, dx, dy
+
+    return run
+
+
+BATCH_PEERS = [("JAX jit + vmap(value_and_grad), float64", batch_jax),
+               ("PyTorch autograd on batched float64 tensors", batch_torch_autograd),
+               ("PyTorch torch.func.vmap(grad_and_value)", batch_torch_vmap)]
+
+
 def bench_batch(points: int, repeat: int) -> None:
     import numpy as np
 
+    from adcli import accelerator
     from adcli.batch import batch_gradient
     from adcli.parser import parse
 
     trace = parse(BATCH_SOURCE)
     rng = np.random.default_rng(0)
     x, y = rng.uniform(-2, 2, points), rng.uniform(-2, 2, points)
+    reference = batch_numpy_by_hand(x, y)
+
+    def difference(results) -> str:
+        """The largest difference from the hand-derived NumPy, over the value and both partials."""
+        return f"{max(float(np.max(np.abs(np.asarray(a) - b))) for a, b in zip(results, reference)):.1e}"
+
     by_hand = median_time(lambda: batch_numpy_by_hand(x, y), repeat)
     ours = median_time(lambda: batch_gradient(trace, {"x": x, "y": y}), repeat)
     value, gradient = batch_gradient(trace, {"x": x, "y": y})
-    reference = batch_numpy_by_hand(x, y)
-    worst = max(float(np.max(np.abs(a - b))) for a, b in zip((value, gradient["x"], gradient["y"]), reference))
+    name = "adcli (trace recorded once, " + ("C loop over blocks of points)" if accelerator.NATIVE else
+                                               "NumPy sweeps: C extension NOT built)")
+    rows = [("hand-written NumPy derivative", f"{by_hand * 1e3:.1f}", "1.00", "", ""),
+            (name, f"{ours * 1e3:.1f}", f"{ours / by_hand:.2f}", "1.00",
+             difference((value, gradient["x"], gradient["y"])))]
+    if accelerator.NATIVE:
+        accelerator.use(False)
+        try:
+            plain = median_time(lambda: batch_gradient(trace, {"x": x, "y": y}), repeat)
+        finally:
+            accelerator.use(True)
+        rows.append(("adcli without its C extension (NumPy sweeps)", f"{plain * 1e3:.1f}", f"{plain / by_hand:.2f}",
+                     f"{plain / ours:.2f}", ""))
+    for label, make in BATCH_PEERS:
+        try:
+            run = make()
+        except ImportError:
+            rows.append((label, "not installed", "", "", ""))
+            continue
+        began = time.perf_counter()
+        results = run(x, y)  # the first call compiles (JAX) or warms up
+        first = time.perf_counter() - began
+        seconds = median_time(lambda: run(x, y), repeat)
+        rows.append((f"{label} (first call {first * 1e3:.0f} ms)", f"{seconds * 1e3:.1f}", f"{seconds / by_hand:.2f}",
+                     f"{seconds / ours:.2f}", difference([np.asarray(r) for r in results])))
     print(f"batch: value and gradient of a {trace.operation_count}-operation f(x, y) at {points:,} points "
-          f"(median of {repeat}); largest difference from the hand-derived NumPy: {worst:.1e}")
-    report([("hand-written NumPy derivative", f"{by_hand * 1e3:.1f}", "1.00"),
-            ("adcli (trace recorded once, NumPy sweeps)", f"{ours * 1e3:.1f}", f"{ours / by_hand:.2f}")],
-           ("", "ms", "× by hand"))
+          f"(median of {repeat}); the last column is the largest difference from the hand-derived NumPy")
+    report(rows, ("", "ms", "× by hand", "× adcli", "difference"))
 
 
 def main() -> None:
