@@ -384,7 +384,8 @@ class _ArrayAdjoints:
     is another node's array (add passes its adjoint through unchanged) is copied before it is added to.
 
     With ``zero_times_inf``, an infinite partial (a convention such as sqrt'(0), or an overflow)
-    times a zero adjoint gives 0, as the float sweeps do, instead of NaN. Checking every partial for
+    times a zero adjoint gives 0, as the float sweeps do, instead of NaN; so does a zero partial
+    times an infinite adjoint (relu'(0) under sqrt'(0) in sqrt(relu(x))). Checking every partial for
     that costs a pass over each, so :func:`evaluate_batch` sweeps without it first and again with
     it only if a gradient has a NaN where the output has a value: NaN survives every later product
     and sum, so a NaN that reaches no input did not matter.
@@ -400,8 +401,8 @@ class _ArrayAdjoints:
             product = g if partial == 1.0 else -g
         else:
             product = g * partial
-            if self.zero_times_inf and not np.isfinite(partial).all():
-                product = np.where(np.asarray(g) == 0, 0.0, product)
+            if self.zero_times_inf and not (np.isfinite(partial).all() and np.isfinite(g).all()):
+                product = np.where((np.asarray(g) == 0) | (np.asarray(partial) == 0), 0.0, product)
         self.fresh = product if product is not g else None
         return product
 
