@@ -442,7 +442,7 @@ def bench_batch(points: int, repeat: int) -> None:
         began = time.perf_counter()
         results = run(x, y)  # the first call compiles (JAX) or warms up
         first = time.perf_counter() - began
-        seconds = median_time(lambda: run(x, y), repeat)
+        seconds = median_time(lambda run=run: run(x, y), repeat)
         rows.append((f"{label} (first call {first * 1e3:.0f} ms)", f"{seconds * 1e3:.1f}", f"{seconds / by_hand:.2f}",
                      f"{seconds / ours:.2f}", difference([np.asarray(r) for r in results])))
     print(f"batch: value and gradient of a {trace.operation_count}-operation f(x, y) at {points:,} points "
