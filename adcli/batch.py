@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from adcli import vector_math
+from adcli import accelerator, vector_math
 from adcli.conventions import kink_detail
 from adcli.errors import EvaluationError, InputError
 from adcli.evaluate import evaluate_steps
@@ -189,6 +189,61 @@ def _point_columns(trace: Trace, columns: dict[str, np.ndarray | float]) -> tupl
 
 def _evaluate_points(trace: Trace, points: dict[str, np.ndarray], count: int) -> Batch:
     """:func:`evaluate_batch` on checked columns, whatever path the trace recorded."""
+    values, undefined, gradients = accelerator.sweep_points(trace, points, count, _kept_nodes(trace))
+    warnings = [_undefined_warning(trace, node, hits, first, points) for node, hits, first in undefined]
+    said, conventions = _convention_warnings(trace, values, points)
+    outputs = [np.broadcast_to(np.asarray(values[o], dtype=float), (count,)) for o in trace.outputs]
+    return Batch(trace, points, outputs, gradients, warnings + said, conventions=conventions,
+                 kink_changes=_kink_changes(trace, values, count))
+
+
+#: What :func:`sweep_points_numpy` and :func:`sweep_points_native` return: each node's values (at
+#: least the outputs' and the kept nodes'; None for another), the undefined nodes as (node, how many
+#: points, the first of them), and per output each input's partial derivatives (NaN where the
+#: output has no value).
+Sweep = tuple[list, list[tuple[int, int, int]], list[dict[str, np.ndarray]]]
+
+
+def _kept_nodes(trace: Trace) -> list[int]:
+    """The operations whose values the warnings and kink checks read: the kinks and their arguments."""
+    from adcli.branches import KINKS
+
+    codes = {p.opcode for p in operations() if p.kinks} | {BY_NAME[name].opcode for name in KINKS}
+    kept = {node for i, code in enumerate(trace.op) if code in codes for node in (i, *trace.args(i))}
+    return sorted(node for node in kept if trace.op[node] >= FIRST_PRIMITIVE)
+
+
+def sweep_points_native(kernel: Callable, trace: Trace, points: dict[str, np.ndarray], count: int,
+                        kept: list[int]) -> Sweep:
+    """Value and gradient at every point through the C extension's loop over blocks of points
+    (``kernel``, bound by :mod:`adcli.accelerator`); the NumPy twin where a primitive has no kernel."""
+    leaves: list = [None] * len(trace)
+    for name, node in zip(trace.input_names, trace.inputs):
+        column = points[name]
+        leaves[node] = np.ascontiguousarray(column, dtype=float) if column.ndim else float(column)
+    for node, value in trace.literal.items():
+        leaves[node] = float(value)
+    stored = {node: np.empty(count) for node in (*trace.outputs, *kept) if trace.op[node] >= FIRST_PRIMITIVE}
+    gradients = [{name: np.empty(count) for name in trace.input_names} for _ in trace.outputs]
+    undefined = kernel(np.asarray(trace.op, dtype=np.int8), np.asarray(trace.arg0, dtype=np.int64),
+                       np.asarray(trace.arg1, dtype=np.int64), leaves, count, list(trace.outputs),
+                       list(stored.items()), [[(node, gradient[name]) for name, node in
+                                               zip(trace.input_names, trace.inputs)] for gradient in gradients],
+                       FIRST_PRIMITIVE)
+    if undefined is None:
+        return sweep_points_numpy(trace, points, count, kept)
+    values: list = [stored.get(node) for node in range(len(trace))]
+    for name, node in zip(trace.input_names, trace.inputs):
+        values[node] = points[name]
+    for node, value in trace.literal.items():
+        values[node] = value
+    return values, undefined, gradients
+
+
+def sweep_points_numpy(trace: Trace, points: dict[str, np.ndarray], count: int, kept: list[int]) -> Sweep:
+    """Value and gradient at every point with NumPy, a node at a time over all the points (the
+    reference, and the twin of :func:`sweep_points_native`); ``kept`` is not needed: every node's
+    values are returned."""
     values, undefined = _evaluate(trace, points)
     partials = _linearize(trace, values)
     gradients = []
@@ -201,11 +256,9 @@ def _evaluate_points(trace: Trace, points: dict[str, np.ndarray], count: int) ->
         for partial in gradient.values():  # no derivative where there is no value
             partial[np.broadcast_to(undefined_here, partial.shape)] = np.nan
         gradients.append(gradient)
-    warnings = [_undefined_warning(trace, node, mask, points) for node, mask in undefined]
-    said, conventions = _convention_warnings(trace, values, points)
-    outputs = [np.broadcast_to(np.asarray(values[o], dtype=float), (count,)) for o in trace.outputs]
-    return Batch(trace, points, outputs, gradients, warnings + said, conventions=conventions,
-                 kink_changes=_kink_changes(trace, values, count))
+    counted = [(node, int(np.count_nonzero(mask)), int(np.flatnonzero(mask)[0]) if np.ndim(mask) else 0)
+               for node, mask in undefined]
+    return values, counted, gradients
 
 
 # ---------------------------------------------------------------- points grouped by path
@@ -430,13 +483,12 @@ def _reverse(trace: Trace, partials: list[tuple], output: int, points: dict,
             for name, node in zip(trace.input_names, trace.inputs)}
 
 
-def _undefined_warning(trace: Trace, node: int, mask: np.ndarray, points: dict) -> str:
+def _undefined_warning(trace: Trace, node: int, count: int, first: int, points: dict) -> str:
+    """Node ``node`` is undefined at ``count`` points, the first at position ``first``."""
     names = trace.names()
     where = trace.label(node, names)
-    first = int(np.flatnonzero(mask)[0]) if np.ndim(mask) else 0
     at = ", ".join(f"{name}={format_literal(float(np.asarray(v)[first] if np.ndim(v) else v))}"
                    for name, v in points.items())
-    count = int(np.count_nonzero(mask))
     return (f"{where}: {PRIMITIVES[trace.op[node]].name} is undefined or overflows at {count:,} point"
             f"{'s' if count != 1 else ''} (the first: {at}); their results are NaN")
 
