@@ -1845,7 +1845,7 @@ batch(PyObject *module, PyObject *args)
     Py_ssize_t n = 0, outputs_count = PyList_GET_SIZE(outputs), kept_count = 0, inputs_count = 0;
     Column *inputs = NULL, *kept = NULL, **gradients = NULL;
     Py_ssize_t *gradient_counts = NULL, *output_nodes = NULL, *undefined = NULL, *first = NULL, *twin = NULL, *sin_of = NULL, *cos_of = NULL;
-    double *rows = NULL, *adjoints = NULL, *p0 = NULL, *p1 = NULL;
+    double *rows = NULL, **row = NULL, *adjoints = NULL, *p0 = NULL, *p1 = NULL;
     unsigned char *active = NULL, *reached = NULL, *paired = NULL;
     for (; held < 3; held++) {
         if (column_view(objects[held], &views[held], sizes[held], 0, names[held], 0) < 0) {
@@ -1987,12 +1987,16 @@ batch(PyObject *module, PyObject *args)
         block = count ? count : 1;
     }
     rows = PyMem_Malloc(((size_t)(n + extra) * block + 1) * sizeof(double));
+    row = PyMem_Malloc((size_t)(n + extra + 1) * sizeof(double *));
     adjoints = PyMem_Malloc(((size_t)n * block + 1) * sizeof(double));
     p0 = PyMem_Malloc(block * sizeof(double));
     p1 = PyMem_Malloc(block * sizeof(double));
-    if (!rows || !adjoints || !p0 || !p1) {
+    if (!rows || !row || !adjoints || !p0 || !p1) {
         PyErr_NoMemory();
         goto done;
+    }
+    for (Py_ssize_t i = 0; i < n + extra; i++) {
+        row[i] = rows + i * block;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *leaf = PyList_GET_ITEM(leaves, i);
@@ -2002,27 +2006,31 @@ batch(PyObject *module, PyObject *args)
                 goto done;
             }
             for (Py_ssize_t j = 0; j < block; j++) {
-                rows[i * block + j] = value;
+                row[i][j] = value;
             }
         }
     }
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t start = 0; start < count; start += block) {
         Py_ssize_t m = count - start < block ? count - start : block;
+        /* An input's row is its column, a kept node's row the column it fills: no copies. */
         for (Py_ssize_t k = 0; k < inputs_count; k++) {
-            memcpy(rows + inputs[k].node * block, (double *)inputs[k].view.buf + start, m * sizeof(double));
+            row[inputs[k].node] = (double *)inputs[k].view.buf + start;
+        }
+        for (Py_ssize_t k = 0; k < kept_count; k++) {
+            row[kept[k].node] = (double *)kept[k].view.buf + start;
         }
         for (Py_ssize_t i = 0; i < n; i++) {
             if (op[i] < first_primitive) {
                 continue;
             }
-            const double *x = rows + arg0[i] * block, *y = arg1[i] >= 0 ? rows + arg1[i] * block : x;
-            double *out = rows + i * block;
+            const double *x = row[arg0[i]], *y = arg1[i] >= 0 ? row[arg1[i]] : x;
+            double *out = row[i];
             if (paired[i] == 2) {
                 continue; /* computed with its twin */
             }
             if (paired[i] == 1) {
-                block_sincos(kernel_of[op[i]], m, x, out, rows + twin[i] * block);
+                block_sincos(kernel_of[op[i]], m, x, out, row[twin[i]]);
             } else {
                 block_values(kernel_of[op[i]], m, x, y, out);
             }
@@ -2038,9 +2046,6 @@ batch(PyObject *module, PyObject *args)
                 }
             }
         }
-        for (Py_ssize_t k = 0; k < kept_count; k++) {
-            memcpy((double *)kept[k].view.buf + start, rows + kept[k].node * block, m * sizeof(double));
-        }
         for (Py_ssize_t o = 0; o < outputs_count; o++) {
             Py_ssize_t top = output_nodes[o];
             const unsigned char *reach = reached + o * n;
@@ -2054,7 +2059,7 @@ batch(PyObject *module, PyObject *args)
                 }
                 int kernel = kernel_of[op[i]];
                 Py_ssize_t a = arg0[i], b = arg1[i];
-                const double *g = adjoints + i * block, *x = rows + a * block, *y = b >= 0 ? rows + b * block : x;
+                const double *g = adjoints + i * block, *x = row[a], *y = b >= 0 ? row[b] : x;
                 double *adjoint_a = adjoints + a * block, *adjoint_b = b >= 0 ? adjoints + b * block : NULL;
                 if (kernel == K_ADD || kernel == K_SUB || kernel == K_NEG) {
                     if (active[a]) {
@@ -2065,8 +2070,8 @@ batch(PyObject *module, PyObject *args)
                     }
                     continue;
                 }
-                const double *partner = twin[i] >= 0 ? rows + twin[i] * block : NULL, *d0, *d1;
-                if (!block_partials(kernel, m, x, y, rows + i * block, partner, p0, p1, &d0, &d1)) {
+                const double *partner = twin[i] >= 0 ? row[twin[i]] : NULL, *d0, *d1;
+                if (!block_partials(kernel, m, x, y, row[i], partner, p0, p1, &d0, &d1)) {
                     continue;
                 }
                 if (active[a]) {
@@ -2076,7 +2081,7 @@ batch(PyObject *module, PyObject *args)
                     accumulate(m, g, d1, adjoint_b);
                 }
             }
-            const double *value = rows + top * block;
+            const double *value = row[top];
             for (Py_ssize_t k = 0; k < gradient_counts[o]; k++) {
                 double *column = (double *)gradients[o][k].view.buf + start;
                 const double *adjoint = adjoints + gradients[o][k].node * block;
@@ -2107,6 +2112,7 @@ done:
     PyMem_Free(gradient_counts);
     PyMem_Free(output_nodes);
     PyMem_Free(rows);
+    PyMem_Free(row);
     PyMem_Free(adjoints);
     PyMem_Free(p0);
     PyMem_Free(p1);
