@@ -1570,7 +1570,8 @@ hypot_partials(double x, double y, double out, double *p0, double *p1)
         *p1 = sign_of(y);
         return;
     }
-    double s = (fabs(x) > fabs(y) ? fabs(x) : fabs(y)) < 0x1p-500 ? 0x1p600 : 1.0;
+    double s = (fabs(x) > fabs(y) ? fabs(x) : fabs(y)) < 3.054936363499605e-151 /* 2^-500 */
+                   ? 4.149515568880993e+180 /* 2^600 */ : 1.0;
     if (s == 1.0) {
         *p0 = x / out;
         *p1 = y / out;
@@ -1582,6 +1583,9 @@ hypot_partials(double x, double y, double out, double *p0, double *p1)
 }
 
 #define EACH for (Py_ssize_t j = 0; j < m; j++)
+#if defined(_MSC_VER) && !defined(restrict)
+#define restrict __restrict
+#endif
 /* The loops over a block's rows stay functions of their own: there the compiler trusts their
    restrict pointers (rows that do not overlap) and uses vector instructions; inlined, it did not. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
@@ -1641,15 +1645,19 @@ block_values(int kernel, Py_ssize_t m, const double *restrict x, const double *r
 }
 
 /* sin(x) (or cos(x)) into out, and the other into twin: glibc's sincos runs the code of sin and
-   cos (the same results) in less time than the two. */
-static void
+   cos (the same results) in less time than the two; elsewhere, the two. */
+ROWS_LOOP void
 block_sincos(int kernel, Py_ssize_t m, const double *restrict x, double *restrict out, double *restrict twin)
 {
-    if (kernel == K_SIN) {
-        EACH sincos(x[j], &out[j], &twin[j]);
-    } else {
-        EACH sincos(x[j], &twin[j], &out[j]);
+    double *sines = kernel == K_SIN ? out : twin, *cosines = kernel == K_SIN ? twin : out;
+#if defined(__GLIBC__)
+    EACH sincos(x[j], &sines[j], &cosines[j]);
+#else
+    EACH {
+        sines[j] = sin(x[j]);
+        cosines[j] = cos(x[j]);
     }
+#endif
 }
 
 /* The partials of one operation at m points, from its arguments and its value: *d0 (and *d1 for two
