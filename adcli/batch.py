@@ -1,5 +1,8 @@
-"""Value and gradient at many points at once: the trace is recorded once and every node becomes a
-NumPy array over the points; the reverse sweep then runs once, on arrays.
+"""Value and gradient at many points at once: the trace is recorded once, then evaluated and swept
+backwards at every point (:func:`adcli.accelerator.sweep_points`): in the C extension, the whole
+trace and its reverse sweep on a block of points at a time, with the float path's arithmetic
+(:func:`sweep_points_native`); without it, every node becomes a NumPy array over the points and the
+reverse sweep runs once, on arrays (:func:`sweep_points_numpy`).
 
 A recorded trace is valid at other points only when no branch depended on the input. For a function
 file whose path did (``if x > 0``), :func:`gradient_at_points` groups the points by the path they
