@@ -240,3 +240,14 @@ def test_the_c_loop_refuses_a_malformed_trace():
         c_tape.batch(op, np.array([-1, 0]), np.array([-1, -1]), [np.zeros(3), None], 2, [1], [], [[]], 2)
     with pytest.raises(ValueError, match="output names no node"):
         c_tape.batch(op, np.array([-1, 0]), np.array([-1, -1]), [np.zeros(2), None], 2, [5], [], [[]], 2)
+
+
+def test_undefined_points_past_the_first_block_are_counted_and_located(implementation):
+    """log(x) at x = 1, 2, …, 1000, then -1, -2, …, -1000 (blocks of 512 points in C): undefined at
+    the last 1,000 points, the first of them the 1,001st point, x = -1."""
+    xs = np.concatenate((np.arange(1.0, 1001.0), -np.arange(1.0, 1001.0)))
+    batch = evaluate_batch(adcli.parse("log(x)"), {"x": xs})
+    assert batch.warnings == ["v2 = log(v1): log is undefined or overflows at 1,000 points (the first: x=-1); "
+                              "their results are NaN"]
+    assert np.isnan(batch.values[0][1000:]).all() and np.isnan(batch.gradients[0]["x"][1000:]).all()
+    assert batch.gradients[0]["x"][:1000].tolist() == [1 / x for x in range(1, 1001)]  # log' = 1/x
