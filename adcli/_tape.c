@@ -12,6 +12,7 @@
    - Evaluation of a long trace (twin: evaluate.evaluate).
    - The reverse sweep of a long trace (twin: sweeps.reverse_sweep), and the forward sweep (twin:
      sweeps.forward_loop).
+   - Value and gradient at many points, a block of points at a time (twin: batch.sweep_points_numpy).
    - Parsing a well-formed expression (twin: parser._Parser); anything else is left to Python. */
 
 #define PY_SSIZE_T_CLEAN
@@ -1445,6 +1446,774 @@ done:
     Py_RETURN_NONE;
 }
 
+/* ------------------------------------------------------------------ batches of points */
+
+/* Value and gradient of a trace at many points (twin: batch.sweep_points_numpy). The whole trace,
+   then its reverse sweep, runs on a block of points at a time, so that every node's row of values
+   and adjoints stays in the cache, instead of one full-length array per node and per partial.
+   Each point gets the float path's arithmetic: the values of adcli.scalar (the C library's
+   functions), the float partial rules of adcli.primitives, and the reverse sweep's rule that a
+   zero adjoint or a zero partial adds nothing. Where an operation's value is not finite at finite
+   arguments (undefined, or an overflow) it is NaN and counted, as the NumPy twin does; NaN
+   propagates through min, max, relu and sign there, as NumPy's functions do. */
+
+enum {
+    K_NONE, K_ADD, K_SUB, K_MUL, K_DIV, K_NEG, K_POW, K_EXP, K_LOG, K_LOG10, K_LOG2, K_LOG1P, K_EXPM1,
+    K_SOFTPLUS, K_ERF, K_ERFC, K_SQRT, K_SIN, K_COS, K_TAN, K_ASIN, K_ACOS, K_ATAN, K_ATAN2, K_HYPOT,
+    K_SINH, K_COSH, K_TANH, K_ASINH, K_ACOSH, K_ATANH, K_SIGMOID, K_RELU, K_ABS, K_MIN, K_MAX, K_FLOOR,
+    K_SIGN, K_COUNT
+};
+static const char *const kernel_names[K_COUNT] = {
+    NULL, "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log10", "log2", "log1p", "expm1",
+    "softplus", "erf", "erfc", "sqrt", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "hypot",
+    "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "sigmoid", "relu", "abs", "min", "max", "floor",
+    "sign",
+};
+enum { KERNEL_OPCODES = 128 };
+static unsigned char kernel_of[KERNEL_OPCODES]; /* opcode -> K_*; K_NONE: no kernel (the twin runs) */
+static double inv_ln2, inv_ln10, two_over_sqrt_pi;
+
+/* log and tanh four points at a time: glibc's vector math library (libmvec, the functions GCC calls
+   when it vectorises a loop over log), found with dlopen at the first batch, on x86-64 processors with
+   AVX2. Its results are within 4 ulp of the C library's (libmvec's bound; measured: 2 ulp, and
+   both within the bounds of tests/test_accuracy.py), as NumPy's own vectorised log and tanh are.
+   Its exp serves tanh's partial only: as a node's value it is up to 1.6 ulp from the true exp,
+   beyond the 1 ulp stated for exp. Every other function is the C library's, bit for bit the
+   one-point results; so is everything where libmvec or AVX2 is missing, or with another compiler
+   or system. */
+typedef void (*vector_loop)(int, Py_ssize_t, const double *, double *);
+static vector_loop vector_math = NULL; /* vector_math(kernel, m, x, out): K_EXP, K_LOG or K_TANH */
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#include <dlfcn.h>
+#include <immintrin.h>
+
+typedef __m256d (*vector_function)(__m256d);
+static vector_function vector_exp, vector_log, vector_tanh;
+
+__attribute__((target("avx2"))) static void
+vector_math_avx2(int kernel, Py_ssize_t m, const double *x, double *out)
+{
+    vector_function f = kernel == K_EXP ? vector_exp : kernel == K_LOG ? vector_log : vector_tanh;
+    Py_ssize_t j = 0;
+    for (; j + 4 <= m; j += 4) {
+        _mm256_storeu_pd(out + j, f(_mm256_loadu_pd(x + j)));
+    }
+    if (j < m) { /* the last points, padded to four: every point goes through the same function */
+        double in[4] = {1.0, 1.0, 1.0, 1.0}, result[4];
+        memcpy(in, x + j, (size_t)(m - j) * sizeof(double));
+        _mm256_storeu_pd(result, f(_mm256_loadu_pd(in)));
+        memcpy(out + j, result, (size_t)(m - j) * sizeof(double));
+    }
+}
+
+static void
+load_vector_math(void)
+{
+    static int loaded = 0;
+    if (loaded++) {
+        return;
+    }
+    __builtin_cpu_init();
+    void *library = __builtin_cpu_supports("avx2") ? dlopen("libmvec.so.1", RTLD_NOW | RTLD_LOCAL) : NULL;
+    if (library == NULL) {
+        return;
+    }
+    vector_exp = (vector_function)dlsym(library, "_ZGVdN4v_exp");
+    vector_log = (vector_function)dlsym(library, "_ZGVdN4v_log");
+    vector_tanh = (vector_function)dlsym(library, "_ZGVdN4v_tanh");
+    if (vector_exp && vector_log && vector_tanh) {
+        vector_math = vector_math_avx2;
+    }
+}
+#else
+static void
+load_vector_math(void)
+{
+}
+#endif
+
+static PyObject *
+set_kernels(PyObject *module, PyObject *codes)
+{
+    if (!PyDict_Check(codes)) {
+        PyErr_SetString(PyExc_TypeError, "set_kernels(dict)");
+        return NULL;
+    }
+    memset(kernel_of, K_NONE, sizeof(kernel_of));
+    inv_ln2 = 1 / log(2.0);
+    inv_ln10 = 1 / log(10.0);
+    two_over_sqrt_pi = 2 / sqrt(Py_MATH_PI);
+    PyObject *unknown = PyList_New(0), *name, *code;
+    Py_ssize_t position = 0;
+    while (unknown != NULL && PyDict_Next(codes, &position, &name, &code)) {
+        const char *text = PyUnicode_AsUTF8(name);
+        long opcode = text ? PyLong_AsLong(code) : -1;
+        if (text == NULL || (opcode == -1 && PyErr_Occurred())) {
+            Py_CLEAR(unknown);
+            break;
+        }
+        int k = 1;
+        while (k < K_COUNT && strcmp(kernel_names[k], text) != 0) {
+            k++;
+        }
+        if (k < K_COUNT && opcode >= 0 && opcode < KERNEL_OPCODES) {
+            kernel_of[opcode] = (unsigned char)k;
+        } else if (PyList_Append(unknown, name) < 0) {
+            Py_CLEAR(unknown);
+        }
+    }
+    return unknown;
+}
+
+/* adcli.scalar's functions that the C library lacks. */
+static inline double
+sigmoid_of(double x)
+{
+    if (x >= 0) {
+        return 1.0 / (1.0 + exp(-x));
+    }
+    double z = exp(x);
+    return z / (1.0 + z);
+}
+
+static inline double
+sign_of(double x)
+{
+    return x > 0 ? 1.0 : x < 0 ? -1.0 : 0.0;
+}
+
+/* The partial rules of adcli.primitives that take more than a line. */
+static inline double
+sech_squared(double x, double tanh_x)
+{
+    if (fabs(x) < 0.55) {
+        return 1 - tanh_x * tanh_x;
+    }
+    double z = exp(-2 * fabs(x));
+    return 4 * z / ((1 + z) * (1 + z));
+}
+
+static inline double
+gaussian(double x)
+{
+    double error = 0.0;
+    if (fabs(x) < 1e150) { /* Dekker's product: x*x - fl(x*x), exactly */
+        double t = 134217729.0 * x, high = t - (t - x), low = x - high;
+        error = ((high * high - x * x) + 2 * high * low) + low * low;
+    }
+    return exp(-(x * x)) * (1 - error);
+}
+
+static inline void
+pow_partials(double x, double y, double out, double *p0, double *p1)
+{
+    if (x > 0) {
+        *p0 = y == 0 ? y / x : y * pow(x, y - 1);
+        *p1 = out * log(x);
+    } else if (x < 0) {
+        *p0 = y == 0 ? 0.0 : y * pow(x, y - 1);
+        *p1 = 0.0;
+    } else {
+        *p0 = y == 0 ? 0.0 : (0 < y && y < 1) ? INFINITY : y * pow(x, y - 1);
+        *p1 = 0.0;
+    }
+}
+
+static inline void
+atan2_partials(double y, double x, double *p0, double *p1)
+{
+    if (y == 0 && x == 0) {
+        *p0 = 0.0 * x;
+        *p1 = 0.0 * y;
+        return;
+    }
+    int exponent;
+    frexp(fabs(x) > fabs(y) ? fabs(x) : fabs(y), &exponent);
+    int half = (-exponent) >= 0 ? (-exponent) / 2 : -((exponent + 1) / 2); /* Python's -exponent // 2 */
+    double s1 = ldexp(1.0, half), s2 = ldexp(1.0, -exponent - half);
+    double ys = y * s1 * s2, xs = x * s1 * s2;
+    double r2 = xs * xs + ys * ys;
+    *p0 = xs * s1 / r2 * s2;
+    *p1 = -ys * s1 / r2 * s2;
+}
+
+static inline void
+hypot_partials(double x, double y, double out, double *p0, double *p1)
+{
+    if (x == 0 && y == 0) {
+        *p0 = sign_of(x);
+        *p1 = sign_of(y);
+        return;
+    }
+    double s = (fabs(x) > fabs(y) ? fabs(x) : fabs(y)) < 3.054936363499605e-151 /* 2^-500 */
+                   ? 4.149515568880993e+180 /* 2^600 */ : 1.0;
+    if (s == 1.0) {
+        *p0 = x / out;
+        *p1 = y / out;
+        return;
+    }
+    double xs = x * s, ys = y * s, r = hypot(xs, ys);
+    *p0 = xs / r;
+    *p1 = ys / r;
+}
+
+#define EACH for (Py_ssize_t j = 0; j < m; j++)
+#if defined(_MSC_VER) && !defined(restrict)
+#define restrict __restrict
+#endif
+/* The loops over a block's rows stay functions of their own: there the compiler trusts their
+   restrict pointers (rows that do not overlap) and uses vector instructions; inlined, it did not. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+/* and a second version for AVX2 (four floats a vector instruction), chosen at load where the
+   processor has it: the same operations in the same order, so the same results. */
+#define ROWS_LOOP __attribute__((noinline, target_clones("avx2", "default"))) static
+#elif defined(__GNUC__)
+#define ROWS_LOOP __attribute__((noinline)) static
+#else
+#define ROWS_LOOP static
+#endif
+#define NAN_OR(expression) (isnan(x[j]) || isnan(y[j]) ? NAN : (expression))
+
+/* The values of one operation at m points: out[j] = f(x[j], y[j]). */
+ROWS_LOOP void
+block_values(int kernel, Py_ssize_t m, const double *restrict x, const double *restrict y, double *restrict out)
+{
+    switch (kernel) {
+    case K_ADD: EACH out[j] = x[j] + y[j]; break;
+    case K_SUB: EACH out[j] = x[j] - y[j]; break;
+    case K_MUL: EACH out[j] = x[j] * y[j]; break;
+    case K_DIV: EACH out[j] = x[j] / y[j]; break;
+    case K_NEG: EACH out[j] = -x[j]; break;
+    case K_POW: EACH out[j] = pow(x[j], y[j]); break;
+    case K_EXP: EACH out[j] = exp(x[j]); break; /* libmvec's is 1.6 ulp off at some points: > exp's bound */
+    case K_LOG: if (vector_math) { vector_math(K_LOG, m, x, out); } else { EACH out[j] = log(x[j]); } break;
+    case K_LOG10: EACH out[j] = log10(x[j]); break;
+    case K_LOG2: EACH out[j] = log2(x[j]); break;
+    case K_LOG1P: EACH out[j] = log1p(x[j]); break;
+    case K_EXPM1: EACH out[j] = expm1(x[j]); break;
+    case K_SOFTPLUS: EACH out[j] = (x[j] > 0 ? x[j] : 0.0) + log1p(exp(x[j] > 0 ? -x[j] : x[j])); break;
+    case K_ERF: EACH out[j] = erf(x[j]); break;
+    case K_ERFC: EACH out[j] = erfc(x[j]); break;
+    case K_SQRT: EACH out[j] = sqrt(x[j]); break;
+    case K_SIN: EACH out[j] = sin(x[j]); break;
+    case K_COS: EACH out[j] = cos(x[j]); break;
+    case K_TAN: EACH out[j] = tan(x[j]); break;
+    case K_ASIN: EACH out[j] = asin(x[j]); break;
+    case K_ACOS: EACH out[j] = acos(x[j]); break;
+    case K_ATAN: EACH out[j] = atan(x[j]); break;
+    case K_ATAN2: EACH out[j] = atan2(x[j], y[j]); break;
+    case K_HYPOT: EACH out[j] = hypot(x[j], y[j]); break;
+    case K_SINH: EACH out[j] = sinh(x[j]); break;
+    case K_COSH: EACH out[j] = cosh(x[j]); break;
+    case K_TANH: if (vector_math) { vector_math(K_TANH, m, x, out); } else { EACH out[j] = tanh(x[j]); } break;
+    case K_ASINH: EACH out[j] = asinh(x[j]); break;
+    case K_ACOSH: EACH out[j] = acosh(x[j]); break;
+    case K_ATANH: EACH out[j] = atanh(x[j]); break;
+    case K_SIGMOID: EACH out[j] = sigmoid_of(x[j]); break;
+    case K_RELU: EACH out[j] = isnan(x[j]) ? NAN : x[j] > 0 ? x[j] : 0.0; break;
+    case K_ABS: EACH out[j] = fabs(x[j]); break;
+    case K_MIN: EACH out[j] = NAN_OR(y[j] < x[j] ? y[j] : x[j]); break;
+    case K_MAX: EACH out[j] = NAN_OR(y[j] > x[j] ? y[j] : x[j]); break;
+    case K_FLOOR: EACH out[j] = floor(x[j]); break;
+    case K_SIGN: EACH out[j] = isnan(x[j]) ? NAN : sign_of(x[j]); break;
+    }
+}
+
+/* sin(x) (or cos(x)) into out, and the other into twin: glibc's sincos runs the code of sin and
+   cos (the same results) in less time than the two; elsewhere, the two. */
+ROWS_LOOP void
+block_sincos(int kernel, Py_ssize_t m, const double *restrict x, double *restrict out, double *restrict twin)
+{
+    double *sines = kernel == K_SIN ? out : twin, *cosines = kernel == K_SIN ? twin : out;
+#if defined(__GLIBC__)
+    EACH sincos(x[j], &sines[j], &cosines[j]);
+#else
+    EACH {
+        sines[j] = sin(x[j]);
+        cosines[j] = cos(x[j]);
+    }
+#endif
+}
+
+/* The partials of one operation at m points, from its arguments and its value: *d0 (and *d1 for two
+   arguments) point to them, computed into p0 and p1 or a row at hand (mul's are its arguments).
+   ``twin`` is the value of cos(x) for sin(x) (of sin(x) for cos(x)), else NULL. Returns 0 for the
+   discrete primitives, whose partials are 0 (nothing to add), else 1. */
+ROWS_LOOP int
+block_partials(int kernel, Py_ssize_t m, const double *restrict x, const double *restrict y,
+               const double *restrict out, const double *restrict twin, double *restrict p0, double *restrict p1,
+               const double **d0, const double **d1)
+{
+    *d0 = p0;
+    *d1 = p1;
+    switch (kernel) {
+    case K_MUL: *d0 = y; *d1 = x; break;
+    case K_DIV: EACH { p0[j] = 1 / y[j]; p1[j] = -out[j] / y[j]; } break;
+    case K_POW: EACH pow_partials(x[j], y[j], out[j], &p0[j], &p1[j]); break;
+    case K_EXP: *d0 = out; break;
+    case K_LOG: EACH p0[j] = 1 / x[j]; break;
+    case K_LOG10: EACH p0[j] = inv_ln10 / x[j]; break;
+    case K_LOG2: EACH p0[j] = inv_ln2 / x[j]; break;
+    case K_LOG1P: EACH p0[j] = 1 / (1 + x[j]); break;
+    case K_EXPM1: EACH p0[j] = exp(x[j]); break;
+    case K_SOFTPLUS: EACH p0[j] = sigmoid_of(x[j]); break;
+    case K_ERF: EACH p0[j] = two_over_sqrt_pi * gaussian(x[j]); break;
+    case K_ERFC: EACH p0[j] = -two_over_sqrt_pi * gaussian(x[j]); break;
+    case K_SQRT: EACH p0[j] = out[j] != 0 ? 0.5 / out[j] : INFINITY; break;
+    case K_SIN: if (twin) { *d0 = twin; } else { EACH p0[j] = cos(x[j]); } break;
+    case K_COS: if (twin) { EACH p0[j] = -twin[j]; } else { EACH p0[j] = -sin(x[j]); } break;
+    case K_TAN: EACH p0[j] = 1 + out[j] * out[j]; break;
+    case K_ASIN: EACH p0[j] = fabs(x[j]) != 1 ? 1 / sqrt((1 - x[j]) * (1 + x[j])) : INFINITY; break;
+    case K_ACOS: EACH p0[j] = fabs(x[j]) != 1 ? -1 / sqrt((1 - x[j]) * (1 + x[j])) : -INFINITY; break;
+    case K_ATAN:
+        EACH {
+            if (fabs(x[j]) > 1) {
+                double u = 1 / x[j];
+                p0[j] = u / (x[j] + u);
+            } else {
+                p0[j] = 1 / (1 + x[j] * x[j]);
+            }
+        }
+        break;
+    case K_ATAN2: EACH atan2_partials(x[j], y[j], &p0[j], &p1[j]); break;
+    case K_HYPOT: EACH hypot_partials(x[j], y[j], out[j], &p0[j], &p1[j]); break;
+    case K_SINH: EACH p0[j] = cosh(x[j]); break;
+    case K_COSH: EACH p0[j] = sinh(x[j]); break;
+    case K_TANH:
+        if (vector_math) { /* sech_squared, with exp(-2|x|) four at a time */
+            EACH p1[j] = -2 * fabs(x[j]);
+            vector_math(K_EXP, m, p1, p1);
+            EACH p0[j] = fabs(x[j]) < 0.55 ? 1 - out[j] * out[j] : 4 * p1[j] / ((1 + p1[j]) * (1 + p1[j]));
+        } else {
+            EACH p0[j] = sech_squared(x[j], out[j]);
+        }
+        break;
+    case K_ASINH: EACH p0[j] = 1 / hypot(1.0, x[j]); break;
+    case K_ACOSH: EACH p0[j] = x[j] != 1 ? 1 / (sqrt(x[j] - 1) * sqrt(x[j] + 1)) : INFINITY; break;
+    case K_ATANH: EACH p0[j] = 1 / ((1 - x[j]) * (1 + x[j])); break;
+    case K_SIGMOID: EACH p0[j] = 0.25 * sech_squared(x[j] / 2, tanh(x[j] / 2)); break;
+    case K_RELU: EACH p0[j] = x[j] > 0 ? 1.0 : 0.0; break;
+    case K_ABS: EACH p0[j] = sign_of(x[j]); break;
+    case K_MIN: EACH { p0[j] = x[j] < y[j] ? 1.0 : y[j] < x[j] ? 0.0 : 0.5; p1[j] = 1.0 - p0[j]; } break;
+    case K_MAX: EACH { p0[j] = x[j] > y[j] ? 1.0 : y[j] > x[j] ? 0.0 : 0.5; p1[j] = 1.0 - p0[j]; } break;
+    default: return 0; /* floor, sign */
+    }
+    return 1;
+}
+
+/* adjoint[a] += g * partial, where neither is zero (the float sweep's rule, product for product).
+   The sum is computed everywhere and selected: no branch, so the compiler uses vector instructions. */
+ROWS_LOOP void
+accumulate(Py_ssize_t m, const double *restrict g, const double *restrict partial, double *restrict adjoint)
+{
+    EACH {
+        double sum = adjoint[j] + g[j] * partial[j];
+        adjoint[j] = (g[j] != 0.0) & (partial[j] != 0.0) ? sum : adjoint[j];
+    }
+}
+
+ROWS_LOOP void
+accumulate_constant(Py_ssize_t m, const double *restrict g, double partial, double *restrict adjoint)
+{
+    EACH {
+        double sum = adjoint[j] + g[j] * partial;
+        adjoint[j] = g[j] != 0.0 ? sum : adjoint[j];
+    }
+}
+
+/* Whether any of m values is not finite: v * 0 is NaN for inf and NaN, else ±0, and eight sums of
+   them (independent lanes, which the compiler puts in vector registers) stay ±0 unless one is NaN. */
+ROWS_LOOP int
+any_not_finite(Py_ssize_t m, const double *restrict values)
+{
+    double lanes[8] = {0.0};
+    Py_ssize_t j = 0;
+    for (; j + 8 <= m; j += 8) {
+        for (int k = 0; k < 8; k++) {
+            lanes[k] += values[j + k] * 0.0;
+        }
+    }
+    for (; j < m; j++) {
+        lanes[0] += values[j] * 0.0;
+    }
+    int bad = 0;
+    for (int k = 0; k < 8; k++) {
+        bad |= lanes[k] != 0.0;
+    }
+    return bad;
+}
+#undef EACH
+#undef NAN_OR
+#undef ROWS_LOOP
+
+/* Rows of block points per node: enough to pay for the loop over nodes, few enough that the
+   values and adjoints of every node stay in a core's L2 cache (a long trace gets fewer). */
+enum { BLOCK = 512, BLOCK_BYTES = 1 << 19 };
+
+typedef struct {
+    Py_ssize_t node;
+    Py_buffer view;
+} Column;
+
+/* Views of [(node, buffer), ...] in ``list``, writable or not, each of ``count`` floats. */
+static Column *
+columns_of(PyObject *list, Py_ssize_t n, Py_ssize_t count, int writable, Py_ssize_t *size, const char *name)
+{
+    if (!PyList_Check(list)) {
+        PyErr_Format(PyExc_TypeError, "batch: %s must be a list of (node, column)", name);
+        return NULL;
+    }
+    Py_ssize_t k = 0, length = PyList_GET_SIZE(list);
+    Column *columns = PyMem_Calloc(length ? length : 1, sizeof(Column));
+    if (columns == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (; k < length; k++) {
+        PyObject *item = PyList_GET_ITEM(list, k), *column;
+        if (!PyArg_ParseTuple(item, "nO", &columns[k].node, &column)) {
+            break;
+        }
+        if (columns[k].node < 0 || columns[k].node >= n) {
+            PyErr_Format(PyExc_ValueError, "batch: %s names no node", name);
+            break;
+        }
+        if (column_view(column, &columns[k].view, 8, 1, name, writable) < 0) {
+            break;
+        }
+        if (columns[k].view.len / 8 != count) {
+            PyErr_Format(PyExc_ValueError, "batch: a column of %s has not one entry per point", name);
+            PyBuffer_Release(&columns[k].view);
+            break;
+        }
+    }
+    if (k < length) {
+        while (k-- > 0) {
+            PyBuffer_Release(&columns[k].view);
+        }
+        PyMem_Free(columns);
+        return NULL;
+    }
+    *size = length;
+    return columns;
+}
+
+static void
+release_columns(Column *columns, Py_ssize_t size)
+{
+    if (columns != NULL) {
+        for (Py_ssize_t k = 0; k < size; k++) {
+            PyBuffer_Release(&columns[k].view);
+        }
+        PyMem_Free(columns);
+    }
+}
+
+static PyObject *
+batch(PyObject *module, PyObject *args)
+{
+    PyObject *objects[3], *leaves, *kept_list, *gradient_lists, *outputs;
+    Py_ssize_t count;
+    long first_primitive;
+    if (!PyArg_ParseTuple(args, "OOOO!nO!O!O!l", &objects[0], &objects[1], &objects[2], &PyList_Type, &leaves,
+                          &count, &PyList_Type, &outputs, &PyList_Type, &kept_list, &PyList_Type, &gradient_lists,
+                          &first_primitive)) {
+        return NULL;
+    }
+    static const char *names[3] = {"op", "arg0", "arg1"};
+    static const Py_ssize_t sizes[3] = {1, 8, 8};
+    Py_buffer views[3];
+    int held = 0;
+    PyObject *result = NULL;
+    Py_ssize_t n = 0, outputs_count = PyList_GET_SIZE(outputs), kept_count = 0, inputs_count = 0;
+    Column *inputs = NULL, *kept = NULL, **gradients = NULL;
+    Py_ssize_t *gradient_counts = NULL, *output_nodes = NULL, *undefined = NULL, *first = NULL, *twin = NULL, *sin_of = NULL, *cos_of = NULL;
+    double *rows = NULL, **row = NULL, *adjoints = NULL, *p0 = NULL, *p1 = NULL;
+    unsigned char *active = NULL, *reached = NULL, *paired = NULL;
+    for (; held < 3; held++) {
+        if (column_view(objects[held], &views[held], sizes[held], 0, names[held], 0) < 0) {
+            goto done;
+        }
+    }
+    n = views[0].len;
+    if (views[1].len / 8 != n || views[2].len / 8 != n || PyList_GET_SIZE(leaves) != n || count < 0 ||
+        PyList_GET_SIZE(gradient_lists) != outputs_count) {
+        PyErr_SetString(PyExc_ValueError, "batch: the columns, leaves, outputs or gradients differ in length");
+        goto done;
+    }
+    load_vector_math(); /* at the first batch, not at start-up */
+    const signed char *op = views[0].buf;
+    const int64_t *arg0 = views[1].buf, *arg1 = views[2].buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (op[i] < first_primitive) {
+            continue;
+        }
+        if (op[i] >= KERNEL_OPCODES || kernel_of[op[i]] == K_NONE) {
+            result = Py_NewRef(Py_None); /* a primitive without a kernel: the twin runs */
+            goto done;
+        }
+        if (arg0[i] < 0 || arg0[i] >= i || arg1[i] < -1 || arg1[i] >= i) {
+            PyErr_SetString(PyExc_ValueError, "batch: a node refers to a later node or none");
+            goto done;
+        }
+    }
+    undefined = PyMem_Calloc(n ? n : 1, sizeof(Py_ssize_t));
+    first = PyMem_Malloc((n ? n : 1) * sizeof(Py_ssize_t));
+    twin = PyMem_Malloc((n ? n : 1) * sizeof(Py_ssize_t));
+    sin_of = PyMem_Malloc((n ? n : 1) * sizeof(Py_ssize_t));
+    cos_of = PyMem_Malloc((n ? n : 1) * sizeof(Py_ssize_t));
+    active = PyMem_Calloc(n ? n : 1, 1);
+    paired = PyMem_Calloc(n ? n : 1, 1);
+    reached = PyMem_Calloc((n ? n : 1) * (outputs_count ? outputs_count : 1), 1);
+    output_nodes = PyMem_Calloc(outputs_count ? outputs_count : 1, sizeof(Py_ssize_t));
+    gradients = PyMem_Calloc(outputs_count ? outputs_count : 1, sizeof(Column *));
+    gradient_counts = PyMem_Calloc(outputs_count ? outputs_count : 1, sizeof(Py_ssize_t));
+    inputs = PyMem_Calloc(n ? n : 1, sizeof(Column));
+    if (!undefined || !first || !twin || !sin_of || !cos_of || !active || !paired || !reached || !output_nodes || !gradients ||
+        !gradient_counts || !inputs) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    /* The leaves: an input that varies is a column, copied per block (a constant fills its row once, below). */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *leaf = PyList_GET_ITEM(leaves, i);
+        first[i] = -1;
+        if (op[i] >= first_primitive) {
+            active[i] = active[arg0[i]] || (arg1[i] >= 0 && active[arg1[i]]);
+            continue;
+        }
+        active[i] = op[i] == 0; /* INPUT */
+        if (PyFloat_Check(leaf) || PyLong_Check(leaf)) {
+            continue;
+        }
+        inputs[inputs_count].node = i;
+        if (column_view(leaf, &inputs[inputs_count].view, 8, 1, "a leaf", 0) < 0) {
+            goto done;
+        }
+        inputs_count++;
+        if (inputs[inputs_count - 1].view.len / 8 != count) {
+            PyErr_SetString(PyExc_ValueError, "batch: a leaf's column has not one entry per point");
+            goto done;
+        }
+    }
+    /* sin(x) and cos(x) of the same x: each one's partial is the other's value. */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        sin_of[i] = cos_of[i] = -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int kernel = op[i] >= first_primitive ? kernel_of[op[i]] : K_NONE;
+        if (kernel == K_SIN || kernel == K_COS) {
+            (kernel == K_SIN ? sin_of : cos_of)[arg0[i]] = i;
+        }
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int kernel = op[i] >= first_primitive ? kernel_of[op[i]] : K_NONE;
+        twin[i] = kernel == K_SIN ? cos_of[arg0[i]] : kernel == K_COS ? sin_of[arg0[i]] : -1;
+    }
+    /* Per output: the operations its adjoint reaches (active ones only: only they lead to an input). */
+    for (Py_ssize_t o = 0; o < outputs_count; o++) {
+        Py_ssize_t node = PyLong_AsSsize_t(PyList_GET_ITEM(outputs, o));
+        if (node == -1 && PyErr_Occurred()) {
+            goto done;
+        }
+        if (node < 0 || node >= n) {
+            PyErr_SetString(PyExc_ValueError, "batch: an output names no node");
+            goto done;
+        }
+        output_nodes[o] = node;
+        unsigned char *reach = reached + o * n;
+        reach[node] = 1;
+        for (Py_ssize_t i = node; i >= 0; i--) {
+            if (reach[i] && op[i] >= first_primitive) {
+                reach[arg0[i]] |= active[arg0[i]];
+                if (arg1[i] >= 0) {
+                    reach[arg1[i]] |= active[arg1[i]];
+                }
+            }
+        }
+        gradients[o] = columns_of(PyList_GET_ITEM(gradient_lists, o), n, count, 1, &gradient_counts[o], "gradients");
+        if (gradients[o] == NULL) {
+            goto done;
+        }
+    }
+    kept = columns_of(kept_list, n, count, 1, &kept_count, "kept");
+    if (kept == NULL) {
+        goto done;
+    }
+    /* sin(x) and cos(x) both in the trace: the first computes both at once (sincos, paired 1), the
+       other is then at hand (paired 2). A sin or cos whose partial is needed and whose twin the trace
+       lacks computes both too, the twin into a row of its own after the nodes'. */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t other = twin[i];
+        if (other > i && twin[other] == i && !paired[i] && !paired[other]) {
+            paired[i] = 1;
+            paired[other] = 2;
+        }
+    }
+    Py_ssize_t extra = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int needed = 0;
+        for (Py_ssize_t o = 0; o < outputs_count; o++) {
+            needed |= reached[o * n + i];
+        }
+        int kernel = op[i] >= first_primitive ? kernel_of[op[i]] : K_NONE;
+        if ((kernel == K_SIN || kernel == K_COS) && twin[i] < 0 && needed) {
+            twin[i] = n + extra++;
+            paired[i] = 1;
+        }
+    }
+    Py_ssize_t block = BLOCK;
+    while (block > 8 && (size_t)block * (size_t)(2 * n + extra + 2) * sizeof(double) > BLOCK_BYTES) {
+        block /= 2;
+    }
+    if (count < block) {
+        block = count ? count : 1;
+    }
+    rows = PyMem_Malloc(((size_t)(n + extra) * block + 1) * sizeof(double));
+    row = PyMem_Malloc((size_t)(n + extra + 1) * sizeof(double *));
+    adjoints = PyMem_Malloc(((size_t)n * block + 1) * sizeof(double));
+    p0 = PyMem_Malloc(block * sizeof(double));
+    p1 = PyMem_Malloc(block * sizeof(double));
+    if (!rows || !row || !adjoints || !p0 || !p1) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n + extra; i++) {
+        row[i] = rows + i * block;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *leaf = PyList_GET_ITEM(leaves, i);
+        if (op[i] < first_primitive && (PyFloat_Check(leaf) || PyLong_Check(leaf))) {
+            double value = PyFloat_AsDouble(leaf);
+            if (value == -1.0 && PyErr_Occurred()) {
+                goto done;
+            }
+            for (Py_ssize_t j = 0; j < block; j++) {
+                row[i][j] = value;
+            }
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t start = 0; start < count; start += block) {
+        Py_ssize_t m = count - start < block ? count - start : block;
+        /* An input's row is its column, a kept node's row the column it fills: no copies. */
+        for (Py_ssize_t k = 0; k < inputs_count; k++) {
+            row[inputs[k].node] = (double *)inputs[k].view.buf + start;
+        }
+        for (Py_ssize_t k = 0; k < kept_count; k++) {
+            row[kept[k].node] = (double *)kept[k].view.buf + start;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (op[i] < first_primitive) {
+                continue;
+            }
+            const double *x = row[arg0[i]], *y = arg1[i] >= 0 ? row[arg1[i]] : x;
+            double *out = row[i];
+            if (paired[i] == 2) {
+                continue; /* computed with its twin */
+            }
+            if (paired[i] == 1) {
+                block_sincos(kernel_of[op[i]], m, x, out, row[twin[i]]);
+            } else {
+                block_values(kernel_of[op[i]], m, x, y, out);
+            }
+            if (!any_not_finite(m, out)) {
+                continue;
+            }
+            for (Py_ssize_t j = 0; j < m; j++) {
+                if (!isfinite(out[j]) && isfinite(x[j]) && isfinite(y[j])) { /* undefined, or an overflow */
+                    out[j] = NAN;
+                    if (undefined[i]++ == 0) {
+                        first[i] = start + j;
+                    }
+                }
+            }
+        }
+        for (Py_ssize_t o = 0; o < outputs_count; o++) {
+            Py_ssize_t top = output_nodes[o];
+            const unsigned char *reach = reached + o * n;
+            memset(adjoints, 0, (size_t)n * block * sizeof(double)); /* inputs after the output too */
+            for (Py_ssize_t j = 0; j < m; j++) {
+                adjoints[top * block + j] = 1.0;
+            }
+            for (Py_ssize_t i = top; i >= 0; i--) {
+                if (!reach[i] || op[i] < first_primitive) {
+                    continue;
+                }
+                int kernel = kernel_of[op[i]];
+                Py_ssize_t a = arg0[i], b = arg1[i];
+                const double *g = adjoints + i * block, *x = row[a], *y = b >= 0 ? row[b] : x;
+                double *adjoint_a = adjoints + a * block, *adjoint_b = b >= 0 ? adjoints + b * block : NULL;
+                if (kernel == K_ADD || kernel == K_SUB || kernel == K_NEG) {
+                    if (active[a]) {
+                        accumulate_constant(m, g, kernel == K_NEG ? -1.0 : 1.0, adjoint_a);
+                    }
+                    if (b >= 0 && active[b]) {
+                        accumulate_constant(m, g, kernel == K_SUB ? -1.0 : 1.0, adjoint_b);
+                    }
+                    continue;
+                }
+                const double *partner = twin[i] >= 0 ? row[twin[i]] : NULL, *d0, *d1;
+                if (!block_partials(kernel, m, x, y, row[i], partner, p0, p1, &d0, &d1)) {
+                    continue;
+                }
+                if (active[a]) {
+                    accumulate(m, g, d0, adjoint_a);
+                }
+                if (b >= 0 && active[b]) {
+                    accumulate(m, g, d1, adjoint_b);
+                }
+            }
+            const double *value = row[top];
+            for (Py_ssize_t k = 0; k < gradient_counts[o]; k++) {
+                double *column = (double *)gradients[o][k].view.buf + start;
+                const double *adjoint = adjoints + gradients[o][k].node * block;
+                for (Py_ssize_t j = 0; j < m; j++) { /* no derivative where there is no value */
+                    column[j] = isfinite(value[j]) ? adjoint[j] : NAN;
+                }
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = PyList_New(0);
+    for (Py_ssize_t i = 0; result != NULL && i < n; i++) {
+        if (undefined[i]) {
+            PyObject *entry = Py_BuildValue("(nnn)", i, undefined[i], first[i]);
+            if (entry == NULL || PyList_Append(result, entry) < 0) {
+                Py_CLEAR(result);
+            }
+            Py_XDECREF(entry);
+        }
+    }
+done:
+    for (Py_ssize_t o = 0; gradients != NULL && o < outputs_count; o++) {
+        release_columns(gradients[o], gradient_counts[o]);
+    }
+    release_columns(kept, kept_count);
+    release_columns(inputs, inputs_count);
+    PyMem_Free(gradients);
+    PyMem_Free(gradient_counts);
+    PyMem_Free(output_nodes);
+    PyMem_Free(rows);
+    PyMem_Free(row);
+    PyMem_Free(adjoints);
+    PyMem_Free(p0);
+    PyMem_Free(p1);
+    PyMem_Free(undefined);
+    PyMem_Free(first);
+    PyMem_Free(twin);
+    PyMem_Free(sin_of);
+    PyMem_Free(cos_of);
+    PyMem_Free(active);
+    PyMem_Free(paired);
+    PyMem_Free(reached);
+    while (held-- > 0) {
+        PyBuffer_Release(&views[held]);
+    }
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
     {"set_grammar", set_grammar, METH_VARARGS,
      "set_grammar(binary, negate, functions, arities, constants, input_code, const_code): parser.py's tables."},
@@ -1462,6 +2231,14 @@ static PyMethodDef module_methods[] = {
     {"forward_sweep", forward_sweep, METH_VARARGS,
      "forward_sweep(op, arg0, arg1, d0, d1, seed, first_primitive) -> array('d'): the tangents of\n"
      "sweeps.forward_sweep (adcli's rule for 0*inf), over the same columns as reverse_sweep."},
+    {"set_kernels", set_kernels, METH_O,
+     "set_kernels({primitive name: opcode}) -> [names without a kernel]: the opcodes batch() runs."},
+    {"batch", batch, METH_VARARGS,
+     "batch(op, arg0, arg1, leaves, count, outputs, kept, gradients, first_primitive) -> [(node, count,\n"
+     "first)] of the undefined values, or None when a primitive has no kernel: value and gradient at\n"
+     "count points, a block of points at a time. leaves: per node, a float or a column of count floats\n"
+     "(None for operations); kept: [(node, column)] to fill with values (the outputs' among them);\n"
+     "gradients: per output, [(input node, column)] to fill with its partial derivatives."},
     {"configure", configure, METH_VARARGS,
      "configure(var_type, constant_hook, error_hook, foreign_hook): the Python side of the recorder."},
     {"activate", activate, METH_VARARGS,

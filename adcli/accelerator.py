@@ -17,6 +17,9 @@ call what this module exports:
   with the same rule; the Hessian's sweeps over its recorded reverse sweep run it.
 - ``set_grammar(...)`` and ``parse_fast(source)``: the parser's tables, and a fast parse of a
   well-formed expression (None: let the Python parser find and word the mistake).
+- ``sweep_points(trace, points, count, kept)``: value and gradient of a trace at many points
+  (:mod:`adcli.batch`): in C a block of points at a time through the whole trace and its reverse
+  sweep, else NumPy a node at a time over all the points. Imported on first use (NumPy).
 - the tracer's hot path: ``Tape`` (a recording's tape), ``VarBase`` (the base class of a traced
   number), ``activate(tape, constants)`` (the recording that traced operations append to),
   ``configure(Var, constant_hook, error_hook, foreign_hook)`` (Var's arithmetic) and
@@ -31,6 +34,7 @@ from __future__ import annotations
 import os
 from array import array
 from collections.abc import Callable, MutableSequence
+from functools import partial
 from typing import Any
 
 
@@ -44,6 +48,7 @@ def _load():
     from adcli.primitives import BY_NAME
 
     _tape.set_opcodes({name: BY_NAME[name].opcode for name in ("add", "sub", "mul", "div", "neg", "abs")})
+    _tape.set_kernels({name: primitive.opcode for name, primitive in BY_NAME.items()})
     return _tape
 
 
@@ -105,6 +110,7 @@ def use(native: bool) -> bool:
         for name in _LOOPS:
             globals().pop(name, None)  # the Python twins, imported on first use
         DENSE_VISITS_LONG = 1_000_000
+    globals().pop("sweep_points", None)  # chosen again on first use
     return NATIVE
 
 
@@ -121,6 +127,7 @@ activate: Callable[..., None]
 configure: Callable[..., None]
 Unary: Callable[..., Callable]
 evaluate_long: Callable[..., int]
+sweep_points: Callable[..., Any]
 reverse_long: Callable[..., list[float]]
 forward_long: Callable[..., list[float]]
 if _native is not None:
@@ -129,6 +136,8 @@ use(True)
 
 
 def __getattr__(name: str) -> Any:
+    if name == "sweep_points":
+        return _sweep_points()
     twin = _LOOPS.get(name) or _TRACER.get(name)
     if twin is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -138,3 +147,12 @@ def __getattr__(name: str) -> Any:
     if name in _TRACER or not NATIVE:
         globals()[name] = value
     return value
+
+
+def _sweep_points() -> Callable:
+    """The batch loop in use (imports NumPy, so only when a batch runs)."""
+    from adcli import batch
+
+    chosen = partial(batch.sweep_points_native, _native.batch) if NATIVE and _native else batch.sweep_points_numpy
+    globals()["sweep_points"] = chosen
+    return chosen

@@ -1,5 +1,8 @@
-"""Value and gradient at many points at once: the trace is recorded once and every node becomes a
-NumPy array over the points; the reverse sweep then runs once, on arrays.
+"""Value and gradient at many points at once: the trace is recorded once, then evaluated and swept
+backwards at every point (:func:`adcli.accelerator.sweep_points`): in the C extension, the whole
+trace and its reverse sweep on a block of points at a time, with the float path's arithmetic
+(:func:`sweep_points_native`); without it, every node becomes a NumPy array over the points and the
+reverse sweep runs once, on arrays (:func:`sweep_points_numpy`).
 
 A recorded trace is valid at other points only when no branch depended on the input. For a function
 file whose path did (``if x > 0``), :func:`gradient_at_points` groups the points by the path they
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from adcli import vector_math
+from adcli import accelerator, vector_math
 from adcli.conventions import kink_detail
 from adcli.errors import EvaluationError, InputError
 from adcli.evaluate import evaluate_steps
@@ -189,6 +192,61 @@ def _point_columns(trace: Trace, columns: dict[str, np.ndarray | float]) -> tupl
 
 def _evaluate_points(trace: Trace, points: dict[str, np.ndarray], count: int) -> Batch:
     """:func:`evaluate_batch` on checked columns, whatever path the trace recorded."""
+    values, undefined, gradients = accelerator.sweep_points(trace, points, count, _kept_nodes(trace))
+    warnings = [_undefined_warning(trace, node, hits, first, points) for node, hits, first in undefined]
+    said, conventions = _convention_warnings(trace, values, points)
+    outputs = [np.broadcast_to(np.asarray(values[o], dtype=float), (count,)) for o in trace.outputs]
+    return Batch(trace, points, outputs, gradients, warnings + said, conventions=conventions,
+                 kink_changes=_kink_changes(trace, values, count))
+
+
+#: What :func:`sweep_points_numpy` and :func:`sweep_points_native` return: each node's values (at
+#: least the outputs' and the kept nodes'; None for another), the undefined nodes as (node, how many
+#: points, the first of them), and per output each input's partial derivatives (NaN where the
+#: output has no value).
+Sweep = tuple[list, list[tuple[int, int, int]], list[dict[str, np.ndarray]]]
+
+
+def _kept_nodes(trace: Trace) -> list[int]:
+    """The operations whose values the warnings and kink checks read: the kinks and their arguments."""
+    from adcli.branches import KINKS
+
+    codes = {p.opcode for p in operations() if p.kinks} | {BY_NAME[name].opcode for name in KINKS}
+    kept = {node for i, code in enumerate(trace.op) if code in codes for node in (i, *trace.args(i))}
+    return sorted(node for node in kept if trace.op[node] >= FIRST_PRIMITIVE)
+
+
+def sweep_points_native(kernel: Callable, trace: Trace, points: dict[str, np.ndarray], count: int,
+                        kept: list[int]) -> Sweep:
+    """Value and gradient at every point through the C extension's loop over blocks of points
+    (``kernel``, bound by :mod:`adcli.accelerator`); the NumPy twin where a primitive has no kernel."""
+    leaves: list = [None] * len(trace)
+    for name, node in zip(trace.input_names, trace.inputs):
+        column = points[name]
+        leaves[node] = np.ascontiguousarray(column, dtype=float) if column.ndim else float(column)
+    for node, value in trace.literal.items():
+        leaves[node] = float(value)
+    stored = {node: np.empty(count) for node in (*trace.outputs, *kept) if trace.op[node] >= FIRST_PRIMITIVE}
+    gradients = [{name: np.empty(count) for name in trace.input_names} for _ in trace.outputs]
+    undefined = kernel(np.asarray(trace.op, dtype=np.int8), np.asarray(trace.arg0, dtype=np.int64),
+                       np.asarray(trace.arg1, dtype=np.int64), leaves, count, list(trace.outputs),
+                       list(stored.items()), [[(node, gradient[name]) for name, node in
+                                               zip(trace.input_names, trace.inputs)] for gradient in gradients],
+                       FIRST_PRIMITIVE)
+    if undefined is None:
+        return sweep_points_numpy(trace, points, count, kept)
+    values: list = [stored.get(node) for node in range(len(trace))]
+    for name, node in zip(trace.input_names, trace.inputs):
+        values[node] = points[name]
+    for node, value in trace.literal.items():
+        values[node] = value
+    return values, undefined, gradients
+
+
+def sweep_points_numpy(trace: Trace, points: dict[str, np.ndarray], count: int, kept: list[int]) -> Sweep:
+    """Value and gradient at every point with NumPy, a node at a time over all the points (the
+    reference, and the twin of :func:`sweep_points_native`); ``kept`` is not needed: every node's
+    values are returned."""
     values, undefined = _evaluate(trace, points)
     partials = _linearize(trace, values)
     gradients = []
@@ -201,11 +259,9 @@ def _evaluate_points(trace: Trace, points: dict[str, np.ndarray], count: int) ->
         for partial in gradient.values():  # no derivative where there is no value
             partial[np.broadcast_to(undefined_here, partial.shape)] = np.nan
         gradients.append(gradient)
-    warnings = [_undefined_warning(trace, node, mask, points) for node, mask in undefined]
-    said, conventions = _convention_warnings(trace, values, points)
-    outputs = [np.broadcast_to(np.asarray(values[o], dtype=float), (count,)) for o in trace.outputs]
-    return Batch(trace, points, outputs, gradients, warnings + said, conventions=conventions,
-                 kink_changes=_kink_changes(trace, values, count))
+    counted = [(node, int(np.count_nonzero(mask)), int(np.flatnonzero(mask)[0]) if np.ndim(mask) else 0)
+               for node, mask in undefined]
+    return values, counted, gradients
 
 
 # ---------------------------------------------------------------- points grouped by path
@@ -384,7 +440,8 @@ class _ArrayAdjoints:
     is another node's array (add passes its adjoint through unchanged) is copied before it is added to.
 
     With ``zero_times_inf``, an infinite partial (a convention such as sqrt'(0), or an overflow)
-    times a zero adjoint gives 0, as the float sweeps do, instead of NaN. Checking every partial for
+    times a zero adjoint gives 0, as the float sweeps do, instead of NaN; so does a zero partial
+    times an infinite adjoint (relu'(0) under sqrt'(0) in sqrt(relu(x))). Checking every partial for
     that costs a pass over each, so :func:`evaluate_batch` sweeps without it first and again with
     it only if a gradient has a NaN where the output has a value: NaN survives every later product
     and sum, so a NaN that reaches no input did not matter.
@@ -400,8 +457,8 @@ class _ArrayAdjoints:
             product = g if partial == 1.0 else -g
         else:
             product = g * partial
-            if self.zero_times_inf and not np.isfinite(partial).all():
-                product = np.where(np.asarray(g) == 0, 0.0, product)
+            if self.zero_times_inf and not (np.isfinite(partial).all() and np.isfinite(g).all()):
+                product = np.where((np.asarray(g) == 0) | (np.asarray(partial) == 0), 0.0, product)
         self.fresh = product if product is not g else None
         return product
 
@@ -429,13 +486,12 @@ def _reverse(trace: Trace, partials: list[tuple], output: int, points: dict,
             for name, node in zip(trace.input_names, trace.inputs)}
 
 
-def _undefined_warning(trace: Trace, node: int, mask: np.ndarray, points: dict) -> str:
+def _undefined_warning(trace: Trace, node: int, count: int, first: int, points: dict) -> str:
+    """Node ``node`` is undefined at ``count`` points, the first at position ``first``."""
     names = trace.names()
     where = trace.label(node, names)
-    first = int(np.flatnonzero(mask)[0]) if np.ndim(mask) else 0
     at = ", ".join(f"{name}={format_literal(float(np.asarray(v)[first] if np.ndim(v) else v))}"
                    for name, v in points.items())
-    count = int(np.count_nonzero(mask))
     return (f"{where}: {PRIMITIVES[trace.op[node]].name} is undefined or overflows at {count:,} point"
             f"{'s' if count != 1 else ''} (the first: {at}); their results are NaN")
 

@@ -241,7 +241,7 @@ def batch_view(batch, digits: int) -> Group:
         for input_name, partial in batch.gradients[k].items():
             add(f"∂{'(' + name + ')' if several else ''}/∂{input_name}", partial)
     how = (f"one trace per path ({len(batch.paths)}), each evaluated at its points with NumPy" if batch.paths
-           else "the trace was recorded once and evaluated at every point with NumPy")
+           else "the trace was recorded once and evaluated at every point")
     note = Text(f"{how}; --format csv or --json gives every point", style="dim")
     return Group(Text.assemble(("f", "bold"), f"({', '.join(trace.input_names)}) = ", (trace.source, "bold")),
                  table, note)
