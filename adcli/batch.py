@@ -482,7 +482,9 @@ def _reverse(trace: Trace, partials: list[tuple], output: int, points: dict,
         reverse_steps(trace.arg0, trace.arg1, reversed(_operations(trace)), partials.__getitem__, adjoint,
                       arithmetic.times, arithmetic.add_to)
     count = max((len(v) for v in points.values() if np.ndim(v)), default=1)
-    return {name: np.broadcast_to(adjoint[node], (count,)).astype(float, copy=True)
+    # + 0.0: a zero partial adds nothing in the float sweep, whose adjoints start at +0 and so are
+    # never -0; here a -0 product may be added, and only the sign of a zero can differ
+    return {name: np.broadcast_to(adjoint[node], (count,)).astype(float, copy=True) + 0.0
             for name, node in zip(trace.input_names, trace.inputs)}
 
 

@@ -368,21 +368,30 @@ _DEFINED = '''def _defined(result, *args):
     return np.where(bad, np.nan, result) if np.any(bad) else result'''
 
 _TIMES = '''def _times(g, partial, zero_times_inf):
-    """g * partial; with zero_times_inf, 0 where g is 0 and partial infinite (a convention such as sqrt'(0))."""
+    """g * partial; with zero_times_inf, 0 where either is 0 and the other infinite (a convention such as
+    sqrt'(0))."""
     product = g * partial
-    if zero_times_inf and not np.isfinite(partial).all():
-        product = np.where(np.asarray(g) == 0, 0.0, product)
+    if zero_times_inf and not (np.isfinite(partial).all() and np.isfinite(g).all()):
+        product = np.where((np.asarray(g) == 0) | (np.asarray(partial) == 0), 0.0, product)
     return product'''
 
-_FINISH = '''def _finish(value, sweep, shape, lost):
+_FINISH = '''def _array(g, shape):
+    """A gradient as a new array of the points' shape; a zero in it is +0, as in adcli's sweeps (a zero
+    partial adds nothing to an adjoint that starts at +0)."""
+    g = np.array(np.broadcast_to(g, shape), dtype=float)
+    g += 0.0
+    return g
+
+
+def _finish(value, sweep, shape, lost):
     """The value and gradient arrays: NaN where the value is undefined. The sweep runs again keeping
     0 * inf at 0 only if a gradient has NaN where the value has none."""
     value = np.array(np.broadcast_to(value, shape), dtype=float)
     value[np.broadcast_to(lost, shape)] = np.nan
     undefined = ~np.isfinite(value)
-    gradient = [np.broadcast_to(g, shape).astype(float, copy=True) for g in sweep(False)]
+    gradient = [_array(g, shape) for g in sweep(False)]
     if any(np.isnan(g[~undefined]).any() for g in gradient):
-        gradient = [np.broadcast_to(g, shape).astype(float, copy=True) for g in sweep(True)]
+        gradient = [_array(g, shape) for g in sweep(True)]
     for g in gradient:
         g[undefined] = np.nan
     return value, tuple(gradient)'''

@@ -194,6 +194,17 @@ def test_a_zero_partial_times_an_infinite_adjoint_is_zero_as_per_point(implement
     assert [adcli.gradient(trace, {"x": x}).gradients[0]["x"] for x in (-1.0, 0.0, 4.0)] == [0.0, 0.0, 0.25]
 
 
+def test_a_zero_gradient_is_positive_zero_as_per_point(implementation):
+    """x*y at y = -0: d/dx = y = -0 is a zero partial, which the float sweep never adds to the adjoint
+    it starts at +0 (Python: 0.0 + -0.0 == +0.0), so d/dx is +0 there; -x at x = 0 likewise."""
+    trace = adcli.parse("x*y - z")
+    batch = evaluate_batch(trace, {"x": np.array([1.0, -2.0]), "y": np.array([-0.0, 0.0]), "z": 0.0})
+    one_point = [adcli.gradient(trace, {"x": x, "y": y, "z": 0.0}).gradients[0] for x, y in ((1.0, -0.0), (-2.0, 0.0))]
+    assert [repr(g["x"]) for g in one_point] == ["0.0", "0.0"]
+    assert [repr(g) for g in batch.gradients[0]["x"].tolist()] == ["0.0", "0.0"]
+    assert [repr(g) for g in batch.gradients[0]["z"].tolist()] == ["-1.0", "-1.0"]
+
+
 def test_a_long_trace_runs_in_small_blocks_and_gives_the_one_point_results():
     """3,000 sin terms: the block of points shrinks (8 points) so that rows stay in the cache; the
     result at every point is the float path's, bit for bit (sin, mul and add are exact in C)."""

@@ -1,15 +1,18 @@
 """``codegen --target numpy``: code vectorised over arrays of points that computes what batch mode
-computes, bit for bit.
+computes on NumPy, bit for bit.
 
-The generated code and batch mode (:func:`adcli.batch.evaluate_batch`) use the same NumPy functions
-for every primitive (vector_math's, and math.erf / math.erfc element by element for erf and erfc),
-so every comparison with the batch here is bit for bit, NaN at the same points; the one-point
-results (``adcli.gradient``, :mod:`math` functions) are held to a few ulps, since NumPy's sin, exp …
-may round differently from the C library's.
+The generated code and batch mode's NumPy path (:func:`adcli.batch.evaluate_batch` without the C
+extension) use the same NumPy functions for every primitive (vector_math's, and math.erf / math.erfc
+element by element for erf and erfc), so every comparison with that batch here is bit for bit, NaN
+at the same points; the one-point results (``adcli.gradient``, :mod:`math` functions), which the C
+batch follows, are held to a few ulps, since NumPy's sin, exp … may round differently from the C
+library's.
 """
 
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -18,8 +21,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import adcli
+from adcli import accelerator, batch
 from adcli.analysis import load
-from adcli.batch import evaluate_batch, gradient_at_points
 from adcli.cli import app
 from adcli.codegen import generate
 from adcli.errors import AdcliError
@@ -35,6 +38,27 @@ def numpy_code(trace, **options) -> dict:
     namespace: dict = {}
     exec(generate(trace, target="numpy", **options), namespace)  # noqa: S102 - the code under test
     return namespace
+
+
+@contextmanager
+def numpy_batch() -> Iterator[None]:
+    """Batch mode on NumPy, the functions the generated code calls (the C batch calls the C library's)."""
+    native = accelerator.NATIVE
+    accelerator.use(False)
+    try:
+        yield
+    finally:
+        accelerator.use(native)
+
+
+def evaluate_batch(trace, columns):
+    with numpy_batch():
+        return batch.evaluate_batch(trace, columns)
+
+
+def gradient_at_points(source, assigned, points_file):
+    with numpy_batch():
+        return batch.gradient_at_points(source, assigned, points_file)
 
 
 def assert_same_bits(got, expected) -> None:
