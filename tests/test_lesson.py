@@ -75,6 +75,27 @@ def test_page_is_self_contained(runner, tmp_path):
                      page) is None
 
 
+def test_markup_in_names_and_source_stays_text(runner, tmp_path):
+    """A function file whose path and source hold markup and the page's own placeholders: the page keeps
+    exactly its two script elements, its title is the escaped path, and the data holds the texts verbatim."""
+    folder = tmp_path / "d<script>alert(1)<"
+    folder.mkdir()
+    path = tmp_path / "d<script>alert(1)</script>{data}{script}.py"  # (the folder's name ends with '<')
+    source = ['"""</script><script>alert("doc")</script> & <!-- {title} {style} {csp}"""', "", "",
+              "def f(x, y):", "    u = x * y  # </script><img src=x onerror=alert(2)>", "    return u + x"]
+    path.write_text("\n".join(source) + "\n", encoding="utf-8")
+    out = tmp_path / "lesson.html"
+    result = runner.invoke(None, ["lesson", str(path), "--at", "x=2,y=3", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert (page.count("<script"), page.count("</script>"), page.count("<img"), page.count("<!--")) == (2, 2, 0, 0)
+    escaped = str(path).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert re.findall(r"<title>(.*)</title>", page) == [f"adcli lesson: {escaped}"]
+    data = page_data(page)
+    assert data["function"] == str(path) and data["source_lines"] == source
+    assert data["tracks"][0]["steps"][-1]["l"] == ["the reverse sweep is done: ∂f/∂x = v̄1 = 4, ∂f/∂y = v̄2 = 2"]
+
+
 def test_function_file_page_has_its_source_and_lines(runner, tmp_path):
     out = tmp_path / "micrograd.html"
     result = runner.invoke(None, ["lesson", str(ROOT / "samples" / "micrograd.py"), "--at", "a=-4,b=2", "-o", str(out)])
