@@ -171,6 +171,7 @@ def test_micrograd_function_file(driver, runner, tmp_path):
     assert current(driver)["name"] == "v9"
     line = driver.find_element("css selector", "#source .line.current")
     assert line.get_attribute("id") == "src-8" and line.text.endswith("c += 1 + c + (-a)")
+    assert driver.find_element("id", "source-title").text == MICROGRAD  # the path as spelt (not upper-cased)
 
 
 def test_502_node_trace(driver, runner, tmp_path):
