@@ -182,3 +182,50 @@ def test_502_node_trace(driver, runner, tmp_path):
     caption = driver.find_element("id", "graph-caption").text
     assert caption.startswith("502 nodes, more than 300: the graph shows the current node")
     assert len(driver.find_elements("css selector", "#graph g.node")) <= 1 + 6 + 6 + 6
+
+
+def row_in_view(driver) -> bool:
+    """Whether the highlighted row shows inside the table's scrolled box, below its sticky head."""
+    return driver.execute_script("""
+        const row = document.querySelector('#wengert tr.current').getBoundingClientRect();
+        const box = document.getElementById('table-scroll').getBoundingClientRect();
+        const head = document.querySelector('#wengert thead').getBoundingClientRect();
+        return row.top >= head.bottom - 1 && row.bottom <= box.bottom + 1;""")
+
+
+def test_table_follows_the_current_row_in_a_narrow_window(driver, runner, tmp_path):
+    """One column (the table far down the page): the current row is scrolled into the table's view."""
+    page = lesson(runner, tmp_path, str(chain_file(tmp_path, 167)), "--at", "x=0.3")
+    driver.set_window_size(600, 1000)
+    try:
+        open_page(driver, page)
+        for steps in (250, 100, 100):  # (the forward evaluation: 502 steps)
+            press(driver, "next", steps)
+            assert current(driver)["name"] == f"v{step(driver) + 1}" and row_in_view(driver), steps
+        press(driver, "reverse")
+        press(driver, "next", 300)
+        assert row_in_view(driver)
+    finally:
+        driver.set_window_size(1440, 1000)
+
+
+def test_a_longer_trace_has_a_window_of_rows(driver, runner, tmp_path):
+    """3,334 nodes: the table holds 1,000 rows around the current node, recentred as it moves; the numbers
+    shown are the trace's and the inputs' final adjoint adcli grad's."""
+    args = (str(chain_file(tmp_path, 1111)), "--at", "x=0.3")
+    page = lesson(runner, tmp_path, *args)
+    trace, gradient = adcli_json(runner, "trace", *args), adcli_json(runner, "grad", *args)
+    rows = trace["trace"]
+    assert len(rows) == 3334
+    open_page(driver, page)
+    count = "return document.querySelectorAll('#wengert tbody tr').length"
+    assert driver.execute_script(count) == 1000
+    assert driver.find_element("id", "table-caption").text == "rows 1–1000 of 3334: the table follows the current node."
+    press(driver, "next", 2000)
+    shown = current(driver)
+    assert shown["name"] == rows[1999]["name"] == "v2000" and float(shown["value"]) == rows[1999]["value"]
+    assert driver.execute_script(count) == 1000 and row_in_view(driver)
+    assert driver.find_element("id", "table-caption").text.startswith("rows 1201–2200 of 3334")  # (recentred at v1700)
+    press(driver, "last")  # the reverse sweep ends at the input: the table is back at its first rows
+    assert column(driver, "d")["v1"] == str(gradient["gradient"]["x"]) == str(rows[0]["adjoint"])
+    assert driver.execute_script(count) == 1000
