@@ -202,3 +202,34 @@ def test_json_is_the_pages_data(runner, tmp_path):
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == (f"error: -o {tmp_path / 'lesson.txt'}: the suffix names table, which this lesson result "
                              "is not written as; use one of .json, .html, .htm or give --format\n")
+
+
+@pytest.mark.parametrize("args, name", [(["lesson", "x*y", "--at", "x=2,y=3"], "lesson"),
+                                        (["trace", "x*y", "--at", "x=2,y=3", "--format", "html"], "trace")])
+def test_page_is_not_printed_on_a_terminal(args, name):
+    """Standard output a terminal (a pseudo-terminal here): an error, exit code 2, no HTML."""
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        result = subprocess.run([sys.executable, "-m", "adcli", *args], stdout=follower, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, timeout=60, cwd=ROOT)
+        os.close(follower)
+        follower = -1
+        printed = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # (Linux: EIO once the terminal's last writer is gone)
+                break
+            if not chunk:
+                break
+            printed += chunk
+    finally:
+        os.close(leader)
+        if follower >= 0:
+            os.close(follower)
+    assert (result.returncode, printed) == (2, b"")
+    assert result.stderr.decode() == (f"error: the lesson is an HTML page: name the file with -o {name}.html "
+                                      "(or redirect standard output)\n")
