@@ -135,6 +135,10 @@ def test_seed_example(driver, runner, tmp_path):
     assert current(driver)["name"] == "v4" and current(driver, "receiving")["d_text"] == "0.5"
     assert "v̄1 = (-0.5) + 1 = 0.5   (the sum of its 2 contributions)" in driver.find_element("id", "explain").text
     assert driver.execute_script("return document.getElementById('edge-0-3').classList.contains('active')")
+    # screen readers: the graph is named, the explained step is announced as it changes
+    assert driver.execute_script("return [document.querySelector('#graph svg').getAttribute('aria-label'),"
+                                 "document.getElementById('explain').getAttribute('aria-live')]") == [
+        "the computational graph", "polite"]
     # forward mode seeded on x: the output's tangent is ∂f/∂x
     driver.execute_script("const s = document.getElementById('track'); s.value = '1';"
                           "s.dispatchEvent(new Event('change'));")

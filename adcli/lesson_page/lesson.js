@@ -106,7 +106,7 @@
 
   function svg(width, height) {
     const root = make('svg', {viewBox: `-8 -8 ${width + 16} ${height + 16}`, width: width + 16, height: height + 16,
-                             role: 'img'}, undefined, true);
+                             role: 'img', 'aria-label': 'the computational graph'}, undefined, true);
     const marker = make('marker', {id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 9, markerHeight: 9,
                                    markerUnits: 'userSpaceOnUse',
                                    orient: 'auto-start-reverse'}, undefined, true);
