@@ -442,6 +442,7 @@ def trace(
     from adcli.points import check_inputs
 
     chosen = _choose("sweep", output_format, as_json, output)
+    _no_page_on_terminal(chosen, output, "trace")
     trace, assigned = _load(source, at, func, arrays=arrays, sources=True)
     trace = _optimized(_smoothed(trace, smooth), optimize)
     shown_rows = _rows(rows)
@@ -634,6 +635,12 @@ def compare(
     _show("compare", (result,), chosen, digits, output, quiet)
 
 
+def _no_page_on_terminal(chosen: str, output: str | None, name: str) -> None:
+    """Refuse to print the lesson page (HTML) on a terminal: it is meant for a file."""
+    if chosen == "html" and output is None and sys.stdout is not None and sys.stdout.isatty():
+        raise InputError(f"the lesson is an HTML page: name the file with -o {name}.html (or redirect standard output)")
+
+
 @command('"x*exp(y)-sin(x)" --at x=pi/3,y=0 -o lesson.html',
          'samples/micrograd.py --at a=-4,b=2 -o micrograd.html')
 def lesson(
@@ -664,8 +671,7 @@ def lesson(
     from adcli.points import check_inputs
 
     chosen = _choose("lesson", output_format, as_json, output)
-    if chosen == "html" and output is None and sys.stdout is not None and sys.stdout.isatty():
-        raise InputError("the lesson is an HTML page: name the file with -o lesson.html (or redirect standard output)")
+    _no_page_on_terminal(chosen, output, "lesson")
     trace, assigned = _load(source, at, func, arrays=arrays, sources=True)
     seeds = check_inputs(trace, _wrt(wrt)) if wrt else trace.input_names if len(trace.inputs) <= DEFAULT_SEEDS else []
     table = sweep_table(trace, assigned, wrt=list(seeds), straight_through=ste, convention=convention, explain=True)

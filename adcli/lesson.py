@@ -64,11 +64,13 @@ def page(document: dict) -> str:
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     template = (PAGE / "page.html").read_text(encoding="utf-8")
     import html
+    import re
 
-    title = f"adcli lesson: {document['function']}"
-    csp = f"default-src 'none'; script-src '{_digest(script)}'; style-src '{_digest(style)}'"
-    return (template.replace("{csp}", csp).replace("{title}", html.escape(title)).replace("{style}", style)
-            .replace("{script}", script).replace("{data}", data))  # (the data last: it may hold any text)
+    parts = {"csp": f"default-src 'none'; script-src '{_digest(script)}'; style-src '{_digest(style)}'",
+             "title": html.escape(f"adcli lesson: {document['function']}"), "style": style, "script": script,
+             "data": data}
+    # one pass: a part's own text (a file named {data}.py in the title) is never substituted again
+    return re.sub(r"\{(csp|title|style|script|data)\}", lambda match: parts[match[1]], template)
 
 
 def _digest(text: str) -> str:

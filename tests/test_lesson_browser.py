@@ -135,6 +135,10 @@ def test_seed_example(driver, runner, tmp_path):
     assert current(driver)["name"] == "v4" and current(driver, "receiving")["d_text"] == "0.5"
     assert "v̄1 = (-0.5) + 1 = 0.5   (the sum of its 2 contributions)" in driver.find_element("id", "explain").text
     assert driver.execute_script("return document.getElementById('edge-0-3').classList.contains('active')")
+    # screen readers: the graph is named, the explained step is announced as it changes
+    assert driver.execute_script("return [document.querySelector('#graph svg').getAttribute('aria-label'),"
+                                 "document.getElementById('explain').getAttribute('aria-live')]") == [
+        "the computational graph", "polite"]
     # forward mode seeded on x: the output's tangent is ∂f/∂x
     driver.execute_script("const s = document.getElementById('track'); s.value = '1';"
                           "s.dispatchEvent(new Event('change'));")
@@ -171,6 +175,7 @@ def test_micrograd_function_file(driver, runner, tmp_path):
     assert current(driver)["name"] == "v9"
     line = driver.find_element("css selector", "#source .line.current")
     assert line.get_attribute("id") == "src-8" and line.text.endswith("c += 1 + c + (-a)")
+    assert driver.find_element("id", "source-title").text == MICROGRAD  # the path as spelt (not upper-cased)
 
 
 def test_502_node_trace(driver, runner, tmp_path):
@@ -181,3 +186,50 @@ def test_502_node_trace(driver, runner, tmp_path):
     caption = driver.find_element("id", "graph-caption").text
     assert caption.startswith("502 nodes, more than 300: the graph shows the current node")
     assert len(driver.find_elements("css selector", "#graph g.node")) <= 1 + 6 + 6 + 6
+
+
+def row_in_view(driver) -> bool:
+    """Whether the highlighted row shows inside the table's scrolled box, below its sticky head."""
+    return driver.execute_script("""
+        const row = document.querySelector('#wengert tr.current').getBoundingClientRect();
+        const box = document.getElementById('table-scroll').getBoundingClientRect();
+        const head = document.querySelector('#wengert thead').getBoundingClientRect();
+        return row.top >= head.bottom - 1 && row.bottom <= box.bottom + 1;""")
+
+
+def test_table_follows_the_current_row_in_a_narrow_window(driver, runner, tmp_path):
+    """One column (the table far down the page): the current row is scrolled into the table's view."""
+    page = lesson(runner, tmp_path, str(chain_file(tmp_path, 167)), "--at", "x=0.3")
+    driver.set_window_size(600, 1000)
+    try:
+        open_page(driver, page)
+        for steps in (250, 100, 100):  # (the forward evaluation: 502 steps)
+            press(driver, "next", steps)
+            assert current(driver)["name"] == f"v{step(driver) + 1}" and row_in_view(driver), steps
+        press(driver, "reverse")
+        press(driver, "next", 300)
+        assert row_in_view(driver)
+    finally:
+        driver.set_window_size(1440, 1000)
+
+
+def test_a_longer_trace_has_a_window_of_rows(driver, runner, tmp_path):
+    """3,334 nodes: the table holds 1,000 rows around the current node, recentred as it moves; the numbers
+    shown are the trace's and the inputs' final adjoint adcli grad's."""
+    args = (str(chain_file(tmp_path, 1111)), "--at", "x=0.3")
+    page = lesson(runner, tmp_path, *args)
+    trace, gradient = adcli_json(runner, "trace", *args), adcli_json(runner, "grad", *args)
+    rows = trace["trace"]
+    assert len(rows) == 3334
+    open_page(driver, page)
+    count = "return document.querySelectorAll('#wengert tbody tr').length"
+    assert driver.execute_script(count) == 1000
+    assert driver.find_element("id", "table-caption").text == "rows 1–1000 of 3334: the table follows the current node."
+    press(driver, "next", 2000)
+    shown = current(driver)
+    assert shown["name"] == rows[1999]["name"] == "v2000" and float(shown["value"]) == rows[1999]["value"]
+    assert driver.execute_script(count) == 1000 and row_in_view(driver)
+    assert driver.find_element("id", "table-caption").text.startswith("rows 1201–2200 of 3334")  # (recentred at v1700)
+    press(driver, "last")  # the reverse sweep ends at the input: the table is back at its first rows
+    assert column(driver, "d")["v1"] == str(gradient["gradient"]["x"]) == str(rows[0]["adjoint"])
+    assert driver.execute_script(count) == 1000

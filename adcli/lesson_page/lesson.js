@@ -12,6 +12,9 @@
   data.nodes.forEach((n) => n.args.forEach((a) => users.get(a).push(n.id)));
   const fileLines = data.nodes.some((n) => n.line);
   const local = !data.graph;  // a long trace: the graph around the current node only
+  const ROWS = 1000;  // a longer trace's table holds this many rows, around the current node
+  const index = new Map(data.nodes.map((n, k) => [n.id, k]));
+  let rowsFrom = 0;  // the table's rows are data.nodes[rowsFrom … rowsFrom + ROWS - 1]
 
   let trackIndex = 0;
   let track = data.tracks[0];
@@ -57,15 +60,38 @@
     head.lastChild.id = 'column-head';
     const thead = make('thead');
     thead.append(head);
-    const body = make('tbody');
-    data.nodes.forEach((n) => {
-      const row = make('tr', {id: `row-${n.id}`, class: n.kind});
-      row.append(make('td', {class: 'name'}, n.name), make('td', {class: 'equation'}, n.label.split(' = ').slice(1).join(' = ') || n.label));
-      if (fileLines) row.append(make('td', {class: 'line'}, n.line ? (n.var ? `${n.line}: ${n.var}` : `${n.line}`) : ''));
-      row.append(make('td', {class: 'value'}), make('td', {class: 'd'}));
-      body.append(row);
-    });
-    $('wengert').append(thead, body);
+    $('wengert').append(thead, make('tbody'));
+    fillRows(0);
+  }
+
+  function tableRow(n) {
+    const row = make('tr', {id: `row-${n.id}`, class: n.kind});
+    row.append(make('td', {class: 'name'}, n.name), make('td', {class: 'equation'}, n.label.split(' = ').slice(1).join(' = ') || n.label));
+    if (fileLines) row.append(make('td', {class: 'line'}, n.line ? (n.var ? `${n.line}: ${n.var}` : `${n.line}`) : ''));
+    row.append(make('td', {class: 'value'}), make('td', {class: 'd'}));
+    return row;
+  }
+
+  /* The table's rows from data.nodes[from] on (all of them for a trace of at most ROWS nodes). */
+  function fillRows(from) {
+    rowsFrom = from;
+    const rows = data.nodes.slice(from, from + ROWS);
+    $('wengert').tBodies[0].replaceChildren(...rows.map(tableRow));
+    rows.forEach((n) => dirty.add(n.id));
+    if (data.nodes.length > ROWS) {
+      $('table-caption').textContent = `rows ${from + 1}–${from + rows.length} of ${data.nodes.length}: ` +
+        'the table follows the current node.';
+    }
+  }
+
+  /* A long trace: recentre the table's rows when the current node nears their ends. */
+  function followRows(id) {
+    const k = index.get(id);
+    const margin = ROWS / 10;
+    const end = data.nodes.length - ROWS;
+    if (end > 0 && (k < rowsFrom + margin && rowsFrom > 0 || k >= rowsFrom + ROWS - margin && rowsFrom < end)) {
+      fillRows(Math.max(0, Math.min(end, k - ROWS / 2)));
+    }
   }
 
   function nodeBox(n, x, y) {
@@ -80,7 +106,7 @@
 
   function svg(width, height) {
     const root = make('svg', {viewBox: `-8 -8 ${width + 16} ${height + 16}`, width: width + 16, height: height + 16,
-                             role: 'img'}, undefined, true);
+                             role: 'img', 'aria-label': 'the computational graph'}, undefined, true);
     const marker = make('marker', {id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 9, markerHeight: 9,
                                    markerUnits: 'userSpaceOnUse',
                                    orient: 'auto-start-reverse'}, undefined, true);
@@ -186,6 +212,7 @@
     const box = $(`node-${id}`);
     const value = shown(id, 0);
     const d = shown(id, 1);
+    if (!row && !box) return;  // (neither in the table's rows nor in the graph drawn)
     [row, box].forEach((element) => {
       if (!element) return;
       element.dataset.value = value ? String(value[0]) : '';
@@ -193,8 +220,10 @@
       element.classList.toggle('done', Boolean(value));
       element.classList.toggle('has-d', Boolean(cells[1].get(id)));
     });
-    row.querySelector('.value').textContent = value ? value[1] : '';
-    row.querySelector('.d').textContent = d ? d[1] : '';
+    if (row) {
+      row.querySelector('.value').textContent = value ? value[1] : '';
+      row.querySelector('.d').textContent = d ? d[1] : '';
+    }
     if (box) {
       box.querySelector('.value').textContent = `value ${value ? value[1] : '·'}`;
       box.querySelector('.d').textContent = `${track.column} ${d ? d[1] : '·'}`;
@@ -205,9 +234,12 @@
     const current = step >= 0 ? track.steps[step] : null;
     const centre = current ? current.n : -1;
     if (local) localGraph(centre);
+    const last = step > 0 ? track.steps[step - 1].n : -1;  // (a sweep's closing step names no node: its last one's)
+    if (centre >= 0 || last >= 0) followRows(centre >= 0 ? centre : last);
     marked.forEach((element) => element.classList.remove('current', 'receiving', 'active'));
     marked = [];
-    (everything ? data.nodes.map((n) => n.id) : [...dirty]).forEach(show);
+    if (everything) data.nodes.slice(rowsFrom, rowsFrom + ROWS).forEach((n) => dirty.add(n.id));
+    dirty.forEach(show);
     dirty = new Set();
     if (current && current.n >= 0) {
       mark(`row-${current.n}`, 'current');
@@ -240,10 +272,13 @@
     marked.push(element);
   }
 
+  /* Scroll box so that element (inside it) shows, below box's sticky table head if any. */
   function scrollTo(element, box) {
     if (!element || !box) return;
-    const top = element.offsetTop - box.offsetTop;
-    if (top < box.scrollTop || top + element.offsetHeight > box.scrollTop + box.clientHeight) {
+    const top = element.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop;
+    const head = box.querySelector('thead');
+    const covered = head ? head.offsetHeight : 0;
+    if (top < box.scrollTop + covered || top + element.offsetHeight > box.scrollTop + box.clientHeight) {
       box.scrollTop = Math.max(0, top - box.clientHeight / 2);
     }
   }
