@@ -228,11 +228,21 @@ def sweep_points_native(kernel: Callable, trace: Trace, points: dict[str, np.nda
         leaves[node] = float(value)
     stored = {node: np.empty(count) for node in (*trace.outputs, *kept) if trace.op[node] >= FIRST_PRIMITIVE}
     gradients = [{name: np.empty(count) for name in trace.input_names} for _ in trace.outputs]
-    undefined = kernel(np.asarray(trace.op, dtype=np.int8), np.asarray(trace.arg0, dtype=np.int64),
-                       np.asarray(trace.arg1, dtype=np.int64), leaves, count, list(trace.outputs),
-                       list(stored.items()), [[(node, gradient[name]) for name, node in
-                                               zip(trace.input_names, trace.inputs)] for gradient in gradients],
-                       FIRST_PRIMITIVE)
+    columns = (np.asarray(trace.op, dtype=np.int8), np.asarray(trace.arg0, dtype=np.int64),
+               np.asarray(trace.arg1, dtype=np.int64))
+
+    def run(start: int, stop: int) -> list | None:
+        """The kernel on points start … stop - 1 (views of every column: no copies)."""
+        def part(column):
+            return column[start:stop] if isinstance(column, np.ndarray) else column
+
+        found = kernel(*columns, [part(leaf) for leaf in leaves], stop - start, list(trace.outputs),
+                       [(node, column[start:stop]) for node, column in stored.items()],
+                       [[(node, gradient[name][start:stop]) for name, node in zip(trace.input_names, trace.inputs)]
+                        for gradient in gradients], FIRST_PRIMITIVE)
+        return None if found is None else [(node, n, first + start) for node, n, first in found]
+
+    undefined = _on_every_core(run, count)
     if undefined is None:
         return sweep_points_numpy(trace, points, count, kept)
     values: list = [stored.get(node) for node in range(len(trace))]
@@ -241,6 +251,40 @@ def sweep_points_native(kernel: Callable, trace: Trace, points: dict[str, np.nda
     for node, value in trace.literal.items():
         values[node] = value
     return values, undefined, gradients
+
+
+#: Points per thread at least: below this, starting a thread costs more than it saves.
+POINTS_PER_THREAD = 65_536
+
+
+def usable_cores() -> int:
+    """How many cores this process may run on."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _on_every_core(run: Callable[[int, int], list | None], count: int) -> list | None:
+    """``run(start, stop)`` over the points 0 … count - 1 cut into one contiguous range per core this
+    process may use (the C loop releases the GIL, so the ranges run at once); the undefined values
+    found, merged per node: (node, count, first point). None when the kernel declined (a primitive
+    without a C kernel)."""
+    threads = max(1, min(usable_cores(), count // POINTS_PER_THREAD))
+    if threads == 1:
+        return run(0, count)
+    from concurrent.futures import ThreadPoolExecutor
+
+    bounds = [count * k // threads for k in range(threads + 1)]
+    with ThreadPoolExecutor(threads) as pool:
+        parts = list(pool.map(run, bounds[:-1], bounds[1:]))
+    if any(part is None for part in parts):
+        return None
+    merged: dict[int, tuple[int, int]] = {}
+    for part in parts:  # in order of the points: the first point of a node is the earliest range's
+        for node, n, first in part or []:
+            total, earliest = merged.get(node, (0, first))
+            merged[node] = (total + n, earliest)
+    return [(node, n, first) for node, (n, first) in sorted(merged.items())]
 
 
 def sweep_points_numpy(trace: Trace, points: dict[str, np.ndarray], count: int, kept: list[int]) -> Sweep:

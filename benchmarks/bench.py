@@ -460,6 +460,14 @@ def bench_batch(points: int, repeat: int) -> None:
                             median_times(lambda: batch_gradient(trace, {"x": x, "y": y}), repeat)))
         finally:
             accelerator.use(True)
+    from adcli import batch
+
+    threads = batch.POINTS_PER_THREAD
+    batch.POINTS_PER_THREAD = points + 1  # one thread: the hand-written NumPy runs on one
+    try:
+        rows.append(row("adcli on one thread", median_times(lambda: batch_gradient(trace, {"x": x, "y": y}), repeat)))
+    finally:
+        batch.POINTS_PER_THREAD = threads
     for label, make in BATCH_PEERS:
         try:
             run = make()
@@ -477,6 +485,38 @@ def bench_batch(points: int, repeat: int) -> None:
           "the fairer measure of the work done); the last column is the largest difference from the "
           "hand-derived NumPy")
     report(rows, ("", "wall ms", "× by hand", "× adcli", "CPU ms", "× by hand", "× adcli", "difference"))
+    bench_optimize(x, y, repeat)
+
+
+#: BATCH_SOURCE as people also write it: a repeated call, a constant sum, a product by 1.
+REDUNDANT_SOURCE = ("sin(x)*exp(-y*y) + log(1 + x*x)*cos(y)*(2-1) - tanh(x*y) + sqrt(1 + y*y)*x/(2 + sin(y))"
+                    " + sin(x)*exp(-y*y)*(3-2)")
+
+
+def bench_optimize(x, y, repeat: int) -> None:
+    """--optimize never slower: the batch and the generated NumPy code, with and without it."""
+    from adcli.batch import batch_gradient
+    from adcli.codegen import generate
+    from adcli.optimize import optimize
+    from adcli.parser import parse
+
+    def generated(trace):
+        namespace: dict = {}
+        exec(generate(trace, target="numpy"), namespace)  # noqa: S102 - adcli's own generated code
+        return namespace["f_grad"]
+
+    rows = []
+    for label, source in (("the 22-operation f", BATCH_SOURCE), ("f written with redundancy", REDUNDANT_SOURCE)):
+        trace = parse(source)
+        optimized = optimize(trace)
+        for kind, run in (("batch", batch_gradient), ("codegen --target numpy", None)):
+            plain, better = (run, run) if run else (generated(trace), generated(optimized))
+            before = median_times(lambda: plain(trace, {"x": x, "y": y}) if run else plain(x, y), repeat)
+            after = median_times(lambda: better(optimized, {"x": x, "y": y}) if run else better(x, y), repeat)
+            rows.append((f"{label}, {kind} ({optimized.optimization})", f"{before[0] * 1e3:.1f}",
+                         f"{after[0] * 1e3:.1f}", f"{after[0] / before[0]:.2f}", f"{after[1] / before[1]:.2f}"))
+    print(f"\n--optimize: the same {len(x):,} points, median of {repeat}")
+    report(rows, ("", "as recorded ms", "optimised ms", "× wall", "× CPU"))
 
 
 def main() -> None:

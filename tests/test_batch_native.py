@@ -205,6 +205,28 @@ def test_a_zero_gradient_is_positive_zero_as_per_point(implementation):
     assert [repr(g) for g in batch.gradients[0]["z"].tolist()] == ["-1.0", "-1.0"]
 
 
+def test_points_cut_into_ranges_for_threads_give_the_same_batch(monkeypatch):
+    """Three threads, each a range of the points: the same values, gradients and undefined points (how
+    many, and the first) as one range, bit for bit. log(x) is undefined at the negative points, which lie
+    in the second and third ranges (by hand: 150 of them, the first at position 250)."""
+    if not ACCELERATED:
+        pytest.skip("adcli._tape is not built or is switched off")
+    import adcli.batch
+
+    trace = adcli.parse("log(x)*y + sin(x*y)")
+    x = np.concatenate([np.linspace(0.1, 5, 250), -np.linspace(1, 2, 150), np.linspace(0.2, 3, 200)])
+    columns = {"x": x, "y": np.linspace(-1, 1, 600)}
+    whole = evaluate_batch(trace, columns)
+    monkeypatch.setattr(adcli.batch, "POINTS_PER_THREAD", 100)
+    monkeypatch.setattr(adcli.batch, "usable_cores", lambda: 3)
+    threaded = evaluate_batch(trace, columns)
+    assert threaded.values[0].tobytes() == whole.values[0].tobytes()
+    for name in ("x", "y"):
+        assert threaded.gradients[0][name].tobytes() == whole.gradients[0][name].tobytes()
+    assert threaded.warnings == whole.warnings
+    assert "at 150 points (the first: x=-1, y=-0.1652754590984975)" in threaded.warnings[0]  # y[250]
+
+
 def test_a_long_trace_runs_in_small_blocks_and_gives_the_one_point_results():
     """3,000 sin terms: the block of points shrinks (8 points) so that rows stay in the cache; the
     result at every point is the float path's, bit for bit (sin, mul and add are exact in C)."""
