@@ -505,14 +505,19 @@ def bench_optimize(x, y, repeat: int) -> None:
         exec(generate(trace, target="numpy"), namespace)  # noqa: S102 - adcli's own generated code
         return namespace["f_grad"]
 
+    def batch_of(trace):
+        return lambda: batch_gradient(trace, {"x": x, "y": y})
+
+    def code_of(trace):
+        f_grad = generated(trace)
+        return lambda: f_grad(x, y)
+
     rows = []
     for label, source in (("the 22-operation f", BATCH_SOURCE), ("f written with redundancy", REDUNDANT_SOURCE)):
         trace = parse(source)
         optimized = optimize(trace)
-        for kind, run in (("batch", batch_gradient), ("codegen --target numpy", None)):
-            plain, better = (run, run) if run else (generated(trace), generated(optimized))
-            before = median_times(lambda: plain(trace, {"x": x, "y": y}) if run else plain(x, y), repeat)
-            after = median_times(lambda: better(optimized, {"x": x, "y": y}) if run else better(x, y), repeat)
+        for kind, make in (("batch", batch_of), ("codegen --target numpy", code_of)):
+            before, after = median_times(make(trace), repeat), median_times(make(optimized), repeat)
             rows.append((f"{label}, {kind} ({optimized.optimization})", f"{before[0] * 1e3:.1f}",
                          f"{after[0] * 1e3:.1f}", f"{after[0] / before[0]:.2f}", f"{after[1] / before[1]:.2f}"))
     print(f"\n--optimize: the same {len(x):,} points, median of {repeat}")
