@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from adcli import accelerator, vector_math
+from adcli.branches import RELATIONS
 from adcli.conventions import kink_detail
 from adcli.errors import EvaluationError, InputError
 from adcli.evaluate import evaluate_steps
@@ -397,8 +398,10 @@ def _path_text(trace: Trace) -> list[str]:
 
 
 def _on_path(trace: Trace, values: list, count: int) -> np.ndarray:
-    """Per point: does every comparison the trace recorded order its sides as it did when recorded,
-    and every count (``range(math.floor(x))``) have the recorded value?"""
+    """Per point: does every comparison the trace recorded come out as it did when recorded (or,
+    recorded without its operator, order its sides the same way), and every count
+    (``range(math.floor(x))``) have the recorded value? Element by element what
+    :func:`adcli.branches.departure` asks of one point."""
     recorded = trace.recorded_values
     assert recorded is not None
     same = np.ones(count, dtype=bool)
@@ -410,7 +413,10 @@ def _on_path(trace: Trace, values: list, count: int) -> np.ndarray:
                 continue
             b, recorded_b = ((values[other], recorded[other]) if other != NO_ARG
                              else (control.constant, control.constant))
-            same &= _order(values[node], b) == _order(recorded[node], recorded_b)
+            if control.relation:
+                same &= RELATIONS[control.relation](np.asarray(values[node]), b) == control.outcome
+            else:
+                same &= _order(values[node], b) == _order(recorded[node], recorded_b)
     return same
 
 

@@ -121,14 +121,16 @@ def _distances(trace: Trace, margin: float, slope: list[float]) -> dict[str, flo
     return {name: abs(margin) / abs(s) if s else math.inf for name, s in zip(trace.input_names, slope)}
 
 
-_RELATIONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
+#: A recorded comparison's operator, on floats or element by element on arrays.
+RELATIONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
               "!=": operator.ne}
 
 
 def departure(trace: Trace, values: Sequence[float]) -> Control | None:
     """The first comparison or count of a function file that comes out otherwise with these node
-    values than when ``trace`` was recorded (None: the point takes the recorded path). A comparison
-    recorded without its operator must keep the order of its two sides, as batches group points."""
+    values than when ``trace`` was recorded (None: the point takes the recorded path), as batches
+    group points (:func:`adcli.batch.evaluate_paths`). A comparison recorded without its operator
+    must keep the order of its two sides."""
     recorded = trace.recorded_values
     for control in trace.controls:
         a = values[control.node]
@@ -136,7 +138,7 @@ def departure(trace: Trace, values: Sequence[float]) -> Control | None:
         if control.is_count:
             same = recorded is None or a == recorded[control.node]
         elif control.relation:
-            same = _RELATIONS[control.relation](a, b) == control.outcome
+            same = RELATIONS[control.relation](a, b) == control.outcome
         elif recorded is not None:
             was = recorded[control.node], recorded[control.other] if control.other != NO_ARG else control.constant
             same = (a < b, a == b, a > b) == (was[0] < was[1], was[0] == was[1], was[0] > was[1])

@@ -166,3 +166,22 @@ def test_kinks_and_conventions_are_marked_per_point():
     batch = gradient_at_points("relu(x - 0.5)", {"x": PointRange(-1.0, 1.0, 3)}, None)
     assert batch.conventions is not None and batch.conventions.tolist() == [False, False, False]
     assert batch.kink_changes is not None and batch.kink_changes.tolist() == [False, True]
+
+
+def test_a_point_at_a_tie_that_keeps_the_outcome_is_on_the_recorded_path(tmp_path):
+    """`x > 0` recorded false at x = -1 is false at x = 0 too: the same path, though the two sides are
+    now equal rather than ordered; no second recording (the generated code's guards agree)."""
+    from adcli.batch import evaluate_paths
+
+    path = tmp_path / "step.py"
+    path.write_text("def f(x):\n    if x > 0:\n        return x * x\n    return -x\n")
+    trace, _ = load(str(path), {"x": -1.0})
+    recordings = []
+
+    def retrace(point):
+        recordings.append(point)
+        return load(str(path), dict(point))[0]
+
+    batch = evaluate_paths(trace, {"x": np.array([-1.0, 0.0, -2.0, 3.0])}, retrace)
+    assert recordings == [{"x": 3.0}]  # only the point where x > 0 is true
+    assert batch.gradients[0]["x"].tolist() == [-1.0, -1.0, -1.0, 6.0]  # -1 on the left, 2x at 3
