@@ -1,12 +1,12 @@
 /* adcli._tape: adcli's hot loops in C. Optional: each has a Python twin that gives the same
    results (the tests compare them), used when this extension was not built.
 
-   - Tracing (twin: tracer.py's generated operators). A Tape holds a trace as it is recorded,
+   - Tracing (twin: tracer.py's PythonVarBase). A Tape holds a trace as it is recorded,
      column by column in C arrays (opcode, first argument, second argument, value: 25 bytes a
      node). A Var is a value and the index of the node that computed it. Arithmetic between Vars
      and plain numbers, and the unary math functions, append one node to the active tape and return
-     a new Var. Everything off the hot path (comparisons, escapes such as float(x), pow, plain
-     numbers seen for the first time, error messages) stays in Python: the Var class that results
+     a new Var; so does x ** y for a positive base. Everything off the hot path (comparisons, escapes
+     such as float(x), other powers, plain numbers seen for the first time, error messages) stays in Python: the Var class that results
      get is a Python subclass of this base, and the recorder's constant and error hooks are Python
      functions. A Var holds no references, so it takes no part in garbage collection.
    - Evaluation of a long trace (twin: evaluate.evaluate).
@@ -233,9 +233,11 @@ static PyTypeObject *result_type = NULL; /* the Python subclass that new Vars ge
 static PyObject *constant_hook = NULL;   /* constant(value) -> node, or None if not a number */
 static PyObject *error_hook = NULL;      /* error_at(node) -> the exception to raise */
 static PyObject *foreign_hook = NULL;    /* foreign() -> the exception for a Var of another recording */
+static PyObject *pow_hook = NULL;        /* pow(x, y, mod) -> a Var: x ** y where the fast path does not apply */
 static TapeObject *tape = NULL;          /* the active recording's tape */
 static PyObject *constants = NULL;       /* dict: plain number -> node */
-static long add_code = -1, sub_code = -1, mul_code = -1, div_code = -1, neg_code = -1, abs_code = -1;
+static long add_code = -1, sub_code = -1, mul_code = -1, div_code = -1, neg_code = -1, abs_code = -1,
+            pow_code = -1;
 
 static PyTypeObject VarBase_Type;
 
@@ -384,6 +386,32 @@ static PyObject *var_sub(PyObject *a, PyObject *b) { return binary(sub_code, a, 
 static PyObject *var_mul(PyObject *a, PyObject *b) { return binary(mul_code, a, b); }
 static PyObject *var_div(PyObject *a, PyObject *b) { return binary(div_code, a, b); }
 
+/* x ** y: in C for a positive base and finite values (the C library's pow, as math.pow); anything
+   else (a base <= 0, inf or nan, an overflow, pow(x, y, mod), an operand that is not a number) goes
+   to the Python hook, which words every error as the Python tracer does. */
+static PyObject *
+var_pow(PyObject *left, PyObject *right, PyObject *modulo)
+{
+    Py_ssize_t a, b;
+    double x, y;
+    if (modulo == Py_None && tape != NULL) {
+        int found = operand(left, &a, &x);
+        if (found > 0) {
+            found = operand(right, &b, &y);
+        }
+        if (found < 0) {
+            return NULL;
+        }
+        if (found && x > 0.0 && isfinite(x) && isfinite(y)) {
+            double value = pow(x, y);
+            if (isfinite(value)) {
+                return push(pow_code, a, b, value);
+            }
+        }
+    }
+    return PyObject_CallFunctionObjArgs(pow_hook, left, right, modulo, NULL);
+}
+
 static PyObject *
 var_neg(PyObject *self)
 {
@@ -451,6 +479,7 @@ static PyNumberMethods var_as_number = {
     .nb_negative = var_neg,
     .nb_positive = var_pos,
     .nb_absolute = var_abs,
+    .nb_power = var_pow,
 };
 
 static PyTypeObject VarBase_Type = {
@@ -568,7 +597,7 @@ set_opcodes(PyObject *module, PyObject *codes)
     }
     struct { const char *name; long *code; } names[] = {
         {"add", &add_code}, {"sub", &sub_code}, {"mul", &mul_code}, {"div", &div_code},
-        {"neg", &neg_code}, {"abs", &abs_code},
+        {"neg", &neg_code}, {"abs", &abs_code}, {"pow", &pow_code},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         PyObject *code = PyDict_GetItemString(codes, names[i].name);
@@ -583,8 +612,8 @@ set_opcodes(PyObject *module, PyObject *codes)
 static PyObject *
 configure(PyObject *module, PyObject *args)
 {
-    PyObject *type, *constant, *error, *foreign;
-    if (!PyArg_ParseTuple(args, "O!OOO", &PyType_Type, &type, &constant, &error, &foreign)) {
+    PyObject *type, *constant, *error, *foreign, *power;
+    if (!PyArg_ParseTuple(args, "O!OOOO", &PyType_Type, &type, &constant, &error, &foreign, &power)) {
         return NULL;
     }
     if (!PyType_IsSubtype((PyTypeObject *)type, &VarBase_Type)) {
@@ -595,6 +624,7 @@ configure(PyObject *module, PyObject *args)
     Py_XSETREF(constant_hook, Py_NewRef(constant));
     Py_XSETREF(error_hook, Py_NewRef(error));
     Py_XSETREF(foreign_hook, Py_NewRef(foreign));
+    Py_XSETREF(pow_hook, Py_NewRef(power));
     Py_RETURN_NONE;
 }
 
@@ -2220,7 +2250,7 @@ static PyMethodDef module_methods[] = {
     {"parse", parse, METH_O,
      "parse(text) -> (columns, literal, literal_label, inputs, input_names, outputs, output_names), or None\n"
      "when the text is not a well-formed expression (the Python parser then reports why)."},
-    {"set_opcodes", set_opcodes, METH_O, "set_opcodes({'add': …, 'sub', 'mul', 'div', 'neg', 'abs'})."},
+    {"set_opcodes", set_opcodes, METH_O, "set_opcodes({'add': …, 'sub', 'mul', 'div', 'neg', 'abs', 'pow'})."},
     {"evaluate", evaluate, METH_VARARGS,
      "evaluate(op, arg0, arg1, values, functions, first_primitive) -> node: fills the operation values\n"
      "(inputs and constants are set) and returns the first node whose value is not finite, or -1."},
@@ -2240,7 +2270,7 @@ static PyMethodDef module_methods[] = {
      "(None for operations); kept: [(node, column)] to fill with values (the outputs' among them);\n"
      "gradients: per output, [(input node, column)] to fill with its partial derivatives."},
     {"configure", configure, METH_VARARGS,
-     "configure(var_type, constant_hook, error_hook, foreign_hook): the Python side of the recorder."},
+     "configure(var_type, constant_hook, error_hook, foreign_hook, pow_hook): the Python side of the recorder."},
     {"activate", activate, METH_VARARGS,
      "activate(tape, constants): the Tape that operations append to (None, None: none)."},
     {NULL},

@@ -22,7 +22,7 @@ call what this module exports:
   sweep, else NumPy a node at a time over all the points. Imported on first use (NumPy).
 - the tracer's hot path: ``Tape`` (a recording's tape), ``VarBase`` (the base class of a traced
   number), ``activate(tape, constants)`` (the recording that traced operations append to),
-  ``configure(Var, constant_hook, error_hook, foreign_hook)`` (Var's arithmetic) and
+  ``configure(Var, constant_hook, error_hook, foreign_hook, pow_hook)`` (Var's arithmetic) and
   ``Unary(opcode, function, fallback, name)`` (a traced math function).
 
 The pure-Python implementations stay in the modules that use them; they are imported on first use
@@ -47,7 +47,7 @@ def _load():
         return None
     from adcli.primitives import BY_NAME
 
-    _tape.set_opcodes({name: BY_NAME[name].opcode for name in ("add", "sub", "mul", "div", "neg", "abs")})
+    _tape.set_opcodes({name: BY_NAME[name].opcode for name in ("add", "sub", "mul", "div", "neg", "abs", "pow")})
     _tape.set_kernels({name: primitive.opcode for name, primitive in BY_NAME.items()})
     return _tape
 

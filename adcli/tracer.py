@@ -408,6 +408,16 @@ class PythonVarBase:
     def __neg__(self): return _tape_unary(_NEG.opcode, operator.neg, self)
     def __abs__(self): return _tape_unary(_ABS.opcode, abs, self)
     def __pos__(self): return self
+    def __pow__(self, other, modulo=None): return traced_pow(self, other, modulo)
+    def __rpow__(self, other): return traced_pow(other, self)
+
+
+def traced_pow(x, y, modulo=None):
+    """``x ** y`` with a traced operand, by the recorder's general path. The C base class calls it
+    where its fast path (a positive base, finite values) does not apply, so every error is worded here."""
+    if modulo is not None:
+        raise _escape("pow(x, y, mod)")
+    return _recording().record(_POW, (x, y))
 
 
 def _operand(x) -> tuple[int, float] | None:
@@ -499,10 +509,6 @@ class Var(accelerator.VarBase):  # type: ignore[misc, valid-type]
     def __len__(self):
         raise _used_as_list()
 
-    def __pow__(self, other, modulo=None):
-        if modulo is not None:
-            raise _escape("pow(x, y, mod)")
-        return _recording().record(_POW, (self, other))
 
 
 def _used_as_list() -> EscapeError:
@@ -563,17 +569,14 @@ def _whole_number(var: Var) -> bool:
     return not pending
 
 
-Var.__rpow__ = lambda self, other: _recording().record(_POW, (other, self))
-
-
-def define_python_operators(var_type: Any, constant_hook, error_hook, foreign_hook) -> None:
+def define_python_operators(var_type: Any, constant_hook, error_hook, foreign_hook, pow_hook) -> None:
     """Nothing to do: :class:`PythonVarBase` has its arithmetic as methods, which reach the recording
     through this module's globals. The pure-Python twin of the C extension's ``configure``, which
     gives the C base class the hooks it calls back."""
 
 
 accelerator.configure(Var, lambda value: _recording().constant(value), lambda node: _recording().error_at(node),
-                      _not_own)
+                      _not_own, traced_pow)
 
 
 # ---------------------------------------------------------------- the math stand-in

@@ -110,6 +110,14 @@ HAND_WRITTEN = {
     "nan_constant.py": "def f(x, y):\n    return x + float('nan')\n",
     "hand_built.py": "def f(x, y):\n    return x + type(x)(1.0, 10**6)\n",
     "numpy_scalars.py": "import numpy as np\n\n\ndef f(x, y):\n    return x * 0.5 + x * np.float32(0.5) + y * np.float64(0.25)\n",
+    # x ** y: C's fast path (a positive base) and the Python path it hands the rest to
+    "powers.py": "def f(x, y):\n    return x ** y + 2 ** x + x ** 2.5 + pow(x, 3) + (-x) ** 2 + (x - x) ** 2 + 10 ** -x\n",
+    "pow_negative_base.py": "def f(x, y):\n    return (-x) ** 0.5\n",
+    "pow_zero_base.py": "def f(x, y):\n    return (x - x) ** -1\n",
+    "pow_overflow.py": "def f(x, y):\n    return (x + 1e10) ** 400\n",
+    "pow_modulo.py": "def f(x, y):\n    return pow(x, 2, 5)\n",
+    "pow_huge_int.py": "def f(x, y):\n    return x ** 10**400\n",
+    "pow_list.py": "def f(x, y):\n    return x ** [y]\n",
 }
 
 
@@ -141,6 +149,14 @@ def test_both_tracers_record_the_same_trace_values_and_errors(tmp_path: Path) ->
     by_name = dict(zip(sources, fast))
     assert by_name["divide_by_zero.py"]["error"].endswith("line 2: v4 = v1 / v3: division by zero (v3 = 0)")
     assert "line 2: return float(x) * y: float(x) turns a traced value" in by_name["escape.py"]["error"]
+    x, y = 0.7, -1.3
+    powers = by_name["powers.py"]
+    assert [powers["values"][o] for o in powers["outputs"]] == [repr(x ** y + 2 ** x + x ** 2.5 + pow(x, 3) + (-x) ** 2
+                                                                     + 0.0 ** 2 + 10 ** -x)]
+    assert by_name["pow_negative_base.py"]["error"].endswith("pow is undefined at base -0.7, exponent 0.5")
+    assert by_name["pow_overflow.py"]["error"].endswith("overflow, 10000000000.7 ^ 400 is too large for a float")
+    assert "pow(x, y, mod) turns a traced value into a plain number" in by_name["pow_modulo.py"]["error"]
+    assert by_name["pow_list.py"]["error"].endswith("TypeError: pow() of a traced value and a list")
     reflected = by_name["reflected.py"]
     assert [reflected["values"][o] for o in reflected["outputs"]] == [
         repr(2 - 0.7), repr(3 / -1.3), "0.7", repr(0.5 + -1.3), "-0.0", "0.7"]
