@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import inspect
+import numbers
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -43,7 +44,8 @@ def _record(f: Callable, args: tuple, kwargs: dict,
     except TypeError as error:
         raise InputError(f"{name}(): {error}") from None
     numpy = sys.modules.get("numpy")
-    arrays = {key for key, value in bound.items() if numpy is not None and isinstance(value, numpy.ndarray)}
+    arrays = {key for key, value in bound.items() if not _is_number(value) and numpy is not None
+              and isinstance(value, numpy.ndarray)}
     try:
         assigned = {key: [float(v) for v in value] if isinstance(value, (list, tuple)) or key in arrays
                     else float(value) for key, value in bound.items()}
@@ -63,6 +65,12 @@ def _record(f: Callable, args: tuple, kwargs: dict,
     return trace, point, bound
 
 
+def _is_number(value: Any) -> bool:
+    """One number as a parameter's value: a Python int or float, a NumPy scalar (``np.float32(2)``,
+    ``np.int64(2)``) or a 0-d array."""
+    return isinstance(value, numbers.Real) or getattr(value, "shape", None) == ()
+
+
 def _wrt_names(bound: dict[str, Any], wrt: Wrt) -> list[str]:
     names = list(bound) if wrt is None else [wrt] if isinstance(wrt, str) else list(wrt)
     for name in names:
@@ -77,7 +85,7 @@ def _shaped(bound: dict[str, Any], names: list[str], flat: dict[str, float]) -> 
     parts: list[Any] = []
     for name in names:
         value = bound[name]
-        if isinstance(value, (int, float)):
+        if _is_number(value):
             parts.append(flat[name])
             continue
         entries = [flat[f"{name}[{k}]"] for k in range(len(value))]
@@ -233,6 +241,9 @@ class Compiled:
         shape = np.broadcast_shapes(*(np.shape(v) for v in bound.values()))
         columns: dict[str, np.ndarray | float] = {
             name: np.broadcast_to(np.asarray(v, dtype=float), shape).ravel() for name, v in bound.items()}
+        names = _wrt_names(bound, self.wrt)
+        if not np.prod(shape, dtype=int):  # no points: nothing to record, empty results
+            return np.zeros(shape), self._shaped({n: 0.0 for n in names}, names, {n: np.zeros(shape) for n in names})
         first = {name: float(np.ravel(column)[0]) for name, column in columns.items()}
         trace, _ = self._trace_at(first)
         _one_output(trace, "compile")
@@ -240,7 +251,6 @@ class Compiled:
             batch = evaluate_paths(trace, columns, lambda point: self._trace_at(dict(point))[0])
         else:
             batch = evaluate_batch(trace, columns)
-        names = _wrt_names(bound, self.wrt)
         gradient = {name: batch.gradients[0][name].reshape(shape) for name in names}
         return batch.values[0].reshape(shape), self._shaped({n: 0.0 for n in names}, names, gradient)
 
@@ -249,7 +259,7 @@ def _flat_point(bound: dict[str, Any]) -> dict[str, float]:
     """The point as the trace's inputs name it: ``x``, and ``w[0]``, ``w[1]`` … for a list ``w``."""
     point: dict[str, float] = {}
     for name, value in bound.items():
-        if isinstance(value, (int, float)):
+        if _is_number(value):
             point[name] = float(value)
         else:
             point.update((f"{name}[{k}]", float(v)) for k, v in enumerate(value))

@@ -475,7 +475,7 @@ _define("sigmoid", 1, _sigmoid_partial, ("{out} * (1 - {out})",),
 
 # ------------------------------------------------------ piecewise and discrete
 _define("relu", 1, lambda m, x, out: (1.0 if x > 0 else 0.0,),
-        ("sign({out})",), lambda sp, x: sp.Max(x, 0), python="max({x}, 0.0)",
+        ("sign({out})",), lambda sp, x: sp.Max(x, 0), python="max(0.0, {x})",  # max keeps its first: +0 at -0
         kinks=(lambda x: x == 0,), kink_text=("x == 0",), convention="relu'(0) = 0", sides=lambda x: ((0.0, 1.0),),
         peers={"autograd": lambda partials, x: (0.5,)},  # autograd has no relu: np.maximum(x, 0) splits the tie
         partials_on_arrays=lambda m, x, out: (m.where(x > 0, 1.0, 0.0),), taylor=series.linear)

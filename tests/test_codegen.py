@@ -406,6 +406,19 @@ def test_generated_code_follows_the_conventions_at_kinks(source, x, expected):
         assert namespace["f_grad"](x)[1][0] == expected
 
 
+
+def test_generated_relu_keeps_the_sign_rules_of_the_float_path():
+    """relu(x) is ``x if x > 0 else 0.0`` (adcli.scalar, the sweeps): at -0 it is +0 and at a NaN
+    it is 0 (``0 > nan`` is false). The generated ``max(x, 0.0)`` gave -0.0 and NaN: Python's max
+    keeps its first argument at a tie and where no comparison holds."""
+    for mode in ("reverse", "forward"):
+        namespace: dict = {}
+        exec(generate(parse("relu(x)"), mode), namespace)  # noqa: S102 - the code under test
+        value = namespace["f_grad"](-0.0)[0]
+        assert (value, math.copysign(1.0, value)) == (0.0, 1.0)
+        assert namespace["f_grad"](math.nan)[0] == 0.0
+        assert namespace["f_grad"](2.5) == (2.5, (1.0,))
+
 def test_codegen_json_says_what_the_code_computes(runner):
     result = runner.invoke(None, ["codegen", "x*exp(y)", "--json"])
     assert result.exit_code == 0, result.stderr

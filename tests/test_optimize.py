@@ -352,3 +352,24 @@ def test_compile_errors_are_the_library_s():
         adcli.compile(lambda x: [x, x])(1.0)
     with pytest.raises(EvaluationError, match="log is undefined"):
         adcli.compile(lambda x: x.log())(-1.0)
+
+
+def _xyx(x, y):
+    return x * y * x if x * y > 1 else x - y
+
+
+def test_compile_and_value_and_grad_take_numpy_scalars_and_0_d_arrays():
+    """A NumPy scalar (what iterating an array gives) or a 0-d array is one number, as a float is:
+    x*y*x at (2, 3) is 12, d/dx = 2xy = 12, d/dy = x^2 = 4 (it raised TypeError: not iterable)."""
+    np = pytest.importorskip("numpy")
+    for x in (np.int64(2), np.float32(2.0), np.float64(2.0), np.array(2.0)):
+        assert adcli.compile(_xyx)(x, 3.0) == (12.0, (12.0, 4.0))
+        assert adcli.value_and_grad(_xyx)(x, 3.0) == (12.0, (12.0, 4.0))
+
+
+def test_compile_on_empty_arrays_gives_empty_results():
+    np = pytest.importorskip("numpy")
+    compiled = adcli.compile(_xyx)
+    values, (dx, dy) = compiled(np.array([]), 3.0)  # it raised IndexError
+    assert values.shape == dx.shape == dy.shape == (0,)
+    assert compiled.traces == [] and compiled.retraces == 0
