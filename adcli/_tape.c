@@ -1852,6 +1852,42 @@ accumulate_constant(Py_ssize_t m, const double *restrict g, double partial, doub
     }
 }
 
+/* Where an infinite partial is a convention of the primitive (its kink: sqrt'(0), asin' at ±1,
+   acosh'(1), d(x^y)/dx at x = 0 for 0 < y < 1), as the registry's kink predicates say; anywhere
+   else an infinite or NaN partial at finite arguments and value is an overflow. */
+static int
+infinite_by_convention(int kernel, double x, double y, double out)
+{
+    switch (kernel) {
+    case K_SQRT: return out == 0;
+    case K_ASIN: case K_ACOS: return fabs(x) == 1;
+    case K_ACOSH: return x == 1;
+    case K_POW: return x == 0 && 0 < y && y < 1;
+    default: return 0;
+    }
+}
+
+/* The points of a block where a partial the sweep uses (d0, d1: NULL when not used) overflows, as
+   one point at a time refuses (sweeps.linearize): marked in broken; with count_them, counted for the
+   node (how many, and the first point). */
+static void
+mark_overflows(int kernel, Py_ssize_t m, const double *x, const double *y, const double *out, const double *d0,
+               const double *d1, unsigned char *broken, int count_them, Py_ssize_t *count, Py_ssize_t *first,
+               Py_ssize_t start)
+{
+    for (Py_ssize_t j = 0; j < m; j++) {
+        int bad = (d0 != NULL && !isfinite(d0[j])) || (d1 != NULL && !isfinite(d1[j]));
+        if (!bad || !isfinite(x[j]) || !isfinite(y[j]) || !isfinite(out[j]) ||
+            infinite_by_convention(kernel, x[j], y[j], out[j])) {
+            continue;
+        }
+        broken[j] = 1;
+        if (count_them && (*count)++ == 0) {
+            *first = start + j;
+        }
+    }
+}
+
 /* Whether any of m values is not finite: v * 0 is NaN for inf and NaN, else ±0, and eight sums of
    them (independent lanes, which the compiler puts in vector registers) stay ±0 unless one is NaN. */
 ROWS_LOOP int
@@ -1959,8 +1995,9 @@ batch(PyObject *module, PyObject *args)
     Py_ssize_t n = 0, outputs_count = PyList_GET_SIZE(outputs), kept_count = 0, inputs_count = 0;
     Column *inputs = NULL, *kept = NULL, **gradients = NULL;
     Py_ssize_t *gradient_counts = NULL, *output_nodes = NULL, *undefined = NULL, *first = NULL, *twin = NULL, *sin_of = NULL, *cos_of = NULL;
+    Py_ssize_t *overflowed = NULL, *overflow_first = NULL;
     double *rows = NULL, **row = NULL, *adjoints = NULL, *p0 = NULL, *p1 = NULL;
-    unsigned char *active = NULL, *reached = NULL, *paired = NULL;
+    unsigned char *active = NULL, *reached = NULL, *paired = NULL, *broken = NULL, *checked = NULL;
     for (; held < 3; held++) {
         if (column_view(objects[held], &views[held], sizes[held], 0, names[held], 0) < 0) {
             goto done;
@@ -1990,6 +2027,9 @@ batch(PyObject *module, PyObject *args)
     }
     undefined = PyMem_Calloc(n ? n : 1, sizeof(Py_ssize_t));
     first = PyMem_Malloc((n ? n : 1) * sizeof(Py_ssize_t));
+    overflowed = PyMem_Calloc(n ? n : 1, sizeof(Py_ssize_t));
+    overflow_first = PyMem_Calloc(n ? n : 1, sizeof(Py_ssize_t));
+    checked = PyMem_Calloc(n ? n : 1, 1);
     twin = PyMem_Malloc((n ? n : 1) * sizeof(Py_ssize_t));
     sin_of = PyMem_Malloc((n ? n : 1) * sizeof(Py_ssize_t));
     cos_of = PyMem_Malloc((n ? n : 1) * sizeof(Py_ssize_t));
@@ -2001,7 +2041,7 @@ batch(PyObject *module, PyObject *args)
     gradient_counts = PyMem_Calloc(outputs_count ? outputs_count : 1, sizeof(Py_ssize_t));
     inputs = PyMem_Calloc(n ? n : 1, sizeof(Column));
     if (!undefined || !first || !twin || !sin_of || !cos_of || !active || !paired || !reached || !output_nodes || !gradients ||
-        !gradient_counts || !inputs) {
+        !gradient_counts || !inputs || !overflowed || !overflow_first || !checked) {
         PyErr_NoMemory();
         goto done;
     }
@@ -2105,7 +2145,8 @@ batch(PyObject *module, PyObject *args)
     adjoints = PyMem_Malloc(((size_t)n * block + 1) * sizeof(double));
     p0 = PyMem_Malloc(block * sizeof(double));
     p1 = PyMem_Malloc(block * sizeof(double));
-    if (!rows || !row || !adjoints || !p0 || !p1) {
+    broken = PyMem_Malloc(block);
+    if (!rows || !row || !adjoints || !p0 || !p1 || !broken) {
         PyErr_NoMemory();
         goto done;
     }
@@ -2160,9 +2201,11 @@ batch(PyObject *module, PyObject *args)
                 }
             }
         }
+        memset(checked, 0, (size_t)n);
         for (Py_ssize_t o = 0; o < outputs_count; o++) {
             Py_ssize_t top = output_nodes[o];
             const unsigned char *reach = reached + o * n;
+            memset(broken, 0, (size_t)m);
             memset(adjoints, 0, (size_t)n * block * sizeof(double)); /* inputs after the output too */
             for (Py_ssize_t j = 0; j < m; j++) {
                 adjoints[top * block + j] = 1.0;
@@ -2188,6 +2231,12 @@ batch(PyObject *module, PyObject *args)
                 if (!block_partials(kernel, m, x, y, row[i], partner, p0, p1, &d0, &d1)) {
                     continue;
                 }
+                const double *used0 = active[a] ? d0 : NULL, *used1 = b >= 0 && active[b] ? d1 : NULL;
+                if ((used0 && any_not_finite(m, used0)) || (used1 && any_not_finite(m, used1))) {
+                    mark_overflows(kernel, m, x, y, row[i], used0, used1, broken, !checked[i], &overflowed[i],
+                                   &overflow_first[i], start);
+                    checked[i] = 1;
+                }
                 if (active[a]) {
                     accumulate(m, g, d0, adjoint_a);
                 }
@@ -2199,8 +2248,8 @@ batch(PyObject *module, PyObject *args)
             for (Py_ssize_t k = 0; k < gradient_counts[o]; k++) {
                 double *column = (double *)gradients[o][k].view.buf + start;
                 const double *adjoint = adjoints + gradients[o][k].node * block;
-                for (Py_ssize_t j = 0; j < m; j++) { /* no derivative where there is no value */
-                    column[j] = isfinite(value[j]) ? adjoint[j] : NAN;
+                for (Py_ssize_t j = 0; j < m; j++) { /* no derivative where there is no value, or it overflows */
+                    column[j] = isfinite(value[j]) && !broken[j] ? adjoint[j] : NAN;
                 }
             }
         }
@@ -2208,8 +2257,13 @@ batch(PyObject *module, PyObject *args)
     Py_END_ALLOW_THREADS
     result = PyList_New(0);
     for (Py_ssize_t i = 0; result != NULL && i < n; i++) {
-        if (undefined[i]) {
-            PyObject *entry = Py_BuildValue("(nnn)", i, undefined[i], first[i]);
+        for (int what = 0; what < 2; what++) {
+            Py_ssize_t how_many = what ? overflowed[i] : undefined[i];
+            if (!how_many || result == NULL) {
+                continue;
+            }
+            PyObject *entry = Py_BuildValue("(nnns)", i, how_many, what ? overflow_first[i] : first[i],
+                                            what ? "derivative" : "value");
             if (entry == NULL || PyList_Append(result, entry) < 0) {
                 Py_CLEAR(result);
             }
@@ -2232,6 +2286,10 @@ done:
     PyMem_Free(p1);
     PyMem_Free(undefined);
     PyMem_Free(first);
+    PyMem_Free(overflowed);
+    PyMem_Free(overflow_first);
+    PyMem_Free(checked);
+    PyMem_Free(broken);
     PyMem_Free(twin);
     PyMem_Free(sin_of);
     PyMem_Free(cos_of);
@@ -2265,7 +2323,7 @@ static PyMethodDef module_methods[] = {
      "set_kernels({primitive name: opcode}) -> [names without a kernel]: the opcodes batch() runs."},
     {"batch", batch, METH_VARARGS,
      "batch(op, arg0, arg1, leaves, count, outputs, kept, gradients, first_primitive) -> [(node, count,\n"
-     "first)] of the undefined values, or None when a primitive has no kernel: value and gradient at\n"
+     "first, 'value' or 'derivative')] of the undefined values and overflowing partials, or None when a primitive has no kernel: value and gradient at\n"
      "count points, a block of points at a time. leaves: per node, a float or a column of count floats\n"
      "(None for operations); kept: [(node, column)] to fill with values (the outputs' among them);\n"
      "gradients: per output, [(input node, column)] to fill with its partial derivatives."},

@@ -194,7 +194,7 @@ def _point_columns(trace: Trace, columns: dict[str, np.ndarray | float]) -> tupl
 def _evaluate_points(trace: Trace, points: dict[str, np.ndarray], count: int) -> Batch:
     """:func:`evaluate_batch` on checked columns, whatever path the trace recorded."""
     values, undefined, gradients = accelerator.sweep_points(trace, points, count, _kept_nodes(trace))
-    warnings = [_undefined_warning(trace, node, hits, first, points) for node, hits, first in undefined]
+    warnings = [_undefined_warning(trace, node, hits, first, what, points) for node, hits, first, what in undefined]
     said, conventions = _convention_warnings(trace, values, points)
     outputs = [np.broadcast_to(np.asarray(values[o], dtype=float), (count,)) for o in trace.outputs]
     return Batch(trace, points, outputs, gradients, warnings + said, conventions=conventions,
@@ -203,9 +203,10 @@ def _evaluate_points(trace: Trace, points: dict[str, np.ndarray], count: int) ->
 
 #: What :func:`sweep_points_numpy` and :func:`sweep_points_native` return: each node's values (at
 #: least the outputs' and the kept nodes'; None for another), the undefined nodes as (node, how many
-#: points, the first of them), and per output each input's partial derivatives (NaN where the
-#: output has no value).
-Sweep = tuple[list, list[tuple[int, int, int]], list[dict[str, np.ndarray]]]
+#: points, the first of them, "value" or "derivative": its value is undefined or overflows, or a
+#: partial the sweep uses overflows there), and per output each input's partial derivatives (NaN
+#: where the output has no value, or its derivative overflows).
+Sweep = tuple[list, list[tuple[int, int, int, str]], list[dict[str, np.ndarray]]]
 
 
 def _kept_nodes(trace: Trace) -> list[int]:
@@ -241,7 +242,7 @@ def sweep_points_native(kernel: Callable, trace: Trace, points: dict[str, np.nda
                        [(node, column[start:stop]) for node, column in stored.items()],
                        [[(node, gradient[name][start:stop]) for name, node in zip(trace.input_names, trace.inputs)]
                         for gradient in gradients], FIRST_PRIMITIVE)
-        return None if found is None else [(node, n, first + start) for node, n, first in found]
+        return None if found is None else [(node, n, first + start, what) for node, n, first, what in found]
 
     undefined = _on_every_core(run, count)
     if undefined is None:
@@ -280,12 +281,17 @@ def _on_every_core(run: Callable[[int, int], list | None], count: int) -> list |
         parts = list(pool.map(run, bounds[:-1], bounds[1:]))
     if any(part is None for part in parts):
         return None
-    merged: dict[int, tuple[int, int]] = {}
+    merged: dict[tuple[int, str], tuple[int, int]] = {}
     for part in parts:  # in order of the points: the first point of a node is the earliest range's
-        for node, n, first in part or []:
-            total, earliest = merged.get(node, (0, first))
-            merged[node] = (total + n, earliest)
-    return [(node, n, first) for node, (n, first) in sorted(merged.items())]
+        for node, n, first, what in part or []:
+            total, earliest = merged.get((node, what), (0, first))
+            merged[node, what] = (total + n, earliest)
+    return [(node, n, first, what) for (node, what), (n, first) in sorted(merged.items(), key=_in_order)]
+
+
+def _in_order(item: tuple) -> tuple:
+    (node, what), _ = item
+    return node, what != "value"
 
 
 def sweep_points_numpy(trace: Trace, points: dict[str, np.ndarray], count: int, kept: list[int]) -> Sweep:
@@ -294,18 +300,26 @@ def sweep_points_numpy(trace: Trace, points: dict[str, np.ndarray], count: int, 
     values are returned."""
     values, undefined = _evaluate(trace, points)
     partials = _linearize(trace, values)
-    gradients = []
+    overflows = _overflowing_partials(trace, values, partials)
+    gradients, reported = [], set()
     for output in trace.outputs:
         undefined_here = ~np.isfinite(np.asarray(values[output], dtype=float))
         gradient = _reverse(trace, partials, output, points, zero_times_inf=False)
         if any(np.isnan(partial[~np.broadcast_to(undefined_here, partial.shape)]).any()
                for partial in gradient.values()):
             gradient = _reverse(trace, partials, output, points, zero_times_inf=True)
-        for partial in gradient.values():  # no derivative where there is no value
+        reached = _reached(trace, output)
+        for node, mask in overflows.items():
+            if reached[node]:
+                undefined_here = undefined_here | mask
+                reported.add(node)
+        for partial in gradient.values():  # no derivative where there is no value, or it overflows
             partial[np.broadcast_to(undefined_here, partial.shape)] = np.nan
         gradients.append(gradient)
-    counted = [(node, int(np.count_nonzero(mask)), int(np.flatnonzero(mask)[0]) if np.ndim(mask) else 0)
-               for node, mask in undefined]
+    found = [(node, mask, "value") for node, mask in undefined]
+    found += [(node, overflows[node], "derivative") for node in sorted(reported)]
+    counted = [(node, int(np.count_nonzero(mask)), int(np.flatnonzero(mask)[0]) if np.ndim(mask) else 0, what)
+               for node, mask, what in sorted(found, key=lambda entry: (entry[0], entry[2] != "value"))]
     return values, counted, gradients
 
 
@@ -483,6 +497,47 @@ def _linearize(trace: Trace, values: list) -> list[tuple]:
     return partials
 
 
+def _overflowing_partials(trace: Trace, values: list, partials: list[tuple]) -> dict[int, np.ndarray]:
+    """Per node: where a partial the sweep uses (of an argument that depends on an input) is infinite
+    or NaN though its arguments and value are finite, and it is not the primitive's convention at a
+    kink (sqrt'(0) = inf): an overflow, which one point at a time refuses (:func:`adcli.sweeps.linearize`)."""
+    active = trace.active()
+    found = {}
+    with np.errstate(all="ignore"):
+        for i in _operations(trace):
+            primitive = PRIMITIVES[trace.op[i]]
+            args = [np.asarray(values[a], dtype=float) for a in trace.args(i)]
+            bad = np.zeros((), dtype=bool)
+            for k, (a, partial) in enumerate(zip(trace.args(i), partials[i])):
+                if not active[a] or np.isfinite(partial).all():
+                    continue
+                here = ~np.isfinite(partial)
+                if primitive.kinks and primitive.kinks[k] is not None:
+                    shape = np.broadcast_shapes(*(arg.shape for arg in args), np.shape(partial))
+                    here &= ~_kink_mask(primitive.kinks[k], [np.broadcast_to(arg, shape) for arg in args])
+                bad = bad | here
+            if np.any(bad):
+                finite = np.isfinite(np.asarray(values[i], dtype=float))
+                for arg in args:
+                    finite = finite & np.isfinite(arg)
+                bad = bad & finite
+                if np.any(bad):
+                    found[i] = bad
+    return found
+
+
+def _reached(trace: Trace, output: int) -> list[bool]:
+    """Per node: does the adjoint of ``output`` reach it (the nodes it depends on, through active ones)?"""
+    active = trace.active()
+    reached = [False] * len(trace)
+    reached[output] = True
+    for i in range(output, -1, -1):
+        if reached[i] and trace.op[i] >= FIRST_PRIMITIVE:
+            for a in trace.args(i):
+                reached[a] = reached[a] or active[a]
+    return reached
+
+
 class _ArrayAdjoints:
     """Adjoint arithmetic on arrays over the points, for :func:`adcli.sweeps.reverse_steps`.
 
@@ -538,14 +593,18 @@ def _reverse(trace: Trace, partials: list[tuple], output: int, points: dict,
             for name, node in zip(trace.input_names, trace.inputs)}
 
 
-def _undefined_warning(trace: Trace, node: int, count: int, first: int, points: dict) -> str:
-    """Node ``node`` is undefined at ``count`` points, the first at position ``first``."""
+def _undefined_warning(trace: Trace, node: int, count: int, first: int, what: str, points: dict) -> str:
+    """Node ``node`` is undefined (``what``: "value"), or its derivative overflows ("derivative"), at
+    ``count`` points, the first at position ``first``."""
     names = trace.names()
     where = trace.label(node, names)
     at = ", ".join(f"{name}={format_literal(float(np.asarray(v)[first] if np.ndim(v) else v))}"
                    for name, v in points.items())
-    return (f"{where}: {PRIMITIVES[trace.op[node]].name} is undefined or overflows at {count:,} point"
-            f"{'s' if count != 1 else ''} (the first: {at}); their results are NaN")
+    points_text = f"{count:,} point{'s' if count != 1 else ''} (the first: {at})"
+    if what == "derivative":
+        return f"{where}: its derivative overflows at {points_text}; their derivatives are NaN"
+    name = PRIMITIVES[trace.op[node]].name
+    return f"{where}: {name} is undefined or overflows at {points_text}; their results are NaN"
 
 
 def _convention_warnings(trace: Trace, values: list, points: dict) -> tuple[list[str], np.ndarray]:
@@ -594,7 +653,7 @@ def _kink_mask(kink: Callable[..., bool], args: list[np.ndarray]) -> np.ndarray:
             return mask
     except (TypeError, ValueError):  # math.floor of an array; `and` of two arrays
         pass
-    return np.frompyfunc(kink, len(args), 1)(*args).astype(bool)
+    return np.asarray(np.frompyfunc(kink, len(args), 1)(*args)).astype(bool)  # 0-d arrays give a bool
 
 
 def _kink_changes(trace: Trace, values: list, count: int) -> np.ndarray:

@@ -205,6 +205,35 @@ def test_a_zero_gradient_is_positive_zero_as_per_point(implementation):
     assert [repr(g) for g in batch.gradients[0]["z"].tolist()] == ["-1.0", "-1.0"]
 
 
+def test_a_partial_that_overflows_makes_the_point_undefined_as_per_point(implementation):
+    """sigmoid(atan2(1, pi/x)) at x = 1e-300: d(pi/x)/dx = -pi/x² overflows, and the sweep would
+    multiply it by atan2's partial, which underflows to 0: 0·inf, taken as 0, gave d/dx = 0, though
+    the truth is about 0.0796. One point at a time refuses; the batch gives NaN there and says why."""
+    trace = adcli.parse("sigmoid(atan2(1, pi/x))")
+    with pytest.raises(adcli.EvaluationError, match=r"overflow, its derivative at v1 = 1e-300 is too large"):
+        adcli.gradient(trace, {"x": 1e-300})
+    batch = evaluate_batch(trace, {"x": np.array([1e-300, 0.5])})
+    a = math.atan(0.5 / math.pi)  # atan2(1, pi/x) = atan(x/pi) for x > 0
+    s = 1 / (1 + math.exp(-a))
+    gradient = batch.gradients[0]["x"]
+    assert math.isnan(gradient[0])
+    assert gradient[1] == pytest.approx(s * (1 - s) / math.pi / (1 + (0.5 / math.pi) ** 2), rel=1e-15)
+    assert batch.values[0].tolist()[0] == 0.5
+    assert batch.warnings == ["v2 = pi / v1: its derivative overflows at 1 point (the first: x=1e-300); their "
+                              "derivatives are NaN"]
+
+
+def test_an_infinite_partial_by_convention_is_not_an_overflow(implementation):
+    """sqrt'(0) = inf, asin'(1) = inf and d(x^0.5)/dx = inf at 0 are the conventions (one point gives
+    them too), also for an input held at one value (y = 1 at every point)."""
+    trace = adcli.parse("sqrt(x) + asin(y) + x^0.5")
+    batch = evaluate_batch(trace, {"x": np.array([0.0, 1.0]), "y": 1.0})
+    assert batch.gradients[0]["x"].tolist() == [math.inf, 1.0]  # 1/(2 sqrt(1)) twice
+    assert batch.gradients[0]["y"].tolist() == [math.inf, math.inf]
+    assert not any("overflows" in warning for warning in batch.warnings)
+    assert adcli.gradient(trace, {"x": 0.0, "y": 1.0}).gradients[0] == {"x": math.inf, "y": math.inf}
+
+
 def test_points_cut_into_ranges_for_threads_give_the_same_batch(monkeypatch):
     """Three threads, each a range of the points: the same values, gradients and undefined points (how
     many, and the first) as one range, bit for bit. log(x) is undefined at the negative points, which lie

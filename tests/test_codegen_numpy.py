@@ -71,12 +71,19 @@ def assert_same_bits(got, expected) -> None:
 
 
 def assert_like_batch(trace, columns: dict) -> None:
+    """Bit for bit, but at the points where a local partial overflows (1/x at 1e-300): there the batch
+    says so and gives NaN, as one point at a time refuses, while the generated code does not check."""
     value, gradient = numpy_code(trace)["f_grad"](*columns.values())
     batch = evaluate_batch(trace, columns)
     assert_same_bits(value, batch.values[0])
     assert len(gradient) == len(trace.input_names)
+    overflow = np.zeros(np.shape(batch.values[0]), dtype=bool)
+    for name in trace.input_names:
+        overflow |= np.isnan(batch.gradients[0][name]) & ~np.isnan(batch.values[0])
+    if overflow.any():
+        assert any("its derivative overflows" in warning for warning in batch.warnings), batch.warnings
     for got, name in zip(gradient, trace.input_names):
-        assert_same_bits(got, batch.gradients[0][name])
+        assert_same_bits(np.asarray(got)[~overflow], batch.gradients[0][name][~overflow])
 
 
 def ulps(a: float, b: float) -> float:
