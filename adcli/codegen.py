@@ -259,12 +259,14 @@ def _retrace(where, **point):
 
 def path_checks(trace: Trace, names: list[str]) -> list[tuple[int, str, bool, str, list[str]]]:
     """Every comparison (and count) of a function file's recorded path that can come out otherwise,
-    once: (the node after which both sides are known, the condition as Python over ``names``,
-    whether the point leaves the path where it is false rather than true, where it is in the file,
-    the names of its sides that are nodes)."""
+    once: (the node after which both sides are known, and no earlier than the check of the comparison
+    before it, so that a point off the path fails first where the program first went another way;
+    the condition as Python over ``names``; whether the point leaves the path where it is false rather
+    than true; where it is in the file; the names of its sides that are nodes)."""
     recorded = trace.recorded_values
     checks = []
     written = set()
+    latest = 0
     for control in trace.controls:
         sides = [n for n in (control.node, control.other) if n != NO_ARG and trace.op[n] != CONST]
         if not sides:
@@ -287,7 +289,8 @@ def path_checks(trace: Trace, names: list[str]) -> list[tuple[int, str, bool, st
             where = f"line {control.line}, `{text}`, was {'true' if control.outcome else 'false'}"
         if (condition, negate) not in written:
             written.add((condition, negate))
-            checks.append((max(sides), condition, negate, where, [names[n] for n in sides]))
+            latest = max(latest, *sides)
+            checks.append((latest, condition, negate, where, [names[n] for n in sides]))
     return checks
 
 

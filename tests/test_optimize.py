@@ -249,6 +249,19 @@ def test_a_while_loop_is_guarded_at_every_test():
             f_grad(x, 2.0)
 
 
+def test_the_first_comparison_the_program_takes_otherwise_is_named(tmp_path):
+    """Recorded at (3, 1): e^3 - 1 > 2 is true and the loop runs 3 times. At (1, 2) the program first
+    goes another way at line 7 (e - 2 < 2), though the loop's count (on x alone) is known earlier."""
+    path = tmp_path / "nested.py"
+    path.write_text("import math\n\n\ndef f(x, y):\n    n = 0.0\n    z = x * y\n    if math.exp(x) - y > 2:\n"
+                    "        z = z + 1\n    while n < x:\n        n = n + 1\n        z = z * 1.5\n    return z\n")
+    trace, _ = load(str(path), {"x": 3.0, "y": 1.0}, sources=True)
+    f_grad = execute(generate(trace))["f_grad"]
+    assert f_grad(3.0, 1.0) == (13.5, (3.375, 10.125))  # (3·1 + 1)·1.5³; d/dx = y·1.5³, d/dy = x·1.5³
+    with pytest.raises(ValueError, match=r"line 7, `if math.exp\(x\) - y > 2`, was true; at x=1.0, y=2.0"):
+        f_grad(1.0, 2.0)
+
+
 def test_retrace_is_a_value_error_of_the_library():
     assert issubclass(adcli.Retrace, ValueError) and issubclass(adcli.Retrace, adcli.EvaluationError)
 
