@@ -39,10 +39,7 @@ def _record(f: Callable, args: tuple, kwargs: dict,
 
     name = getattr(f, "__name__", "f")
     parameters = list(inspect.signature(f).parameters.values())
-    try:
-        bound = inspect.signature(f).bind(*args, **kwargs).arguments
-    except TypeError as error:
-        raise InputError(f"{name}(): {error}") from None
+    bound = bind_arguments(f, name, args, kwargs)
     numpy = sys.modules.get("numpy")
     arrays = {key for key, value in bound.items() if not _is_number(value) and numpy is not None
               and isinstance(value, numpy.ndarray)}
@@ -50,7 +47,7 @@ def _record(f: Callable, args: tuple, kwargs: dict,
         assigned = {key: [float(v) for v in value] if isinstance(value, (list, tuple)) or key in arrays
                     else float(value) for key, value in bound.items()}
     except (TypeError, ValueError):
-        raise InputError(f"{name}(): every argument must be a number, or a list or array of numbers") from None
+        raise _not_numbers(name) from None
     trace = Trace(source=name)
     recorder = Recorder(trace)
     arguments, point = _bind(parameters, assigned, recorder, name, arrays)
@@ -63,6 +60,26 @@ def _record(f: Callable, args: tuple, kwargs: dict,
         trace.recorded_at = [point[name] for name in trace.input_names]
         trace.recorded_values = recorder.values
     return trace, point, bound
+
+
+def bind_arguments(f: Callable, name: str, args: tuple, kwargs: dict) -> dict[str, Any]:
+    """The arguments of a call of ``f`` by parameter name. The point's inputs are named after the
+    parameters, so ``*args`` and ``**kwargs`` parameters, which have no name per value, are refused."""
+    signature = inspect.signature(f)
+    for parameter in signature.parameters.values():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            star = "*" if parameter.kind == parameter.VAR_POSITIONAL else "**"
+            raise InputError(f"{name}(): adcli names each input after its parameter, and {star}{parameter.name} "
+                             f"names none; write the parameters out ({name}(x, y)) or take a list "
+                             f"({name}(xs) called with [2.0, 3.0])")
+    try:
+        return signature.bind(*args, **kwargs).arguments
+    except TypeError as error:
+        raise InputError(f"{name}(): {error}") from None
+
+
+def _not_numbers(name: str) -> InputError:
+    return InputError(f"{name}(): every argument must be a number, or a list or array of numbers")
 
 
 def _is_number(value: Any) -> bool:
@@ -185,10 +202,7 @@ class Compiled:
     def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         from adcli.analysis import gradient
 
-        try:
-            bound = inspect.signature(self.f).bind(*args, **kwargs).arguments
-        except TypeError as error:
-            raise InputError(f"{self.__name__}(): {error}") from None
+        bound = bind_arguments(self.f, self.__name__, args, kwargs)
         numpy = sys.modules.get("numpy")
         if numpy is not None and any(isinstance(v, numpy.ndarray) and v.ndim for v in bound.values()):
             return self._on_arrays(bound)
@@ -211,7 +225,7 @@ class Compiled:
         from adcli.errors import EvaluationError
         from adcli.evaluate import evaluate
 
-        point = _flat_point(bound)
+        point = _flat_point(bound, self.__name__)
         for k, trace in enumerate(self.traces):
             if set(trace.input_names) != set(point):
                 continue
@@ -255,14 +269,18 @@ class Compiled:
         return batch.values[0].reshape(shape), self._shaped({n: 0.0 for n in names}, names, gradient)
 
 
-def _flat_point(bound: dict[str, Any]) -> dict[str, float]:
-    """The point as the trace's inputs name it: ``x``, and ``w[0]``, ``w[1]`` … for a list ``w``."""
+def _flat_point(bound: dict[str, Any], function: str) -> dict[str, float]:
+    """The point as the trace's inputs name it: ``x``, and ``w[0]``, ``w[1]`` … for a list ``w``
+    (``function``: the name that errors give)."""
     point: dict[str, float] = {}
     for name, value in bound.items():
-        if _is_number(value):
-            point[name] = float(value)
-        else:
-            point.update((f"{name}[{k}]", float(v)) for k, v in enumerate(value))
+        try:
+            if _is_number(value):
+                point[name] = float(value)
+            else:
+                point.update((f"{name}[{k}]", float(v)) for k, v in enumerate(value))
+        except (TypeError, ValueError):
+            raise _not_numbers(function) from None
     return point
 
 

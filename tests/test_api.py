@@ -120,3 +120,21 @@ def test_an_argument_that_is_not_a_number_is_an_input_error():
     with pytest.raises(adcli.InputError, match=r"^<lambda>\(\): every argument must be a number, or a list or "
                                                r"array of numbers$"):
         adcli.grad(lambda x: x * x)("a")
+
+
+@pytest.mark.parametrize("make", [adcli.grad, adcli.compile], ids=["grad", "compile"])
+def test_star_parameters_and_strings_are_one_clear_error(make):
+    def f(*xs):
+        return xs[0] * xs[1]
+
+    with pytest.raises(adcli.InputError) as error:
+        make(f)(2.0, 3.0)
+    assert str(error.value) == ("f(): adcli names each input after its parameter, and *xs names none; write the "
+                                "parameters out (f(x, y)) or take a list (f(xs) called with [2.0, 3.0])")
+
+    def square(x):
+        return x * x
+
+    with pytest.raises(adcli.InputError) as error:
+        make(square)("a")
+    assert str(error.value) == "square(): every argument must be a number, or a list or array of numbers"
