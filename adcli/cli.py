@@ -653,6 +653,8 @@ def lesson(
     layout: Annotated[Literal["auto", "dot", "adcli"], typer.Option(
         "--layout", help="Who lays the graph out: Graphviz's dot, adcli's layered layout, or auto (dot when "
         "installed).")] = "auto",
+    direction: Direction = None,
+    cotangent: Cotangent = None,
     func: Func = None,
     arrays: NumpyArrays = False,
     ste: Ste = False,
@@ -674,7 +676,9 @@ def lesson(
     _no_page_on_terminal(chosen, output, "lesson")
     trace, assigned = _load(source, at, func, arrays=arrays, sources=True)
     seeds = check_inputs(trace, _wrt(wrt)) if wrt else trace.input_names if len(trace.inputs) <= DEFAULT_SEEDS else []
-    table = sweep_table(trace, assigned, wrt=list(seeds), straight_through=ste, convention=convention, explain=True)
+    seed, weights = _seeds(trace, direction, cotangent)
+    table = sweep_table(trace, assigned, wrt=list(seeds), direction=seed, straight_through=ste, convention=convention,
+                        cotangent=weights, explain=True)
     _show("lesson", (table, digits, layout), chosen, digits, output, quiet)
 
 

@@ -233,3 +233,16 @@ def test_page_is_not_printed_on_a_terminal(args, name):
     assert (result.returncode, printed) == (2, b"")
     assert result.stderr.decode() == (f"error: the lesson is an HTML page: name the file with -o {name}.html "
                                       "(or redirect standard output)\n")
+
+
+def test_lesson_takes_a_cotangent_and_a_direction(runner):
+    """f = (xy, x + y) at (2, 3), by hand: uᵀJ for u = (1, 1) is (y + 1, x + 1) = (4, 3); J·u for
+    u = (1, 1) is (y + x, 2) = (5, 2)."""
+    result = runner.invoke(None, ["lesson", "x*y, x+y", "--at", "x=2,y=3", "--cotangent", "f[0]=1,f[1]=1",
+                                  "--direction", "x=1,y=1", "--json"])
+    assert result.exit_code == 0, result.output
+    tracks = {track["label"]: track for track in json.loads(result.stdout)["tracks"]}
+    reverse = tracks["reverse mode: adjoints v̄ = ∂u·f/∂v"]["steps"][-1]["l"]
+    assert reverse == ["the reverse sweep is done: ∂u·f/∂x = v̄1 = 4, ∂u·f/∂y = v̄2 = 3"]
+    forward = tracks["forward mode: direction x=1,y=1"]["steps"][-1]["l"]
+    assert forward == ["the forward sweep is done: ∂f[0]/∂u (u: x=1,y=1) = v̇3 = 5, ∂f[1]/∂u (u: x=1,y=1) = v̇4 = 2"]
