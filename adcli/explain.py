@@ -85,6 +85,22 @@ def _fields(trace: Trace, node: int, names: list[str]) -> dict[str, str]:
     return {"x": names[trace.arg0[node]], "y": names[b] if b != NO_ARG else "", "out": names[node]}
 
 
+def _partial_text(evaluated: Evaluated, node: int, position: int, names: list[str], straight_through: bool) -> str:
+    """The partial of ``node`` by its argument ``position`` as printed (``sign(v1)``); at a kink,
+    where the partial used is a convention rather than the formula's value (abs'(0) is 1 under JAX's,
+    though sign(0) = 0), the primitive's own name for it: ``abs'(v1)``, ``∂max/∂v1``."""
+    trace = evaluated.trace
+    primitive = PRIMITIVES[trace.op[node]]
+    assert primitive is not None
+    args = trace.args(node)
+    kink = primitive.kinks[position] if primitive.kinks else None
+    if kink is not None and not (straight_through and primitive.discrete) \
+            and kink(*(evaluated.values[a] for a in args)):
+        argument = names[args[position]]
+        return f"{primitive.name}'({argument})" if primitive.arity == 1 else f"∂{primitive.name}/∂{argument}"
+    return printed_partial(primitive, position, _fields(trace, node, names), straight_through)
+
+
 class _Positioned(float):
     """A local partial that knows which argument it belongs to (0 or 1): the sweep multiplies it as a float."""
 
@@ -130,7 +146,7 @@ def explain_reverse(evaluated: Evaluated, seed: dict[int, float], straight_throu
         counts[a] += 1
         primitive = PRIMITIVES[op[i]]
         assert primitive is not None
-        text = printed_partial(primitive, partial.position, _fields(trace, i, names), straight_through)
+        text = _partial_text(evaluated, i, partial.position, names, straight_through)
         updates.append(ReverseUpdate(update_text(bar(names[a]), bar(names[i]), text), a, i, g, float(partial),
                                      contribution, adjoints[a], counts[a]))
 
@@ -156,12 +172,11 @@ def explain_forward(evaluated: Evaluated, seed: dict[int, float], straight_throu
         primitive = PRIMITIVES[code]
         if primitive is None:
             continue
-        fields = _fields(trace, i, names)
         terms = []
         for position, (a, partial) in enumerate(((trace.arg0[i], d0[i]), (trace.arg1[i], d1[i]))[:primitive.arity]):
             if trace.op[a] == CONST:
                 continue
-            negative, text = term_text(dot(names[a]), printed_partial(primitive, position, fields, straight_through))
+            negative, text = term_text(dot(names[a]), _partial_text(evaluated, i, position, names, straight_through))
             terms.append(Term(a, negative, text, tangent[a], partial, heard.get((i, position), 0.0)))
         updates.append(ForwardUpdate(i, tuple(terms), tangent[i]))
     return tangent, updates

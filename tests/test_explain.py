@@ -241,3 +241,14 @@ def test_dual_numbers_reach_every_table_format(runner, output_format, rows):
     lines = result.stdout.splitlines()
     for row in rows:
         assert row in lines
+
+
+def test_a_partial_at_a_kink_is_named_not_written_as_its_formula(runner):
+    """Under JAX's convention abs'(0) = 1, though sign(0) = 0: the update names abs' and shows the 1
+    used (JAX's documented choice, measured in benchmarks/conventions.py)."""
+    result = runner.invoke(None, ["trace", "abs(x)", "--at", "x=0", "--explain", "--convention", "jax"])
+    assert result.exit_code == 0, result.output
+    assert "  v̄1 += v̄2 · abs'(v1) = (1)(1) = 1   → v̄1 = 1\n" in result.stdout
+    # away from the kink the formula is printed: sign(v1) at x = 2 is 1
+    result = runner.invoke(None, ["trace", "abs(x)", "--at", "x=2", "--explain", "--convention", "jax"])
+    assert "  v̄1 += v̄2 · sign(v1) = (1)(1) = 1   → v̄1 = 1\n" in result.stdout
