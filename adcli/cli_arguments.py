@@ -12,8 +12,7 @@ from adcli.errors import AdcliError, InputError
 from adcli.limits import MAX_POINTS, parse_whole
 from adcli.points import PointRange, Value
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
-_ENTRY = re.compile(r"[A-Za-z_][A-Za-z_0-9]*(\[[0-9]+\])?\Z")  # a name or a list's entry: w[0]
+_ENTRY = re.compile(r"(?P<name>[^\[\]]+)\[[0-9]+\]\Z")  # a list's entry: w[0]
 _RANGE = re.compile(r"([^:]+):([^:]+):\s*(\S+)\Z")
 _MAX_LIST_FILE_BYTES = 256 * 2**20
 
@@ -41,7 +40,6 @@ def split_top_level(text: str) -> list[str]:
 def parse_assignments(specs: list[str], option: str = "--at", entries: bool = False) -> dict[str, Value]:
     """Merge ``name=value`` lists from repeated options into one mapping, in order of appearance
     (``entries``: a name may be a list's entry, ``w[0]=1``, as in a seed)."""
-    pattern = _ENTRY if entries else _NAME
     assigned: dict[str, Value] = {}
     for spec in specs:
         for part in split_top_level(spec):
@@ -50,12 +48,19 @@ def parse_assignments(specs: list[str], option: str = "--at", entries: bool = Fa
                 continue
             name, equals, text = part.partition("=")
             name, text = name.strip(), text.strip()
-            if not equals or not pattern.match(name):
+            if not equals or not _is_name(name, entries):
                 raise InputError(f"{option} {part}: expected name=value, e.g. {option} x=1.5")
             if name in assigned:
                 raise InputError(f"{option} {part}: {name} is given more than once")
             assigned[name] = _parse_value(text, f"{option} {part}")
     return assigned
+
+
+def _is_name(text: str, entries: bool) -> bool:
+    """Whether ``text`` names an input as Python names a parameter (``x``, ``α``), or with
+    ``entries`` also a list's entry (``w[0]``)."""
+    entry = _ENTRY.match(text) if entries else None
+    return (entry.group("name") if entry else text).isidentifier()
 
 
 def _parse_value(text: str, place: str) -> Value:

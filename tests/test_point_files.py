@@ -55,3 +55,14 @@ def test_a_bad_point_file_is_one_message(runner, rosenbrock, tmp_path, content, 
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == message.format(file=file, missing=missing)
+
+
+def test_an_input_named_as_python_allows(runner, tmp_path):
+    """Python parameters may be named α and β; --at takes such names (by hand: ∂(αβ)/∂α = β = 3)."""
+    path = tmp_path / "greek.py"
+    path.write_text("def f(α, β):\n    return α * β\n", encoding="utf-8")
+    result = runner.invoke(app, ["grad", str(path), "--at", "α=2,β=3", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["gradient"] == {"α": 3.0, "β": 2.0}
+    result = runner.invoke(app, ["grad", str(path), "--at", "1α=2"])
+    assert (result.exit_code, result.stderr) == (2, "error: --at 1α=2: expected name=value, e.g. --at x=1.5\n")
