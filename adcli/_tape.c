@@ -651,8 +651,8 @@ activate(PyObject *module, PyObject *args)
 
 /* ------------------------------------------------------------------ the reverse sweep */
 
-/* A view (writable if asked) of a one-dimensional column with items of the given size (and, for
-   floats, format 'd'): array.array and NumPy arrays both qualify. */
+/* A view (writable if asked) of a one-dimensional column with items of the given size, aligned to
+   it (and, for floats, format 'd'): array.array and NumPy arrays both qualify. */
 static int
 column_view(PyObject *object, Py_buffer *view, Py_ssize_t itemsize, int is_double, const char *name, int writable)
 {
@@ -667,6 +667,11 @@ column_view(PyObject *object, Py_buffer *view, Py_ssize_t itemsize, int is_doubl
         (!is_double && (format[0] == '\0' || strchr("bBhHiIlLqQnN", format[0]) == NULL))) {
         PyErr_Format(PyExc_TypeError, "%s must be a column of %zd-byte %s", name, itemsize,
                      is_double ? "floats" : "integers");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    if ((uintptr_t)view->buf % (uintptr_t)itemsize != 0) { /* read as int64_t or double: undefined unaligned */
+        PyErr_Format(PyExc_TypeError, "%s must be aligned to %zd bytes", name, itemsize);
         PyBuffer_Release(view);
         return -1;
     }
@@ -2120,6 +2125,12 @@ batch(PyObject *module, PyObject *args)
     kept = columns_of(kept_list, n, count, 1, &kept_count, "kept");
     if (kept == NULL) {
         goto done;
+    }
+    for (Py_ssize_t k = 0; k < kept_count; k++) {
+        if (op[kept[k].node] < first_primitive) { /* its row would be the column, never filled */
+            PyErr_SetString(PyExc_ValueError, "batch: kept names a leaf, not an operation");
+            goto done;
+        }
     }
     /* sin(x) and cos(x) both in the trace: the first computes both at once (sincos, paired 1), the
        other is then at hand (paired 2). A sin or cos whose partial is needed and whose twin the trace
