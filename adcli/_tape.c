@@ -651,8 +651,8 @@ activate(PyObject *module, PyObject *args)
 
 /* ------------------------------------------------------------------ the reverse sweep */
 
-/* A read-only view of a one-dimensional column with items of the given size (and, for floats,
-   format 'd'): array.array and NumPy arrays both qualify. */
+/* A view (writable if asked) of a one-dimensional column with items of the given size, aligned to
+   it (and, for floats, format 'd'): array.array and NumPy arrays both qualify. */
 static int
 column_view(PyObject *object, Py_buffer *view, Py_ssize_t itemsize, int is_double, const char *name, int writable)
 {
@@ -667,6 +667,11 @@ column_view(PyObject *object, Py_buffer *view, Py_ssize_t itemsize, int is_doubl
         (!is_double && (format[0] == '\0' || strchr("bBhHiIlLqQnN", format[0]) == NULL))) {
         PyErr_Format(PyExc_TypeError, "%s must be a column of %zd-byte %s", name, itemsize,
                      is_double ? "floats" : "integers");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    if ((uintptr_t)view->buf % (uintptr_t)itemsize != 0) { /* read as int64_t or double: undefined unaligned */
+        PyErr_Format(PyExc_TypeError, "%s must be aligned to %zd bytes", name, itemsize);
         PyBuffer_Release(view);
         return -1;
     }
@@ -1540,10 +1545,11 @@ vector_math_avx2(int kernel, Py_ssize_t m, const double *x, double *out)
 static void
 load_vector_math(void)
 {
-    static int loaded = 0;
-    if (loaded++) {
+    static int loaded = 0; /* set under the GIL, before any batch releases it */
+    if (loaded) {
         return;
     }
+    loaded = 1;
     __builtin_cpu_init();
     void *library = __builtin_cpu_supports("avx2") ? dlopen("libmvec.so.1", RTLD_NOW | RTLD_LOCAL) : NULL;
     if (library == NULL) {
@@ -1976,6 +1982,13 @@ release_columns(Column *columns, Py_ssize_t size)
     }
 }
 
+/* The kernel of node i: K_NONE for a leaf (batch() has checked every operation's opcode). */
+static inline int
+node_kernel(const signed char *op, Py_ssize_t i, long first_primitive)
+{
+    return op[i] >= first_primitive ? kernel_of[op[i]] : K_NONE;
+}
+
 static PyObject *
 batch(PyObject *module, PyObject *args)
 {
@@ -2016,7 +2029,7 @@ batch(PyObject *module, PyObject *args)
         if (op[i] < first_primitive) {
             continue;
         }
-        if (op[i] >= KERNEL_OPCODES || kernel_of[op[i]] == K_NONE) {
+        if (op[i] < 0 || kernel_of[op[i]] == K_NONE) { /* a signed char is below KERNEL_OPCODES */
             result = Py_NewRef(Py_None); /* a primitive without a kernel: the twin runs */
             goto done;
         }
@@ -2025,27 +2038,29 @@ batch(PyObject *module, PyObject *args)
             goto done;
         }
     }
-    undefined = PyMem_Calloc(n ? n : 1, sizeof(Py_ssize_t));
-    first = PyMem_Malloc((n ? n : 1) * sizeof(Py_ssize_t));
-    overflowed = PyMem_Calloc(n ? n : 1, sizeof(Py_ssize_t));
-    overflow_first = PyMem_Calloc(n ? n : 1, sizeof(Py_ssize_t));
-    checked = PyMem_Calloc(n ? n : 1, 1);
-    twin = PyMem_Malloc((n ? n : 1) * sizeof(Py_ssize_t));
-    sin_of = PyMem_Malloc((n ? n : 1) * sizeof(Py_ssize_t));
-    cos_of = PyMem_Malloc((n ? n : 1) * sizeof(Py_ssize_t));
-    active = PyMem_Calloc(n ? n : 1, 1);
-    paired = PyMem_Calloc(n ? n : 1, 1);
-    reached = PyMem_Calloc((n ? n : 1) * (outputs_count ? outputs_count : 1), 1);
-    output_nodes = PyMem_Calloc(outputs_count ? outputs_count : 1, sizeof(Py_ssize_t));
-    gradients = PyMem_Calloc(outputs_count ? outputs_count : 1, sizeof(Column *));
-    gradient_counts = PyMem_Calloc(outputs_count ? outputs_count : 1, sizeof(Py_ssize_t));
-    inputs = PyMem_Calloc(n ? n : 1, sizeof(Column));
+    size_t nodes = n ? (size_t)n : 1, outs = outputs_count ? (size_t)outputs_count : 1; /* never 0 bytes */
+    undefined = PyMem_Calloc(nodes, sizeof(Py_ssize_t));
+    first = PyMem_Malloc(nodes * sizeof(Py_ssize_t));
+    overflowed = PyMem_Calloc(nodes, sizeof(Py_ssize_t));
+    overflow_first = PyMem_Calloc(nodes, sizeof(Py_ssize_t));
+    checked = PyMem_Calloc(nodes, 1);
+    twin = PyMem_Malloc(nodes * sizeof(Py_ssize_t));
+    sin_of = PyMem_Malloc(nodes * sizeof(Py_ssize_t));
+    cos_of = PyMem_Malloc(nodes * sizeof(Py_ssize_t));
+    active = PyMem_Calloc(nodes, 1);
+    paired = PyMem_Calloc(nodes, 1);
+    reached = PyMem_Calloc(nodes, outs);
+    output_nodes = PyMem_Calloc(outs, sizeof(Py_ssize_t));
+    gradients = PyMem_Calloc(outs, sizeof(Column *));
+    gradient_counts = PyMem_Calloc(outs, sizeof(Py_ssize_t));
+    inputs = PyMem_Calloc(nodes, sizeof(Column));
     if (!undefined || !first || !twin || !sin_of || !cos_of || !active || !paired || !reached || !output_nodes || !gradients ||
         !gradient_counts || !inputs || !overflowed || !overflow_first || !checked) {
         PyErr_NoMemory();
         goto done;
     }
-    /* The leaves: an input that varies is a column, copied per block (a constant fills its row once, below). */
+    /* The leaves: an input that varies is a column, its row a view of it per block (a constant fills
+       its row once, below). */
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *leaf = PyList_GET_ITEM(leaves, i);
         first[i] = -1;
@@ -2072,13 +2087,13 @@ batch(PyObject *module, PyObject *args)
         sin_of[i] = cos_of[i] = -1;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        int kernel = op[i] >= first_primitive ? kernel_of[op[i]] : K_NONE;
+        int kernel = node_kernel(op, i, first_primitive);
         if (kernel == K_SIN || kernel == K_COS) {
             (kernel == K_SIN ? sin_of : cos_of)[arg0[i]] = i;
         }
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        int kernel = op[i] >= first_primitive ? kernel_of[op[i]] : K_NONE;
+        int kernel = node_kernel(op, i, first_primitive);
         twin[i] = kernel == K_SIN ? cos_of[arg0[i]] : kernel == K_COS ? sin_of[arg0[i]] : -1;
     }
     /* Per output: the operations its adjoint reaches (active ones only: only they lead to an input). */
@@ -2111,6 +2126,12 @@ batch(PyObject *module, PyObject *args)
     if (kept == NULL) {
         goto done;
     }
+    for (Py_ssize_t k = 0; k < kept_count; k++) {
+        if (op[kept[k].node] < first_primitive) { /* its row would be the column, never filled */
+            PyErr_SetString(PyExc_ValueError, "batch: kept names a leaf, not an operation");
+            goto done;
+        }
+    }
     /* sin(x) and cos(x) both in the trace: the first computes both at once (sincos, paired 1), the
        other is then at hand (paired 2). A sin or cos whose partial is needed and whose twin the trace
        lacks computes both too, the twin into a row of its own after the nodes'. */
@@ -2127,7 +2148,7 @@ batch(PyObject *module, PyObject *args)
         for (Py_ssize_t o = 0; o < outputs_count; o++) {
             needed |= reached[o * n + i];
         }
-        int kernel = op[i] >= first_primitive ? kernel_of[op[i]] : K_NONE;
+        int kernel = node_kernel(op, i, first_primitive);
         if ((kernel == K_SIN || kernel == K_COS) && twin[i] < 0 && needed) {
             twin[i] = n + extra++;
             paired[i] = 1;
@@ -2176,14 +2197,11 @@ batch(PyObject *module, PyObject *args)
             row[kept[k].node] = (double *)kept[k].view.buf + start;
         }
         for (Py_ssize_t i = 0; i < n; i++) {
-            if (op[i] < first_primitive) {
-                continue;
+            if (op[i] < first_primitive || paired[i] == 2) {
+                continue; /* a leaf; or sin or cos computed with its twin: finite where x is */
             }
             const double *x = row[arg0[i]], *y = arg1[i] >= 0 ? row[arg1[i]] : x;
             double *out = row[i];
-            if (paired[i] == 2) {
-                continue; /* computed with its twin */
-            }
             if (paired[i] == 1) {
                 block_sincos(kernel_of[op[i]], m, x, out, row[twin[i]]);
             } else {
@@ -2323,8 +2341,9 @@ static PyMethodDef module_methods[] = {
      "set_kernels({primitive name: opcode}) -> [names without a kernel]: the opcodes batch() runs."},
     {"batch", batch, METH_VARARGS,
      "batch(op, arg0, arg1, leaves, count, outputs, kept, gradients, first_primitive) -> [(node, count,\n"
-     "first, 'value' or 'derivative')] of the undefined values and overflowing partials, or None when a primitive has no kernel: value and gradient at\n"
-     "count points, a block of points at a time. leaves: per node, a float or a column of count floats\n"
+     "first, 'value' or 'derivative')] of the undefined values and overflowing partials, or None when a\n"
+     "primitive has no kernel: value and gradient at count points, a block of points at a time.\n"
+     "leaves: per node, a float or a column of count floats\n"
      "(None for operations); kept: [(node, column)] to fill with values (the outputs' among them);\n"
      "gradients: per output, [(input node, column)] to fill with its partial derivatives."},
     {"configure", configure, METH_VARARGS,

@@ -99,6 +99,7 @@ class _Recorder:
         self.operations: list[_Expr] = []
 
     def operation(self, template: str, strength: int, operands: tuple) -> _Expr:
+        """Record ``template`` applied to ``operands`` (expressions or numbers), binding as ``strength``."""
         if all(not isinstance(o, _Expr) or o.literal is not None for o in operands):
             # numbers only: a literal becomes a NumPy scalar, which divides by zero as the arrays do
             operands = tuple(_Expr(f"np.float64({o.template})") if isinstance(o, _Expr) else o
@@ -111,6 +112,7 @@ class _Recorder:
         return expression
 
     def call(self, function: str, args: tuple) -> _Expr:
+        """Record the call ``function(*args)``."""
         return self.operation(function + "(" + ", ".join(f"{{{k}}}" for k in range(len(args))) + ")", _ATOM, args)
 
     def statements(self, results: list) -> tuple[list[str], list[str]]:
@@ -192,12 +194,16 @@ def generate_numpy(trace: Trace, mode: str, name: str, wrt: list[str] | None, he
 
 
 class _NumpyEmitter:
+    """Writes one trace's ``NAME_grad``: its statements, and the helpers they call (``helpers``, by
+    name, emitted once each)."""
+
     def __init__(self, trace: Trace, wrt: list[str] | None) -> None:
         self.trace = trace
         self.wrt = list(trace.input_names) if wrt is None else wrt
+        self.input_node = dict(zip(trace.input_names, trace.inputs))
         self.parameters, self.input_source = _parameters(trace)
         printed = source_names(trace, self.parameters)
-        self.names = printed
+        # a constant goes by its literal (np.pi, 2.0): _leaf reads no name for it
         self.names = [n if trace.op[i] != CONST else self._leaf(i).template for i, n in enumerate(printed)]
         self.helpers: dict[str, str] = {"defined": _DEFINED, "finish": _FINISH, "times": _TIMES}
         self.computed: dict[tuple[int, int], _Expr] = {}  # (opcode, argument node) -> the node's value
@@ -245,6 +251,8 @@ class _NumpyEmitter:
         return lines + [f"{self.names[node]} = _defined({texts[0]}, {args})"]
 
     def function(self, name: str) -> str:
+        """The source of ``NAME_grad``: the inputs as arrays, each node's value (and the path checks after
+        it), the partials the sweep needs, then the sweep as a nested function ``_finish`` runs."""
         trace, names = self.trace, self.names
         lines = [f"{names[i]} = np.asarray({self.input_source[i]}, dtype=float)" for i in trace.inputs]
         lines.append(f"shape = np.broadcast_shapes({', '.join(f'np.shape({names[i]})' for i in trace.inputs)})")
@@ -311,8 +319,9 @@ class _NumpyEmitter:
                                f"_times({g}, {_number(partial)[0]}, zero_times_inf)")
             if g == 1.0:
                 return partial  # 1.0 * p is p, bit for bit
-            return _Source(f"{_number(g)[0] if isinstance(g, float) else g} * {partial}" if isinstance(g, float)
-                           else f"_times({g}, {partial}, zero_times_inf)")
+            if isinstance(g, float):
+                return _Source(f"{_number(g)[0]} * {partial}")
+            return _Source(f"_times({g}, {partial}, zero_times_inf)")
 
         def add_to(adjoint: list, node: int, contribution) -> None:
             old = adjoint[node]
@@ -336,8 +345,7 @@ class _NumpyEmitter:
         adjoint[output] = 1.0
         steps = [i for i in range(len(trace) - 1, -1, -1) if trace.op[i] >= FIRST_PRIMITIVE]
         reverse_steps(trace.arg0, trace.arg1, steps, partials_at, adjoint, times, add_to)
-        node_of = dict(zip(trace.input_names, trace.inputs))
-        gradient = [adjoint[node_of[n]] for n in self.wrt]
+        gradient = [adjoint[self.input_node[n]] for n in self.wrt]
         texts = [_number(g)[0] if isinstance(g, float) else str(g) for g in gradient]
         return lines + [f"return ({', '.join(texts)}{',' if len(texts) == 1 else ''})"]
 
@@ -345,9 +353,8 @@ class _NumpyEmitter:
         """Per node: does it depend on an input of the gradient (only those need an adjoint)?"""
         trace = self.trace
         flags = [False] * len(trace)
-        node_of = dict(zip(trace.input_names, trace.inputs))
         for name in self.wrt:
-            flags[node_of[name]] = True
+            flags[self.input_node[name]] = True
         for i, code in enumerate(trace.op):
             if code not in (INPUT, CONST):
                 flags[i] = any(flags[a] for a in trace.args(i))

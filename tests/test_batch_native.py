@@ -302,6 +302,13 @@ def test_the_c_loop_refuses_a_malformed_trace():
         c_tape.batch(op, np.array([-1, 0]), np.array([-1, -1]), [np.zeros(3), None], 2, [1], [], [[]], 2)
     with pytest.raises(ValueError, match="output names no node"):
         c_tape.batch(op, np.array([-1, 0]), np.array([-1, -1]), [np.zeros(2), None], 2, [5], [], [[]], 2)
+    with pytest.raises(ValueError, match="kept names a leaf"):  # its column would never be filled
+        c_tape.batch(op, np.array([-1, 0]), np.array([-1, -1]), [np.zeros(2), None], 2, [1], [(0, np.empty(2))],
+                     [[]], 2)
+    unaligned = np.frombuffer(bytearray(17), dtype=np.float64, offset=1)  # 2 floats from byte 1
+    assert not unaligned.flags.aligned
+    with pytest.raises(TypeError, match="^a leaf must be aligned to 8 bytes$"):
+        c_tape.batch(op, np.array([-1, 0]), np.array([-1, -1]), [unaligned, None], 2, [1], [], [[]], 2)
 
 
 def test_undefined_points_past_the_first_block_are_counted_and_located(implementation):
