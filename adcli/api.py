@@ -389,7 +389,15 @@ class Value:
             if not isinstance(arg, (Value, int, float)):
                 return NotImplemented
         plain = [arg.data if isinstance(arg, Value) else float(arg) for arg in args]
-        return Value(BY_NAME[name].evaluate(scalar, *plain), args, name)
+        primitive = BY_NAME[name]
+        try:
+            return Value(primitive.evaluate(scalar, *plain), args, name)
+        except (ArithmeticError, ValueError):
+            from adcli.evaluate import operation_error_class, operation_message
+
+            # the reason alone (``pow is undefined at base -2, exponent 0.5``): a Value has no node name
+            message = operation_message(primitive, "v", ["x", "y"][:len(plain)], plain, [True] * len(plain))
+            raise operation_error_class(primitive, plain)(message.split(": ", 1)[1]) from None
 
     def __add__(self, other): return self._apply("add", self, other)
     def __radd__(self, other): return self._apply("add", other, self)

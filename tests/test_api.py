@@ -138,3 +138,18 @@ def test_star_parameters_and_strings_are_one_clear_error(make):
     with pytest.raises(adcli.InputError) as error:
         make(square)("a")
     assert str(error.value) == "square(): every argument must be a number, or a list or array of numbers"
+
+
+@pytest.mark.parametrize(("compute", "kind", "message"), [
+    (lambda: adcli.Value(-2) ** 0.5, ValueError, "pow is undefined at base -2, exponent 0.5"),
+    (lambda: adcli.Value(0.0).log(), ValueError, "log is undefined at 0"),
+    (lambda: adcli.Value(1.0) / 0, ZeroDivisionError, "division by zero"),
+    (lambda: adcli.Value(800.0).exp(), OverflowError, "overflow, exp(800) is too large for a float"),
+])
+def test_a_value_without_a_real_result_is_the_python_error_with_adcli_s_reason(compute, kind, message):
+    """As Python's floats raise (math.pow(-2, 0.5) a ValueError, 1 / 0.0 a ZeroDivisionError, math.exp(800)
+    an OverflowError), and an adcli EvaluationError, with the reason adcli gives everywhere."""
+    with pytest.raises(kind) as error:
+        compute()
+    assert isinstance(error.value, adcli.EvaluationError)
+    assert str(error.value) == message
