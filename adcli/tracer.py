@@ -367,12 +367,18 @@ def source_line() -> str:
     as for code typed at the interpreter)."""
     frame = user_frame()
     text = line_text(frame.f_code.co_filename, frame.f_lineno)
+    text = text.rstrip(":")  # a for or if line: one colon before the message, not two
     return f"line {frame.f_lineno}: {text}" if text else f"line {frame.f_lineno}"
 
 
-def _escape(what: str) -> EscapeError:
+def _escape(what: str, instead: str = "compute with the value itself") -> EscapeError:
     return EscapeError(f"{source_line()}: {what} turns a traced value into a plain number, which would lose "
-                       "its derivative; compute with the value itself")
+                       f"its derivative; {instead}")
+
+
+#: What to write instead of int(x), round(x) or math.trunc(x): floor, which adcli records (its
+#: derivative is 0, and a count or index made with it is noted).
+_WHOLE_INSTEAD = "for a whole number (a count, an index), use math.floor(x) or math.ceil(x), which adcli records"
 
 
 _ADD, _SUB, _MUL, _DIV = BY_NAME["add"], BY_NAME["sub"], BY_NAME["mul"], BY_NAME["div"]
@@ -486,7 +492,7 @@ class Var(accelerator.VarBase):  # type: ignore[misc, valid-type]
     def __reduce__(self): raise _escape("pickling a traced value")
 
     def __float__(self): raise _escape("float(x)")
-    def __int__(self): raise _escape("int(x)")
+    def __int__(self): raise _escape("int(x)", _WHOLE_INSTEAD)
     def __index__(self):
         # a whole number computed by floor (range(math.floor(x)), w[math.ceil(x) - 1]) is an int in
         # Python, so it counts and indexes; the count is noted, as AD takes it as constant
@@ -494,8 +500,8 @@ class Var(accelerator.VarBase):  # type: ignore[misc, valid-type]
             raise _escape("using a traced value as an index or count")
         _recording().note_count(self)
         return int(self.value)
-    def __round__(self, ndigits=None): raise _escape("round(x)")
-    def __trunc__(self): raise _escape("math.trunc(x)")
+    def __round__(self, ndigits=None): raise _escape("round(x)", _WHOLE_INSTEAD)
+    def __trunc__(self): raise _escape("math.trunc(x)", _WHOLE_INSTEAD)
     def __format__(self, spec): raise _escape("formatting a traced value")
     def __str__(self): raise _escape("str(x) or print(x)")
     def __repr__(self): return f"Var(value={self.value!r}, node={self.node})"

@@ -656,26 +656,30 @@ def test_return_empty_tuple(runner, in_tmp):
 
 
 LOSES = "turns a traced value into a plain number, which would lose its derivative; compute with the value itself"
+WHOLE = ("turns a traced value into a plain number, which would lose its derivative; for a whole number (a count, "
+         "an index), use math.floor(x) or math.ceil(x), which adcli records")
 
 
 ESCAPES = [
-    ("y = float(x)", "float(x)"),
-    ("y = x * int(x)", "int(x)"),
-    ("y = round(x)", "round(x)"),
-    ('y = f"{x:.3f}"', "formatting a traced value"),
-    ('y = f"{x}"', "formatting a traced value"),
-    ("y = str(x)", "str(x) or print(x)"),
-    ("print(x)", "str(x) or print(x)"),
+    ("y = float(x)", "float(x)", LOSES),
+    ("y = x * int(x)", "int(x)", WHOLE),
+    ("y = round(x)", "round(x)", WHOLE),
+    ('y = f"{x:.3f}"', "formatting a traced value", LOSES),
+    ('y = f"{x}"', "formatting a traced value", LOSES),
+    ("y = str(x)", "str(x) or print(x)", LOSES),
+    ("print(x)", "str(x) or print(x)", LOSES),
+    ("for i in range(int(x)):", "int(x)", WHOLE),  # one colon before the message, not the line's own too
 ]
 
 
-@pytest.mark.parametrize(("line", "what"), ESCAPES)
-def test_traced_value_escapes(runner, in_tmp, line, what):
-    """Each escape is an error at the file's line (line 3 here), never a silent zero; exit 2."""
-    name = f"escape_{ESCAPES.index((line, what))}.py"  # a fresh name each: see test_edited_file_*
-    write(in_tmp, name, f"def f(x):\n    y = x\n    {line}\n    return x * 2\n")
+@pytest.mark.parametrize(("line", "what", "why"), ESCAPES)
+def test_traced_value_escapes(runner, in_tmp, line, what, why):
+    """Each escape is an error at the file's line (line 4 here), never a silent zero; exit 2."""
+    name = f"escape_{ESCAPES.index((line, what, why))}.py"  # a fresh name each: see test_edited_file_*
+    body = f"{line}\n        pass" if line.endswith(":") else line
+    write(in_tmp, name, f"import math\ndef f(x):\n    y = x\n    {body}\n    return x * 2\n")
     assert error_of(runner, "grad", name, "--at", "x=1.5") == (
-        2, f"error: {name}, line 3: {line}: {what} {LOSES}\n")
+        2, f"error: {name}, line 4: {line.rstrip(':')}: {what} {why}\n")
 
 
 def test_unsupported_math_function(runner, in_tmp):
@@ -719,7 +723,7 @@ def test_edited_file_shows_its_current_line(tmp_path):
     write(tmp_path, "edited.py", "def f(x):\n    y = x * 2\n    return round(y)\n")
     with pytest.raises(InputError) as second:
         load(path, {"x": 1.0})
-    assert str(second.value) == f"{path}, line 3: return round(y): round(x) {LOSES}"
+    assert str(second.value) == f"{path}, line 3: return round(y): round(x) {WHOLE}"
 
 
 def test_edited_file_branch_note_shows_its_current_line(tmp_path):
