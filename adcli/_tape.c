@@ -5,7 +5,7 @@
      column by column in C arrays (opcode, first argument, second argument, value: 25 bytes a
      node). A Var is a value and the index of the node that computed it. Arithmetic between Vars
      and plain numbers, and the unary math functions, append one node to the active tape and return
-     a new Var; so does x ** y for a positive base. Everything off the hot path (comparisons, escapes
+     a new Var; so does x ** y where it has a value. Everything off the hot path (comparisons, escapes
      such as float(x), other powers, plain numbers seen for the first time, error messages) stays in Python: the Var class that results
      get is a Python subclass of this base, and the recorder's constant and error hooks are Python
      functions. A Var holds no references, so it takes no part in garbage collection.
@@ -386,9 +386,10 @@ static PyObject *var_sub(PyObject *a, PyObject *b) { return binary(sub_code, a, 
 static PyObject *var_mul(PyObject *a, PyObject *b) { return binary(mul_code, a, b); }
 static PyObject *var_div(PyObject *a, PyObject *b) { return binary(div_code, a, b); }
 
-/* x ** y: in C for a positive base and finite values (the C library's pow, as math.pow); anything
-   else (a base <= 0, inf or nan, an overflow, pow(x, y, mod), an operand that is not a number) goes
-   to the Python hook, which words every error as the Python tracer does. */
+/* x ** y: in C where it has a finite value (the C library's pow, as math.pow: a negative base with
+   a whole exponent too); anything else (0 to a negative power, a negative base with a fractional
+   exponent, inf or nan, an overflow, pow(x, y, mod), an operand that is not a number) goes to the
+   Python hook, which words every error as the Python tracer does. */
 static PyObject *
 var_pow(PyObject *left, PyObject *right, PyObject *modulo)
 {
@@ -402,7 +403,7 @@ var_pow(PyObject *left, PyObject *right, PyObject *modulo)
         if (found < 0) {
             return NULL;
         }
-        if (found && x > 0.0 && isfinite(x) && isfinite(y)) {
+        if (found && isfinite(x) && isfinite(y) && !(x == 0.0 && y < 0.0)) {
             double value = pow(x, y);
             if (isfinite(value)) {
                 return push(pow_code, a, b, value);

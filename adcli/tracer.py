@@ -420,7 +420,7 @@ class PythonVarBase:
 
 def traced_pow(x, y, modulo=None):
     """``x ** y`` with a traced operand, by the recorder's general path. The C base class calls it
-    where its fast path (a positive base, finite values) does not apply, so every error is worded here."""
+    where its fast path (a finite value from finite operands) does not apply, so every error is worded here."""
     if modulo is not None:
         raise _escape("pow(x, y, mod)")
     return _recording().record(_POW, (x, y))

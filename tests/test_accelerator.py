@@ -111,7 +111,8 @@ HAND_WRITTEN = {
     "hand_built.py": "def f(x, y):\n    return x + type(x)(1.0, 10**6)\n",
     "numpy_scalars.py": "import numpy as np\n\n\ndef f(x, y):\n    return x * 0.5 + x * np.float32(0.5) + y * np.float64(0.25)\n",
     # x ** y: C's fast path (a positive base) and the Python path it hands the rest to
-    "powers.py": "def f(x, y):\n    return x ** y + 2 ** x + x ** 2.5 + pow(x, 3) + (-x) ** 2 + (x - x) ** 2 + 10 ** -x\n",
+    "powers.py": "def f(x, y):\n    return x ** y + 2 ** x + x ** 2.5 + pow(x, 3) + (-x) ** 2 + (x - x) ** 2 + 10 ** -x"
+                 " + (-x) ** 3 + (-x) ** -2 + (x - x) ** 0 + (-0.0 * x) ** 3\n",
     "pow_negative_base.py": "def f(x, y):\n    return (-x) ** 0.5\n",
     "pow_zero_base.py": "def f(x, y):\n    return (x - x) ** -1\n",
     "pow_overflow.py": "def f(x, y):\n    return (x + 1e10) ** 400\n",
@@ -152,7 +153,8 @@ def test_both_tracers_record_the_same_trace_values_and_errors(tmp_path: Path) ->
     x, y = 0.7, -1.3
     powers = by_name["powers.py"]
     assert [powers["values"][o] for o in powers["outputs"]] == [repr(x ** y + 2 ** x + x ** 2.5 + pow(x, 3) + (-x) ** 2
-                                                                     + 0.0 ** 2 + 10 ** -x)]
+                                                                     + 0.0 ** 2 + 10 ** -x + (-x) ** 3 + (-x) ** -2
+                                                                     + 0.0 ** 0 + (-0.0) ** 3)]
     assert by_name["pow_negative_base.py"]["error"].endswith("pow is undefined at base -0.7, exponent 0.5")
     assert by_name["pow_overflow.py"]["error"].endswith("overflow, 10000000000.7 ^ 400 is too large for a float")
     assert "pow(x, y, mod) turns a traced value into a plain number" in by_name["pow_modulo.py"]["error"]
