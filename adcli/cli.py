@@ -945,6 +945,9 @@ def cli_words(error: AdcliError) -> str:
 #: Commands that differentiate at a point (--at): there, -q with no value for q is a mistyped option.
 POINT_COMMANDS = ("grad", "trace", "jacobian", "hessian", "hvp", "taylor", "compare", "checkpoint", "plot")
 
+#: Commands that take no SRC (``rules NAME``): there, -q is only ever a mistyped option, never an expression.
+NO_SOURCE_COMMANDS = ("rules",)
+
 
 def source_last(command, arguments: list[str]) -> list[str]:
     """``arguments`` with an expression that starts with ``-`` moved behind ``--``, so click reads it as SRC.
@@ -955,7 +958,7 @@ def source_last(command, arguments: list[str]) -> list[str]:
     from adcli.errors import AdcliError as ParseError
     from adcli.parser import parse
 
-    if "--" in arguments:
+    if "--" in arguments or command.name in NO_SOURCE_COMMANDS:
         return arguments
     takes_value: dict[str, bool] = dict.fromkeys(APP_SETTINGS["context_settings"]["help_option_names"], False)
     for parameter in command.params:
@@ -1004,7 +1007,7 @@ def usage_message(error: typer.TyperException, command: str) -> str:
     if not message:
         return ""
     option = getattr(error, "option_name", "") or ""
-    if re.fullmatch(r"-[A-Za-z]\w*", option):
+    if re.fullmatch(r"-[A-Za-z]\w*", option) and command.split()[-1] not in NO_SOURCE_COMMANDS:
         return (f"{message} (see '{command} --help'); for the expression {option}, give its inputs: "
                 f"{command} {option} --at {option[1:]}=…")
     return f"{message} (see '{command} --help')"

@@ -7,7 +7,7 @@ MAX_POINTS = 10_000_000  # a range in --at, or the rows of a --points file: 8 by
 MAX_NEST = 100  # compare --nest: f composed with itself up to this many times
 MAX_GRAPH_NODES = 100_000  # graph --max-nodes: Graphviz takes minutes well before this
 MAX_ROWS = 10_000_000  # trace --rows (all shows every row)
-MAX_COUNT = 1_000_000_000  # any other count: trace --of K, checkpoint every=K and binomial=S
+MAX_COUNT = 1_000_000_000  # any other count: checkpoint every=K and binomial=S
 
 #: The highest order of Taylor mode (adcli taylor --order): k! overflows a float past 170.
 MAX_ORDER = 170

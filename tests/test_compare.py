@@ -787,3 +787,14 @@ def test_the_reference_is_evaluated_at_the_exact_point():
     assert compare(adcli.parse("acos(x)"), {"x": 1.0}).reference == {"x": None}
     reference = compare(adcli.parse("sqrt(x)+y"), {"x": 0.0, "y": 1.0}).reference
     assert reference["x"] is None and reference["y"] == "1." + "0" * 49
+
+
+def test_a_partial_without_a_sympy_value_says_so_instead_of_printing_none():
+    """SymPy's derivative of floor has no number (Derivative(floor(...))): the table says that partial
+    has no reference instead of printing `None`, and the other partial keeps its reference, floor(3.6) = 3."""
+    result = run(make_runner(), ["compare", "floor(3*x)*y", "--at", "x=1.2,y=1", "-q"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1] == "no 50-digit reference for ∂f/∂x (SymPy could not give one here), so its errors are not shown"
+    assert lines[2] == "reference ∂f/∂y = 3." + "0" * 49 + "  (SymPy, 50 digits)"
+    assert "None" not in result.stdout

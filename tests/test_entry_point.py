@@ -31,6 +31,9 @@ def adcli_run(*args: str) -> subprocess.CompletedProcess:
                                          "for the expression -k, give its inputs: adcli grad -k --at k=…"),
     (["grad", "-k", "--at", "x=1"], "error: No such option: -k (see 'adcli grad --help'); "
                                     "for the expression -k, give its inputs: adcli grad -k --at k=…"),
+    # rules takes a primitive's name, not an expression: -q there is a mistyped option, nothing else
+    (["rules", "-q"], "error: No such option: -q (see 'adcli rules --help')"),
+    (["rules", "-q", "sqrt"], "error: No such option: -q (see 'adcli rules --help')"),
     (["grad", "-x^2 +", "--at", "x=1"], "error: syntax error at column 7: the expression ends too early\n  -x^2 +\n"
                                         "        ^"),
     (["grad", "x", "--att", "x=1"],

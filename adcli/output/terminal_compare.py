@@ -27,10 +27,14 @@ LONGEST_FORMULA = 2000
 def comparison_view(comparison: Comparison, digits: int) -> Group:
     trace, evaluated = comparison.trace, comparison.evaluated
     parts: list[RenderableType] = [header(trace, evaluated.at, digits)]
+    why = "SymPy ran out of time" if comparison.timeouts else "SymPy could not give one here"
     for name, text in comparison.reference.items():
-        parts.append(Text(f"reference ∂f/∂{name} = {text}  (SymPy, 50 digits)"))
+        if text is None:  # SymPy's derivative has no number here (floor's derivative, say)
+            parts.append(Text(f"no 50-digit reference for ∂f/∂{name} ({why}), so its errors are not shown",
+                              style="yellow"))
+        else:
+            parts.append(Text(f"reference ∂f/∂{name} = {text}  (SymPy, 50 digits)"))
     if not comparison.reference:
-        why = "SymPy ran out of time" if comparison.timeouts else "SymPy could not give one here"
         parts.append(Text(f"no 50-digit reference ({why}), so errors are not shown", style="yellow"))
     how = "simplified" if comparison.simplified else "not simplified: simplify ran out of time"
     for name, text in comparison.formula_texts().items():
