@@ -246,7 +246,8 @@ def _program(path: str, function: Callable, shapes: list[tuple[str, Value]],
         arguments: dict[str, Any] = {name: [next(numbers) for _ in value] if isinstance(value, list)
                                      else next(numbers) for name, value in shapes}
         for name in as_array & arguments.keys():
-            arguments[name] = to_array(arguments[name])
+            if isinstance(arguments[name], list):  # a number stays a number, as when tracing
+                arguments[name] = to_array(arguments[name])
         with _as_a_script(path):
             try:
                 with _recursion_floor():

@@ -154,3 +154,20 @@ def test_an_unknown_ufunc_names_itself_and_the_line(tmp_path, runner, body):
     assert shown.stderr.startswith(f"error: {path}, line 4: return {body}: numpy.cbrt is not differentiable by "
                                    "adcli; supported: ")
     assert "maximum" in shown.stderr and shown.stderr.count("\n") == 1
+
+
+def test_numpy_with_a_number_parameter_and_finite_differences(tmp_path, runner):
+    """--numpy turns the list w into an array and leaves the number x a number, also where --check fd
+    runs the program itself. By hand: f = (x + 1) Σw², ∂f/∂w_i = 2 w_i (x + 1) = 6, 12, 18, ∂f/∂x = 14."""
+    path = write(tmp_path, "npf.py", """
+        import numpy as np
+
+
+        def f(w, x=1.0):
+            return np.sum(w * w) * x + w @ w
+    """)
+    result = runner.invoke(app, ["grad", path, "--numpy", "--at", "w=[1,2,3],x=2", "--check", "fd", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["gradient"] == {"w[0]": 6.0, "w[1]": 12.0, "w[2]": 18.0, "x": 14.0}
+    assert [check["fd"] for check in document["checks"]] == pytest.approx([6, 12, 18, 14], rel=1e-8)
