@@ -161,6 +161,9 @@ class SymbolicBudget:
 
 
 _LONGEST_ALARM = 1e9  # seconds (about 32 years): a longer budget, inf included, is no limit at all
+# An exception raised while Python runs a garbage-collection callback or a __del__ is reported and
+# dropped, not propagated; so the alarm fires again every this many seconds until the block ends.
+_ALARM_REPEAT = 0.05
 
 
 @contextmanager
@@ -174,13 +177,19 @@ def _alarm(seconds: float):
     def interrupt(signum, frame):
         raise _TimedOut
 
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3))
+    def unraisable(report) -> None:  # the alarm dropped in a __del__: it fires again, say nothing
+        if report.exc_type is not _TimedOut:
+            reported(report)
+
+    previous, reported = signal.signal(signal.SIGALRM, interrupt), sys.unraisablehook
+    sys.unraisablehook = unraisable
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3), _ALARM_REPEAT)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        sys.unraisablehook = reported
 
 
 # ---------------------------------------------------------------- evaluating f near the point

@@ -798,3 +798,28 @@ def test_a_partial_without_a_sympy_value_says_so_instead_of_printing_none():
     assert lines[1] == "no 50-digit reference for ∂f/∂x (SymPy could not give one here), so its errors are not shown"
     assert lines[2] == "reference ∂f/∂y = 3." + "0" * 49 + "  (SymPy, 50 digits)"
     assert "None" not in result.stdout
+
+
+def test_the_sympy_budget_holds_when_its_alarm_lands_in_a_finalizer(capsys):
+    """Python drops an exception raised in a __del__ (it only reports it): the alarm fires again, so
+    the budget still ends the step, and the dropped one is not reported on standard error."""
+    import time
+
+    from adcli.compare import SymbolicBudget
+
+    class SlowToDelete:
+        def __del__(self):
+            time.sleep(0.3)  # the first alarm (at 0.1 s) lands here
+
+    def step():
+        SlowToDelete()
+        while time.monotonic() - began < 5:  # bounded, so that a lost alarm fails the test, not hangs it
+            pass
+        return "ran to the end"
+
+    budget = SymbolicBudget(0.1)
+    began = time.monotonic()
+    assert budget.run("a step", step) is None
+    assert time.monotonic() - began < 2
+    assert budget.timeouts == ["a step"]
+    assert capsys.readouterr().err == ""
