@@ -286,12 +286,12 @@ def _on_every_core(run: Callable[[int, int], list | None], count: int) -> list |
         for node, n, first, what in part or []:
             total, earliest = merged.get((node, what), (0, first))
             merged[node, what] = (total + n, earliest)
-    return [(node, n, first, what) for (node, what), (n, first) in sorted(merged.items(), key=_in_order)]
+    return sorted(((node, n, first, what) for (node, what), (n, first) in merged.items()), key=_report_order)
 
 
-def _in_order(item: tuple) -> tuple:
-    (node, what), _ = item
-    return node, what != "value"
+def _report_order(entry: tuple) -> tuple:
+    """The order of the undefined-point reports, (node, …, what): by node, a value's before a derivative's."""
+    return entry[0], entry[-1] != "value"
 
 
 def sweep_points_numpy(trace: Trace, points: dict[str, np.ndarray], count: int, kept: list[int]) -> Sweep:
@@ -300,7 +300,8 @@ def sweep_points_numpy(trace: Trace, points: dict[str, np.ndarray], count: int, 
     values are returned."""
     values, undefined = _evaluate(trace, points)
     partials = _linearize(trace, values)
-    overflows = _overflowing_partials(trace, values, partials)
+    active = trace.active()
+    overflows = _overflowing_partials(trace, values, partials, active)
     gradients, reported = [], set()
     for output in trace.outputs:
         undefined_here = ~np.isfinite(np.asarray(values[output], dtype=float))
@@ -308,7 +309,7 @@ def sweep_points_numpy(trace: Trace, points: dict[str, np.ndarray], count: int, 
         if any(np.isnan(partial[~np.broadcast_to(undefined_here, partial.shape)]).any()
                for partial in gradient.values()):
             gradient = _reverse(trace, partials, output, points, zero_times_inf=True)
-        reached = _reached(trace, output)
+        reached = trace.needed([output])  # a node flagged is active: reached as the C loop reaches it
         for node, mask in overflows.items():
             if reached[node]:
                 undefined_here = undefined_here | mask
@@ -319,7 +320,7 @@ def sweep_points_numpy(trace: Trace, points: dict[str, np.ndarray], count: int, 
     found = [(node, mask, "value") for node, mask in undefined]
     found += [(node, overflows[node], "derivative") for node in sorted(reported)]
     counted = [(node, int(np.count_nonzero(mask)), int(np.flatnonzero(mask)[0]) if np.ndim(mask) else 0, what)
-               for node, mask, what in sorted(found, key=lambda entry: (entry[0], entry[2] != "value"))]
+               for node, mask, what in sorted(found, key=_report_order)]
     return values, counted, gradients
 
 
@@ -497,11 +498,12 @@ def _linearize(trace: Trace, values: list) -> list[tuple]:
     return partials
 
 
-def _overflowing_partials(trace: Trace, values: list, partials: list[tuple]) -> dict[int, np.ndarray]:
+def _overflowing_partials(trace: Trace, values: list, partials: list[tuple],
+                          active: list[bool]) -> dict[int, np.ndarray]:
     """Per node: where a partial the sweep uses (of an argument that depends on an input) is infinite
     or NaN though its arguments and value are finite, and it is not the primitive's convention at a
-    kink (sqrt'(0) = inf): an overflow, which one point at a time refuses (:func:`adcli.sweeps.linearize`)."""
-    active = trace.active()
+    kink (sqrt'(0) = inf): an overflow, which one point at a time refuses (:func:`adcli.sweeps.linearize`).
+    ``active``: per node, whether it depends on an input (:meth:`Trace.active`)."""
     found = {}
     with np.errstate(all="ignore"):
         for i in _operations(trace):
@@ -524,18 +526,6 @@ def _overflowing_partials(trace: Trace, values: list, partials: list[tuple]) -> 
                 if np.any(bad):
                     found[i] = bad
     return found
-
-
-def _reached(trace: Trace, output: int) -> list[bool]:
-    """Per node: does the adjoint of ``output`` reach it (the nodes it depends on, through active ones)?"""
-    active = trace.active()
-    reached = [False] * len(trace)
-    reached[output] = True
-    for i in range(output, -1, -1):
-        if reached[i] and trace.op[i] >= FIRST_PRIMITIVE:
-            for a in trace.args(i):
-                reached[a] = reached[a] or active[a]
-    return reached
 
 
 class _ArrayAdjoints:

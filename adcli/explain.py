@@ -188,7 +188,7 @@ def number_text(value: float, digits: int) -> str:
     return f"{value:.{digits}g}" if math.isfinite(value) else str(value)
 
 
-def _factor(value: float, digits: int) -> str:
+def factor_text(value: float, digits: int) -> str:
     """A number as a factor of a product: in parentheses when negative (``(-1)·0.5``)."""
     text = number_text(value, digits)
     return f"({text})" if text.startswith("-") else text
@@ -228,8 +228,8 @@ def reverse_line(update: ReverseUpdate, names: list[str], digits: int) -> Line:
 
 def forward_line(update: ForwardUpdate, names: list[str], digits: int) -> Line:
     """``v̇4 = v̇1 · v3 + v̇3 · v1`` and its numbers ``1·1 + 0·1.0471976 = 1`` (after ``=``)."""
-    products = [f"{_factor(term.tangent, digits)}·{_factor(-term.partial if term.negative else term.partial, digits)}"
-                for term in update.terms]
+    products = [f"{factor_text(term.tangent, digits)}·"
+                f"{factor_text(-term.partial if term.negative else term.partial, digits)}" for term in update.terms]
     numbers = _signed(products, update.terms)
     tangent = number_text(update.tangent, digits)
     return Line(f"{dot(names[update.node])} = {update.statement}", f"{numbers} = {tangent}" if numbers else tangent)

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from adcli.explain import _factor, derivations, number_text
+from adcli.explain import derivations, factor_text, number_text
 from adcli.output.documents import number
 from adcli.points import output_labels
 from adcli.primitives import CONST, INPUT, PRIMITIVES
@@ -63,9 +65,6 @@ def page(document: dict) -> str:
     data = json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     template = (PAGE / "page.html").read_text(encoding="utf-8")
-    import html
-    import re
-
     parts = {"csp": f"default-src 'none'; script-src '{_digest(script)}'; style-src '{_digest(style)}'",
              "title": html.escape(f"adcli lesson: {document['function']}"), "style": style, "script": script,
              "data": data}
@@ -140,9 +139,8 @@ def _primal_steps(table: SweepTable, shown: list[int], names: list[str], digits:
         else:
             primitive = PRIMITIVES[code]
             assert primitive is not None
-            arguments = [names[a] if trace.op[a] == CONST else
-                         _factor(values[a], digits) if primitive.symbol is not None else number_text(values[a], digits)
-                         for a in trace.args(i)]
+            as_text = factor_text if primitive.symbol is not None else number_text  # an operator's factor: (-1)
+            arguments = [names[a] if trace.op[a] == CONST else as_text(values[a], digits) for a in trace.args(i)]
             line = f"{trace.label(i, names, input_name)} = {primitive.call_text(arguments)} = {value}"
         steps.append({"n": i, "t": -1, "p": "f", "l": [line], "s": [_cell(i, 0, values[i], digits)]})
     return steps
@@ -172,7 +170,7 @@ def _reverse_track(table: SweepTable, primal: list[dict], title: str, names: lis
         lines = [reverse_line(update, names, digits).text()]
         if len(terms[target]) == total[target] > 1:
             shown = terms[target] if len(terms[target]) <= 8 else [*terms[target][:3], math.nan, *terms[target][-3:]]
-            summed = " + ".join("…" if math.isnan(t) else _factor(t, digits) for t in shown)
+            summed = " + ".join("…" if math.isnan(t) else factor_text(t, digits) for t in shown)
             lines.append(f"{bar(names[target])} = {summed} = {number_text(update.running, digits)}   "
                          f"(the sum of its {total[target]} contributions)")
         steps.append({"n": update.source, "t": target, "p": "r", "l": lines,
@@ -233,8 +231,8 @@ def _conventions(table: SweepTable) -> list[str]:
         said.append(f"Kinks (abs at 0, max ties …) take {PEERS[convention]}'s derivative, and every product is "
                     "taken as it takes them (0·∞ gives nan).")
     else:
-        said.append(f"Kinks (abs at 0, max ties …) take the {convention} convention (adcli rules; see "
-                    "'adcli rules'); a zero adjoint or zero partial contributes nothing, so 0·∞ is 0.")
+        said.append(f"Kinks (abs at 0, max ties …) take the {convention} convention (see 'adcli rules'); a zero "
+                    "adjoint or zero partial contributes nothing, so 0·∞ is 0.")
     if table.straight_through:
         said.append("Straight-through estimator: floor and sign pass adjoints as if their derivative were 1.")
     return said

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -136,10 +136,11 @@ class Trace:
                 flags[i] = flags[arg0[i]] or (b != NO_ARG and flags[b])
         return flags
 
-    def needed(self) -> list[bool]:
-        """Per node: does an output depend on it? (A value used only to decide a branch does not.)"""
+    def needed(self, outputs: Iterable[int] | None = None) -> list[bool]:
+        """Per node: does an output (of ``outputs``, default all) depend on it? (A value used only to
+        decide a branch does not.)"""
         flags = [False] * len(self.op)
-        for o in self.outputs:
+        for o in self.outputs if outputs is None else outputs:
             flags[o] = True
         arg0, arg1 = self.arg0, self.arg1
         for i in range(len(self.op) - 1, -1, -1):
