@@ -154,8 +154,8 @@ class _Command(typer.core.TyperCommand):
 
 def command(*examples: str, no_args_is_help: bool = True) -> Callable[[Callable], Callable]:
     """Register a command, with ``examples`` at the end of its help; adcli errors become a message on
-    stderr and the contract's exit code, Ctrl-C exits 130 with one line. Without arguments it
-    prints its help, unless ``no_args_is_help`` is False (it runs)."""
+    stderr and the contract's exit code (Ctrl-C: typer's exit code 130, which :func:`run` words).
+    Without arguments it prints its help, unless ``no_args_is_help`` is False (it runs)."""
 
     def register(function: Callable) -> Callable:
         @functools.wraps(function)
@@ -169,8 +169,6 @@ def command(*examples: str, no_args_is_help: bool = True) -> Callable[[Callable]
                 _fail(cli_words(error), error.exit_code)
             except MemoryError:
                 _fail("out of memory: the computation needs more memory than this machine has", 1)
-            except KeyboardInterrupt:
-                _fail("interrupted", 130)
 
         # \b keeps click from re-wrapping the examples into one paragraph.
         epilog = "\b\nExamples:\n" + "\n".join(f"  adcli {function.__name__} {example}".rstrip()
@@ -900,6 +898,8 @@ def run(arguments: list[str]) -> int:
         arguments = [wanted, *source_last(group.commands[wanted], arguments[1:])]
     try:
         code = group.main(args=arguments, prog_name="adcli", standalone_mode=False)
+        if code == INTERRUPTED:  # typer returns it for a Ctrl-C it caught, in a command or reading its options
+            return _interrupted()
     except typer.TyperException as error:  # click's own checks: a missing argument, an unknown option …
         if type(error).__name__ == "NoArgsIsHelpError":  # a command given no arguments: its help
             try:
@@ -912,9 +912,7 @@ def run(arguments: list[str]) -> int:
             sys.stderr.write(f"error: {message}\n")
         return error.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        if sys.stderr is not None:
-            sys.stderr.write("error: interrupted\n")
-        return 130
+        return _interrupted()
     except AdcliError as error:  # from an eager option, or help written to a closed standard output
         return _said(error)
     except OSError as error:  # help written to a full disk (click's own echo)
@@ -923,6 +921,17 @@ def run(arguments: list[str]) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     return code if isinstance(code, int) else 0
+
+
+#: The exit code of an interrupted run (Ctrl-C: 128 + SIGINT, as shells report it).
+INTERRUPTED = 130
+
+
+def _interrupted() -> int:
+    """Say that the run was interrupted; its exit code."""
+    if sys.stderr is not None:
+        sys.stderr.write("error: interrupted\n")
+    return INTERRUPTED
 
 
 def _said(error: AdcliError) -> int:
